@@ -1,0 +1,79 @@
+// The authoring API for job types: defineJob({ type, input, run }) with durable steps,
+// shaped after Cloudflare Workflows so its users feel at home.
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import type { Duration } from "../lib/duration";
+import type { Json, LogLevel, Progress } from "../protocol";
+
+export type Backoff = "constant" | "linear" | "exponential";
+
+export interface RetryOptions {
+  /** Retries after the first attempt. */
+  limit?: number;
+  /** Wait before the first retry; later waits grow by `backoff`. */
+  delay?: Duration;
+  backoff?: Backoff;
+}
+
+export interface StepOptions {
+  retries?: RetryOptions;
+  /** Per attempt; a timed-out attempt counts as a failed one and may be retried. */
+  timeout?: Duration;
+}
+
+/** Defaults match Cloudflare Workflows' step defaults. */
+export const STEP_DEFAULTS = {
+  retries: { limit: 5, delay: "10 seconds", backoff: "exponential" },
+  timeout: "10 minutes",
+} as const satisfies { retries: Required<RetryOptions>; timeout: Duration };
+
+export interface StepAttempt {
+  /** 1 on the first attempt. */
+  attempt: number;
+  /** Aborts on cancel, on the step's timeout and on the job's deadline. */
+  signal: AbortSignal;
+}
+
+export type StepFn<T> = (attempt: StepAttempt) => T | Promise<T>;
+
+export interface Step {
+  /**
+   * A memoized, retried unit of work. Its result must be JSON-serializable: it is stored
+   * and every caller (the first run and each replay) gets the JSON round-tripped value.
+   */
+  do<T>(name: string, fn: StepFn<T>): Promise<T>;
+  do<T>(name: string, options: StepOptions, fn: StepFn<T>): Promise<T>;
+  /** A durable sleep: the job's alarm wakes it; nothing waits in memory. */
+  sleep(name: string, duration: Duration): Promise<void>;
+  sleepUntil(name: string, when: Date | number): Promise<void>;
+}
+
+export interface RunContext<Input> {
+  jobId: string;
+  input: Input;
+  step: Step;
+  /** Coalesced: updates inside a short window publish only the latest. */
+  progress(update: Progress): void;
+  log(level: LogLevel, message: string): void;
+  /** Aborts when the job is canceled. */
+  signal: AbortSignal;
+}
+
+export interface JobDefinition<Schema extends StandardSchemaV1 = StandardSchemaV1> {
+  type: string;
+  description: string;
+  input: Schema;
+  /** JSON Schema of the input for forms and API clients. */
+  inputJsonSchema: Json;
+  /** A valid input, shown in the docs and prefilled in forms. */
+  example: Json;
+  run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<unknown>;
+}
+
+export function defineJob<Schema extends StandardSchemaV1>(definition: JobDefinition<Schema>): JobDefinition {
+  return definition as unknown as JobDefinition;
+}
+
+/** Thrown by job code to fail the job at once, without retries. */
+export class NonRetryableError extends Error {
+  override name = "NonRetryableError";
+}

@@ -1,0 +1,55 @@
+// CPU-bound work cut into many steps: count the primes below n, one segment per step,
+// with true progress. Each segment is sieved on its own, so any step can be replayed.
+import * as v from "valibot";
+import { jsonSchemaOf } from "../lib/json-schema";
+import { defineJob } from "./define";
+
+const input = v.object({
+  n: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1_000_000_000)),
+  segment: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1_000), v.maxValue(10_000_000)), 1_000_000),
+});
+
+/** Primes up to and including `limit`, by a plain sieve. */
+function basePrimes(limit: number): number[] {
+  const composite = new Uint8Array(limit + 1);
+  const primes: number[] = [];
+  for (let i = 2; i <= limit; i++) {
+    if (composite[i]) continue;
+    primes.push(i);
+    for (let j = i * i; j <= limit; j += i) composite[j] = 1;
+  }
+  return primes;
+}
+
+/** How many primes lie in [low, high), given every prime up to sqrt(high). */
+export function countPrimesInSegment(low: number, high: number, primes: number[]): number {
+  const composite = new Uint8Array(high - low);
+  for (const p of primes) {
+    if (p * p >= high) break;
+    for (let j = Math.max(p * p, Math.ceil(low / p) * p); j < high; j += p) composite[j - low] = 1;
+  }
+  let count = 0;
+  for (let i = Math.max(low, 2); i < high; i++) if (!composite[i - low]) count++;
+  return count;
+}
+
+export const primes = defineJob({
+  type: "primes",
+  description: "Counts the primes below n, one sieve segment per durable step.",
+  input,
+  inputJsonSchema: jsonSchemaOf(input),
+  example: { n: 20_000_000, segment: 1_000_000 },
+  async run({ input, step, progress }) {
+    const { n, segment } = input;
+    const small = basePrimes(Math.ceil(Math.sqrt(n)));
+    const segments = Math.ceil(n / segment);
+    let total = 0;
+    for (let i = 0; i < segments; i++) {
+      const low = i * segment;
+      const high = Math.min(n, low + segment);
+      total += await step.do(`segment-${i + 1}`, () => countPrimesInSegment(low, high, small));
+      progress({ current: i + 1, total: segments, message: `${high.toLocaleString("en-US")} checked, ${total} primes` });
+    }
+    return { n, primes: total };
+  },
+});

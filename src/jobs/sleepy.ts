@@ -1,0 +1,40 @@
+// A long durable sleep: the object's alarm wakes the job; nothing waits in memory.
+import * as v from "valibot";
+import { jsonSchemaOf } from "../lib/json-schema";
+import { parseDuration } from "../lib/duration";
+import { defineJob } from "./define";
+
+const MAX_SLEEP_MS = 30 * 86_400_000;
+
+const input = v.object({
+  duration: v.optional(
+    v.pipe(
+      v.union([v.number(), v.string()]),
+      v.check((d) => {
+        const ms = parseDuration(d);
+        return ms !== null && ms <= MAX_SLEEP_MS;
+      }, 'Expected a duration up to 30 days: milliseconds or a string such as "30 seconds"'),
+    ),
+    "30 seconds",
+  ),
+});
+
+export const sleepy = defineJob({
+  type: "sleepy",
+  description: "Sleeps durably for `duration` between two steps.",
+  input,
+  inputJsonSchema: jsonSchemaOf(input),
+  example: { duration: "30 seconds" },
+  async run({ input, step, log }) {
+    const startedAt = await step.do("fall-asleep", () => {
+      log("info", `Sleeping for ${input.duration}`);
+      return Date.now();
+    });
+    await step.sleep("nap", input.duration);
+    const wokeAt = await step.do("wake-up", () => {
+      log("info", "Awake");
+      return Date.now();
+    });
+    return { sleptMs: wokeAt - startedAt };
+  },
+});
