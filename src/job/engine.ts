@@ -3,8 +3,9 @@
 // slice ends when `run` settles, a sleep or retry backoff is due, the time budget is
 // spent, the deadline passes or the job is canceled.
 //
-// A step that has to wait returns a promise that never settles: `run` stops right
-// there, and no try/catch in job code can swallow the suspension.
+// A step that has to wait rejects with SliceEnded, which unwinds `run` (its finally
+// blocks run). Job code that catches it gains nothing: the slice's outcome is already
+// fixed, and every later step call rejects the same way.
 import type { JobDefinition, RunContext, Step, StepAttempt, StepFn, StepOptions } from "../jobs/define";
 import { NonRetryableError, STEP_DEFAULTS } from "../jobs/define";
 import { toMs, type Duration } from "../lib/duration";
@@ -41,7 +42,15 @@ class StepTimeoutError extends Error {
   override name = "StepTimeoutError";
 }
 
-const never = new Promise<never>(() => {});
+/** Unwinds `run` once the slice is over. Not an error of the job: never recorded. */
+export class SliceEnded extends Error {
+  override name = "SliceEnded";
+  constructor() {
+    super("This slice of the job is over; the job resumes on its next alarm");
+  }
+}
+
+const ended = () => Promise.reject(new SliceEnded());
 
 /** Lets queued requests (status reads, cancel) into the object between steps. */
 const yieldToOtherRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -177,7 +186,7 @@ class Replay implements Step {
 
   async #checkpoint(): Promise<void> {
     await yieldToOtherRequests();
-    if (this.#done) return never;
+    if (this.#done) return ended();
     if (Date.now() >= this.input.job.deadline_at) return this.#timeOut();
     if (Date.now() - this.#sliceStart >= this.input.budgetMs) return this.#suspend(Date.now());
   }
@@ -198,7 +207,7 @@ class Replay implements Step {
     try {
       value = await this.#withTimeout(fn, attempt, toMs(options.timeout ?? STEP_DEFAULTS.timeout));
     } catch (error) {
-      if (this.#done) return never;
+      if (this.#done) return ended();
       if (Date.now() >= this.input.job.deadline_at) return this.#timeOut();
       const { message } = describe(error);
       if (error instanceof NonRetryableError || attempt > retries.limit) return this.#fail(name, attempt, message);
@@ -207,7 +216,7 @@ class Replay implements Step {
       this.input.events.append("step", { name, status: "retrying", attempt, until, error: message });
       return this.#suspend(until);
     }
-    if (this.#done) return never;
+    if (this.#done) return ended();
     const text = value === undefined ? null : JSON.stringify(value);
     if (text === undefined) return this.#fail(name, attempt, "The step returned a value that is not JSON");
     this.#save({ ...base, state: "succeeded", result: text, error: null, finished_at: Date.now() });
@@ -257,11 +266,11 @@ class Replay implements Step {
 
   #suspend(until: number): Promise<never> {
     this.stop({ kind: "suspended", until });
-    return never;
+    return ended();
   }
 
   #timeOut(): Promise<never> {
     this.stop(timedOut());
-    return never;
+    return ended();
   }
 }

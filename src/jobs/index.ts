@@ -5,9 +5,17 @@ import { flaky } from "./flaky";
 import { primes } from "./primes";
 import { sleepy } from "./sleepy";
 
-export const JOB_TYPES: readonly JobDefinition[] = [demo, primes, flaky, sleepy];
+/** Add a job type here: every listing, form and validation reads this list. */
+export const JOB_TYPES: JobDefinition[] = [demo, primes, flaky, sleepy];
 
 const byType = new Map(JOB_TYPES.map((definition) => [definition.type, definition]));
+
+/** For worker entries that add types of their own (the tests' fixture types). */
+export function registerJobType(definition: JobDefinition): void {
+  if (byType.has(definition.type)) throw new Error(`Job type "${definition.type}" is registered twice`);
+  JOB_TYPES.push(definition);
+  byType.set(definition.type, definition);
+}
 
 export function findJobType(type: string): JobDefinition | undefined {
   return byType.get(type);

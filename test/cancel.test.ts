@@ -1,0 +1,63 @@
+// Cancel: the job ends as canceled, its signal aborts, no further step runs.
+import { runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { runCount } from "./fixtures/jobs";
+import type { JobSnapshot } from "../src/protocol";
+import { alarmAt, allEvents, BASE, clock, createJob, expectGapFree, runNextAlarm, snapshot, states, stubOf, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+const cancel = (id: string) => SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST" });
+
+it("cancels a sleeping job: no further step runs", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  await runNextAlarm(id);
+  expect((await snapshot(id)).state).toBe("waiting");
+  const response = await cancel(id);
+  expect(response.status).toBe(200);
+  const canceled = await response.json<JobSnapshot>();
+  expect(canceled.state).toBe("canceled");
+  expect(canceled.error).toEqual({ code: "canceled", message: "The job was canceled" });
+  // The only alarm left is the retention one.
+  expect(await alarmAt(id)).toBe(canceled.expiresAt);
+  clock.advance(60_000);
+  await runDurableObjectAlarm(stubOf(id));
+  const after = await snapshot(id);
+  expect(after.state).toBe("canceled");
+  expect(after.steps.map((s) => s.name)).toEqual(["fall-asleep", "nap"]);
+  const events = await allEvents(id);
+  expectGapFree(events);
+  expect(states(events).at(-1)).toBe("canceled");
+  expect(events.at(-1)?.type).toBe("error");
+});
+
+it("cancels a running job mid-step: the step's outcome is discarded, the next step never runs", async () => {
+  const id = await createJob("test-gate");
+  const slice = runDurableObjectAlarm(stubOf(id));
+  await vi.waitFor(() => expect(runCount(id, "wait")).toBe(1));
+  expect((await cancel(id)).status).toBe(200);
+  await slice;
+  // The step body saw the abort and returned; its outcome must not be recorded.
+  await vi.waitFor(() => expect(runCount(id, "wait-returned")).toBe(1));
+  const after = await snapshot(id);
+  expect(after.state).toBe("canceled");
+  expect(after.steps[0]).toMatchObject({ name: "wait", state: "running" });
+  expect(runCount(id, "after")).toBe(0);
+  expect(states(await allEvents(id))).toEqual(["queued", "running", "canceled"]);
+});
+
+it("answers 409 when canceling a finished job, on both routes", async () => {
+  const id = await createJob("sleepy", { duration: 0 });
+  while ((await snapshot(id)).state !== "succeeded") await runNextAlarm(id);
+  for (const response of [await cancel(id), await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE" })]) {
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ error: { code: "already_finished" } });
+  }
+});
+
+it("DELETE /jobs/:id cancels too", async () => {
+  const id = await createJob("demo");
+  const response = await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE" });
+  expect(response.status).toBe(200);
+  expect((await snapshot(id)).state).toBe("canceled");
+});

@@ -1,0 +1,23 @@
+// A job-level deadline fails the job with a timeout, whatever it is doing.
+import { expect, it } from "vitest";
+import { allEvents, createJob, runToEnd, states, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+it("fails a job that sleeps past its deadline", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" }, { timeoutMs: 60_000 });
+  const done = await runToEnd(id);
+  expect(done.state).toBe("failed");
+  expect(done.error).toEqual({ code: "timeout", message: "The job ran past its deadline" });
+  expect(done.finishedAt! - done.createdAt).toBeLessThan(61_000);
+  const events = await allEvents(id);
+  expect(states(events).slice(-2)).toEqual(["waiting", "failed"]);
+  expect(events.at(-1)).toMatchObject({ type: "error", data: { code: "timeout" } });
+});
+
+it("fails a job whose retries run past its deadline", async () => {
+  const id = await createJob("flaky", { failures: 10, retries: 10, delayMs: 10_000 }, { timeoutMs: 30_000 });
+  const done = await runToEnd(id);
+  expect(done.state).toBe("failed");
+  expect(done.error?.code).toBe("timeout");
+});
