@@ -10,6 +10,7 @@ export class EventLog {
   #pendingProgress: Progress | null = null;
   #lastProgressAt = -Infinity;
   #flushTimer: ReturnType<typeof setTimeout> | null = null;
+  #capAnnounced = false;
 
   constructor(
     private readonly store: JobStore,
@@ -18,7 +19,6 @@ export class EventLog {
   ) {}
 
   append<T extends EventType>(type: T, data: EventData[T]): JobEvent | null {
-    if (type !== "progress") this.flushProgress();
     if (DROPPABLE.has(type) && this.#overCap()) return null;
     const event = this.store.appendEvent(type, data, Date.now());
     this.broadcast(event);
@@ -53,10 +53,14 @@ export class EventLog {
   }
 
   #overCap(): boolean {
-    const stored = this.store.lastSeq();
-    if (stored < this.options.maxEvents - 1) return false;
-    if (stored === this.options.maxEvents - 1) {
-      const message = `Event log cap of ${this.options.maxEvents} reached: further log and progress events are not stored`;
+    const { maxEvents } = this.options;
+    if (this.store.lastSeq() < maxEvents) return false;
+    // The first dropped event is replaced by one warning, stored past the cap; it is
+    // the only log event that can sit there, which tells a restarted object it was sent.
+    this.#capAnnounced ||= this.store.hasLogAfter(maxEvents);
+    if (!this.#capAnnounced) {
+      this.#capAnnounced = true;
+      const message = `Event log cap of ${maxEvents} reached: further log and progress events are not stored`;
       this.broadcast(this.store.appendEvent("log", { level: "warn", message }, Date.now()));
     }
     return true;

@@ -183,6 +183,10 @@ export class JobStore {
     return { seq, at, type, data } as JobEvent;
   }
 
+  hasLogAfter(seq: number): boolean {
+    return this.sql.exec("SELECT 1 FROM events WHERE seq > ? AND type = 'log' LIMIT 1", seq).toArray().length > 0;
+  }
+
   /** Events with seq > since, oldest first. */
   eventsAfter(since: number, limit: number): JobEvent[] {
     const rows = this.sql

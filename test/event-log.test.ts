@@ -1,0 +1,51 @@
+// The event log: gap-free increasing seq, pages for polling clients, coalesced progress,
+// and a per-job cap that drops only log and progress events.
+import { SELF } from "cloudflare:test";
+import { expect, it } from "vitest";
+import type { EventPage } from "../src/protocol";
+import { allEvents, BASE, createJob, expectGapFree, runToEnd, stepStatuses, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+const page = async (id: string, query: string) => (await SELF.fetch(`${BASE}/jobs/${id}/events?${query}`)).json<EventPage>();
+
+it("pages through the log with since and limit", async () => {
+  const id = await createJob("demo", { intervalMs: 10 });
+  const done = await runToEnd(id);
+  const all = await allEvents(id);
+  expect(all).toHaveLength(done.lastSeq);
+  expectGapFree(all);
+
+  const first = await page(id, "limit=5");
+  expect(first.events).toEqual(all.slice(0, 5));
+  expect(first).toMatchObject({ nextSince: 5, lastSeq: done.lastSeq, done: false });
+  const rest = await page(id, `since=${first.nextSince}&limit=1000`);
+  expect(rest.events).toEqual(all.slice(5));
+  expect(rest.done).toBe(true);
+  expect(await page(id, `since=${done.lastSeq}`)).toEqual({ events: [], nextSince: done.lastSeq, lastSeq: done.lastSeq, done: true });
+  expect((await page(id, "since=999999")).nextSince).toBe(done.lastSeq);
+});
+
+it("coalesces rapid progress but always keeps the latest", async () => {
+  const id = await createJob("primes", { n: 100_000, segment: 1_000 });
+  const done = await runToEnd(id);
+  const events = await allEvents(id);
+  const progress = events.flatMap((e) => (e.type === "progress" ? [e.data] : []));
+  expect(progress.length).toBeLessThan(100);
+  expect(progress.at(-1)).toMatchObject({ current: 100, total: 100 });
+  expect(done.progress).toMatchObject({ current: 100, total: 100 });
+  expect(stepStatuses(events).filter((s) => s.endsWith(":succeeded:1"))).toHaveLength(100);
+});
+
+it("past the cap (300 in the tests) stops storing logs, never state, step or terminal events", async () => {
+  const id = await createJob("test-counter", { steps: 150 });
+  const done = await runToEnd(id, 500);
+  expect(done.state).toBe("succeeded");
+  const events = await allEvents(id);
+  expectGapFree(events);
+  expect(stepStatuses(events)).toHaveLength(300);
+  const logs = events.filter((e) => e.type === "log");
+  expect(logs.length).toBeLessThan(150);
+  expect(logs.at(-1)?.data).toEqual({ level: "warn", message: expect.stringContaining("cap of 300 reached") });
+  expect(events.at(-1)).toMatchObject({ type: "result", data: { result: { sum: (150 * 151) / 2 } } });
+});

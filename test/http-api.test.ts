@@ -1,0 +1,137 @@
+// The HTTP API's answers, error paths included: each with its status and JSON body,
+// never a 500, and never an object addressed for an id the Worker can refuse.
+import { env, listDurableObjectIds, runInDurableObject, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { mintJobId } from "../src/http/job-id";
+import type { CreatedJob, JobSnapshot, JobTypeInfo } from "../src/protocol";
+import { BASE, createJob, postJson, stubOf, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Content-Type")).toContain("application/json");
+  const body = await response.json<{ error: { code: string; message: string; issues?: unknown[] } }>();
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error;
+}
+
+describe("POST /jobs", () => {
+  it("creates a job: 201, id, state, urls and Location", async () => {
+    const response = await postJson("/jobs", { type: "demo", input: {} });
+    expect(response.status).toBe(201);
+    const body = await response.json<CreatedJob>();
+    expect(body.id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(body.state).toBe("queued");
+    expect(response.headers.get("Location")).toBe(`${BASE}/jobs/${body.id}`);
+    expect(body.urls).toMatchObject({ self: `${BASE}/jobs/${body.id}`, events: `${BASE}/jobs/${body.id}/events`, ws: `ws://jobs.test/jobs/${body.id}/ws` });
+  });
+
+  it("answers a browser form post with 303 to the job's page", async () => {
+    const form = new URLSearchParams({ type: "primes", input: '{"n": 1000}' });
+    const response = await SELF.fetch(`${BASE}/jobs`, { method: "POST", body: form, redirect: "manual" });
+    expect(response.status).toBe(303);
+    const page = response.headers.get("Location")!;
+    expect(page).toMatch(/\/jobs\/[A-Za-z0-9_-]{32}$/);
+    const snapshot = await (await SELF.fetch(page)).json<JobSnapshot>();
+    expect(snapshot).toMatchObject({ type: "primes", input: { n: 1000, segment: 1_000_000 } });
+  });
+
+  it("refuses bad JSON (400)", async () => {
+    const response = await SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: "{nope" });
+    await expectError(response, 400, "invalid_json");
+  });
+
+  it("refuses an unknown type (400), naming the known ones", async () => {
+    const error = await expectError(await postJson("/jobs", { type: "nope" }), 400, "unknown_type");
+    expect(error.message).toContain("demo, primes, flaky, sleepy");
+  });
+
+  it("refuses input that breaks the type's schema (400), listing the issues", async () => {
+    const error = await expectError(await postJson("/jobs", { type: "primes", input: { n: "many", segment: 5 } }), 400, "invalid_input");
+    expect(error.issues).toEqual([
+      { path: "n", message: expect.stringContaining("number") },
+      { path: "segment", message: expect.stringContaining("1000") },
+    ]);
+  });
+
+  it("refuses a body that is not a job request (400)", async () => {
+    for (const body of [[], "demo", null, { type: "demo", inputs: {} }, { type: "demo", timeoutMs: -5 }, { type: 7 }]) {
+      await expectError(await postJson("/jobs", body), 400, "invalid_request");
+    }
+  });
+
+  it("refuses a timeout above the maximum (400)", async () => {
+    await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 30 * 86_400_000 }), 400, "invalid_request");
+  });
+
+  it("refuses a form whose input is not JSON (400)", async () => {
+    const form = new URLSearchParams({ type: "demo", input: "{" });
+    await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "POST", body: form }), 400, "invalid_json");
+  });
+
+  it("refuses a body that is too large (413)", async () => {
+    const response = await postJson("/jobs", { type: "demo", input: { padding: "x".repeat(70_000) } });
+    await expectError(response, 413, "body_too_large");
+  });
+
+  it("refuses other content types (415)", async () => {
+    for (const headers of [{ "Content-Type": "text/plain" }, {}] as Record<string, string>[]) {
+      const response = await SELF.fetch(`${BASE}/jobs`, { method: "POST", headers, body: '{"type":"demo"}' });
+      await expectError(response, 415, "unsupported_media_type");
+    }
+  });
+});
+
+describe("job ids", () => {
+  it("answers 404 for malformed and forged ids without addressing any object", async () => {
+    const before = (await listDurableObjectIds(env.JOBS)).length;
+    const genuine = await createJob("demo");
+    const forged = genuine.slice(0, 31) + (genuine.endsWith("A") ? "B" : "A");
+    for (const id of ["nope", "x".repeat(32), forged, `${genuine}x`, "%00", "..%2F..%2Fhealth"]) {
+      for (const path of ["", "/events", "/cancel"]) {
+        const response = await SELF.fetch(`${BASE}/jobs/${id}${path}`, { method: path === "/cancel" ? "POST" : "GET" });
+        await expectError(response, 404, "not_found");
+      }
+    }
+    expect((await listDurableObjectIds(env.JOBS)).length).toBe(before + 1);
+  });
+
+  it("answers 404 for a genuine id with no job, writing nothing", async () => {
+    const id = await mintJobId("test-secret");
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}`), 404, "not_found");
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events`), 404, "not_found");
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST" }), 404, "not_found");
+    const tables = await runInDurableObject(stubOf(id), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master").one().n);
+    expect(tables).toBe(0);
+  });
+});
+
+describe("reads", () => {
+  it("GET /jobs/:id/events refuses bad since and limit (400)", async () => {
+    const id = await createJob("demo");
+    for (const query of ["since=-1", "since=abc", "limit=0", "limit=1001", "since=1e3", "limit=2.5"]) {
+      await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events?${query}`), 400, "invalid_query");
+    }
+  });
+
+  it("GET /job-types lists every type with its input schema and an example", async () => {
+    const { types } = await (await SELF.fetch(`${BASE}/job-types`)).json<{ types: JobTypeInfo[] }>();
+    expect(types.map((t) => t.type)).toEqual(expect.arrayContaining(["demo", "primes", "flaky", "sleepy"]));
+    const primes = types.find((t) => t.type === "primes")!;
+    expect(primes.inputSchema).toMatchObject({ type: "object", properties: { n: { type: "integer" } }, required: ["n"] });
+    expect(primes.example).toEqual({ n: 20_000_000, segment: 1_000_000 });
+  });
+
+  it("GET /health answers ok", async () => {
+    const response = await SELF.fetch(`${BASE}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ok: true });
+  });
+
+  it("answers unknown routes with a JSON 404", async () => {
+    await expectError(await SELF.fetch(`${BASE}/nope`), 404, "not_found");
+    await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "PUT" }), 404, "not_found");
+  });
+});

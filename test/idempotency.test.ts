@@ -1,0 +1,44 @@
+// Idempotency-Key: a retried create lands on the same object and returns the same job.
+import { expect, it } from "vitest";
+import type { CreatedJob } from "../src/protocol";
+import { postJson, snapshot, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+const body = { type: "demo", input: { intervalMs: 10 } };
+
+it("returns the same job for a retried create with the same key", async () => {
+  const key = `retry-${crypto.randomUUID()}`;
+  const first = await postJson("/jobs", body, { "Idempotency-Key": key });
+  expect(first.status).toBe(201);
+  const created = await first.json<CreatedJob>();
+  const second = await postJson("/jobs", body, { "Idempotency-Key": key });
+  expect(second.status).toBe(200);
+  expect(await second.json<CreatedJob>()).toEqual(created);
+  expect(second.headers.get("Location")).toBe(created.urls.self);
+  expect((await snapshot(created.id)).lastSeq).toBe(1); // one job, one "queued" event
+});
+
+it("creates different jobs for different keys and for no key", async () => {
+  const ids = new Set<string>();
+  for (const headers of [{ "Idempotency-Key": `a-${crypto.randomUUID()}` }, { "Idempotency-Key": `b-${crypto.randomUUID()}` }, {}, {}]) {
+    const response = await postJson("/jobs", body, headers);
+    expect(response.status).toBe(201);
+    ids.add((await response.json<CreatedJob>()).id);
+  }
+  expect(ids.size).toBe(4);
+});
+
+it("refuses a reused key with a different request (409)", async () => {
+  const key = `reuse-${crypto.randomUUID()}`;
+  expect((await postJson("/jobs", body, { "Idempotency-Key": key })).status).toBe(201);
+  const response = await postJson("/jobs", { ...body, input: { intervalMs: 20 } }, { "Idempotency-Key": key });
+  expect(response.status).toBe(409);
+  expect(await response.json()).toMatchObject({ error: { code: "idempotency_key_reused" } });
+});
+
+it("refuses a malformed key (400)", async () => {
+  const response = await postJson("/jobs", body, { "Idempotency-Key": "x".repeat(256) });
+  expect(response.status).toBe(400);
+  expect(await response.json()).toMatchObject({ error: { code: "invalid_idempotency_key" } });
+});

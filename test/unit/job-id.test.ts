@@ -1,0 +1,33 @@
+import { describe, expect, it } from "vitest";
+import { isGenuineJobId, mintJobId } from "../../src/http/job-id";
+
+describe("job ids", () => {
+  it("mints unguessable 32-character URL-safe ids that verify under their secret only", async () => {
+    const ids = await Promise.all(Array.from({ length: 50 }, () => mintJobId("s1")));
+    expect(new Set(ids).size).toBe(50);
+    for (const id of ids) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect(await isGenuineJobId("s1", id)).toBe(true);
+      expect(await isGenuineJobId("s2", id)).toBe(false);
+    }
+  });
+
+  it("derives the same id from the same idempotency key, and different ids from different keys or secrets", async () => {
+    const a = await mintJobId("s1", "order-42");
+    expect(await mintJobId("s1", "order-42")).toBe(a);
+    expect(await mintJobId("s1", "order-43")).not.toBe(a);
+    expect(await mintJobId("s2", "order-42")).not.toBe(a);
+    expect(await isGenuineJobId("s1", a)).toBe(true);
+  });
+
+  it("refuses every changed character and anything malformed", async () => {
+    const id = await mintJobId("s1");
+    for (let i = 0; i < id.length; i++) {
+      const changed = id.slice(0, i) + (id[i] === "A" ? "B" : "A") + id.slice(i + 1);
+      expect(await isGenuineJobId("s1", changed)).toBe(false);
+    }
+    for (const bad of ["", "short", `${id}=`, id.slice(1), `${id.slice(0, 31)}+`, `${id.slice(0, 31)}/`, "é".repeat(32)]) {
+      expect(await isGenuineJobId("s1", bad)).toBe(false);
+    }
+  });
+});
