@@ -21,7 +21,8 @@ it("returns the same job for a retried create with the same key", async () => {
 
 it("creates different jobs for different keys and for no key", async () => {
   const ids = new Set<string>();
-  for (const headers of [{ "Idempotency-Key": `a-${crypto.randomUUID()}` }, { "Idempotency-Key": `b-${crypto.randomUUID()}` }, {}, {}]) {
+  const headerSets: Record<string, string>[] = [{ "Idempotency-Key": `a-${crypto.randomUUID()}` }, { "Idempotency-Key": `b-${crypto.randomUUID()}` }, {}, {}];
+  for (const headers of headerSets) {
     const response = await postJson("/jobs", body, headers);
     expect(response.status).toBe(201);
     ids.add((await response.json<CreatedJob>()).id);

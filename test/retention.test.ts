@@ -2,6 +2,7 @@
 // then its alarm deletes all of its storage and its id answers 404.
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
+import type { JobObject } from "../src/job/job-object";
 import { alarmAt, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
@@ -18,7 +19,7 @@ it("keeps a finished job for the retention period, then deletes its storage", as
   expect(await alarmAt(id)).toBe(done.expiresAt);
 
   clock.set(done.expiresAt! - 1000); // an early alarm (e.g. a retry) deletes nothing
-  await runInDurableObject(stubOf(id), (instance) => instance.alarm());
+  await runInDurableObject(stubOf(id), (instance: JobObject) => instance.alarm());
   expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(200);
 
   expect(await runNextAlarm(id)).toBe(true);

@@ -7,12 +7,12 @@ import type { Env } from "../env";
 import type { JobRpc } from "../job/job-object";
 import { JOB_TYPES } from "../jobs";
 import type { CreatedJob, JobTypeInfo, JobUrls } from "../protocol";
+import type { AppEnv } from "./app-env";
 import { fingerprint, readJobRequest } from "./create-request";
 import { ApiError, errorBody, notFound, onError } from "./errors";
 import { isGenuineJobId, mintJobId } from "./job-id";
+import { followKind, liveResponse, registerLiveRoutes, wantsEventStream } from "./live-routes";
 import { jobPage } from "./placeholder-page";
-
-type AppEnv = { Bindings: Env; Variables: { jobId: string; job: JobRpc } };
 
 export const app = new Hono<AppEnv>();
 
@@ -52,9 +52,12 @@ app.post(
     }
     const urls = jobUrls(c, id);
     if (request.fromForm) return c.redirect(urls.page, 303);
+    const status = outcome.status === "created" ? 201 : 200;
+    const follow = followKind(c);
+    if (follow) return liveResponse(c, stubFor(c.env, id), follow, 0, { status, headers: { Location: urls.self } });
     const body: CreatedJob = { id, state: outcome.snapshot.state, urls };
     c.header("Location", urls.self);
-    return c.json(body, outcome.status === "created" ? 201 : 200);
+    return c.json(body, status);
   },
 );
 
@@ -76,7 +79,10 @@ app.get("/jobs/:id", async (c) => {
   return c.json(snapshot);
 });
 
+registerLiveRoutes(app);
+
 app.get("/jobs/:id/events", async (c) => {
+  if (wantsEventStream(c)) return liveResponse(c, c.var.job, "sse");
   const since = intParam(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = intParam(c, "limit", 100, 1, 1_000);
   const page = await c.var.job.events(since, limit);

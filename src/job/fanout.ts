@@ -1,5 +1,6 @@
 // The job's subscribers are its hibernatable WebSockets: the object may sleep between
 // events while they stay connected, and ping/pong is answered by the runtime.
+import { safeClose } from "../lib/websocket";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
 /** The only frame clients may send; the runtime answers it without waking the object. */
@@ -63,13 +64,5 @@ export class Fanout {
     if (typeof message !== "string") return safeClose(socket, CLOSE.unsupportedData, "binary frames are not supported");
     if (message.length > MAX_CLIENT_FRAME_BYTES) return safeClose(socket, CLOSE.tooBig, "frame too large");
     safeClose(socket, CLOSE.policyViolation, `unexpected frame: only "${PING}" is accepted`);
-  }
-}
-
-export function safeClose(socket: WebSocket, code: number, reason: string): void {
-  try {
-    socket.close(code, reason);
-  } catch {
-    // Already closed or closing: nothing left to do.
   }
 }

@@ -7,7 +7,8 @@ import { findJobType } from "../jobs";
 import type { EventPage, JobErrorInfo, JobSnapshot, JobState, Json, TerminalState } from "../protocol";
 import { runSlice, timedOut, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
-import { CLOSE, Fanout, safeClose } from "./fanout";
+import { safeClose } from "../lib/websocket";
+import { CLOSE, Fanout } from "./fanout";
 import { JobStore, toSnapshot, type JobCosts, type JobRow } from "./storage";
 
 export interface CreateJob {

@@ -1,0 +1,80 @@
+// The plain-text view for `curl -N`: one line per event with time, percent, step and
+// message, ending with a line that states the outcome and the result or error.
+import type { JobEvent, JobSnapshot, Progress } from "../protocol";
+
+export const TEXT_HEADERS = {
+  "Content-Type": "text/plain; charset=utf-8",
+  "Cache-Control": "no-cache, no-transform",
+  "X-Accel-Buffering": "no",
+  "Content-Encoding": "identity",
+} as const;
+
+function clock(at: number): string {
+  return new Date(at).toISOString().slice(11, 23);
+}
+
+export function percentOf(progress: Progress | null): number | null {
+  if (!progress) return null;
+  const ratio = progress.ratio ?? (progress.total ? (progress.current ?? 0) / progress.total : null);
+  return ratio === null ? null : Math.max(0, Math.min(100, Math.floor(ratio * 100)));
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}min`;
+}
+
+/** Keeps the latest percent and step, which every line repeats. */
+export class TextFormatter {
+  #percent: number | null = null;
+  #step = "-";
+
+  snapshot(snapshot: JobSnapshot, now: number): string {
+    this.#percent = percentOf(snapshot.progress);
+    this.#step = snapshot.steps.at(-1)?.name ?? "-";
+    const progress = snapshot.progress?.message ? ` — ${snapshot.progress.message}` : "";
+    return this.#line(now, `job ${snapshot.id} (${snapshot.type}) is ${snapshot.state}${progress}`);
+  }
+
+  event(event: JobEvent): string {
+    return this.#line(event.at, this.#describe(event));
+  }
+
+  #describe(event: JobEvent): string {
+    switch (event.type) {
+      case "state":
+        return `state: ${event.data.state}`;
+      case "progress": {
+        this.#percent = percentOf(event.data) ?? this.#percent;
+        const { current, total, message } = event.data;
+        const count = current !== undefined && total !== undefined ? `${current}/${total}` : "";
+        return [count, message].filter(Boolean).join(" ") || "progress";
+      }
+      case "log":
+        return `${event.data.level}: ${event.data.message}`;
+      case "step":
+        return this.#describeStep(event.data, event.at);
+      case "result":
+        this.#percent = 100;
+        return `succeeded: ${JSON.stringify(event.data.result)}`;
+      case "error": {
+        const outcome = event.data.code === "canceled" ? "canceled" : `failed (${event.data.code})`;
+        return `${outcome}: ${event.data.message}`;
+      }
+    }
+  }
+
+  #describeStep(step: Extract<JobEvent, { type: "step" }>["data"], at: number): string {
+    this.#step = step.name;
+    const attempt = step.attempt > 0 ? ` (attempt ${step.attempt})` : "";
+    const wait = step.until !== undefined ? ` for ${seconds(step.until - at)}` : "";
+    if (step.status === "retrying") return `step failed${attempt}: ${step.error}; retrying in ${seconds(step.until! - at)}`;
+    if (step.status === "failed") return `step failed${attempt}: ${step.error}`;
+    if (step.status === "sleeping") return `step sleeping${wait}`;
+    return `step ${step.status}${attempt}`;
+  }
+
+  #line(at: number, text: string): string {
+    const percent = this.#percent === null ? "   -" : `${String(this.#percent).padStart(3)}%`;
+    return `${clock(at)} ${percent}  ${this.#step}  ${text}\n`;
+  }
+}
