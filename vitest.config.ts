@@ -8,7 +8,7 @@ export default defineConfig({
       main: "./test/worker.ts",
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { JOB_ID_SECRET: "test-secret", RETENTION: "1 day", PROGRESS_WINDOW: "100 ms", MAX_EVENTS: "300" },
+        bindings: { JOB_ID_SECRET: "test-secret", RETENTION: "1 day", PROGRESS_WINDOW: "100 ms", MAX_EVENTS: "300", MAX_SUBSCRIBERS: "250" },
       },
     }),
   ],

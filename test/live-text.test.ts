@@ -1,0 +1,55 @@
+// The plain-text stream for curl -N: a line per event, ending with the outcome.
+import { SELF } from "cloudflare:test";
+import { expect, it } from "vitest";
+import { mintJobId } from "../src/http/job-id";
+import { allEvents, BASE, createJob, postJson, runToEnd, useVirtualClock } from "./helpers";
+import { readText } from "./live-helpers";
+
+useVirtualClock();
+
+const LINE = /^\d{2}:\d{2}:\d{2}\.\d{3} ( {3}-|[ \d]{3}%) {2}\S+ {2}.+$/;
+
+it("prints one line per event with time, percent, step and message, then the outcome", async () => {
+  const id = await createJob("demo");
+  const lines = readText(id);
+  await runToEnd(id);
+  const text = await lines;
+  expect(text).toHaveLength(1 + (await allEvents(id)).length);
+  for (const line of text) expect(line).toMatch(LINE);
+  expect(text[0]).toContain(`job ${id} (demo) is queued`);
+  expect(text.filter((l) => l.includes("info: "))).toEqual([
+    expect.stringMatching(/    -  message-1  info: Did something$/),
+    expect.stringMatching(/ 33%  message-2  info: Did something else$/),
+    expect.stringMatching(/ 66%  message-3  info: All done$/),
+  ]);
+  expect(text.at(-1)).toMatch(/100%  message-3  succeeded: \{"messages":3\}$/);
+});
+
+it("states a failure and its error on the last line", async () => {
+  const id = await createJob("flaky", { fatal: true });
+  await runToEnd(id);
+  const text = await readText(id);
+  expect(text.at(-1)).toMatch(/call-service  failed \(step_failed\): Step "call-service" failed: The service refused the request for good$/);
+});
+
+it("resumes after ?since", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const all = await allEvents(id);
+  expect(await readText(id, `?since=${all.length - 1}`)).toHaveLength(2); // snapshot line, then the result
+});
+
+it("follows a job from its create request with ?follow", async () => {
+  const response = await postJson("/jobs?follow", { type: "demo", input: { intervalMs: 0 } });
+  expect(response.status).toBe(201);
+  expect(response.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+  const id = response.headers.get("Location")!.split("/").pop()!;
+  const body = response.text();
+  await runToEnd(id);
+  expect((await body).trimEnd().split("\n").at(-1)).toContain('succeeded: {"messages":3}');
+});
+
+it("answers 404 for an unknown job", async () => {
+  const response = await SELF.fetch(`${BASE}/jobs/${await mintJobId("test-secret")}/stream`);
+  expect(response.status).toBe(404);
+});
