@@ -2,18 +2,39 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      // The test worker is the app plus fixture job types that count their side effects.
-      main: "./test/worker.ts",
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: { JOB_ID_SECRET: "test-secret", RETENTION: "1 day", PROGRESS_WINDOW: "100 ms", MAX_EVENTS: "300", MAX_SUBSCRIBERS: "250" },
-      },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    testTimeout: 20_000,
+    projects: [
+      {
+        // Integration and unit tests inside workerd.
+        plugins: [
+          cloudflareTest({
+            // The test worker is the app plus fixture job types that count their side effects.
+            main: "./test/worker.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                JOB_ID_SECRET: "test-secret",
+                RETENTION: "1 day",
+                PROGRESS_WINDOW: "100 ms",
+                MAX_EVENTS: "300",
+                MAX_SUBSCRIBERS: "250",
+              },
+            },
+          }),
+        ],
+        test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"], testTimeout: 20_000 },
+      },
+      {
+        // End-to-end tests in Node against `wrangler dev`: curl and a real browser.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
+        },
+      },
+    ],
   },
 });

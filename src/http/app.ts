@@ -90,6 +90,13 @@ app.get("/jobs/:id/events", async (c) => {
   return c.json(page);
 });
 
+/** The object's own accounting of what this job cost: rows written, alarms, events. */
+app.get("/jobs/:id/costs", async (c) => {
+  const costs = await c.var.job.costs();
+  if (!costs) throw notFound();
+  return c.json(costs);
+});
+
 const cancel = async (c: Context<AppEnv>) => {
   const outcome = await c.var.job.cancel();
   if (outcome.status === "not_found") throw notFound();
