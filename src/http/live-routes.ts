@@ -2,6 +2,7 @@
 // the Worker). Every one starts with a snapshot and resumes exactly after `since`.
 import type { Context, Hono } from "hono";
 import type { JobRpc } from "../job/job-object";
+import { isTerminal } from "../job/states";
 import { streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { AppEnv } from "./app-env";
@@ -51,8 +52,7 @@ export async function liveResponse(c: Context, job: JobRpc, kind: StreamKind, si
     throw new ApiError(503, "unavailable", "The job's live stream closed before it started; try again");
   }
   // An EventSource reconnecting to a job it saw end gets 204, which stops its retries.
-  const ended = ["succeeded", "failed", "canceled"].includes(snapshot.state);
-  if (kind === "sse" && ended && c.req.header("Last-Event-ID") !== undefined && since >= snapshot.lastSeq) {
+  if (kind === "sse" && isTerminal(snapshot.state) && c.req.header("Last-Event-ID") !== undefined && since >= snapshot.lastSeq) {
     subscription.close(1000, "already seen the end");
     return new Response(null, { status: 204 });
   }

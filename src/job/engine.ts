@@ -52,6 +52,9 @@ export class SliceEnded extends Error {
 
 const ended = () => Promise.reject(new SliceEnded());
 
+/** Longer log lines are cut: one line must not fill the log's storage. */
+export const MAX_LOG_CHARS = 8_192;
+
 /** Lets queued requests (status reads, cancel) into the object between steps. */
 const yieldToOtherRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -130,7 +133,9 @@ class Replay implements Step {
   }
 
   log(level: LogLevel, message: string): void {
-    if (!this.#replaying && !this.#done) this.input.events.append("log", { level, message: String(message) });
+    if (this.#replaying || this.#done) return;
+    const text = String(message);
+    this.input.events.append("log", { level, message: text.length > MAX_LOG_CHARS ? `${text.slice(0, MAX_LOG_CHARS)}…` : text });
   }
 
   progress(update: Progress): void {

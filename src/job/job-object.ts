@@ -4,11 +4,12 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
 import type { Env } from "../env";
 import { findJobType } from "../jobs";
-import type { EventPage, JobErrorInfo, JobSnapshot, JobState, Json, TerminalState } from "../protocol";
+import type { EventPage, JobErrorInfo, JobSnapshot, Json, TerminalState } from "../protocol";
 import { runSlice, timedOut, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { safeClose } from "../lib/websocket";
 import { CLOSE, Fanout } from "./fanout";
+import { isTerminal } from "./states";
 import { JobStore, toSnapshot, type JobCosts, type JobRow } from "./storage";
 
 export interface CreateJob {
@@ -36,12 +37,6 @@ export type CancelOutcome =
  */
 export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "cancel" | "costs" | "fetch">>;
 type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
-
-const TERMINAL: ReadonlySet<JobState> = new Set<TerminalState>(["succeeded", "failed", "canceled"]);
-
-export function isTerminal(state: JobState): state is TerminalState {
-  return TERMINAL.has(state);
-}
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
@@ -137,7 +132,10 @@ export class JobObject extends DurableObject<Env> {
       const error = { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` };
       return this.#apply(job, { kind: "failed", error });
     }
-    await this.#arm(Date.now() + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS);
+    const watchdog = Date.now() + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
+    // A step may outlast the watchdog; never run two slices of one job at once.
+    if (this.#running) return this.#arm(watchdog);
+    await this.#arm(watchdog);
     this.#enter(job, "running");
     const running = (this.#running = new AbortController());
     try {

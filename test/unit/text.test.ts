@@ -1,0 +1,44 @@
+import { expect, it } from "vitest";
+import { percentOf, TextFormatter } from "../../src/live/text";
+import type { JobEvent, JobSnapshot } from "../../src/protocol";
+
+const AT = Date.UTC(2026, 0, 1, 12, 30, 45, 123);
+
+it("prints time, percent, step and message, carrying percent and step forward", () => {
+  const text = new TextFormatter();
+  const snapshot = { id: "abc", type: "demo", state: "running", progress: null, steps: [] } as unknown as JobSnapshot;
+  const events: JobEvent[] = [
+    { seq: 1, at: AT, type: "step", data: { name: "load", status: "started", attempt: 1 } },
+    { seq: 2, at: AT, type: "progress", data: { current: 1, total: 4, message: "a quarter" } },
+    { seq: 3, at: AT, type: "step", data: { name: "load", status: "retrying", attempt: 1, until: AT + 2000, error: "boom" } },
+    { seq: 4, at: AT, type: "step", data: { name: "nap", status: "sleeping", attempt: 0, until: AT + 120_000 } },
+    { seq: 5, at: AT, type: "log", data: { level: "warn", message: "careful" } },
+    { seq: 6, at: AT, type: "result", data: { result: { ok: true } } },
+  ];
+  expect([text.snapshot(snapshot, AT), ...events.map((e) => text.event(e))].join("")).toBe(
+    [
+      "12:30:45.123    -  -  job abc (demo) is running",
+      "12:30:45.123    -  load  step started (attempt 1)",
+      "12:30:45.123  25%  load  1/4 a quarter",
+      "12:30:45.123  25%  load  step failed (attempt 1): boom; retrying in 2.0s",
+      "12:30:45.123  25%  nap  step sleeping for 2min",
+      "12:30:45.123  25%  nap  warn: careful",
+      '12:30:45.123 100%  nap  succeeded: {"ok":true}',
+      "",
+    ].join("\n"),
+  );
+});
+
+it("ends a failed or canceled job with its outcome and error", () => {
+  const text = new TextFormatter();
+  expect(text.event({ seq: 1, at: AT, type: "error", data: { code: "timeout", message: "late" } })).toContain("failed (timeout): late");
+  expect(text.event({ seq: 2, at: AT, type: "error", data: { code: "canceled", message: "The job was canceled" } })).toContain("canceled: The job was canceled");
+});
+
+it("reads percent from ratio or current/total, clamped", () => {
+  expect(percentOf({ ratio: 0.5 })).toBe(50);
+  expect(percentOf({ current: 2, total: 3 })).toBe(66);
+  expect(percentOf({ ratio: 7 })).toBe(100);
+  expect(percentOf({ message: "no numbers" })).toBeNull();
+  expect(percentOf(null)).toBeNull();
+});
