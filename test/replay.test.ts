@@ -14,7 +14,7 @@ it("runs each finished step exactly once across many alarms", async () => {
   const events = await allEvents(id);
   expectGapFree(events);
   const logs = events.flatMap((e) => (e.type === "log" ? [e.data.message] : []));
-  expect(logs).toEqual(["after step 1", "after step 2", "after step 3", "after step 4"]);
+  expect(logs).toEqual(["starting", "after step 1", "after step 2", "after step 3", "after step 4"]);
 });
 
 it("returns a finished step's stored result on replay", async () => {

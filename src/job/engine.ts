@@ -109,11 +109,15 @@ class Replay implements Step {
   readonly #steps: Map<string, StepRow>;
   readonly #seen = new Set<string>();
   readonly #sliceStart = Date.now();
-  /** True while `run` walks through steps finished before this slice: its logs were published then. */
-  #replaying = true;
+  /**
+   * True while `run` walks through steps finished before this slice: logs and progress
+   * from that stretch were published then. The first slice has nothing to replay.
+   */
+  #replaying: boolean;
 
   constructor(private readonly input: SliceInput) {
     this.#steps = input.store.steps();
+    this.#replaying = this.#steps.size > 0;
     this.stopped = new Promise((resolve) => (this.#stop = resolve));
     // A canceled slice ends at once, even while a step is still in flight.
     input.signal.addEventListener("abort", () => this.stop({ kind: "halted" }));
