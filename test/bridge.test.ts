@@ -23,7 +23,7 @@ it("skips frames that are not job frames", () => {
 
 it("streams frames, skips garbage, and ends after the terminal event", async () => {
   const { object, subscription, closed } = pair();
-  const body = streamBody(subscription, snapshot, streamFormat("sse"));
+  const body = streamBody(subscription, snapshot, streamFormat("sse", 0));
   object.send("garbage");
   object.send(frame({ seq: 1, at: 1, type: "log", data: { level: "info", message: "hi" } }));
   object.send(frame({ seq: 2, at: 2, type: "result", data: { result: 42 } }));
@@ -36,7 +36,7 @@ it("streams frames, skips garbage, and ends after the terminal event", async () 
 
 it("drops a viewer that falls more than MAX_BUFFERED_BYTES behind", async () => {
   const { object, subscription, closed } = pair();
-  const body = streamBody(subscription, snapshot, streamFormat("text"));
+  const body = streamBody(subscription, snapshot, streamFormat("text", 0));
   const line = "x".repeat(64 * 1024);
   for (let seq = 1; seq <= (2 * MAX_BUFFERED_BYTES) / line.length; seq++) {
     object.send(frame({ seq, at: seq, type: "log", data: { level: "info", message: line } }));
@@ -47,7 +47,7 @@ it("drops a viewer that falls more than MAX_BUFFERED_BYTES behind", async () => 
 
 it("closes the WebSocket when the viewer goes away", async () => {
   const { subscription, closed } = pair();
-  const body = streamBody(subscription, snapshot, streamFormat("text"));
+  const body = streamBody(subscription, snapshot, streamFormat("text", 0));
   await body.cancel();
   expect((await closed).code).toBe(1000);
 });

@@ -56,7 +56,7 @@ export async function liveResponse(c: Context, job: JobRpc, kind: StreamKind, si
     subscription.close(1000, "already seen the end");
     return new Response(null, { status: 204 });
   }
-  const format = streamFormat(kind);
+  const format = streamFormat(kind, since);
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
   return new Response(streamBody(subscription, snapshot, format), { status: init.status ?? 200, headers });

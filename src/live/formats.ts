@@ -4,8 +4,9 @@ import { TEXT_HEADERS, TextFormatter } from "./text";
 
 export type StreamKind = "sse" | "text";
 
-export function streamFormat(kind: StreamKind): StreamFormat {
+/** `since` is where the stream resumes, so the text view knows whether history follows. */
+export function streamFormat(kind: StreamKind, since: number): StreamFormat {
   if (kind === "sse") return { headers: SSE_HEADERS, snapshot: sseSnapshot, event: sseEvent, heartbeat: SSE_HEARTBEAT };
   const text = new TextFormatter();
-  return { headers: TEXT_HEADERS, snapshot: (snapshot) => text.snapshot(snapshot, Date.now()), event: (event) => text.event(event) };
+  return { headers: TEXT_HEADERS, snapshot: (snapshot) => text.snapshot(snapshot, Date.now(), since), event: (event) => text.event(event) };
 }

@@ -28,11 +28,17 @@ export class TextFormatter {
   #percent: number | null = null;
   #step = "-";
 
-  snapshot(snapshot: JobSnapshot, now: number): string {
+  /** The first line; `since` tells whether older events follow, which set their own columns. */
+  snapshot(snapshot: JobSnapshot, now: number, since: number): string {
     this.#percent = percentOf(snapshot.progress);
     this.#step = snapshot.steps.at(-1)?.name ?? "-";
     const progress = snapshot.progress?.message ? ` — ${snapshot.progress.message}` : "";
-    return this.#line(now, `job ${snapshot.id} (${snapshot.type}) is ${snapshot.state}${progress}`);
+    const line = this.#line(now, `job ${snapshot.id} (${snapshot.type}) is ${snapshot.state}${progress}`);
+    if (since < snapshot.lastSeq) {
+      this.#percent = null;
+      this.#step = "-";
+    }
+    return line;
   }
 
   event(event: JobEvent): string {

@@ -6,7 +6,7 @@ const AT = Date.UTC(2026, 0, 1, 12, 30, 45, 123);
 
 it("prints time, percent, step and message, carrying percent and step forward", () => {
   const text = new TextFormatter();
-  const snapshot = { id: "abc", type: "demo", state: "running", progress: null, steps: [] } as unknown as JobSnapshot;
+  const snapshot = { id: "abc", type: "demo", state: "running", progress: null, steps: [], lastSeq: 0 } as unknown as JobSnapshot;
   const events: JobEvent[] = [
     { seq: 1, at: AT, type: "step", data: { name: "load", status: "started", attempt: 1 } },
     { seq: 2, at: AT, type: "progress", data: { current: 1, total: 4, message: "a quarter" } },
@@ -15,7 +15,7 @@ it("prints time, percent, step and message, carrying percent and step forward", 
     { seq: 5, at: AT, type: "log", data: { level: "warn", message: "careful" } },
     { seq: 6, at: AT, type: "result", data: { result: { ok: true } } },
   ];
-  expect([text.snapshot(snapshot, AT), ...events.map((e) => text.event(e))].join("")).toBe(
+  expect([text.snapshot(snapshot, AT, 0), ...events.map((e) => text.event(e))].join("")).toBe(
     [
       "12:30:45.123    -  -  job abc (demo) is running",
       "12:30:45.123    -  load  step started (attempt 1)",
@@ -41,4 +41,16 @@ it("reads percent from ratio or current/total, clamped", () => {
   expect(percentOf({ ratio: 7 })).toBe(100);
   expect(percentOf({ message: "no numbers" })).toBeNull();
   expect(percentOf(null)).toBeNull();
+});
+
+it("shows the snapshot's percent and step, then the columns of the history it replays", () => {
+  const snapshot = {
+    id: "abc", type: "demo", state: "running", progress: { ratio: 0.9 }, steps: [{ name: "late" }], lastSeq: 5,
+  } as unknown as JobSnapshot;
+  const replaying = new TextFormatter();
+  expect(replaying.snapshot(snapshot, AT, 0)).toBe("12:30:45.123  90%  late  job abc (demo) is running\n");
+  expect(replaying.event({ seq: 1, at: AT, type: "state", data: { state: "queued" } })).toBe("12:30:45.123    -  -  state: queued\n");
+  const live = new TextFormatter();
+  live.snapshot(snapshot, AT, 5);
+  expect(live.event({ seq: 6, at: AT, type: "log", data: { level: "info", message: "x" } })).toBe("12:30:45.123  90%  late  info: x\n");
 });
