@@ -78,3 +78,17 @@ describe("built-in job types", () => {
     expect(Math.round((done.result as { sleptMs: number }).sleptMs / 1000)).toBe(7200);
   });
 });
+
+describe("results", () => {
+  it("fails a step whose result is over 1 MiB of JSON, with a clear error", async () => {
+    const done = await runToEnd(await createJob("test-oversized", { where: "step" }));
+    expect(done.state).toBe("failed");
+    expect(done.error).toMatchObject({ code: "step_failed", step: "huge", message: expect.stringContaining("store big data elsewhere") });
+  });
+
+  it("fails a job whose result is over 1 MiB of JSON, with a clear error", async () => {
+    const done = await runToEnd(await createJob("test-oversized", { where: "result" }));
+    expect(done.state).toBe("failed");
+    expect(done.error).toMatchObject({ code: "invalid_result", message: expect.stringContaining("store big data elsewhere") });
+  });
+});

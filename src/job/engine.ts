@@ -52,6 +52,10 @@ export class SliceEnded extends Error {
 
 const ended = () => Promise.reject(new SliceEnded());
 
+/** Step and job results are stored as one SQLite value each; bigger data belongs in R2 or KV. */
+export const MAX_RESULT_CHARS = 1 << 20;
+const TOO_LARGE = `larger than ${MAX_RESULT_CHARS} characters of JSON; store big data elsewhere (R2, KV) and return a reference`;
+
 /** Longer log lines are cut: one line must not fill the log's storage. */
 export const MAX_LOG_CHARS = 8_192;
 
@@ -85,6 +89,7 @@ export function timedOut(): SliceOutcome {
 function succeeded(value: unknown): SliceOutcome {
   const text = value === undefined ? "null" : JSON.stringify(value);
   if (text === undefined) return { kind: "failed", error: { code: "invalid_result", message: "The job returned a value that is not JSON" } };
+  if (text.length > MAX_RESULT_CHARS) return { kind: "failed", error: { code: "invalid_result", message: `The job's result is ${TOO_LARGE}` } };
   return { kind: "succeeded", result: JSON.parse(text) as Json };
 }
 
@@ -228,6 +233,7 @@ class Replay implements Step {
     if (this.#done) return ended();
     const text = value === undefined ? null : JSON.stringify(value);
     if (text === undefined) return this.#fail(name, attempt, "The step returned a value that is not JSON");
+    if (text !== null && text.length > MAX_RESULT_CHARS) return this.#fail(name, attempt, `The step's result is ${TOO_LARGE}`);
     this.#save({ ...base, state: "succeeded", result: text, error: null, finished_at: Date.now() });
     this.input.events.append("step", { name, status: "succeeded", attempt });
     return (text === null ? undefined : JSON.parse(text)) as T;
