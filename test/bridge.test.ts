@@ -1,7 +1,7 @@
 // The Worker's bridge from an object's WebSocket to an HTTP stream: bad frames are
 // skipped, slow viewers are dropped, a viewer that leaves closes its WebSocket.
-import { expect, it } from "vitest";
-import { MAX_BUFFERED_BYTES, parseFrame, streamBody, Subscription } from "../src/live/bridge";
+import { expect, it, vi } from "vitest";
+import { HEARTBEAT_MS, MAX_BUFFERED_BYTES, parseFrame, streamBody, Subscription } from "../src/live/bridge";
 import { streamFormat } from "../src/live/formats";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../src/protocol";
 
@@ -50,4 +50,21 @@ it("closes the WebSocket when the viewer goes away", async () => {
   const body = streamBody(subscription, snapshot, streamFormat("text", 0));
   await body.cancel();
   expect((await closed).code).toBe(1000);
+});
+
+it("writes an SSE heartbeat comment after 15 s without events", async () => {
+  vi.useFakeTimers();
+  try {
+    const { subscription } = pair();
+    const reader = streamBody(subscription, snapshot, streamFormat("sse", 0)).getReader();
+    const decode = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await decode()).toContain("event: snapshot");
+    vi.advanceTimersByTime(HEARTBEAT_MS - 1);
+    const next = decode();
+    vi.advanceTimersByTime(1);
+    expect(await next).toBe(": heartbeat\n\n");
+    await reader.cancel();
+  } finally {
+    vi.useRealTimers();
+  }
 });
