@@ -12,12 +12,13 @@ import { fingerprint, readJobRequest } from "./create-request";
 import { ApiError, errorBody, notFound, onError } from "./errors";
 import { isGenuineJobId, mintJobId } from "./job-id";
 import { followKind, liveResponse, registerLiveRoutes, wantsEventStream } from "./live-routes";
-import { jobPage } from "./placeholder-page";
+import { isFormPost, jobPageResponse, registerPages, wantsHtml } from "./pages";
 
 export const app = new Hono<AppEnv>();
 
 app.onError(onError);
 app.notFound((c) => c.json(errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`), 404));
+registerPages(app);
 
 app.get("/health", (c) => c.json({ ok: true }));
 
@@ -75,7 +76,7 @@ for (const path of ["/jobs/:id", "/jobs/:id/*"]) {
 app.get("/jobs/:id", async (c) => {
   const snapshot = await c.var.job.snapshot();
   if (!snapshot) throw notFound();
-  if (c.req.header("Accept")?.includes("text/html")) return c.html(jobPage(snapshot, jobUrls(c, snapshot.id)));
+  if (wantsHtml(c)) return jobPageResponse(c, snapshot, jobUrls(c, snapshot.id));
   return c.json(snapshot);
 });
 
@@ -100,6 +101,8 @@ app.get("/jobs/:id/costs", async (c) => {
 const cancel = async (c: Context<AppEnv>) => {
   const outcome = await c.var.job.cancel();
   if (outcome.status === "not_found") throw notFound();
+  // The job page's form (it works without JavaScript) goes back to the page, which shows the outcome.
+  if (isFormPost(c)) return c.redirect(jobUrls(c, c.var.jobId).page, 303);
   if (outcome.status === "conflict") {
     throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}; only a queued, running or waiting job can be canceled`);
   }

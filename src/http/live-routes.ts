@@ -2,7 +2,7 @@
 // the Worker). Every one starts with a snapshot and resumes exactly after `since`.
 import type { Context, Hono } from "hono";
 import type { JobRpc } from "../job/job-object";
-import { isTerminal } from "../job/states";
+import { isTerminal } from "../lib/job-state";
 import { streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { AppEnv } from "./app-env";

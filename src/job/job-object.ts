@@ -9,7 +9,7 @@ import { runSlice, timedOut, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { safeClose } from "../lib/websocket";
 import { CLOSE, Fanout } from "./fanout";
-import { isTerminal } from "./states";
+import { isTerminal } from "../lib/job-state";
 import { JobStore, toSnapshot, type JobCosts, type JobRow } from "./storage";
 
 export interface CreateJob {

@@ -1,12 +1,14 @@
 // The one place job types are registered.
 import type { JobDefinition } from "./define";
 import { demo } from "./demo";
+import { echo } from "./echo";
 import { flaky } from "./flaky";
 import { primes } from "./primes";
 import { sleepy } from "./sleepy";
+import { ticker } from "./ticker";
 
 /** Add a job type here: every listing, form and validation reads this list. */
-export const JOB_TYPES: JobDefinition[] = [demo, primes, flaky, sleepy];
+export const JOB_TYPES: JobDefinition[] = [demo, primes, flaky, sleepy, echo, ticker];
 
 const byType = new Map(JOB_TYPES.map((definition) => [definition.type, definition]));
 

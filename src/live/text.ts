@@ -1,6 +1,7 @@
 // The plain-text view for `curl -N`: one line per event with time, percent, step and
 // message, ending with a line that states the outcome and the result or error.
-import type { JobEvent, JobSnapshot, Progress } from "../protocol";
+import { percentOf } from "../lib/job-state";
+import type { JobEvent, JobSnapshot } from "../protocol";
 
 export const TEXT_HEADERS = {
   "Content-Type": "text/plain; charset=utf-8",
@@ -11,12 +12,6 @@ export const TEXT_HEADERS = {
 
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
-}
-
-export function percentOf(progress: Progress | null): number | null {
-  if (!progress) return null;
-  const ratio = progress.ratio ?? (progress.total ? (progress.current ?? 0) / progress.total : null);
-  return ratio === null ? null : Math.max(0, Math.min(100, Math.floor(ratio * 100)));
 }
 
 function seconds(ms: number): string {

@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
-import { percentOf, TextFormatter } from "../../src/live/text";
+import { percentOf } from "../../src/lib/job-state";
+import { TextFormatter } from "../../src/live/text";
 import type { JobEvent, JobSnapshot } from "../../src/protocol";
 
 const AT = Date.UTC(2026, 0, 1, 12, 30, 45, 123);

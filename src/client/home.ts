@@ -1,0 +1,105 @@
+// The start page in the browser: fields from the chosen type's schema kept in step with
+// the JSON box, inline validation before the form posts, and the list of your jobs.
+import type { Json } from "../protocol";
+import { byId } from "./dom";
+import { markStarting } from "./my-jobs";
+import { showMyJobs } from "./my-jobs-list";
+import { buildFields, type Field, type Schema } from "./schema-fields";
+
+const form = byId<HTMLFormElement>("start-form");
+const select = byId<HTMLSelectElement>("type");
+const input = byId<HTMLTextAreaElement>("input");
+const submit = byId<HTMLButtonElement>("start");
+let fields: Field[] = [];
+
+type ParsedInput = { value: Record<string, Json>; error?: undefined } | { value?: undefined; error: string };
+
+function parseInput(): ParsedInput {
+  const text = input.value.trim();
+  if (text === "") return { value: {} };
+  try {
+    const value = JSON.parse(text) as Json;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return { error: "The input must be a JSON object, such as {}" };
+    return { value };
+  } catch (error) {
+    return { error: `Not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+function showInputError(message: string | undefined): void {
+  const error = byId("input-error");
+  error.hidden = !message;
+  error.textContent = message ?? "";
+  input.toggleAttribute("aria-invalid", Boolean(message));
+}
+
+/** A type's description and fields; its example replaces the input unless we keep what the server sent back. */
+function chooseType(useExample: boolean): void {
+  const option = select.selectedOptions[0];
+  if (!option) return;
+  byId("type-description").textContent = option.dataset.description ?? "";
+  if (useExample) input.value = option.dataset.example ?? "{}";
+  fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldsToJson);
+  byId("fields").hidden = fields.length === 0;
+  jsonToFields();
+}
+
+function jsonToFields(): void {
+  const parsed = parseInput();
+  showInputError(parsed.error);
+  if (!parsed.value) return;
+  for (const field of fields) {
+    field.write(parsed.value[field.name]);
+    field.showError(problemOf(field, parsed.value));
+  }
+}
+
+function problemOf(field: Field, input: Record<string, Json>): string | undefined {
+  const value = input[field.name];
+  const read = field.read();
+  // A value the field cannot hold (text in a number field) would otherwise just vanish.
+  if (value !== undefined && JSON.stringify(read.value) !== JSON.stringify(value)) return `Expected ${field.expects}`;
+  return read.error;
+}
+
+function fieldsToJson(): void {
+  const value = parseInput().value ?? {};
+  for (const field of fields) {
+    // What was typed goes into the JSON even when it is wrong, with the field saying why.
+    const read = field.read();
+    field.showError(read.error);
+    if (read.value === undefined) delete value[field.name];
+    else value[field.name] = read.value;
+  }
+  input.value = JSON.stringify(value, null, 2);
+  showInputError(undefined);
+}
+
+// Our inline messages replace the browser's validation bubbles, which would stop the
+// submit before our checks run.
+form.noValidate = true;
+select.addEventListener("change", () => chooseType(true));
+input.addEventListener("input", jsonToFields);
+form.addEventListener("submit", (event) => {
+  const parsed = parseInput();
+  showInputError(parsed.error);
+  const invalid = fields.filter((field) => {
+    const problem = parsed.value && problemOf(field, parsed.value);
+    field.showError(problem);
+    return problem !== undefined;
+  });
+  if (parsed.error || invalid.length) {
+    event.preventDefault();
+    if (parsed.error) input.focus();
+    else invalid[0]!.focus();
+    return;
+  }
+  markStarting();
+  submit.disabled = true;
+});
+// Coming back with the Back button restores this page as it was left: usable again.
+window.addEventListener("pageshow", () => (submit.disabled = false));
+
+chooseType(false);
+document.getElementById("form-errors")?.focus();
+showMyJobs(byId("my-jobs"), byId<HTMLUListElement>("my-jobs-list"), byId<HTMLButtonElement>("clear-jobs"));

@@ -1,0 +1,76 @@
+// The job page in the browser: takes over the server-rendered snapshot and keeps it live.
+import type { JobEvent, JobSnapshot } from "../protocol";
+import { isFinished } from "../pages/format";
+import { enableCopyButtons } from "./copy-buttons";
+import { byId } from "./dom";
+import { applyEvent } from "./job-model";
+import { renderJob } from "./job-view";
+import { LiveJob, type LiveStatus } from "./live-job";
+import { LogView } from "./log-view";
+import { claimStarted } from "./my-jobs";
+
+const root = byId("job");
+let job = JSON.parse(root.dataset.snapshot!) as JobSnapshot;
+const log = new LogView(byId<HTMLOListElement>("log"), byId("no-log"), byId<HTMLButtonElement>("jump-to-end"), job.createdAt);
+
+const render = () => renderJob(job, Date.now());
+// Elapsed time, the ETA and step countdowns move on between events.
+const clock = setInterval(() => {
+  render();
+  if (isFinished(job.state)) clearInterval(clock);
+}, 1_000);
+
+const STATUS_TEXT: Record<LiveStatus, string> = {
+  connecting: "Connecting…",
+  live: "Live",
+  reconnecting: "Reconnecting…",
+  ended: "",
+  gone: "This job no longer exists.",
+};
+
+function showStatus(status: LiveStatus): void {
+  const element = byId("live-status");
+  element.dataset.status = status;
+  element.textContent = STATUS_TEXT[status];
+}
+
+function onEvent(event: JobEvent): void {
+  // The snapshot already holds every event up to its lastSeq; older ones only feed the log.
+  if (event.seq > job.lastSeq) {
+    job = applyEvent(job, event);
+    render();
+  }
+  if (event.type === "log") log.append(event);
+}
+
+function enhanceCancel(): void {
+  const form = byId<HTMLFormElement>("cancel-form");
+  const button = form.querySelector("button")!;
+  form.addEventListener("submit", async (submit) => {
+    submit.preventDefault();
+    button.disabled = true;
+    const response = await fetch(form.action, { method: "POST", headers: { Accept: "application/json" } }).catch(() => null);
+    // 409: it ended meanwhile, and the stream brings that news anyway.
+    if (response?.ok) {
+      job = (await response.json()) as JobSnapshot;
+      render();
+    }
+    button.disabled = false;
+  });
+}
+
+function localizeCreated(): void {
+  const created = byId("created");
+  created.textContent = new Date(job.createdAt).toLocaleString();
+}
+
+claimStarted(job);
+enableCopyButtons();
+enhanceCancel();
+localizeCreated();
+render();
+if (isFinished(job.state)) showStatus("ended");
+else {
+  const urls = { sse: root.dataset.sse!, self: root.dataset.self! };
+  new LiveJob(urls, Number(root.dataset.since), { snapshot: (s) => ((job = s), render()), event: onEvent, status: showStatus }).start();
+}

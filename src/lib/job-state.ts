@@ -1,0 +1,16 @@
+// Facts about a job's state and progress that the server, the text stream and the
+// browser all need. Pure: no runtime imports.
+import type { JobState, Progress, TerminalState } from "../protocol";
+
+const TERMINAL: ReadonlySet<JobState> = new Set<TerminalState>(["succeeded", "failed", "canceled"]);
+
+export function isTerminal(state: JobState): state is TerminalState {
+  return TERMINAL.has(state);
+}
+
+/** Whole percent from a ratio or current/total, clamped to 0..100; null without numbers. */
+export function percentOf(progress: Progress | null): number | null {
+  if (!progress) return null;
+  const ratio = progress.ratio ?? (progress.total ? (progress.current ?? 0) / progress.total : null);
+  return ratio === null || !Number.isFinite(ratio) ? null : Math.max(0, Math.min(100, Math.floor(ratio * 100)));
+}

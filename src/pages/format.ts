@@ -1,0 +1,84 @@
+// Wording and numbers of the job page, shared by the server's first render and the
+// browser's live updates so both say the same thing. Pure: no DOM.
+import { isTerminal, percentOf } from "../lib/job-state";
+import type { JobErrorInfo, JobSnapshot, JobState, Progress, StepSummary } from "../protocol";
+
+const LABELS: Record<JobState, string> = {
+  queued: "Queued", running: "Running", waiting: "Waiting", succeeded: "Succeeded", failed: "Failed", canceled: "Canceled",
+};
+
+export function stateLabel(state: JobState): string {
+  return LABELS[state];
+}
+
+/** Succeeded, failed or canceled. */
+export const isFinished = isTerminal;
+
+/** Whole percent done; a succeeded job is done whatever its last progress said. */
+export function percentDone(progress: Progress | null, state: JobState): number | null {
+  return state === "succeeded" ? 100 : percentOf(progress);
+}
+
+/** From creation to the end, or to now while the job runs. */
+export function elapsedMs(snapshot: JobSnapshot, now: number): number {
+  return Math.max(0, (snapshot.finishedAt ?? now) - snapshot.createdAt);
+}
+
+/** A straight-line estimate from the time spent so far; null when there is nothing to go on. */
+export function etaMs(snapshot: JobSnapshot, now: number): number | null {
+  const percent = percentDone(snapshot.progress, snapshot.state);
+  if (isFinished(snapshot.state) || percent === null || percent <= 0 || percent >= 100) return null;
+  const spent = now - (snapshot.startedAt ?? snapshot.createdAt);
+  return spent < 1_000 ? null : (spent * (100 - percent)) / percent;
+}
+
+export function progressText(snapshot: JobSnapshot, now: number): string {
+  const percent = percentDone(snapshot.progress, snapshot.state);
+  const eta = etaMs(snapshot, now);
+  const parts = [percent === null ? "No progress reported" : `${percent} %`];
+  if (eta !== null) parts.push(`about ${duration(eta)} left`);
+  if (snapshot.progress?.message && snapshot.state !== "succeeded") parts.push(snapshot.progress.message);
+  return parts.join(" · ");
+}
+
+export function duration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))} ms`;
+  const s = ms / 1000;
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 60) return `${Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** A log line's time as an offset from the job's creation: the same in every time zone. */
+export function offset(at: number, createdAt: number): string {
+  const s = Math.max(0, at - createdAt) / 1000;
+  return `+${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+export function stepDetail(step: StepSummary, now: number): string {
+  const after = step.attempts > 1 ? ` after ${plural(step.attempts, "attempt")}` : "";
+  switch (step.state) {
+    case "running":
+      return step.attempts > 1 ? `running, attempt ${step.attempts}` : "running";
+    case "waiting":
+      return `attempt ${step.attempts} failed: ${step.error ?? "error"}; retry in ${duration((step.until ?? now) - now)}`;
+    case "sleeping":
+      return `sleeping, wakes in ${duration((step.until ?? now) - now)}`;
+    case "succeeded":
+      return step.startedAt !== null && step.finishedAt !== null ? `done in ${duration(step.finishedAt - step.startedAt)}${after}` : `done${after}`;
+    case "failed":
+      return `failed${after}: ${step.error ?? "error"}`;
+  }
+}
+
+export function pretty(value: unknown): string {
+  return JSON.stringify(value, null, 2) ?? "null";
+}
+
+export function errorText(error: JobErrorInfo): string {
+  return `${error.message} (${error.code}${error.step ? `, step ${error.step}` : ""})`;
+}

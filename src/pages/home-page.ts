@@ -1,0 +1,73 @@
+// The start page: a plain form that posts to POST /jobs (303 to the job's page), usable
+// without JavaScript. src/client/home.ts adds fields generated from each type's JSON
+// Schema (carried in data- attributes), inline validation and the list of your jobs.
+import { html } from "hono/html";
+import type { ApiError, JobTypeInfo } from "../protocol";
+import { pretty } from "./format";
+import { page, type Html } from "./layout";
+
+export interface StartForm {
+  type: string;
+  /** The input as JSON text, as typed. */
+  input: string;
+  timeoutMs: string;
+}
+
+/** The form as first shown: the chosen type (`/?type=`) or the first, with its example. */
+export function startForm(types: JobTypeInfo[], type?: string): StartForm {
+  const chosen = types.find((t) => t.type === type) ?? types[0];
+  return { type: chosen?.type ?? "", input: pretty(chosen?.example ?? {}), timeoutMs: "" };
+}
+
+export function homePage(types: JobTypeInfo[], form: StartForm, error?: ApiError["error"]): Html {
+  const chosen = types.find((t) => t.type === form.type);
+  return page(
+    { title: error ? "Fix the job request" : "Start a job", script: "home" },
+    html`<h1>Start a job</h1>
+${error ? errorSummary(error) : ""}
+<form id="start-form" class="start" method="post" action="/jobs">
+  <div class="field">
+    <label for="type">Job type</label>
+    <select id="type" name="type" aria-describedby="type-description">
+      ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
+    </select>
+    <p id="type-description" class="hint">${chosen?.description ?? ""}</p>
+  </div>
+  <fieldset id="fields" class="fields" hidden><legend>Input fields</legend><div id="field-list"></div></fieldset>
+  <div class="field">
+    <label for="input">Input (JSON)</label>
+    <textarea id="input" name="input" rows="6" spellcheck="false" autocapitalize="off" aria-describedby="input-hint input-error" ${inputIssue(error) ? 'aria-invalid="true"' : ""}>${form.input}</textarea>
+    <p id="input-hint" class="hint">The job's input as a JSON object; each type's example is listed below.</p>
+    <p id="input-error" class="field-error" ${inputIssue(error) ? "" : "hidden"}>${inputIssue(error) ?? ""}</p>
+  </div>
+  <div class="field">
+    <label for="timeoutMs">Timeout in milliseconds <span class="optional">(optional)</span></label>
+    <input id="timeoutMs" name="timeoutMs" type="number" inputmode="numeric" min="1" step="1" value="${form.timeoutMs}" aria-describedby="timeout-hint">
+    <p id="timeout-hint" class="hint">The job fails with a timeout after this long; empty for the default.</p>
+  </div>
+  <button type="submit" id="start">Start job</button>
+</form>
+<section id="my-jobs" class="my-jobs" aria-labelledby="my-jobs-heading" hidden>
+  <div class="section-head"><h2 id="my-jobs-heading">Your jobs</h2><button type="button" id="clear-jobs" class="quiet">Clear list</button></div>
+  <p class="hint">Jobs started from this browser.</p>
+  <ul id="my-jobs-list" class="job-list"></ul>
+</section>
+<section aria-labelledby="types-heading">
+  <h2 id="types-heading">Job types</h2>
+  <dl class="types">${types.map((t) => html`<div><dt>${t.type}</dt><dd>${t.description}<pre>${JSON.stringify(t.example)}</pre></dd></div>`)}</dl>
+</section>`,
+  );
+}
+
+/** Issues about the input JSON as a whole go under the textarea; the summary lists them all. */
+function inputIssue(error: ApiError["error"] | undefined): string | undefined {
+  return error?.code === "invalid_json" ? error.message : undefined;
+}
+
+function errorSummary(error: ApiError["error"]): Html {
+  return html`<div id="form-errors" class="error-summary" role="alert" tabindex="-1">
+  <h2>The job was not started</h2>
+  <p>${error.message}</p>
+  ${error.issues?.length ? html`<ul>${error.issues.map((issue) => html`<li>${issue.path ? html`<code>${issue.path}</code>: ` : ""}${issue.message}</li>`)}</ul>` : ""}
+</div>`;
+}

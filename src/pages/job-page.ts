@@ -1,0 +1,97 @@
+// The job's progress page as the server renders it: the current snapshot and the first
+// log lines, complete without JavaScript. src/client/job.ts adopts this markup and keeps
+// it live over SSE, resuming after `data-since`. All job output is escaped by `html`.
+import { html } from "hono/html";
+import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
+import { duration, elapsedMs, errorText, isFinished, offset, percentDone, pretty, progressText, stateLabel, stepDetail } from "./format";
+import { page, type Html } from "./layout";
+
+type LogEvent = Extract<JobEvent, { type: "log" }>;
+
+/** While a job runs, a browser without JavaScript reloads the page to follow it. */
+const NO_SCRIPT_REFRESH_S = 3;
+
+export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, now = Date.now()): Html {
+  const finished = isFinished(snapshot.state);
+  const logs = events.events.filter((e): e is LogEvent => e.type === "log");
+  const head = finished ? undefined : html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>`;
+  return page(
+    { title: `${snapshot.type} job`, script: "job", head },
+    html`<article class="job" id="job" data-sse="${urls.sse}" data-self="${urls.self}" data-since="${events.nextSince}" data-snapshot="${JSON.stringify(snapshot)}">
+<div class="job-head">
+  <h1><span id="job-type">${snapshot.type}</span> job</h1>
+  <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite">${stateLabel(snapshot.state)}</span>
+  <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
+</div>
+<dl class="meta">
+  <div><dt>Id</dt><dd><code>${snapshot.id}</code></dd></div>
+  <div><dt>Created</dt><dd><time id="created" datetime="${new Date(snapshot.createdAt).toISOString()}">${new Date(snapshot.createdAt).toUTCString()}</time></dd></div>
+  <div><dt>Elapsed</dt><dd id="elapsed">${duration(elapsedMs(snapshot, now))}</dd></div>
+  <div><dt>Attempts</dt><dd id="attempts">${snapshot.attempts}</dd></div>
+</dl>
+<section class="progress" aria-labelledby="progress-heading">
+  <h2 id="progress-heading">Progress</h2>
+  ${progressBar(snapshot)}
+  <p id="progress-text" class="progress-text">${progressText(snapshot, now)}</p>
+</section>
+${outcome(snapshot)}
+<div class="actions">
+  <form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>
+    <button type="submit" class="danger">Cancel job</button>
+  </form>
+  <button type="button" id="copy-link" data-copy="${urls.page}" hidden>Copy link</button>
+</div>
+<div class="columns">
+  <section aria-labelledby="steps-heading">
+    <h2 id="steps-heading">Steps</h2>
+    <ol id="steps" class="steps" aria-labelledby="steps-heading" tabindex="0">${snapshot.steps.map((step) => stepItem(step, now))}</ol>
+    <p id="no-steps" class="empty" ${snapshot.steps.length ? "hidden" : ""}>No steps yet.</p>
+  </section>
+  <section aria-labelledby="log-heading">
+    <h2 id="log-heading">Log</h2>
+    <ol id="log" class="log" role="log" aria-live="polite" aria-labelledby="log-heading" tabindex="0">${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
+    <p id="no-log" class="empty" ${logs.length ? "hidden" : ""}>No log lines yet.</p>
+    ${events.nextSince < events.lastSeq ? html`<noscript><p>More lines: <a href="${urls.stream}">the full log as text</a>.</p></noscript>` : ""}
+    <button type="button" id="jump-to-end" class="jump" hidden>Newer lines below ↓</button>
+  </section>
+</div>
+<section aria-labelledby="terminal-heading">
+  <h2 id="terminal-heading">Follow it in a terminal</h2>
+  <div class="copyable"><pre><code id="curl-command">curl -N ${urls.stream}</code></pre>
+  <button type="button" id="copy-curl" data-copy="curl -N ${urls.stream}" hidden>Copy command</button></div>
+</section>
+<details class="input">
+  <summary>Input</summary>
+  <pre>${pretty(snapshot.input)}</pre>
+</details>
+</article>`,
+  );
+}
+
+function progressBar(snapshot: JobSnapshot): Html {
+  const percent = percentDone(snapshot.progress, snapshot.state);
+  // Without a value, <progress> is indeterminate: right for a running job with no progress yet.
+  return percent === null && !isFinished(snapshot.state)
+    ? html`<progress id="progress-bar" max="100" aria-labelledby="progress-heading"></progress>`
+    : html`<progress id="progress-bar" max="100" value="${percent ?? 0}" aria-labelledby="progress-heading">${percent ?? 0} %</progress>`;
+}
+
+function outcome(snapshot: JobSnapshot): Html {
+  const error = snapshot.error;
+  return html`<section id="result-box" class="outcome result" aria-labelledby="result-heading" ${snapshot.state === "succeeded" ? "" : "hidden"}>
+  <h2 id="result-heading">Result</h2>
+  <pre id="result">${snapshot.state === "succeeded" ? pretty(snapshot.result) : ""}</pre>
+</section>
+<section id="error-box" class="outcome error" aria-labelledby="error-heading" ${error ? "" : "hidden"}>
+  <h2 id="error-heading">${snapshot.state === "canceled" ? "Canceled" : "Error"}</h2>
+  <p id="error-message">${error ? errorText(error) : ""}</p>
+</section>`;
+}
+
+function stepItem(step: StepSummary, now: number): Html {
+  return html`<li class="step step-${step.state}" data-step="${step.name}"><span class="step-name">${step.name}</span> <span class="step-detail">${stepDetail(step, now)}</span></li>`;
+}
+
+function logItem(event: LogEvent, createdAt: number): Html {
+  return html`<li class="log-line level-${event.data.level}" data-seq="${event.seq}"><span class="log-time">${offset(event.at, createdAt)}</span> <span class="log-level">${event.data.level}</span> <span class="log-message">${event.data.message}</span></li>`;
+}

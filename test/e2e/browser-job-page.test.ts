@@ -1,0 +1,135 @@
+// The job page in Chromium: cancel (with and without JavaScript), a reload in the middle of
+// a job, retries in the step timeline, the log's scrolling, the copy buttons, and the 404
+// page (an expired job's is in browser-restart.test.ts).
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { createJob, jobState, launchChromium, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
+
+const baseUrl = inject("baseUrl");
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
+
+it("cancels a running job from its page", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+  const { page, problems } = await openPage(browser);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live");
+  await page.click("#cancel-form button");
+  await waitForText(page, "#job-state", "Canceled");
+  await waitForText(page, "#error-heading", "Canceled");
+  expect(await page.textContent("#error-message")).toContain("The job was canceled");
+  expect(await page.isVisible("#cancel-form")).toBe(false);
+  expect(await jobState(baseUrl, job.id)).toBe("canceled");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("cancels without JavaScript: the form post comes back to the page", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+  const { page } = await openPage(browser, { javaScriptEnabled: false });
+  await page.goto(job.urls.page);
+  const [post] = await Promise.all([page.waitForResponse((r) => r.url() === job.urls.cancel), page.click("#cancel-form button")]);
+  expect(post.status()).toBe(303);
+  await page.waitForURL(job.urls.page);
+  await waitForText(page, "#job-state", "Canceled");
+  expect(await page.textContent("#error-message")).toContain("The job was canceled");
+  await page.context().close();
+});
+
+it("resumes after a reload in the middle of a job without repeating log lines", async () => {
+  const expected = lines(8);
+  const job = await createJob(baseUrl, "echo", { lines: expected, delayMs: 400 });
+  const { page, problems } = await openPage(browser);
+  await page.goto(job.urls.page);
+  await waitForLogLines(page, 3);
+  await page.reload();
+  await waitForText(page, "#job-state", "Succeeded");
+  expect(await logMessages(page)).toEqual(expected);
+  const seqs = await logSeqs(page);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expect(new Set(seqs).size).toBe(seqs.length);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("shows a step's failed attempts and its retries in the timeline", async () => {
+  const job = await createJob(baseUrl, "flaky", { failures: 2, retries: 3, delayMs: 500 });
+  const { page, problems } = await openPage(browser);
+  await page.goto(job.urls.page);
+  const detail = `li[data-step="call-service"] .step-detail`;
+  await waitForText(page, detail, /^attempt [12] failed: Service unavailable \(attempt [12]\); retry in [\d.]+ (ms|s)$/);
+  await waitForText(page, "#job-state", "Succeeded");
+  await waitForText(page, detail, /^done in [\d.]+ (ms|s) after 3 attempts$/);
+  expect(await page.textContent("#attempts")).toBe("4");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("follows new log lines at the bottom, and stays put when the reader scrolled up", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(45), delayMs: 100 });
+  const { page, problems } = await openPage(browser);
+  await page.goto(job.urls.page);
+  const position = () => page.$eval("#log", (log) => ({ top: log.scrollTop, gap: log.scrollHeight - log.scrollTop - log.clientHeight, overflows: log.scrollHeight > log.clientHeight }));
+  await page.waitForFunction(() => {
+    const log = document.querySelector("#log")!;
+    return log.scrollHeight > log.clientHeight + 100;
+  });
+  expect((await position()).gap).toBeLessThanOrEqual(1);
+
+  await page.$eval("#log", (log) => log.scrollTo({ top: 0 }));
+  const seen = (await logMessages(page)).length;
+  await waitForLogLines(page, seen + 3);
+  expect((await position()).top).toBe(0);
+  expect(await page.isVisible("#jump-to-end")).toBe(true);
+
+  await page.click("#jump-to-end");
+  expect((await position()).gap).toBeLessThanOrEqual(1);
+  await waitForText(page, "#job-state", "Succeeded");
+  expect(await logMessages(page)).toEqual(lines(45));
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("copies the page's link and the curl command", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: ["hi"], delayMs: 0 });
+  const { page, problems } = await openPage(browser);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
+  await page.goto(job.urls.page);
+  await page.click("#copy-link");
+  await waitForText(page, "#copy-link", "Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(job.urls.page);
+  await page.focus("#copy-curl");
+  await page.keyboard.press("Enter");
+  await waitForText(page, "#copy-curl", "Copied");
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`curl -N ${job.urls.stream}`);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("answers a browser with a 404 page for an unknown job or page, and an API client with JSON", async () => {
+  const unknown = `${baseUrl}/jobs/${"x".repeat(32)}`;
+  const { page, problems } = await openPage(browser);
+  for (const url of [unknown, `${baseUrl}/no-such-page`]) {
+    const response = await page.goto(url);
+    expect(response?.status()).toBe(404);
+    expect(response?.headers()["content-type"]).toContain("text/html");
+    expect(response?.headers()["content-security-policy"]).toContain("script-src 'self'");
+    await waitForText(page, "h1", "Not found");
+    expect(await page.textContent("main a[href='/']")).toBe("Start a new job");
+  }
+  expect(await page.textContent(".lead")).toContain("No route");
+  expect(problems).toEqual([]);
+  await page.context().close();
+
+  const response = await fetch(unknown);
+  expect(response.status).toBe(404);
+  expect(await response.json()).toMatchObject({ error: { code: "not_found" } });
+});

@@ -1,0 +1,133 @@
+// Starting a job from the start page in Chromium and watching it live to its result, in
+// light and dark; job output that looks like HTML stays text.
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import { launchChromium, logMessages, openPage, screenshot, waitForLogLines, waitForText } from "./browser";
+
+const baseUrl = inject("baseUrl");
+const LINES = ["Starting up", "<script>window.pwned = true</script><b>bold?</b>", "Working", "Almost there", "Done"];
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+type Tracked = { eventSources: EventSource[] };
+
+/** Keeps every EventSource the page opens, to check later that it closed. */
+async function trackEventSources(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const sources: EventSource[] = [];
+    (window as unknown as Tracked).eventSources = sources;
+    window.EventSource = class extends window.EventSource {
+      constructor(...args: ConstructorParameters<typeof EventSource>) {
+        super(...args);
+        sources.push(this);
+      }
+    };
+  });
+}
+
+async function startEchoFromForm(page: Page): Promise<string> {
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "echo");
+  // The fields come from the type's JSON Schema and write the JSON box.
+  await page.fill("#field-lines", LINES.join("\n"));
+  await page.fill("#field-delayMs", "600");
+  expect(JSON.parse(await page.inputValue("#input"))).toEqual({ lines: LINES, delayMs: 600 });
+  const [post] = await Promise.all([
+    page.waitForResponse((r) => r.url() === `${baseUrl}/jobs` && r.request().method() === "POST"),
+    page.click("#start"),
+  ]);
+  expect(post.status()).toBe(303);
+  await page.waitForURL(/\/jobs\/[A-Za-z0-9_-]{32}$/);
+  return page.url().split("/").at(-1)!;
+}
+
+for (const colorScheme of ["light", "dark"] as const) {
+  it(`starts a job from the form and follows it live to its result (${colorScheme})`, async () => {
+    const { page, problems } = await openPage(browser, { colorScheme });
+    await trackEventSources(page);
+    const id = await startEchoFromForm(page);
+
+    await waitForText(page, "#live-status", "Live");
+    await waitForLogLines(page, 2);
+    await waitForText(page, "#job-state", /^(Running|Waiting)$/);
+    await waitForText(page, "#progress-text", /^\d+ % · about [\d.]+ (ms|s) left$/);
+    expect(await page.textContent("#elapsed")).toMatch(/^\d+(\.\d)? (ms|s)$/);
+    expect(await page.getAttribute("#log", "aria-live")).toBe("polite");
+    await screenshot(page, `job-running-${colorScheme}`);
+
+    await waitForText(page, "#job-state", "Succeeded");
+    await waitForText(page, "#progress-text", "100 %");
+    expect(await page.locator("#progress-bar").evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(100);
+    expect(JSON.parse((await page.textContent("#result"))!)).toEqual({ lines: LINES });
+    expect(await page.isVisible("#cancel-form")).toBe(false);
+    expect(await page.textContent("#steps")).toContain("line-5");
+    expect(await page.textContent("#curl-command")).toBe(`curl -N ${baseUrl}/jobs/${id}/stream`);
+    await screenshot(page, `job-finished-${colorScheme}`);
+
+    // Output is text: the <script> line shows literally and never runs.
+    expect(await logMessages(page)).toEqual(LINES);
+    expect(await page.locator("#log script, #log b, #result script").count()).toBe(0);
+    expect(await page.evaluate(() => (window as { pwned?: boolean }).pwned)).toBeUndefined();
+    expect(problems).toEqual([]);
+
+    // One stream, and the page closed it after the result (else it would reconnect forever).
+    expect(await page.evaluate(() => (window as unknown as Tracked).eventSources.map((s) => [new URL(s.url).pathname, s.readyState]))).toEqual([[`/jobs/${id}/sse`, 2 /* CLOSED */]]);
+
+    // The start page lists the job started from this browser, with its state.
+    await page.goto(`${baseUrl}/`);
+    await waitForText(page, `#my-jobs-list li:has(a[href="/jobs/${id}"]) .badge`, "Succeeded");
+    if (colorScheme === "light") {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${baseUrl}/jobs/${id}`);
+      await screenshot(page, "job-finished-phone");
+    }
+    await page.context().close();
+  });
+}
+
+it("checks the input as it is typed and refuses to post a broken one", async () => {
+  const { page, problems } = await openPage(browser);
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "primes");
+  await page.fill("#field-n", "1");
+  await waitForText(page, "#field-n-error", "At least 2");
+  await page.fill("#input", '{"n": ');
+  await waitForText(page, "#input-error", /^Not valid JSON/);
+  expect(await page.getAttribute("#input", "aria-invalid")).not.toBeNull();
+  await page.click("#start");
+  // Nothing was posted: still the start page, with the box focused.
+  expect(new URL(page.url()).pathname).toBe("/");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("input");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("works without JavaScript: a refused form comes back as a page, a good one runs to its result", async () => {
+  const { page } = await openPage(browser, { javaScriptEnabled: false });
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "primes");
+  await page.fill("#input", '{"n": "many"}');
+  const [refused] = await Promise.all([page.waitForResponse((r) => r.url() === `${baseUrl}/jobs`), page.click("#start")]);
+  expect(refused.status()).toBe(400);
+  expect(refused.headers()["content-type"]).toContain("text/html");
+  await waitForText(page, "#form-errors h2", "The job was not started");
+  expect(await page.textContent("#form-errors")).toMatch(/n.*number/s);
+  expect(await page.inputValue("#input")).toBe('{"n": "many"}');
+  expect(await page.inputValue("#type")).toBe("primes");
+
+  await page.selectOption("#type", "echo");
+  await page.fill("#input", JSON.stringify({ lines: ["one", "<i>two</i>"], delayMs: 300 }));
+  const [created] = await Promise.all([page.waitForResponse((r) => r.url() === `${baseUrl}/jobs`), page.click("#start")]);
+  expect(created.status()).toBe(303);
+  // Without a script the page reloads itself until the job ends.
+  await waitForText(page, "#job-state", "Succeeded", 30_000);
+  expect(await logMessages(page)).toEqual(["one", "<i>two</i>"]);
+  expect(JSON.parse((await page.textContent("#result"))!)).toEqual({ lines: ["one", "<i>two</i>"] });
+  await page.context().close();
+});

@@ -1,0 +1,82 @@
+// Debian's Chromium driven by playwright-core, and small waits on page states, for the
+// browser tests. No test-runner assertions from Playwright: each wait has a timeout and
+// fails the test with what the page showed instead.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
+import type { CreatedJob, Json } from "../../src/protocol";
+
+export const SCREENSHOTS = join(import.meta.dirname, "../../test-results/screenshots");
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    timeout: 30_000,
+  });
+}
+
+/**
+ * A page that records what went wrong in it: script errors, console errors (CSP violations
+ * land there) and failed subresources. A 404 page's own status is not a problem.
+ */
+export async function openPage(browser: Browser, options: BrowserContextOptions = {}): Promise<{ page: Page; problems: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...options });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  const problems: string[] = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+  page.on("console", (message) => {
+    // Failed loads are reported below with their URL.
+    if (message.type() === "error" && !message.text().startsWith("Failed to load resource: the server responded")) problems.push(`console error: ${message.text()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400 && response.request().resourceType() !== "document") problems.push(`${response.status()} ${response.url()}`);
+  });
+  return { page, problems };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Waits until the element's text matches; on timeout, says what it was. */
+export async function waitForText(page: Page, selector: string, expected: string | RegExp, timeout = 20_000): Promise<void> {
+  const pattern = typeof expected === "string" ? { source: `^${expected.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`, flags: "" } : { source: expected.source, flags: expected.flags };
+  try {
+    await page.waitForFunction(
+      ([selector, source, flags]) => new RegExp(source!, flags).test(document.querySelector(selector!)?.textContent?.trim() ?? ""),
+      [selector, pattern.source, pattern.flags],
+      { timeout },
+    );
+  } catch (error) {
+    const actual = await page.locator(selector).first().textContent({ timeout: 1_000 }).catch(() => "(no such element)");
+    throw new Error(`${selector} never showed ${String(expected)} within ${timeout} ms; it shows ${JSON.stringify(actual?.trim())}`, { cause: error });
+  }
+}
+
+export async function waitForLogLines(page: Page, count: number, timeout = 20_000): Promise<void> {
+  await page.waitForFunction((n) => document.querySelectorAll("#log .log-line").length >= n, count, { timeout });
+}
+
+export async function logMessages(page: Page): Promise<string[]> {
+  return page.locator("#log .log-message").allTextContents();
+}
+
+export async function logSeqs(page: Page): Promise<number[]> {
+  return page.locator("#log .log-line").evaluateAll((items) => items.map((item) => Number((item as HTMLElement).dataset.seq)));
+}
+
+export async function createJob(baseUrl: string, type: string, input: Json): Promise<CreatedJob> {
+  const response = await fetch(`${baseUrl}/jobs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ type, input }) });
+  if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as CreatedJob;
+}
+
+export async function jobState(baseUrl: string, id: string): Promise<string> {
+  const response = await fetch(`${baseUrl}/jobs/${id}`);
+  return ((await response.json()) as { state: string }).state;
+}
