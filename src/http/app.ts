@@ -1,6 +1,7 @@
 // The Worker's HTTP API: validation and content negotiation at the edge, then one
 // RPC or fetch to the job's own Durable Object.
-import { Hono, type Context } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import { bodyLimit } from "hono/body-limit";
 import { readConfig } from "../config";
 import type { Env } from "../env";
