@@ -1,0 +1,49 @@
+// Starts `wrangler dev` for the bench on a snapshot of the project: wrangler dev rebuilds
+// and restarts the Worker on every file change, and an edit made while the bench runs
+// must not restart the objects under measurement. The snapshot's own copy of
+// test/e2e/wrangler-dev.ts starts it, so it runs exactly as the end-to-end tests do.
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { pathToFileURL } from "node:url";
+import { findDevProcesses, type DevProcesses } from "./proc.ts";
+
+type WranglerDevModule = typeof import("../../test/e2e/wrangler-dev.ts");
+
+const PROJECT = join(import.meta.dirname, "../..");
+/** Not copied: dependencies are linked, and build output and local state are made afresh. */
+const SKIPPED = new Set(["node_modules", ".git", ".wrangler", "dist", "test-results", "bench/results"]);
+
+export interface BenchServer {
+  url: string;
+  port: number;
+  /** Looked up on demand: a crashed runtime would be replaced by a new process. */
+  processes(): DevProcesses;
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer(vars: Record<string, string>): Promise<BenchServer> {
+  const root = mkdtempSync(join(tmpdir(), "live-jobs-bench-"));
+  const removeCopy = () => rmSync(root, { recursive: true, force: true });
+  try {
+    cpSync(PROJECT, root, { recursive: true, filter: (source) => !SKIPPED.has(relative(PROJECT, source)) });
+    symlinkSync(join(PROJECT, "node_modules"), join(root, "node_modules"));
+    const helper = (await import(pathToFileURL(join(root, "test/e2e/wrangler-dev.ts")).href)) as WranglerDevModule;
+    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state") });
+    return {
+      url: dev.url,
+      port: dev.port,
+      processes: () => findDevProcesses(dev.port),
+      async stop() {
+        try {
+          await dev.stop();
+        } finally {
+          removeCopy();
+        }
+      },
+    };
+  } catch (error) {
+    removeCopy();
+    throw error;
+  }
+}
