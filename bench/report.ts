@@ -8,6 +8,7 @@ import type { JobThroughputRow } from "./scenarios/job-throughput.ts";
 import type { MemoryResult } from "./scenarios/memory.ts";
 
 const MiB = 1024 * 1024;
+const oneDecimal = (value: number) => Math.round(value * 10) / 10;
 const transportName = { ws: "WebSocket", sse: "SSE", text: "text" } as const;
 
 export function latencyTable(rows: LatencyRow[]): string {
@@ -49,9 +50,9 @@ export function jobsTable(rows: JobThroughputRow[]): string {
 
 export function costsTable(rows: CostRow[]): string {
   return markdownTable(
-    ["job", "state", "steps", "events stored", "rows written", "alarms armed", "rows/step", "rows/event"],
+    ["job", "state", "run ms", "steps", "events stored", "rows written", "alarms armed", "rows/step", "rows/event"],
     rows.map((r) => [
-      r.job, r.state, r.costs.steps, r.costs.eventsStored, r.costs.rowsWritten, r.costs.alarmsArmed,
+      r.job, r.state, r.runMs, r.costs.steps, r.costs.eventsStored, r.costs.rowsWritten, r.costs.alarmsArmed,
       Math.round(r.rowsPerStep * 10) / 10, Math.round(r.rowsPerEvent * 100) / 100,
     ]),
   );
@@ -59,10 +60,10 @@ export function costsTable(rows: CostRow[]): string {
 
 export function memoryTable(result: MemoryResult): string {
   return markdownTable(
-    ["transport", "idle subs", "runtime RSS +MiB", "proxy RSS +MiB", "KiB per subscriber"],
+    ["transport", "idle subs", "connect s", "runtime CPU ms/connect", "runtime RSS +MiB", "proxy RSS +MiB", "KiB per subscriber"],
     result.rows.map((r) => [
-      transportName[r.transport], r.subscribers, Math.round((r.runtimeBytes / MiB) * 10) / 10,
-      Math.round((r.proxyBytes / MiB) * 10) / 10, Math.round((r.bytesPerSubscriber / 1024) * 10) / 10,
+      transportName[r.transport], r.subscribers, oneDecimal(r.connectMs / 1000), oneDecimal(r.runtimeCpuMsPerConnect),
+      oneDecimal(r.runtimeBytes / MiB), oneDecimal(r.proxyBytes / MiB), oneDecimal(r.bytesPerSubscriber / 1024),
     ]),
   );
 }

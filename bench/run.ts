@@ -5,9 +5,10 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createJob } from "./lib/api.ts";
-import { openServerConnections, runtimeUrl } from "./lib/proc.ts";
+import { runtimeUrl } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
+import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
 import { costsTable, jobsTable, kneeTable, latencyTable, memoryTable } from "./report.ts";
@@ -31,13 +32,7 @@ const plan = process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN;
 const startedAt = Date.now();
 let server: BenchServer | null = null;
 let stopping: Promise<void> | null = null;
-/** The server's ports, whose connections must be closed before a measurement starts. */
-let serverPorts: number[] = [];
-let lastUnitEndedAt = 0;
-/** workerd evicts an idle object, closing its connections, about 10 s after its last event. */
-const TEARDOWN_MS = 11_000;
-/** Fewer open connections than this count as quiet: the proxy keeps a few to the runtime. */
-const QUIET_CONNECTIONS = 20;
+let teardown = new Teardown([]);
 
 function stopServer(): Promise<void> {
   stopping ??= server?.stop() ?? Promise.resolve();
@@ -70,7 +65,7 @@ const results = {
 
 /**
  * Runs one measurement unless time is up; a failure is recorded and the run goes on.
- * `settle` first waits for the previous run's connections to close (see ConnectPace).
+ * `settle` first waits for the previous run's connections to close (see Teardown).
  */
 async function unit<T>(name: string, fn: () => Promise<T>, settle = false): Promise<T | null> {
   if (Date.now() - startedAt > SOFT_LIMIT_MS) {
@@ -78,7 +73,7 @@ async function unit<T>(name: string, fn: () => Promise<T>, settle = false): Prom
     console.log(`  skipped ${name}: over the time budget`);
     return null;
   }
-  const waited = settle ? await quiesce(serverPorts) : 0;
+  const waited = settle ? await teardown.settle() : 0;
   const t0 = Date.now();
   try {
     const value = await withTimeout(fn(), UNIT_TIMEOUT_MS, name);
@@ -90,7 +85,7 @@ async function unit<T>(name: string, fn: () => Promise<T>, settle = false): Prom
     console.error(`  ${name} FAILED: ${error instanceof Error ? error.message : String(error)}`);
     return null;
   } finally {
-    lastUnitEndedAt = Date.now();
+    teardown.runEnded();
   }
 }
 
@@ -100,18 +95,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Ticker runs: connect while the last run's connections close, publish after (see ConnectPace). */
-function holdForTeardown(pace: ConnectPace): void {
-  pace.notBefore = openServerConnections(serverPorts) > QUIET_CONNECTIONS ? lastUnitEndedAt + TEARDOWN_MS : 0;
-}
-
 async function main(): Promise<void> {
   console.log(`bench: starting wrangler dev (${plan.name} plan)`);
   server = await startBenchServer(VARS);
   const base = server.url;
   const processes = () => server!.processes();
   const direct = await runtimeUrl(processes());
-  serverPorts = [server.port, ...(direct ? [Number(new URL(direct).port)] : [])];
+  teardown = new Teardown([server.port, ...(direct ? [Number(new URL(direct).port)] : [])]);
   await warmUp(base);
   const pace = new ConnectPace();
 
@@ -132,7 +122,7 @@ async function main(): Promise<void> {
   console.log("fan-out latency");
   for (const { transport, sizes } of plan.latency.runs) {
     for (const subscribers of sizes) {
-      holdForTeardown(pace);
+      teardown.hold(pace);
       const row = await unit(`${transport} × ${subscribers}`, () =>
         measureLatency({ base, via: "wrangler dev", processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
       if (row) results.latency.push(row);
@@ -140,7 +130,7 @@ async function main(): Promise<void> {
   }
   for (const { transport, subscribers } of plan.latency.direct) {
     if (!direct) break;
-    holdForTeardown(pace);
+    teardown.hold(pace);
     const row = await unit(`${transport} × ${subscribers}, runtime port`, () =>
       measureLatency({ base: direct, via: "runtime", processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
     if (row) results.latency.push(row);
@@ -148,17 +138,10 @@ async function main(): Promise<void> {
 
   console.log("delivery throughput");
   for (const { transport, subscribers } of plan.knee) {
-    holdForTeardown(pace);
+    teardown.hold(pace);
     const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace }));
     if (row) results.knee.push(row);
   }
-}
-
-/** Waits (up to 15 s) until the previous run's connections are closed on the server side; returns the ms waited. */
-async function quiesce(ports: number[]): Promise<number> {
-  const start = Date.now();
-  while (openServerConnections(ports) > QUIET_CONNECTIONS && Date.now() - start < 15_000) await new Promise((resolve) => setTimeout(resolve, 250));
-  return Date.now() - start;
 }
 
 /** First requests compile the Worker's code paths; the memory baseline should include that. */

@@ -19,13 +19,3 @@ export function summarize(values: ArrayLike<number>): Summary {
   const sorted = Float64Array.from(values).sort();
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1]! : NaN };
 }
-
-export function median(values: number[]): number {
-  return percentile(Float64Array.from(values).sort(), 50);
-}
-
-/** Rounds for the JSON results: whole numbers stay whole, the rest keep `digits` decimals. */
-export function round(value: number, digits = 1): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}

@@ -101,19 +101,23 @@ export async function subscribeMany(options: SubscribeOptions): Promise<Subscrib
   const connections: Connection[] = [];
   const url = `${options.base}/jobs/${options.jobId}/${PATHS[options.transport]}`;
   const open = options.transport === "ws" ? connectWebSocket : connectStream;
+  let failure: unknown = null;
   const worker = async () => {
-    while (receivers.length < options.subscribers) {
+    while (receivers.length < options.subscribers && failure === null) {
       const receiver = new Receiver(tally);
       receivers.push(receiver);
-      connections.push(await open(url, receiver));
+      try {
+        connections.push(await open(url, receiver));
+      } catch (error) {
+        failure ??= error;
+      }
     }
   };
   const closeAll = () => connections.forEach((connection) => connection.close());
-  try {
-    await Promise.all(Array.from({ length: options.concurrency ?? 64 }, worker));
-  } catch (error) {
+  await Promise.all(Array.from({ length: options.concurrency ?? 64 }, worker));
+  if (failure !== null) {
     closeAll();
-    throw error;
+    throw failure;
   }
   return {
     receivers,

@@ -2,7 +2,7 @@
 // transport's subscribers stay open while the next ones connect, so every reading is
 // fresh growth, not memory the allocator kept from connections closed earlier.
 import { cancelJob, createJob } from "../lib/api.ts";
-import { rssBytes, type DevProcesses } from "../lib/proc.ts";
+import { cpuSeconds, rssBytes, type DevProcesses } from "../lib/proc.ts";
 import { subscribeMany, type SubscriberSet, type Transport } from "../lib/subscribers.ts";
 
 /** Lets the runtime finish the handshakes' work and collect garbage before a reading. */
@@ -12,6 +12,8 @@ export interface MemoryRow {
   transport: Transport;
   subscribers: number;
   connectMs: number;
+  /** Runtime CPU time spent per subscriber while they connected. */
+  runtimeCpuMsPerConnect: number;
   runtimeBytes: number;
   proxyBytes: number;
   /** Growth of runtime plus proxy per subscriber. */
@@ -40,14 +42,16 @@ export async function measureMemory(base: string, processes: DevProcesses, trans
       const job = await createJob(base, "ticker", { count: 1, intervalMs: 0, startAt: Date.now() + 600_000 });
       jobs.push(job.id);
       const started = Date.now();
+      const cpuBefore = cpuSeconds(processes.runtime);
       const set = await subscribeMany({ base, jobId: job.id, transport, subscribers, events: 1 });
       sets.push(set);
       const connectMs = Date.now() - started;
+      const runtimeCpuMsPerConnect = ((cpuSeconds(processes.runtime) - cpuBefore) * 1000) / subscribers;
       await sleep(SETTLE_MS);
       const after = reading(processes);
       const runtimeBytes = after.runtimeBytes - before.runtimeBytes;
       const proxyBytes = after.proxyBytes - before.proxyBytes;
-      rows.push({ transport, subscribers, connectMs, runtimeBytes, proxyBytes, bytesPerSubscriber: Math.round((runtimeBytes + proxyBytes) / subscribers) });
+      rows.push({ transport, subscribers, connectMs, runtimeCpuMsPerConnect, runtimeBytes, proxyBytes, bytesPerSubscriber: Math.round((runtimeBytes + proxyBytes) / subscribers) });
       before = after;
     }
     return { baseline, rows };
