@@ -68,3 +68,26 @@ it("writes an SSE heartbeat comment after 15 s without events", async () => {
     vi.useRealTimers();
   }
 });
+
+it("counts the heartbeat's 15 s from the last write, not from the first", async () => {
+  vi.useFakeTimers();
+  try {
+    const { object, subscription } = pair();
+    const reader = streamBody(subscription, snapshot, streamFormat("sse", 0)).getReader();
+    const decode = async () => new TextDecoder().decode((await reader.read()).value);
+    await decode(); // the snapshot
+    vi.advanceTimersByTime(10_000);
+    object.send(frame({ seq: 1, at: 1, type: "log", data: { level: "info", message: "hi" } }));
+    expect(await decode()).toContain("id: 1");
+    let received: string | null = null;
+    const next = decode().then((text) => (received = text));
+    await vi.advanceTimersByTimeAsync(HEARTBEAT_MS - 1); // past 15 s since the snapshot, not since the event
+    expect(received).toBeNull();
+    await vi.advanceTimersByTimeAsync(1);
+    await next;
+    expect(received).toBe(": heartbeat\n\n");
+    await reader.cancel();
+  } finally {
+    vi.useRealTimers();
+  }
+});

@@ -93,16 +93,22 @@ export function streamBody(subscription: Subscription, snapshot: JobSnapshot, fo
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        let lastWrite = Date.now();
         const write = (text: string) => {
           if (!open) return;
           controller.enqueue(encoder.encode(text));
+          lastWrite = Date.now();
           if ((controller.desiredSize ?? 0) < 0) {
             stop(1013, "viewer too slow");
             controller.error(new Error("The viewer fell too far behind and was dropped"));
-          } else if (format.heartbeat) {
-            if (heartbeat !== null) clearTimeout(heartbeat);
-            heartbeat = setTimeout(() => write(format.heartbeat!), HEARTBEAT_MS);
           }
+        };
+        // One timer per viewer that looks at the last write, rather than a timer re-armed
+        // on every write: the bench profiled that re-arming at ~11 % of the thread.
+        const beat = (text: string) => {
+          const quiet = Date.now() - lastWrite;
+          if (quiet >= HEARTBEAT_MS) write(text);
+          if (open) heartbeat = setTimeout(() => beat(text), HEARTBEAT_MS - (quiet >= HEARTBEAT_MS ? 0 : quiet));
         };
         const end = () => {
           if (!open) return;
@@ -110,6 +116,7 @@ export function streamBody(subscription: Subscription, snapshot: JobSnapshot, fo
           controller.close();
         };
         write(format.snapshot(snapshot));
+        if (format.heartbeat) heartbeat = setTimeout(() => beat(format.heartbeat!), HEARTBEAT_MS);
         subscription.onFrame((frame) => {
           if (frame === "closed") return end();
           if (frame.type !== "event") return;
