@@ -5,7 +5,6 @@
 
 const RANDOM_BYTES = 16;
 const TAG_BYTES = 8;
-export const JOB_ID_LENGTH = 32;
 const JOB_ID_PATTERN = /^[A-Za-z0-9_-]{32}$/;
 
 const encoder = new TextEncoder();
