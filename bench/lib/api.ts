@@ -1,4 +1,5 @@
 // The few HTTP calls the scenarios make against the app's public API.
+import { isTerminal } from "../../src/lib/job-state.ts";
 import type { CreatedJob, JobSnapshot } from "../../src/protocol.ts";
 
 /** Mirrors JobCosts in src/job/storage.ts (GET /jobs/:id/costs). */
@@ -43,7 +44,7 @@ export async function waitForEnd(base: string, id: string, timeoutMs: number): P
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const snapshot = await getSnapshot(base, id);
-    if (["succeeded", "failed", "canceled"].includes(snapshot.state)) return snapshot;
+    if (isTerminal(snapshot.state)) return snapshot;
     if (Date.now() > deadline) throw new Error(`Job ${id} still ${snapshot.state} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

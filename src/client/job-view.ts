@@ -1,7 +1,8 @@
 // Puts a snapshot on the job page: the same markup src/pages/job-page.ts renders, updated
 // in place (steps by name) so focus, selection and screen readers are not disturbed.
 import type { JobSnapshot, StepSummary } from "../protocol";
-import { duration, elapsedMs, errorText, isFinished, percentDone, pretty, progressText, stateLabel, stepDetail } from "../pages/format";
+import { isTerminal } from "../lib/job-state";
+import { duration, elapsedMs, errorText, percentDone, pretty, progressText, stateLabel, stepDetail } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
 export function renderJob(job: JobSnapshot, now: number): void {
@@ -13,16 +14,16 @@ export function renderJob(job: JobSnapshot, now: number): void {
   renderProgress(job, now);
   renderSteps(job.steps, now);
   renderOutcome(job);
-  byId("cancel-form").hidden = isFinished(job.state);
+  byId("cancel-form").hidden = isTerminal(job.state);
   const percent = percentDone(job.progress, job.state);
-  document.title = `${percent === null || isFinished(job.state) ? stateLabel(job.state) : `${percent} %`} · ${job.type} job · Live jobs`;
+  document.title = `${percent === null || isTerminal(job.state) ? stateLabel(job.state) : `${percent} %`} · ${job.type} job · Live jobs`;
 }
 
 function renderProgress(job: JobSnapshot, now: number): void {
   const bar = byId<HTMLProgressElement>("progress-bar");
   const percent = percentDone(job.progress, job.state);
   // No value makes <progress> indeterminate, right for a running job that reports none.
-  if (percent === null && !isFinished(job.state)) bar.removeAttribute("value");
+  if (percent === null && !isTerminal(job.state)) bar.removeAttribute("value");
   else bar.value = percent ?? 0;
   setText(bar, `${percent ?? 0} %`);
   setText(byId("progress-text"), progressText(job, now));

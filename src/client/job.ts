@@ -1,6 +1,6 @@
 // The job page in the browser: takes over the server-rendered snapshot and keeps it live.
 import type { JobEvent, JobSnapshot } from "../protocol";
-import { isFinished } from "../pages/format";
+import { isTerminal } from "../lib/job-state";
 import { enableCopyButtons } from "./copy-buttons";
 import { byId } from "./dom";
 import { applyEvent } from "./job-model";
@@ -17,7 +17,7 @@ const render = () => renderJob(job, Date.now());
 // Elapsed time, the ETA and step countdowns move on between events.
 const clock = setInterval(() => {
   render();
-  if (isFinished(job.state)) clearInterval(clock);
+  if (isTerminal(job.state)) clearInterval(clock);
 }, 1_000);
 
 const STATUS_TEXT: Record<LiveStatus, string> = {
@@ -69,7 +69,7 @@ enableCopyButtons();
 enhanceCancel();
 localizeCreated();
 render();
-if (isFinished(job.state)) showStatus("ended");
+if (isTerminal(job.state)) showStatus("ended");
 else {
   const urls = { sse: root.dataset.sse!, self: root.dataset.self! };
   new LiveJob(urls, Number(root.dataset.since), { snapshot: (s) => ((job = s), render()), event: onEvent, status: showStatus }).start();

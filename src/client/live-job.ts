@@ -1,7 +1,7 @@
 // Follows one job over SSE: a snapshot first, then events. Resumes after the last event it
 // saw on every reconnect, drops any event it already has, and closes after the end.
 import type { JobEvent, JobSnapshot } from "../protocol";
-import { isFinished } from "../pages/format";
+import { isTerminal, isTerminalEvent } from "../lib/job-state";
 
 export type LiveStatus = "connecting" | "live" | "reconnecting" | "ended" | "gone";
 
@@ -58,14 +58,14 @@ export class LiveJob {
     if (!snapshot) return;
     this.on.snapshot(snapshot);
     // Ended before this connection and nothing new to send: no event will follow.
-    if (isFinished(snapshot.state) && snapshot.lastSeq <= this.lastSeq) this.#end("ended");
+    if (isTerminal(snapshot.state) && snapshot.lastSeq <= this.lastSeq) this.#end("ended");
   }
 
   #event(event: JobEvent | null): void {
     if (!event || event.seq <= this.lastSeq) return;
     this.lastSeq = event.seq;
     this.on.event(event);
-    if (event.type === "result" || event.type === "error") this.#end("ended");
+    if (isTerminalEvent(event)) this.#end("ended");
   }
 
   #retryLater(): void {

@@ -1,7 +1,8 @@
 // "Your jobs" on the start page, with each job's state kept current by polling its status
 // while it runs (one small JSON read per job, only while the page is visible).
 import type { JobSnapshot, JobState } from "../protocol";
-import { isFinished, stateLabel } from "../pages/format";
+import { isTerminal } from "../lib/job-state";
+import { stateLabel } from "../pages/format";
 import { el } from "./dom";
 import { loadJobs, saveJobs, type MyJob } from "./my-jobs";
 
@@ -58,7 +59,7 @@ function setBadge(badge: HTMLElement, state: Known | undefined): void {
 }
 
 function isSettled(state: Known | undefined): boolean {
-  return state === "expired" || (state !== undefined && isFinished(state));
+  return state === "expired" || (state !== undefined && isTerminal(state));
 }
 
 async function fetchState(id: string): Promise<Known | null> {

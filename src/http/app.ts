@@ -6,8 +6,8 @@ import { bodyLimit } from "hono/body-limit";
 import { readConfig } from "../config";
 import type { Env } from "../env";
 import type { JobRpc } from "../job/job-object";
-import { JOB_TYPES } from "../jobs";
-import type { CreatedJob, JobTypeInfo, JobUrls } from "../protocol";
+import { jobTypeInfos } from "../jobs";
+import type { CreatedJob, JobUrls } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { fingerprint, readJobRequest } from "./create-request";
 import { ApiError, errorBody, notFound, onError } from "./errors";
@@ -23,12 +23,7 @@ registerPages(app);
 
 app.get("/health", (c) => c.json({ ok: true }));
 
-app.get("/job-types", (c) => {
-  const types: JobTypeInfo[] = JOB_TYPES.map((d) => ({
-    type: d.type, description: d.description, inputSchema: d.inputJsonSchema, example: d.example,
-  }));
-  return c.json({ types });
-});
+app.get("/job-types", (c) => c.json({ types: jobTypeInfos() }));
 
 app.post(
   "/jobs",

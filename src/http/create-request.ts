@@ -63,7 +63,7 @@ async function readForm(c: Context): Promise<unknown> {
 
 async function validate(body: unknown, fromForm: boolean, config: Config): Promise<JobRequest> {
   const parsed = v.safeParse(envelope, body);
-  if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", valibotIssues(parsed.issues));
+  if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", issueList(parsed.issues));
   const { type, input = {}, timeoutMs = config.defaultJobTimeoutMs } = parsed.output;
   const definition = findJobType(type);
   if (!definition) {
@@ -75,20 +75,17 @@ async function validate(body: unknown, fromForm: boolean, config: Config): Promi
   }
   const result = await definition.input["~standard"].validate(input);
   if (result.issues) {
-    const issues = result.issues.map((issue) => ({ path: pathOf(issue.path), message: issue.message }));
-    throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issues);
+    throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
   return { type, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, fromForm };
 }
 
-type PathSegment = PropertyKey | { key: PropertyKey };
-
-function pathOf(path: readonly PathSegment[] | undefined): string {
-  return (path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join(".");
-}
-
-function valibotIssues(issues: v.BaseIssue<unknown>[]): Issue[] {
-  return issues.map((issue) => ({ path: v.getDotPath(issue) ?? "", message: issue.message }));
+/** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs. */
+function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unknown })[] | undefined; message: string }[]): Issue[] {
+  return issues.map((issue) => ({
+    path: (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."),
+    message: issue.message,
+  }));
 }
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */

@@ -2,11 +2,11 @@
 // page, and errors as pages for browsers. Each branch needs `Accept: text/html` (which
 // browsers send on navigations and form posts), so API clients keep getting JSON.
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { JOB_TYPES } from "../jobs";
+import { jobTypeInfos } from "../jobs";
 import { errorPage } from "../pages/error-page";
 import { homePage, startForm, type StartForm } from "../pages/home-page";
 import { jobPage } from "../pages/job-page";
-import type { ApiError as ApiErrorBody, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
+import type { ApiError as ApiErrorBody, JobSnapshot, JobUrls } from "../protocol";
 import type { AppEnv } from "./app-env";
 
 /** Scripts, styles and connections only from this origin; no inline script, no framing. */
@@ -29,17 +29,13 @@ export function isFormPost(c: Context): boolean {
 
 export function registerPages(app: Hono<AppEnv>): void {
   app.use("*", pageHeaders, errorsAsPages);
-  app.get("/", (c) => c.html(homePage(jobTypes(), startForm(jobTypes(), c.req.query("type")))));
+  app.get("/", (c) => c.html(homePage(jobTypeInfos(), startForm(jobTypeInfos(), c.req.query("type")))));
 }
 
 export async function jobPageResponse(c: Context<AppEnv>, snapshot: JobSnapshot, urls: JobUrls): Promise<Response> {
   // The job may expire between the two reads; the page then shows the snapshot alone.
   const events = (await c.var.job.events(0, FIRST_EVENTS)) ?? { events: [], nextSince: 0, lastSeq: 0, done: true };
   return c.html(jobPage(snapshot, urls, events));
-}
-
-function jobTypes(): JobTypeInfo[] {
-  return JOB_TYPES.map((d) => ({ type: d.type, description: d.description, inputSchema: d.inputJsonSchema, example: d.example }));
 }
 
 const pageHeaders: MiddlewareHandler = async (c, next) => {
@@ -61,7 +57,7 @@ const errorsAsPages: MiddlewareHandler = async (c, next) => {
   const error = await errorOf(c.res);
   c.res = undefined; // replace the response rather than merge the JSON one's headers into it
   if (form && c.req.method === "POST" && c.req.path === "/jobs") {
-    c.res = await c.html(homePage(jobTypes(), await submittedForm(c), error), status as 400);
+    c.res = await c.html(homePage(jobTypeInfos(), await submittedForm(c), error), status as 400);
   } else {
     c.res = await c.html(errorPage(status, error.message), status as 404);
   }
@@ -76,6 +72,6 @@ async function errorOf(response: Response): Promise<ApiErrorBody["error"]> {
 async function submittedForm(c: Context): Promise<StartForm> {
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : "");
-  const fallback = startForm(jobTypes());
+  const fallback = startForm(jobTypeInfos());
   return { type: text("type") || fallback.type, input: text("input") || fallback.input, timeoutMs: text("timeoutMs") };
 }

@@ -1,4 +1,5 @@
 // The one place job types are registered.
+import type { JobTypeInfo } from "../protocol";
 import type { JobDefinition } from "./define";
 import { demo } from "./demo";
 import { echo } from "./echo";
@@ -11,6 +12,11 @@ import { ticker } from "./ticker";
 export const JOB_TYPES: JobDefinition[] = [demo, primes, flaky, sleepy, echo, ticker];
 
 const byType = new Map(JOB_TYPES.map((definition) => [definition.type, definition]));
+
+/** What /job-types and the start page show of each type. */
+export function jobTypeInfos(): JobTypeInfo[] {
+  return JOB_TYPES.map((d) => ({ type: d.type, description: d.description, inputSchema: d.inputJsonSchema, example: d.example }));
+}
 
 /** For worker entries that add types of their own (the tests' fixture types). */
 export function registerJobType(definition: JobDefinition): void {

@@ -1,11 +1,16 @@
 // Facts about a job's state and progress that the server, the text stream and the
 // browser all need. Pure: no runtime imports.
-import type { JobState, Progress, TerminalState } from "../protocol";
+import type { JobEvent, JobState, Progress, TerminalState } from "../protocol";
 
 const TERMINAL: ReadonlySet<JobState> = new Set<TerminalState>(["succeeded", "failed", "canceled"]);
 
 export function isTerminal(state: JobState): state is TerminalState {
   return TERMINAL.has(state);
+}
+
+/** The last event of every job: its result, or its error (cancel included). */
+export function isTerminalEvent(event: JobEvent): boolean {
+  return event.type === "result" || event.type === "error";
 }
 
 /** Whole percent from a ratio or current/total, clamped to 0..100; null without numbers. */

@@ -2,6 +2,7 @@
 // object per viewer and writes its frames to the HTTP response. The object can then
 // hibernate between events while viewers wait (DESIGN.md, "Watching").
 import type { JobRpc } from "../job/job-object";
+import { isTerminalEvent } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
@@ -71,10 +72,6 @@ export function parseFrame(data: unknown): ServerFrame | null {
   }
 }
 
-export function isTerminal(event: JobEvent): boolean {
-  return event.type === "result" || event.type === "error";
-}
-
 const encoder = new TextEncoder();
 
 /**
@@ -121,7 +118,7 @@ export function streamBody(subscription: Subscription, snapshot: JobSnapshot, fo
           if (frame === "closed") return end();
           if (frame.type !== "event") return;
           write(format.event(frame.event));
-          if (isTerminal(frame.event)) end();
+          if (isTerminalEvent(frame.event)) end();
         });
       },
       cancel() {

@@ -11,8 +11,6 @@ export function stateLabel(state: JobState): string {
   return LABELS[state];
 }
 
-/** Succeeded, failed or canceled. */
-export const isFinished = isTerminal;
 
 /** Whole percent done; a succeeded job is done whatever its last progress said. */
 export function percentDone(progress: Progress | null, state: JobState): number | null {
@@ -27,7 +25,7 @@ export function elapsedMs(snapshot: JobSnapshot, now: number): number {
 /** A straight-line estimate from the time spent so far; null when there is nothing to go on. */
 export function etaMs(snapshot: JobSnapshot, now: number): number | null {
   const percent = percentDone(snapshot.progress, snapshot.state);
-  if (isFinished(snapshot.state) || percent === null || percent <= 0 || percent >= 100) return null;
+  if (isTerminal(snapshot.state) || percent === null || percent <= 0 || percent >= 100) return null;
   const spent = now - (snapshot.startedAt ?? snapshot.createdAt);
   return spent < 1_000 ? null : (spent * (100 - percent)) / percent;
 }

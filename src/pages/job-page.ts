@@ -3,7 +3,8 @@
 // it live over SSE, resuming after `data-since`. All job output is escaped by `html`.
 import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
-import { duration, elapsedMs, errorText, isFinished, offset, percentDone, pretty, progressText, stateLabel, stepDetail } from "./format";
+import { isTerminal } from "../lib/job-state";
+import { duration, elapsedMs, errorText, offset, percentDone, pretty, progressText, stateLabel, stepDetail } from "./format";
 import { page, type Html } from "./layout";
 
 type LogEvent = Extract<JobEvent, { type: "log" }>;
@@ -12,7 +13,7 @@ type LogEvent = Extract<JobEvent, { type: "log" }>;
 const NO_SCRIPT_REFRESH_S = 3;
 
 export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, now = Date.now()): Html {
-  const finished = isFinished(snapshot.state);
+  const finished = isTerminal(snapshot.state);
   const logs = events.events.filter((e): e is LogEvent => e.type === "log");
   const head = finished ? undefined : html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>`;
   return page(
@@ -71,7 +72,7 @@ ${outcome(snapshot)}
 function progressBar(snapshot: JobSnapshot): Html {
   const percent = percentDone(snapshot.progress, snapshot.state);
   // Without a value, <progress> is indeterminate: right for a running job with no progress yet.
-  return percent === null && !isFinished(snapshot.state)
+  return percent === null && !isTerminal(snapshot.state)
     ? html`<progress id="progress-bar" max="100" aria-labelledby="progress-heading"></progress>`
     : html`<progress id="progress-bar" max="100" value="${percent ?? 0}" aria-labelledby="progress-heading">${percent ?? 0} %</progress>`;
 }
