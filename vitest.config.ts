@@ -1,5 +1,6 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { TEST_SECRETS } from "./test/secrets.ts";
 
 export default defineConfig({
   test: {
@@ -13,7 +14,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
-                JOB_ID_SECRET: "test-secret",
+                ...TEST_SECRETS,
+                ALLOWED_ORIGINS: "https://app.example",
+                PUBLIC_ORIGIN: "http://jobs.test",
                 RETENTION: "1 day",
                 PROGRESS_WINDOW: "100 ms",
                 MAX_EVENTS: "300",

@@ -3,7 +3,21 @@ import type { JobObject } from "./job/job-object";
 /** Bindings and vars from wrangler.toml; secrets from `wrangler secret put` or .dev.vars. */
 export interface Env {
   JOBS: DurableObjectNamespace<JobObject>;
+  /** Creates by anonymous visitors, per client IP; optional (no limit without it). */
+  ANON_CREATE_LIMIT?: RateLimit;
+  /** Creates by each owner; optional (no limit without it). */
+  OWNER_CREATE_LIMIT?: RateLimit;
   JOB_ID_SECRET?: string;
+  /** `owner=token` pairs separated by commas. */
+  API_TOKENS?: string;
+  /** HS256 key for JWTs minted by the deployer's backend. */
+  JWT_SECRET?: string;
+  /** Job types anonymous visitors may create, comma-separated. */
+  PUBLIC_JOB_TYPES?: string;
+  /** Other sites that may call the API from browsers, comma-separated origins. */
+  ALLOWED_ORIGINS?: string;
+  /** The deployment's own origin, e.g. https://jobs.example.com; URLs in answers use it. */
+  PUBLIC_ORIGIN?: string;
   RETENTION?: string;
   DEFAULT_JOB_TIMEOUT?: string;
   MAX_JOB_TIMEOUT?: string;

@@ -1,5 +1,8 @@
-// The Worker: the HTTP app, and the Durable Object class every job lives in.
-import { app } from "./http/app";
+// The demo Worker: the engine with this repository's job types.
+import { JOB_TYPES } from "./jobs";
+import { liveJobs } from "./server";
 
-export { JobObject } from "./job/job-object";
-export default app;
+const live = liveJobs({ types: JOB_TYPES });
+
+export const JobObject = live.JobObject;
+export default live.app;

@@ -95,6 +95,8 @@ export interface CreatedJob {
   id: string;
   state: JobState;
   urls: JobUrls;
+  /** Cancels or deletes this job (header Control-Token). Only in the 201 that created it. */
+  controlToken?: string;
 }
 
 export interface EventPage {

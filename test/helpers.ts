@@ -6,6 +6,7 @@ import { env, SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { JobRpc } from "../src/job/job-object";
 import type { CreatedJob, EventPage, JobEvent, JobSnapshot } from "../src/protocol";
+import { ALICE } from "./secrets";
 
 const YEAR_MS = 365 * 86_400_000;
 let offset = YEAR_MS;
@@ -40,12 +41,23 @@ export function rpcOf(id: string): JobRpc {
   return stubOf(id) as unknown as JobRpc;
 }
 
-export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+/** `Authorization` for a token; none for an anonymous visitor (null). */
+export function auth(token: string | null = ALICE): Record<string, string> {
+  return token === null ? {} : { Authorization: `Bearer ${token}` };
+}
+
+/** Posts JSON as Alice unless told otherwise (`token` null: anonymously). */
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}, token: string | null = ALICE): Promise<Response> {
   return SELF.fetch(BASE + path, {
     method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
+    headers: { "Content-Type": "application/json", ...auth(token), ...headers },
     body: JSON.stringify(body),
   });
+}
+
+/** Cancels as Alice (the default creator) unless told otherwise. */
+export function cancelJob(id: string, headers: Record<string, string> = auth()): Promise<Response> {
+  return SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers });
 }
 
 export async function createJob(type: string, input: unknown = {}, extra: Record<string, unknown> = {}): Promise<string> {

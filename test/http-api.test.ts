@@ -3,8 +3,9 @@
 import { env, listDurableObjectIds, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
+import { TEST_SECRETS } from "./secrets";
 import type { CreatedJob, JobSnapshot, JobTypeInfo } from "../src/protocol";
-import { BASE, createJob, postJson, stubOf, useVirtualClock } from "./helpers";
+import { BASE, cancelJob, createJob, postJson, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -98,11 +99,11 @@ describe("job ids", () => {
     expect((await listDurableObjectIds(env.JOBS)).length).toBe(before + 1);
   });
 
-  it("answers 404 for a genuine id with no job, writing nothing", async () => {
-    const id = await mintJobId("test-secret");
-    await expectError(await SELF.fetch(`${BASE}/jobs/${id}`), 404, "not_found");
-    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events`), 404, "not_found");
-    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST" }), 404, "not_found");
+  it("answers 410 for a genuine id with no job, writing nothing", async () => {
+    const id = await mintJobId(TEST_SECRETS.JOB_ID_SECRET);
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}`), 410, "gone");
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events`), 410, "gone");
+    await expectError(await cancelJob(id), 410, "gone");
     const tables = await runInDurableObject(stubOf(id), (_, state) => state.storage.sql.exec("SELECT count(*) AS n FROM sqlite_master").one().n);
     expect(tables).toBe(0);
   });

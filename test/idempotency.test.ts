@@ -2,6 +2,7 @@
 import { expect, it } from "vitest";
 import type { CreatedJob } from "../src/protocol";
 import { postJson, snapshot, useVirtualClock } from "./helpers";
+import { BOB } from "./secrets";
 
 useVirtualClock();
 
@@ -11,10 +12,13 @@ it("returns the same job for a retried create with the same key", async () => {
   const key = `retry-${crypto.randomUUID()}`;
   const first = await postJson("/jobs", body, { "Idempotency-Key": key });
   expect(first.status).toBe(201);
-  const created = await first.json<CreatedJob>();
+  const { controlToken, ...created } = await first.json<CreatedJob>();
+  expect(controlToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
   const second = await postJson("/jobs", body, { "Idempotency-Key": key });
   expect(second.status).toBe(200);
+  // The same job, and its control token is not handed out again.
   expect(await second.json<CreatedJob>()).toEqual(created);
+  expect(second.headers.get("Control-Token")).toBeNull();
   expect(second.headers.get("Location")).toBe(created.urls.self);
   expect((await snapshot(created.id)).lastSeq).toBe(1); // one job, one "queued" event
 });
@@ -42,4 +46,19 @@ it("refuses a malformed key (400)", async () => {
   const response = await postJson("/jobs", body, { "Idempotency-Key": "x".repeat(256) });
   expect(response.status).toBe(400);
   expect(await response.json()).toMatchObject({ error: { code: "invalid_idempotency_key" } });
+});
+
+it("keeps keys per owner: the same key from two owners makes two jobs, and never reveals the other's", async () => {
+  const key = `invoice-${crypto.randomUUID()}`;
+  const alice = await postJson("/jobs", body, { "Idempotency-Key": key });
+  // Bob's request differs, yet is no conflict: his key has never been used by him.
+  const bob = await postJson("/jobs", { ...body, input: { intervalMs: 99 } }, { "Idempotency-Key": key }, BOB);
+  expect([alice.status, bob.status]).toEqual([201, 201]);
+  expect((await alice.json<CreatedJob>()).id).not.toBe((await bob.json<CreatedJob>()).id);
+});
+
+it("refuses an Idempotency-Key from an anonymous visitor (401): strangers share no scope", async () => {
+  const response = await postJson("/jobs", body, { "Idempotency-Key": "invoice-1001", "CF-Connecting-IP": "192.0.2.77" }, null);
+  expect(response.status).toBe(401);
+  expect(await response.json()).toMatchObject({ error: { code: "unauthorized" } });
 });

@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
+import { TEST_SECRETS } from "./secrets";
 import type { JobEvent } from "../src/protocol";
 import { allEvents, BASE, createJob, postJson, runToEnd, useVirtualClock } from "./helpers";
 import { parseSse, readSse, sseEvents, sseSnapshot } from "./live-helpers";
@@ -14,7 +15,7 @@ it("streams a live job: snapshot, every event in order, then the end", async () 
   expect(response.status).toBe(200);
   expect(Object.fromEntries(response.headers)).toMatchObject({
     "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache, no-transform",
+    "cache-control": "no-store, no-transform",
     "x-accel-buffering": "no",
     "content-encoding": "identity",
   });
@@ -69,10 +70,10 @@ it("follows a job from its create request", async () => {
   expect(sseEvents(parseSse(await body))).toEqual(await allEvents(id));
 });
 
-it("answers 404 before any stream for an unknown job, 400 for a bad Last-Event-ID", async () => {
-  const unknown = await mintJobId("test-secret");
+it("answers 410 before any stream for a genuine id with no job, 400 for a bad Last-Event-ID", async () => {
+  const unknown = await mintJobId(TEST_SECRETS.JOB_ID_SECRET);
   const response = await SELF.fetch(`${BASE}/jobs/${unknown}/sse`);
-  expect(response.status).toBe(404);
+  expect(response.status).toBe(410);
   expect(response.headers.get("Content-Type")).toContain("application/json");
   const id = await createJob("demo");
   expect((await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "Last-Event-ID": "abc" } })).status).toBe(400);

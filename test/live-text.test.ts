@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
+import { TEST_SECRETS } from "./secrets";
 import { allEvents, BASE, createJob, postJson, runToEnd, useVirtualClock } from "./helpers";
 import { readText } from "./live-helpers";
 
@@ -49,7 +50,7 @@ it("follows a job from its create request with ?follow", async () => {
   expect((await body).trimEnd().split("\n").at(-1)).toContain('succeeded: {"messages":3}');
 });
 
-it("answers 404 for an unknown job", async () => {
-  const response = await SELF.fetch(`${BASE}/jobs/${await mintJobId("test-secret")}/stream`);
-  expect(response.status).toBe(404);
+it("answers 410 for a genuine id with no job", async () => {
+  const response = await SELF.fetch(`${BASE}/jobs/${await mintJobId(TEST_SECRETS.JOB_ID_SECRET)}/stream`);
+  expect(response.status).toBe(410);
 });

@@ -2,6 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { mintJobId } from "../src/http/job-id";
+import { TEST_SECRETS } from "./secrets";
 import { allEvents, BASE, createJob, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
 
@@ -73,10 +74,10 @@ it("removes subscribers that disconnect", async () => {
   await vi.waitFor(async () => expect(await count()).toBe(0));
 });
 
-it("refuses the upgrade with 404 for an unknown job and 426 without an upgrade", async () => {
-  const unknown = await mintJobId("test-secret");
+it("refuses the upgrade with 410 for a genuine id with no job and 426 without an upgrade", async () => {
+  const unknown = await mintJobId(TEST_SECRETS.JOB_ID_SECRET);
   const refused = await SELF.fetch(`${BASE}/jobs/${unknown}/ws`, { headers: { Upgrade: "websocket" } });
-  expect(refused.status).toBe(404);
+  expect(refused.status).toBe(410);
   expect(refused.webSocket).toBeNull();
   const id = await createJob("demo");
   expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`)).status).toBe(426);

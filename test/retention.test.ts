@@ -1,9 +1,9 @@
 // Retention: a finished job is readable for the retention period (1 day in the tests),
-// then its alarm deletes all of its storage and its id answers 404.
+// then its alarm deletes all of its storage and its id answers 410 Gone.
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { JobObject } from "../src/job/job-object";
-import { alarmAt, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { alarmAt, auth, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -27,9 +27,9 @@ it("keeps a finished job for the retention period, then deletes its storage", as
   expect(await alarmAt(id)).toBeNull();
 
   for (const path of ["", "/events", "/cancel"]) {
-    const response = await SELF.fetch(`${BASE}/jobs/${id}${path}`, { method: path === "/cancel" ? "POST" : "GET" });
-    expect(response.status).toBe(404);
-    expect(await response.json()).toMatchObject({ error: { code: "not_found", message: expect.stringContaining("retention") } });
+    const response = await SELF.fetch(`${BASE}/jobs/${id}${path}`, { method: path === "/cancel" ? "POST" : "GET", headers: auth() });
+    expect(response.status).toBe(410);
+    expect(await response.json()).toMatchObject({ error: { code: "gone", message: expect.stringContaining("retention") } });
   }
   // Reading a gone job wrote nothing.
   expect(await tableCount(id)).toBe(0);

@@ -1,7 +1,9 @@
-import { registerJobType } from "../src/jobs";
+// The test Worker: the demo app's job types plus fixtures that count their side effects.
+import { JOB_TYPES } from "../src/jobs";
+import { liveJobs } from "../src/server";
 import { fixtureJobTypes } from "./fixtures/jobs";
 
-for (const definition of fixtureJobTypes) registerJobType(definition);
+const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
-export * from "../src/index";
-export { default } from "../src/index";
+export const JobObject = live.JobObject;
+export default live.app;

@@ -14,7 +14,8 @@ export function renderJob(job: JobSnapshot, now: number): void {
   renderProgress(job, now);
   renderSteps(job.steps, now);
   renderOutcome(job);
-  byId("cancel-form").hidden = isTerminal(job.state);
+  const cancel = document.getElementById("cancel-form");
+  if (cancel) cancel.hidden = isTerminal(job.state);
   const percent = percentDone(job.progress, job.state);
   document.title = `${percent === null || isTerminal(job.state) ? stateLabel(job.state) : `${percent} %`} · ${job.type} job · Live jobs`;
 }

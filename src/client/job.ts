@@ -43,8 +43,10 @@ function onEvent(event: JobEvent): void {
   if (event.type === "log") log.append(event);
 }
 
+/** The form is there only for a viewer who controls the job (its control cookie or owner). */
 function enhanceCancel(): void {
-  const form = byId<HTMLFormElement>("cancel-form");
+  const form = document.getElementById("cancel-form") as HTMLFormElement | null;
+  if (!form) return;
   const button = form.querySelector("button")!;
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();

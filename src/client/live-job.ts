@@ -77,7 +77,7 @@ export class LiveJob {
   /** Asks first: an expired job would refuse the stream forever. */
   async #reopen(): Promise<void> {
     const status = await fetch(this.urls.self, { headers: { Accept: "application/json" } }).then((r) => r.status, () => 0);
-    if (status === 404) return this.#end("gone");
+    if (status === 404 || status === 410) return this.#end("gone");
     this.#open();
   }
 

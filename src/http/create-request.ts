@@ -1,14 +1,18 @@
 // Parses POST /jobs, from a JSON API client or a browser form, into a validated job
-// request. Every failure is an ApiError with the right status; nothing here throws else.
+// request. Every failure is an ApiError with the right status; nothing here throws else,
+// and no message repeats what the client sent.
 import type { Context } from "hono";
 import * as v from "valibot";
 import type { Config } from "../config";
-import { findJobType, JOB_TYPES } from "../jobs";
+import type { JobDefinition } from "../jobs/define";
+import type { JobRegistry } from "../jobs/registry";
+import { sha256, toHex } from "../lib/crypto";
 import type { Json } from "../protocol";
-import { ApiError, type Issue } from "./errors";
+import { ApiError, clip, type Issue } from "./errors";
 
 export interface JobRequest {
   type: string;
+  definition: JobDefinition;
   input: Json;
   timeoutMs: number;
   /** The request came from an HTML form: answer with a redirect. */
@@ -19,25 +23,29 @@ const JSON_TYPE = "application/json";
 const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
 
 const envelope = v.strictObject({
-  type: v.pipe(v.string(), v.minLength(1, "Expected a job type")),
+  type: v.pipe(v.string(), v.minLength(1, "Expected a job type"), v.maxLength(100, "Expected a job type")),
   input: v.optional(v.unknown()),
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "Expected a positive number of milliseconds"))),
 });
 
-export async function readJobRequest(c: Context, config: Config): Promise<JobRequest> {
+export async function readJobRequest(c: Context, config: Config, types: JobRegistry): Promise<JobRequest> {
   const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (mediaType === JSON_TYPE) return validate(await readJson(c), false, config);
-  if (FORM_TYPES.includes(mediaType)) return validate(await readForm(c), true, config);
+  if (mediaType === JSON_TYPE) return validate(await readJson(c), false, config, types);
+  if (FORM_TYPES.includes(mediaType)) return validate(await readForm(c), true, config, types);
   throw new ApiError(415, "unsupported_media_type", `Send ${JSON_TYPE} or an HTML form (${FORM_TYPES.join(", ")})`);
 }
 
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+/** JSON.parse's messages quote the text around the error, so they are never passed on. */
+function parseJson(text: string, what: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (error) {
-    throw new ApiError(400, "invalid_json", `The body is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    throw new ApiError(400, "invalid_json", `${what} is not valid JSON`, [{ path: what === "The body" ? "" : "input", message: "Not valid JSON" }]);
   }
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  return parseJson(await c.req.text(), "The body");
 }
 
 /** Form fields: `type`, `input` (JSON text, optional) and `timeoutMs` (optional). */
@@ -48,27 +56,16 @@ async function readForm(c: Context): Promise<unknown> {
   const field = (name: string) => (typeof form[name] === "string" ? form[name].trim() : undefined);
   const input = field("input");
   const timeout = field("timeoutMs");
-  let parsedInput: unknown = {};
-  if (input) {
-    try {
-      parsedInput = JSON.parse(input);
-    } catch (error) {
-      throw new ApiError(400, "invalid_json", `The input field is not valid JSON: ${(error as Error).message}`, [
-        { path: "input", message: (error as Error).message },
-      ]);
-    }
-  }
-  return { type: field("type") ?? "", input: parsedInput, ...(timeout ? { timeoutMs: Number(timeout) } : {}) };
+  return { type: field("type") ?? "", input: input ? parseJson(input, "The input field") : {}, ...(timeout ? { timeoutMs: Number(timeout) } : {}) };
 }
 
-async function validate(body: unknown, fromForm: boolean, config: Config): Promise<JobRequest> {
+async function validate(body: unknown, fromForm: boolean, config: Config, types: JobRegistry): Promise<JobRequest> {
   const parsed = v.safeParse(envelope, body);
   if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", issueList(parsed.issues));
   const { type, input = {}, timeoutMs = config.defaultJobTimeoutMs } = parsed.output;
-  const definition = findJobType(type);
+  const definition = types.find(type);
   if (!definition) {
-    const known = JOB_TYPES.map((d) => d.type).join(", ");
-    throw new ApiError(400, "unknown_type", `Unknown job type "${type}". Known types: ${known}`);
+    throw new ApiError(400, "unknown_type", `Unknown job type. Known types: ${types.names.join(", ")}`);
   }
   if (timeoutMs > config.maxJobTimeoutMs) {
     throw new ApiError(400, "invalid_request", `timeoutMs may be at most ${config.maxJobTimeoutMs}`);
@@ -77,20 +74,18 @@ async function validate(body: unknown, fromForm: boolean, config: Config): Promi
   if (result.issues) {
     throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
-  return { type, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, fromForm };
+  return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, fromForm };
 }
 
-/** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs. */
+/** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs, each bounded. */
 function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unknown })[] | undefined; message: string }[]): Issue[] {
   return issues.map((issue) => ({
-    path: (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."),
-    message: issue.message,
+    path: clip((issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."), 100),
+    message: clip(issue.message, 200),
   }));
 }
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */
 export async function fingerprint(request: JobRequest): Promise<string> {
-  const text = JSON.stringify([request.type, request.input, request.timeoutMs]);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return toHex(await sha256(JSON.stringify([request.type, request.input, request.timeoutMs])));
 }

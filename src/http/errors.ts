@@ -1,4 +1,5 @@
 // One HTTP error type, rendered as { error: { code, message, issues? } } by `onError`.
+// Messages and issue lists are bounded and never carry a refused body back.
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -6,33 +7,55 @@ import type { ApiError as ApiErrorBody } from "../protocol";
 
 export type Issue = { path: string; message: string };
 
+/** Longest message and issue list an error answer carries. */
+export const MAX_MESSAGE_CHARS = 300;
+export const MAX_ISSUES = 20;
+
 export class ApiError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
     readonly code: string,
     message: string,
     readonly issues?: Issue[],
+    readonly headers?: Record<string, string>,
   ) {
     super(status, { message });
   }
 }
 
+export function clip(text: string, max = MAX_MESSAGE_CHARS): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 export function errorBody(code: string, message: string, issues?: Issue[]): ApiErrorBody {
-  return { error: issues ? { code, message, issues } : { code, message } };
+  const bounded = issues?.slice(0, MAX_ISSUES).map((issue) => ({ path: clip(issue.path, 100), message: clip(issue.message, 200) }));
+  return { error: bounded ? { code, message: clip(message), issues: bounded } : { code, message: clip(message) } };
 }
 
 export function onError(error: Error, c: Context): Response {
-  if (error instanceof ApiError) return c.json(errorBody(error.code, error.message, error.issues), error.status);
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+    return c.json(errorBody(error.code, error.message, error.issues), error.status);
+  }
   if (error instanceof HTTPException) {
-    return c.json(errorBody(codeFor(error.status), error.message || "Request refused"), error.status as ContentfulStatusCode);
+    // Hono's own middleware (csrf, body limits) throws these with text bodies: answer JSON.
+    return c.json(errorBody(codeFor(error.status), messageFor(error.status)), error.status as ContentfulStatusCode);
   }
   console.error("unhandled error", error);
   return c.json(errorBody("internal", "Internal error"), 500);
 }
 
 function codeFor(status: number): string {
-  return status === 413 ? "body_too_large" : status === 404 ? "not_found" : "bad_request";
+  return ({ 403: "forbidden", 404: "not_found", 413: "body_too_large" } as Record<number, string>)[status] ?? "bad_request";
+}
+
+function messageFor(status: number): string {
+  return status === 403 ? "Refused: a form post from another site" : "Request refused";
 }
 
 export const notFound = (what = "job") =>
-  new ApiError(404, "not_found", `No such ${what}. A job's id is the one returned when it was created; finished jobs are deleted after their retention period.`);
+  new ApiError(404, "not_found", `No such ${what}. A job's id is the one returned when it was created.`);
+
+/** A genuine id whose job is gone: deleted, or expired after its retention period. */
+export const gone = () =>
+  new ApiError(410, "gone", "This job no longer exists: it was deleted, or it expired after its retention period.");

@@ -1,7 +1,8 @@
 // Public job ids: 16 random bytes and an 8-byte HMAC tag, base64url (32 characters).
 // The tag lets the Worker refuse a forged or mistyped id without addressing any object.
-// With an Idempotency-Key the random part is a keyed hash of the key, so a retried
-// create lands on the same object.
+// With an Idempotency-Key the random part is a keyed hash of the owner and the key, so
+// a retried create lands on the same object, and two owners' keys never meet.
+import { fromBase64Url, toBase64Url } from "../lib/crypto";
 
 const RANDOM_BYTES = 16;
 const TAG_BYTES = 8;
@@ -24,10 +25,16 @@ async function hmac(secret: string, label: string, data: Uint8Array): Promise<Ui
   return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), message));
 }
 
-export async function mintJobId(secret: string, idempotencyKey?: string): Promise<string> {
-  const random = idempotencyKey === undefined
+/** An idempotency key within its owner's scope. */
+export interface ScopedKey {
+  owner: string;
+  key: string;
+}
+
+export async function mintJobId(secret: string, idempotency?: ScopedKey): Promise<string> {
+  const random = idempotency === undefined
     ? crypto.getRandomValues(new Uint8Array(RANDOM_BYTES))
-    : (await hmac(secret, "idempotency-key", encoder.encode(idempotencyKey))).slice(0, RANDOM_BYTES);
+    : (await hmac(secret, "idempotency-key", encoder.encode(`${idempotency.owner}\0${idempotency.key}`))).slice(0, RANDOM_BYTES);
   const tag = (await hmac(secret, "job-id", random)).slice(0, TAG_BYTES);
   return toBase64Url(new Uint8Array([...random, ...tag]));
 }
@@ -38,13 +45,4 @@ export async function isGenuineJobId(secret: string, id: string): Promise<boolea
   const bytes = fromBase64Url(id);
   const expected = (await hmac(secret, "job-id", bytes.slice(0, RANDOM_BYTES))).slice(0, TAG_BYTES);
   return crypto.subtle.timingSafeEqual(expected, bytes.slice(RANDOM_BYTES));
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64Url(text: string): Uint8Array {
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0));
 }

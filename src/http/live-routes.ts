@@ -1,24 +1,33 @@
 // Live views of a job: WebSocket (passed to the object), SSE and plain text (bridged by
 // the Worker). Every one starts with a snapshot and resumes exactly after `since`.
-import type { Context, Hono } from "hono";
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
 import type { JobRpc } from "../job/job-object";
 import { isTerminal } from "../lib/job-state";
 import { streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ApiError as ApiErrorBody } from "../protocol";
 import type { AppEnv } from "./app-env";
-import { ApiError, notFound } from "./errors";
+import { ApiError, gone } from "./errors";
+import { checkWebSocketOrigin } from "./security";
 
-export function registerLiveRoutes(app: Hono<AppEnv>): void {
-  app.get("/jobs/:id/ws", async (c) => {
+/** Mounted under /jobs, after the middleware that resolves the job's id. */
+export function liveRoutes(): Hono<AppEnv> {
+  const live = new Hono<AppEnv>();
+  live.get("/:id/ws", async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
       throw new ApiError(426, "upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
     }
+    checkWebSocketOrigin(c);
     const response = await c.var.job.fetch(new Request(`https://job/subscribe?since=${readSince(c)}`, c.req.raw));
-    if (response.status === 404) throw notFound();
-    return response;
+    if (response.status !== 101) throw await refusalOf(response);
+    // The object's answer has immutable headers; this one takes the security headers.
+    return new Response(null, { status: 101, webSocket: response.webSocket });
   });
-  app.get("/jobs/:id/sse", (c) => liveResponse(c, c.var.job, "sse"));
-  app.get("/jobs/:id/stream", (c) => liveResponse(c, c.var.job, "text"));
+  live.get("/:id/sse", (c) => liveResponse(c, c.var.job, "sse"));
+  live.get("/:id/stream", (c) => liveResponse(c, c.var.job, "text"));
+  return live;
 }
 
 /** What a create request asked to follow: SSE by Accept, plain text by `?follow`. */
@@ -40,12 +49,9 @@ export function readSince(c: Context): number {
   return since;
 }
 
-export async function liveResponse(c: Context, job: JobRpc, kind: StreamKind, since = readSince(c), init: ResponseInit = {}): Promise<Response> {
+export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, since = readSince(c), init: ResponseInit = {}): Promise<Response> {
   const subscription = await subscribe(job, since);
-  if (subscription instanceof Response) {
-    if (subscription.status === 404) throw notFound();
-    return subscription;
-  }
+  if (subscription instanceof Response) throw await refusalOf(subscription);
   const snapshot = await subscription.snapshot();
   if (!snapshot) {
     subscription.close(1000, "no snapshot");
@@ -60,4 +66,12 @@ export async function liveResponse(c: Context, job: JobRpc, kind: StreamKind, si
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
   return new Response(streamBody(subscription, snapshot, format), { status: init.status ?? 200, headers });
+}
+
+/** The object's refusal (no job, too many subscribers) as this app's error. */
+async function refusalOf(response: Response): Promise<ApiError> {
+  if (response.status === 404) return gone();
+  const body = (await response.json().catch(() => null)) as Partial<ApiErrorBody> | null;
+  const status = (response.status >= 400 && response.status < 600 ? response.status : 502) as ContentfulStatusCode;
+  return new ApiError(status, body?.error?.code ?? "refused", body?.error?.message ?? "The job refused the connection");
 }

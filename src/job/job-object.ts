@@ -3,13 +3,14 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
 import type { Env } from "../env";
-import { findJobType } from "../jobs";
+import type { JobRegistry } from "../jobs/registry";
 import type { EventPage, JobErrorInfo, JobSnapshot, Json, TerminalState } from "../protocol";
 import { runSlice, timedOut, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { safeClose } from "../lib/websocket";
 import { CLOSE, Fanout } from "./fanout";
 import { isTerminal } from "../lib/job-state";
+import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { JobStore, toSnapshot, type JobCosts, type JobRow } from "./storage";
 
 export interface CreateJob {
@@ -19,29 +20,46 @@ export interface CreateJob {
   timeoutMs: number;
   /** Hash of the create request; a retry with the same idempotency key must match it. */
   fingerprint: string;
+  /** null: an anonymous visitor's job, controlled only by its control token. */
+  owner: string | null;
+  /** SHA-256 (hex) of the control token handed out once in the create answer. */
+  controlHash: string;
+}
+
+/** What a caller presents to control (cancel, delete) a job. */
+export interface ControlClaim {
+  owner: string | null;
+  controlToken: string | null;
 }
 
 export type CreateOutcome =
   | { status: "created" | "existing"; snapshot: JobSnapshot }
   | { status: "conflict"; snapshot: JobSnapshot };
 
+/** Refusals shared by every control operation. */
+type ControlRefusal = { status: "not_found" } | { status: "unauthorized" } | { status: "forbidden" };
+
 export type CancelOutcome =
   | { status: "canceled"; snapshot: JobSnapshot }
   | { status: "conflict"; snapshot: JobSnapshot }
-  | { status: "not_found" };
+  | ControlRefusal;
+
+export type EraseOutcome = { status: "erased" } | ControlRefusal;
 
 /**
  * The object's RPC surface as callers see it. Declared here because the runtime's stub
  * type, recursing through the recursive Json type, exceeds TypeScript's instantiation
  * depth (TS2589) at the call sites.
  */
-export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "cancel" | "costs" | "fetch">>;
+export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "cancel" | "erase" | "controls" | "costs" | "fetch">>;
 type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
 
 export class JobObject extends DurableObject<Env> {
+  /** The application's job types; the factory's subclass provides them (src/server.ts). */
+  protected readonly types: JobRegistry | undefined = undefined;
   readonly #config: Config;
   readonly #store: JobStore;
   readonly #fanout: Fanout;
@@ -84,13 +102,34 @@ export class JobObject extends DurableObject<Env> {
     return { events, nextSince, lastSeq, done: isTerminal(job.state) && nextSince >= lastSeq };
   }
 
-  async cancel(): Promise<CancelOutcome> {
+  /** Whether the claim may cancel or delete this job: its owner, or its control token. */
+  async controls(claim: ControlClaim): Promise<boolean> {
+    const job = this.#store.job();
+    return job !== null && (await checkClaim(job, claim)) === null;
+  }
+
+  async cancel(claim: ControlClaim): Promise<CancelOutcome> {
     const job = this.#store.job();
     if (!job) return { status: "not_found" };
+    const refusal = await checkClaim(job, claim);
+    if (refusal) return refusal;
     if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job) };
     this.#running?.abort(new Error("The job was canceled"));
     await this.#finish("canceled", { error: { code: "canceled", message: "The job was canceled" } });
     return { status: "canceled", snapshot: this.snapshot()! };
+  }
+
+  /** Erases the job: its run stops, its subscribers are closed, its alarm and storage go. */
+  async erase(claim: ControlClaim): Promise<EraseOutcome> {
+    const job = this.#store.job();
+    if (!job) return { status: "not_found" };
+    const refusal = await checkClaim(job, claim);
+    if (refusal) return refusal;
+    this.#running?.abort(new Error("The job was deleted"));
+    this.#events.discardProgress();
+    this.#fanout.closeAll(CLOSE.normal, "job deleted");
+    await this.#deleteStorage();
+    return { status: "erased" };
   }
 
   /** The object's own accounting, for benchmarks. */
@@ -127,7 +166,7 @@ export class JobObject extends DurableObject<Env> {
     if (!job) return;
     if (isTerminal(job.state)) return this.#expire(job);
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
-    const definition = findJobType(job.type);
+    const definition = this.types?.find(job.type);
     if (!definition) {
       const error = { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` };
       return this.#apply(job, { kind: "failed", error });
@@ -189,6 +228,10 @@ export class JobObject extends DurableObject<Env> {
   async #expire(job: JobRow): Promise<void> {
     if (job.expires_at !== null && Date.now() < job.expires_at) return this.#arm(job.expires_at);
     this.#fanout.closeAll(CLOSE.normal, "job expired");
+    await this.#deleteStorage();
+  }
+
+  async #deleteStorage(): Promise<void> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.reset();
@@ -203,4 +246,13 @@ export class JobObject extends DurableObject<Env> {
   #snapshot(job: JobRow): JobSnapshot {
     return toSnapshot(job, this.#store.steps().values(), this.#store.lastSeq());
   }
+}
+
+/** null when the claim controls the job; owners by name, anyone else by the control token. */
+async function checkClaim(job: JobRow, claim: ControlClaim): Promise<ControlRefusal | null> {
+  if (claim.owner !== null && claim.owner === job.owner) return null;
+  if (claim.controlToken !== null) {
+    return sameBytes(await sha256(claim.controlToken), fromHex(job.control_hash)) ? null : { status: "forbidden" };
+  }
+  return claim.owner === null ? { status: "unauthorized" } : { status: "forbidden" };
 }

@@ -19,6 +19,8 @@ CREATE TABLE IF NOT EXISTS job (
   type TEXT NOT NULL,
   input TEXT NOT NULL,
   fingerprint TEXT NOT NULL,
+  owner TEXT,
+  control_hash TEXT NOT NULL,
   state TEXT NOT NULL,
   progress TEXT,
   result TEXT,
@@ -54,6 +56,10 @@ export interface JobRow {
   type: string;
   input: string;
   fingerprint: string;
+  /** null for a job an anonymous visitor created. */
+  owner: string | null;
+  /** SHA-256 (hex) of the job's control token. */
+  control_hash: string;
   state: JobState;
   progress: string | null;
   result: string | null;
@@ -92,6 +98,8 @@ export interface NewJob {
   type: string;
   input: Json;
   fingerprint: string;
+  owner: string | null;
+  controlHash: string;
   createdAt: number;
   deadlineAt: number;
 }
@@ -104,7 +112,7 @@ export interface JobCosts {
   steps: number;
 }
 
-type JobPatch = Partial<Omit<JobRow, "id" | "type" | "input" | "fingerprint" | "created_at" | "rows_written">>;
+type JobPatch = Partial<Omit<JobRow, "id" | "type" | "input" | "fingerprint" | "owner" | "control_hash" | "created_at" | "rows_written">>;
 
 export class JobStore {
   #exists = false;
@@ -132,9 +140,9 @@ export class JobStore {
   create(job: NewJob): JobRow {
     this.sql.exec(SCHEMA);
     this.#write(
-      `INSERT INTO job (id, type, input, fingerprint, state, created_at, deadline_at)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?)`,
-      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.createdAt, job.deadlineAt,
+      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, state, created_at, deadline_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
+      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, job.createdAt, job.deadlineAt,
     );
     this.#lastSeq = 0;
     return this.job()!;

@@ -66,6 +66,8 @@ export interface JobDefinition<Schema extends StandardSchemaV1 = StandardSchemaV
   inputJsonSchema: Json;
   /** A valid input, shown in the docs and prefilled in forms. */
   example: Json;
+  /** Never created by anonymous visitors, whatever PUBLIC_JOB_TYPES lists (benchmark and test types). */
+  ownersOnly?: boolean;
   run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<unknown>;
 }
 

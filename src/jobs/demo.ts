@@ -3,7 +3,7 @@ import * as v from "valibot";
 import { jsonSchemaOf } from "../lib/json-schema";
 import { defineJob } from "./define";
 
-const input = v.object({
+const input = v.strictObject({
   intervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000)), 1_000),
 });
 

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { jsonSchemaOf } from "../lib/json-schema";
 import { defineJob } from "./define";
 
-const input = v.object({
+const input = v.strictObject({
   lines: v.pipe(v.array(v.pipe(v.string(), v.maxLength(1_000))), v.minLength(1), v.maxLength(100)),
   delayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000)), 500),
 });

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { jsonSchemaOf } from "../lib/json-schema";
 import { defineJob, NonRetryableError } from "./define";
 
-const input = v.object({
+const input = v.strictObject({
   failures: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(20)), 2),
   retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(20)), 5),
   delayMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000)), 1_000),

@@ -4,7 +4,7 @@ import * as v from "valibot";
 import { jsonSchemaOf } from "../lib/json-schema";
 import { defineJob } from "./define";
 
-const input = v.object({
+const input = v.strictObject({
   n: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1_000_000_000)),
   segment: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1_000), v.maxValue(10_000_000)), 1_000_000),
 });

@@ -6,7 +6,7 @@ import { defineJob } from "./define";
 
 const MAX_SLEEP_MS = 30 * 86_400_000;
 
-const input = v.object({
+const input = v.strictObject({
   duration: v.optional(
     v.pipe(
       v.union([v.number(), v.string()]),

@@ -16,11 +16,11 @@ const phaseEntries = {
   /** Events published together on each tick; rates above 1,000/s need batch > 1. */
   batch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000)), 1),
 };
-const phase = v.object(phaseEntries);
+const phase = v.strictObject(phaseEntries);
 type Phase = v.InferOutput<typeof phase>;
 
 const input = v.pipe(
-  v.object({
+  v.strictObject({
     ...phaseEntries,
     /** Phases published after the first one, each after a pause of `pauseMs`. */
     then: v.optional(v.pipe(v.array(phase), v.maxLength(20)), []),
@@ -49,6 +49,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 export const ticker = defineJob({
   type: "ticker",
   description: "For benchmarks: publishes `count` log events, `batch` every `intervalMs`, each carrying its publish time; then each phase of `then`.",
+  ownersOnly: true,
   input,
   inputJsonSchema: jsonSchemaOf(input),
   example: { count: 100, intervalMs: 100, batch: 1 },

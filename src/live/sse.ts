@@ -7,7 +7,7 @@ export const RETRY_MS = 2_000;
 
 export const SSE_HEADERS = {
   "Content-Type": "text/event-stream; charset=utf-8",
-  "Cache-Control": "no-cache, no-transform",
+  "Cache-Control": "no-store, no-transform",
   "X-Accel-Buffering": "no",
   // `wrangler dev` (and some proxies) compress text bodies, which buffers a stream.
   "Content-Encoding": "identity",

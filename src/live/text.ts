@@ -5,7 +5,7 @@ import type { JobEvent, JobSnapshot } from "../protocol";
 
 export const TEXT_HEADERS = {
   "Content-Type": "text/plain; charset=utf-8",
-  "Cache-Control": "no-cache, no-transform",
+  "Cache-Control": "no-store, no-transform",
   "X-Accel-Buffering": "no",
   "Content-Encoding": "identity",
 } as const;

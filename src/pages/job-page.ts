@@ -12,7 +12,12 @@ type LogEvent = Extract<JobEvent, { type: "log" }>;
 /** While a job runs, a browser without JavaScript reloads the page to follow it. */
 const NO_SCRIPT_REFRESH_S = 3;
 
-export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, now = Date.now()): Html {
+/** What the viewer may do: a shared link watches; the owner or the control token's holder may cancel. */
+export interface Viewer {
+  canControl: boolean;
+}
+
+export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, viewer: Viewer, now = Date.now()): Html {
   const finished = isTerminal(snapshot.state);
   const logs = events.events.filter((e): e is LogEvent => e.type === "log");
   const head = finished ? undefined : html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>`;
@@ -37,9 +42,9 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
 </section>
 ${outcome(snapshot)}
 <div class="actions">
-  <form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>
+  ${viewer.canControl ? html`<form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>
     <button type="submit" class="danger">Cancel job</button>
-  </form>
+  </form>` : ""}
   <button type="button" id="copy-link" data-copy="${urls.page}" hidden>Copy link</button>
 </div>
 <div class="columns">

@@ -3,7 +3,7 @@
 // page (an expired job's is in browser-restart.test.ts).
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { createJob, jobState, launchChromium, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
+import { createJob, holdControl, jobState, launchChromium, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
 
 const baseUrl = inject("baseUrl");
 
@@ -20,6 +20,7 @@ const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`
 it("cancels a running job from its page", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
   const { page, problems } = await openPage(browser);
+  await holdControl(page, job);
   await page.goto(job.urls.page);
   await waitForText(page, "#live-status", "Live");
   await page.click("#cancel-form button");
@@ -35,6 +36,7 @@ it("cancels a running job from its page", async () => {
 it("cancels without JavaScript: the form post comes back to the page", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
   const { page } = await openPage(browser, { javaScriptEnabled: false });
+  await holdControl(page, job);
   await page.goto(job.urls.page);
   const [post] = await Promise.all([page.waitForResponse((r) => r.url() === job.urls.cancel), page.click("#cancel-form button")]);
   expect(post.status()).toBe(303);
@@ -125,7 +127,7 @@ it("answers a browser with a 404 page for an unknown job or page, and an API cli
     await waitForText(page, "h1", "Not found");
     expect(await page.textContent("main a[href='/']")).toBe("Start a new job");
   }
-  expect(await page.textContent(".lead")).toContain("No route");
+  expect(await page.textContent(".lead")).toContain("No such route");
   expect(problems).toEqual([]);
   await page.context().close();
 

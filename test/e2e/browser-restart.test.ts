@@ -1,6 +1,6 @@
 // The server goes away in the middle of a job: the page says it is reconnecting, picks the
 // stream up again when `wrangler dev` is back (same port, same storage), and the job ends
-// with every log line shown once. Then its retention ends and the page is a 404.
+// with every log line shown once. Then its retention ends and the page is a 410 Gone.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -46,10 +46,10 @@ it("reconnects after a restart of wrangler dev and follows the job to its end", 
   // The stream's failed reconnects while the server was down are the only errors allowed.
   expect(problems.filter((p) => !/\/sse\b|net::ERR_/.test(p))).toEqual([]);
 
-  await expect.poll(() => fetch(job.urls.self).then((r) => r.status), { timeout: 20_000, interval: 250 }).toBe(404);
+  await expect.poll(() => fetch(job.urls.self).then((r) => r.status), { timeout: 20_000, interval: 250 }).toBe(410);
   const expired = await page.reload();
-  expect(expired?.status()).toBe(404);
-  await waitForText(page, "h1", "Not found");
+  expect(expired?.status()).toBe(410);
+  await waitForText(page, "h1", "Gone");
   expect(await page.textContent(".lead")).toContain("retention period");
   await page.context().close();
 });

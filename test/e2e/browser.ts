@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
 import type { CreatedJob, Json } from "../../src/protocol";
+import { E2E_TOKEN } from "./wrangler-dev";
 
 export const SCREENSHOTS = join(import.meta.dirname, "../../test-results/screenshots");
 
@@ -70,10 +71,19 @@ export async function logSeqs(page: Page): Promise<number[]> {
   return page.locator("#log .log-line").evaluateAll((items) => items.map((item) => Number((item as HTMLElement).dataset.seq)));
 }
 
+/** Creates a job as the tests' owner, through the API. */
 export async function createJob(baseUrl: string, type: string, input: Json): Promise<CreatedJob> {
-  const response = await fetch(`${baseUrl}/jobs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ type, input }) });
+  const response = await fetch(`${baseUrl}/jobs`, {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${E2E_TOKEN}` }, body: JSON.stringify({ type, input }),
+  });
   if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as CreatedJob;
+}
+
+/** Gives a browser the job's control cookie, as the server does for a job started from the form. */
+export async function holdControl(page: Page, job: CreatedJob): Promise<void> {
+  const url = new URL(job.urls.page);
+  await page.context().addCookies([{ name: "control", value: job.controlToken!, domain: url.hostname, path: url.pathname, httpOnly: true, sameSite: "Strict" }]);
 }
 
 export async function jobState(baseUrl: string, id: string): Promise<string> {

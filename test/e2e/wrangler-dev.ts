@@ -30,10 +30,19 @@ export interface DevOptions {
   vars?: Record<string, string>;
 }
 
+/** The owner token of the deployments these tests start (owner "e2e"). */
+export const E2E_TOKEN = "e2e-owner-token-0123456789abcdef";
+/** Secrets as `--var`s, so a developer's own .dev.vars never changes what the tests see. */
+const E2E_SECRETS = {
+  JOB_ID_SECRET: "e2e-job-id-secret-0123456789abcdef0123456789",
+  JWT_SECRET: "e2e-jwt-secret-0123456789abcdef0123456789abcd",
+  API_TOKENS: `e2e=${E2E_TOKEN}`,
+};
+
 export async function startWranglerDev(options: DevOptions = {}): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "live-jobs-"));
-  const vars = Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const vars = Object.entries({ ...E2E_SECRETS, ...options.vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
   const child = spawn(
     "npx",
     ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...vars],

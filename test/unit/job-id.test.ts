@@ -12,11 +12,13 @@ describe("job ids", () => {
     }
   });
 
-  it("derives the same id from the same idempotency key, and different ids from different keys or secrets", async () => {
-    const a = await mintJobId("s1", "order-42");
-    expect(await mintJobId("s1", "order-42")).toBe(a);
-    expect(await mintJobId("s1", "order-43")).not.toBe(a);
-    expect(await mintJobId("s2", "order-42")).not.toBe(a);
+  it("derives the same id from the same owner and idempotency key, and different ids from other keys, owners or secrets", async () => {
+    const key = (key: string, owner = "alice") => ({ owner, key });
+    const a = await mintJobId("s1", key("order-42"));
+    expect(await mintJobId("s1", key("order-42"))).toBe(a);
+    expect(await mintJobId("s1", key("order-43"))).not.toBe(a);
+    expect(await mintJobId("s1", key("order-42", "bob"))).not.toBe(a);
+    expect(await mintJobId("s2", key("order-42"))).not.toBe(a);
     expect(await isGenuineJobId("s1", a)).toBe(true);
   });
 

@@ -1,0 +1,99 @@
+// Who may do what, as configured: owner tokens, the JWT key, public job types, other
+// origins. Parsed once per set of values; a weak or malformed secret is a problem that
+// closes the job routes (503) and shows in /health, never a silent fallback.
+import type { Env } from "./env";
+import { sha256 } from "./lib/crypto";
+
+export interface AccessConfig {
+  /** SHA-256 of each owner token, with its owner. */
+  tokens: { owner: string; hash: Uint8Array }[];
+  jwtSecret: string | null;
+  jobIdSecret: string;
+  publicTypes: ReadonlySet<string>;
+  allowedOrigins: readonly string[];
+  publicOrigin: string | null;
+  /** Misconfigurations; while any is listed the job routes answer 503. */
+  problems: string[];
+}
+
+/** Secrets at least this long (bytes); tokens at least MIN_TOKEN_CHARS. */
+export const MIN_SECRET_BYTES = 32;
+export const MIN_TOKEN_CHARS = 20;
+/** Owner names, from API_TOKENS or a JWT's `sub`: visible ASCII but `=` and `,`. */
+export const OWNER_PATTERN = /^[\x21-\x2b\x2d-\x3c\x3e-\x7e]{1,128}$/;
+
+/** Values published in .dev.vars.example and earlier clones: fine on a loopback host, refused elsewhere. */
+const DEV_SECRETS = new Set([
+  "dev-only-job-id-secret-not-for-production", "dev-only-jwt-secret-not-for-production-use", "dev-only-token-not-for-production",
+  "local-dev-secret-not-for-production",
+]);
+
+const cache = new Map<string, Promise<AccessConfig>>();
+
+export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
+  const key = JSON.stringify([env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, loopback]);
+  let access = cache.get(key);
+  if (!access) {
+    access = parseAccess(env, loopback);
+    cache.set(key, access);
+  }
+  return access;
+}
+
+async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
+  const problems: string[] = [];
+  const secret = (name: string, value: string | undefined, required: boolean): string | null => {
+    if (value === undefined || value === "") {
+      if (required) problems.push(`${name} is not set`);
+      return null;
+    }
+    if (new TextEncoder().encode(value).length < MIN_SECRET_BYTES) problems.push(`${name} is shorter than ${MIN_SECRET_BYTES} bytes`);
+    else if (DEV_SECRETS.has(value) && !loopback) problems.push(`${name} is the development value from .dev.vars.example`);
+    return value;
+  };
+  const jobIdSecret = secret("JOB_ID_SECRET", env.JOB_ID_SECRET, true) ?? "";
+  const jwtSecret = secret("JWT_SECRET", env.JWT_SECRET, false);
+  const tokens = await parseTokens(env.API_TOKENS ?? "", problems, loopback);
+  const allowedOrigins = list(env.ALLOWED_ORIGINS).flatMap((origin) => {
+    const parsed = originOf(origin);
+    if (parsed === null) problems.push(`ALLOWED_ORIGINS lists "${origin.slice(0, 100)}", which is not an origin such as https://app.example.com`);
+    return parsed === null ? [] : [parsed];
+  });
+  const publicOrigin = env.PUBLIC_ORIGIN ? originOf(env.PUBLIC_ORIGIN) : null;
+  if (env.PUBLIC_ORIGIN && publicOrigin === null) problems.push("PUBLIC_ORIGIN is not an origin such as https://jobs.example.com");
+  return { tokens, jwtSecret, jobIdSecret, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, problems };
+}
+
+async function parseTokens(value: string, problems: string[], loopback: boolean): Promise<AccessConfig["tokens"]> {
+  const tokens: AccessConfig["tokens"] = [];
+  for (const [index, pair] of list(value).entries()) {
+    const at = pair.indexOf("=");
+    const owner = at > 0 ? pair.slice(0, at) : "";
+    const token = at > 0 ? pair.slice(at + 1) : "";
+    // Say which pair is wrong by position and owner, never by its token.
+    if (!OWNER_PATTERN.test(owner)) problems.push(`API_TOKENS pair ${index + 1} is not owner=token`);
+    else if (token.length < MIN_TOKEN_CHARS) problems.push(`API_TOKENS: the token of "${owner}" is shorter than ${MIN_TOKEN_CHARS} characters`);
+    else if (DEV_SECRETS.has(token) && !loopback) problems.push(`API_TOKENS: the token of "${owner}" is the development value from .dev.vars.example`);
+    else tokens.push({ owner, hash: await sha256(token) });
+  }
+  return tokens;
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+/** The origin of an http(s) URL with nothing else in it, or null. */
+export function originOf(value: string): string | null {
+  try {
+    const url = new URL(value);
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password && !value.endsWith("/");
+    return (url.protocol === "https:" || url.protocol === "http:") && bare ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}

@@ -1,0 +1,84 @@
+// Who is asking: an owner (bearer token from API_TOKENS, or a JWT from the deployer's
+// backend) or an anonymous visitor known by IP. Presented credentials that are wrong
+// are refused (401) even on routes that anonymous visitors may use: a typo should not
+// silently turn an owner into a stranger.
+import type { Context, MiddlewareHandler } from "hono";
+import { verify } from "hono/jwt";
+import { OWNER_PATTERN, type AccessConfig } from "../access-config";
+import { sameBytes, sha256 } from "../lib/crypto";
+import type { JobDefinition } from "../jobs/define";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+export type Principal =
+  | { kind: "owner"; owner: string; /** Types a JWT limits its holder to; absent: all. */ types?: ReadonlySet<string> }
+  | { kind: "anonymous"; ip: string };
+
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header("Authorization");
+  c.set("principal", header === undefined ? anonymous(c) : await fromAuthorization(header, c.var.access));
+  await next();
+};
+
+function anonymous(c: Context): Principal {
+  // Cloudflare sets CF-Connecting-IP; without it (tests, local tools) all share one key.
+  return { kind: "anonymous", ip: c.req.header("CF-Connecting-IP") ?? "unknown" };
+}
+
+async function fromAuthorization(header: string, access: AccessConfig): Promise<Principal> {
+  const match = /^Bearer +([\x21-\x7e]{1,4096})$/i.exec(header.trim());
+  if (!match) throw unauthorized("The Authorization header must be `Bearer <token>`");
+  const credential = match[1]!;
+  if (access.jwtSecret && credential.split(".").length === 3) return fromJwt(credential, access.jwtSecret);
+  const owner = await ownerOfToken(credential, access);
+  if (owner === null) throw unauthorized("The bearer token is not valid");
+  return { kind: "owner", owner };
+}
+
+/** Compares with every configured token in constant time, so timing tells nothing. */
+async function ownerOfToken(token: string, access: AccessConfig): Promise<string | null> {
+  const hash = await sha256(token);
+  let owner: string | null = null;
+  for (const entry of access.tokens) {
+    if (sameBytes(hash, entry.hash)) owner ??= entry.owner;
+  }
+  return owner;
+}
+
+async function fromJwt(token: string, secret: string): Promise<Principal> {
+  let payload: Record<string, unknown>;
+  try {
+    payload = (await verify(token, secret, "HS256")) as Record<string, unknown>;
+  } catch (error) {
+    const expired = (error as Error).name === "JwtTokenExpired";
+    throw unauthorized(expired ? "The JWT has expired" : "The JWT is not valid (signature, algorithm or claims)");
+  }
+  if (typeof payload.exp !== "number") throw unauthorized("The JWT has no `exp` claim; tokens must expire");
+  if (typeof payload.sub !== "string" || !OWNER_PATTERN.test(payload.sub)) throw unauthorized("The JWT's `sub` must name the owner (1 to 128 visible characters, no `=` or `,`)");
+  const types = payload.types;
+  if (types === undefined) return { kind: "owner", owner: payload.sub };
+  if (!Array.isArray(types) || types.length > 100 || !types.every((t) => typeof t === "string")) {
+    throw unauthorized("The JWT's `types` claim must be a list of job types");
+  }
+  return { kind: "owner", owner: payload.sub, types: new Set(types) };
+}
+
+export function unauthorized(message: string): ApiError {
+  return new ApiError(401, "unauthorized", message, undefined, { "WWW-Authenticate": 'Bearer realm="jobs"' });
+}
+
+/** Why the principal may not create this type (401 for strangers, 403 for owners), or null. */
+export function createRefusal(principal: Principal, definition: JobDefinition, access: AccessConfig): ApiError | null {
+  if (principal.kind === "anonymous") {
+    const open = !definition.ownersOnly && access.publicTypes.has(definition.type);
+    return open ? null : unauthorized(`Creating a "${definition.type}" job needs credentials: Authorization: Bearer <token or JWT>`);
+  }
+  if (principal.types && !principal.types.has(definition.type)) {
+    return new ApiError(403, "forbidden", `These credentials may not create "${definition.type}" jobs`);
+  }
+  return null;
+}
+
+export function mayCreate(principal: Principal, definition: JobDefinition, access: AccessConfig): boolean {
+  return createRefusal(principal, definition, access) === null;
+}

@@ -1,0 +1,93 @@
+// POST /jobs: parse and validate, check who may create what and how often, mint the id
+// (scoped to the owner's Idempotency-Key), create the job in its object, and answer:
+// 201 with the control token, 303 to the page for a browser form, or a live stream.
+import type { Context, MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { setCookie } from "hono/cookie";
+import { randomToken, sha256, toHex } from "../lib/crypto";
+import type { CreatedJob } from "../protocol";
+import type { AppEnv } from "./app-env";
+import { createRefusal, type Principal, unauthorized } from "./auth";
+import { fingerprint, readJobRequest } from "./create-request";
+import { ApiError } from "./errors";
+import { mintJobId } from "./job-id";
+import { jobUrls } from "./job-urls";
+import { CONTROL_COOKIE, stubFor } from "./jobs-app";
+import { followKind, liveResponse } from "./live-routes";
+
+/** Both rate limits count per 60-second window (wrangler.toml's `period`). */
+const RATE_LIMIT_PERIOD_S = 60;
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Refuses a body over MAX_BODY_BYTES before any of it is parsed. */
+export const limitCreateBody: MiddlewareHandler<AppEnv> = (c, next) => {
+  const maxSize = c.var.config.maxBodyBytes;
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `The body may be at most ${maxSize} bytes`);
+    },
+  })(c, next);
+};
+
+export async function createJob(c: Context<AppEnv>): Promise<Response> {
+  const { config, access, principal } = c.var;
+  const request = await readJobRequest(c, config, c.var.types);
+  const refusal = createRefusal(principal, request.definition, access);
+  if (refusal) throw refusal;
+  const idempotencyKey = readIdempotencyKey(c, principal);
+  await checkRateLimit(c, principal);
+
+  const id = await mintJobId(access.jobIdSecret, idempotencyKey);
+  const controlToken = randomToken();
+  const owner = principal.kind === "owner" ? principal.owner : null;
+  const outcome = await stubFor(c.env, id).create({
+    id, type: request.type, input: request.input, timeoutMs: request.timeoutMs, fingerprint: await fingerprint(request),
+    owner, controlHash: toHex(await sha256(controlToken)),
+  });
+  if (outcome.status === "conflict") {
+    throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
+  }
+  const created = outcome.status === "created";
+  const urls = jobUrls(c, id);
+  if (request.fromForm) {
+    // A browser keeps the right to cancel in a cookie only its own requests to this job carry.
+    if (created) {
+      setCookie(c, CONTROL_COOKIE, controlToken, {
+        path: `/jobs/${id}`, httpOnly: true, sameSite: "Strict", secure: urls.self.startsWith("https:"),
+        maxAge: Math.ceil((request.timeoutMs + config.retentionMs) / 1000),
+      });
+    }
+    return c.redirect(urls.page, 303);
+  }
+  const status = created ? 201 : 200;
+  const headers: Record<string, string> = { Location: urls.self };
+  // The token is handed out once, with the 201; a retried create does not repeat it.
+  if (created) headers["Control-Token"] = controlToken;
+  const follow = followKind(c);
+  if (follow) return liveResponse(c, stubFor(c.env, id), follow, 0, { status, headers });
+  const body: CreatedJob = { id, state: outcome.snapshot.state, urls, ...(created ? { controlToken } : {}) };
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  return c.json(body, status);
+}
+
+function readIdempotencyKey(c: Context, principal: Principal): { owner: string; key: string } | undefined {
+  const key = c.req.header("Idempotency-Key")?.trim();
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
+  }
+  // Keys are scoped to their owner; strangers have no scope in which a key could be theirs.
+  if (principal.kind !== "owner") throw unauthorized("An Idempotency-Key needs credentials: keys are kept per owner");
+  return { owner: principal.owner, key };
+}
+
+async function checkRateLimit(c: Context<AppEnv>, principal: Principal): Promise<void> {
+  const [limiter, key, who] = principal.kind === "owner"
+    ? [c.env.OWNER_CREATE_LIMIT, `owner:${principal.owner}`, "this owner"]
+    : [c.env.ANON_CREATE_LIMIT, `ip:${principal.ip}`, "anonymous visitors from this address"];
+  if (!limiter || (await limiter.limit({ key })).success) return;
+  throw new ApiError(429, "rate_limited", `Too many jobs created by ${who}; try again in a minute`, undefined, {
+    "Retry-After": String(RATE_LIMIT_PERIOD_S),
+  });
+}

@@ -1,0 +1,113 @@
+// /jobs: create, then per job (by its id) status, events, live streams and control.
+// The id is the watch capability; cancel and delete need the owner or the control token.
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
+import { getCookie } from "hono/cookie";
+import type { ControlClaim, JobRpc } from "../job/job-object";
+import type { Env } from "../env";
+import type { AppEnv } from "./app-env";
+import { createJob, limitCreateBody } from "./create-route";
+import { ApiError, gone, notFound } from "./errors";
+import { isGenuineJobId } from "./job-id";
+import { jobUrls } from "./job-urls";
+import { liveRoutes, liveResponse, wantsEventStream } from "./live-routes";
+import { isFormPost, jobPageResponse, wantsHtml } from "./pages";
+import { noStore } from "./security";
+import { unauthorized } from "./auth";
+
+/** The header, or the per-job cookie set on a browser's create, that carries a control token. */
+export const CONTROL_HEADER = "Control-Token";
+export const CONTROL_COOKIE = "control";
+
+export function jobsApp(): Hono<AppEnv> {
+  const jobs = new Hono<AppEnv>();
+  jobs.use(async (c, next) => {
+    const { problems } = c.var.access;
+    if (problems.length) throw new ApiError(503, "misconfigured", `This deployment is misconfigured: ${problems.join("; ")}`);
+    await next();
+  }, noStore);
+
+  jobs.post("/", limitCreateBody, createJob);
+
+  // Every /jobs/:id route: refuse forged ids here, without addressing any object.
+  for (const path of ["/:id", "/:id/*"]) {
+    jobs.use(path, async (c, next) => {
+      const id = c.req.param("id") ?? "";
+      if (!(await isGenuineJobId(c.var.access.jobIdSecret, id))) throw notFound();
+      c.set("jobId", id);
+      c.set("job", stubFor(c.env, id));
+      await next();
+    });
+  }
+
+  jobs.get("/:id", async (c) => {
+    const snapshot = await c.var.job.snapshot();
+    // A genuine id is one this deployment minted for a job: if none is there, it is gone.
+    if (!snapshot) throw gone();
+    if (wantsHtml(c)) return jobPageResponse(c, snapshot, jobUrls(c, snapshot.id), await c.var.job.controls(claimOf(c)));
+    return c.json(snapshot);
+  });
+
+  jobs.get("/:id/events", async (c) => {
+    if (wantsEventStream(c)) return liveResponse(c, c.var.job, "sse");
+    const since = intParam(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
+    const limit = intParam(c, "limit", 100, 1, 1_000);
+    const page = await c.var.job.events(since, limit);
+    if (!page) throw gone();
+    return c.json(page);
+  });
+
+  jobs.route("/", liveRoutes());
+
+  /** The object's own accounting of what this job cost: rows written, alarms, events. */
+  jobs.get("/:id/costs", async (c) => {
+    const costs = await c.var.job.costs();
+    if (!costs) throw gone();
+    return c.json(costs);
+  });
+
+  jobs.post("/:id/cancel", async (c) => {
+    const outcome = await c.var.job.cancel(claimOf(c));
+    if (outcome.status !== "canceled" && outcome.status !== "conflict") throw refusal(outcome.status);
+    // The job page's form (it works without JavaScript) goes back to the page, which shows the outcome.
+    if (isFormPost(c)) return c.redirect(jobUrls(c, c.var.jobId).page, 303);
+    if (outcome.status === "conflict") {
+      throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}; only a queued, running or waiting job can be canceled`);
+    }
+    return c.json(outcome.snapshot);
+  });
+
+  jobs.delete("/:id", async (c) => {
+    const outcome = await c.var.job.erase(claimOf(c));
+    if (outcome.status !== "erased") throw refusal(outcome.status);
+    return c.body(null, 204);
+  });
+  return jobs;
+}
+
+/** Who asks to control the job: an owner, and/or whoever holds its control token. */
+export function claimOf(c: Context<AppEnv>): ControlClaim {
+  const principal = c.var.principal;
+  const token = c.req.header(CONTROL_HEADER) ?? getCookie(c, CONTROL_COOKIE);
+  return { owner: principal.kind === "owner" ? principal.owner : null, controlToken: token && token.length <= 100 ? token : null };
+}
+
+function refusal(status: "not_found" | "unauthorized" | "forbidden"): ApiError {
+  if (status === "not_found") return gone();
+  if (status === "unauthorized") return unauthorized("Canceling or deleting a job needs its owner's credentials or its control token (header Control-Token)");
+  return new ApiError(403, "forbidden", "These credentials do not control this job: only its owner or its control token may cancel or delete it");
+}
+
+export function stubFor(env: Env, id: string): JobRpc {
+  return env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
+}
+
+function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ApiError(400, "invalid_query", `${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}

@@ -1,0 +1,32 @@
+// The application's job types, handed to the app and the job object by the factory
+// (src/server.ts) rather than kept in a global list.
+import type { JobTypeInfo } from "../protocol";
+import type { JobDefinition } from "./define";
+
+export class JobRegistry {
+  readonly #byType: ReadonlyMap<string, JobDefinition>;
+
+  constructor(readonly definitions: readonly JobDefinition[]) {
+    const byType = new Map<string, JobDefinition>();
+    for (const definition of definitions) {
+      if (byType.has(definition.type)) throw new Error(`Job type "${definition.type}" is defined twice`);
+      byType.set(definition.type, definition);
+    }
+    this.#byType = byType;
+  }
+
+  find(type: string): JobDefinition | undefined {
+    return this.#byType.get(type);
+  }
+
+  get names(): string[] {
+    return [...this.#byType.keys()];
+  }
+
+  /** What /job-types and the start page show of each type, for the types `include` accepts. */
+  infos(include: (definition: JobDefinition) => boolean = () => true): JobTypeInfo[] {
+    return this.definitions.filter(include).map((d) => ({
+      type: d.type, description: d.description, inputSchema: d.inputJsonSchema, example: d.example,
+    }));
+  }
+}

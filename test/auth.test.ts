@@ -1,0 +1,95 @@
+// Who may create what: owners by token or JWT, anonymous visitors only the public types.
+import { SELF } from "cloudflare:test";
+import { sign } from "hono/jwt";
+import { expect, it } from "vitest";
+import type { AccessConfig } from "../src/access-config";
+import { createRefusal } from "../src/http/auth";
+import { ticker } from "../src/jobs/ticker";
+import type { CreatedJob, JobTypeInfo } from "../src/protocol";
+import { BASE, postJson, snapshot, useVirtualClock } from "./helpers";
+import { ALICE, TEST_SECRETS } from "./secrets";
+
+useVirtualClock();
+
+const jwt = (claims: Record<string, unknown>, secret = TEST_SECRETS.JWT_SECRET) => sign(claims, secret, "HS256");
+const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
+const anonymously = { "CF-Connecting-IP": "198.51.100.7" };
+
+async function expectRefusal(response: Response, status: number, code: string): Promise<string> {
+  expect(response.status).toBe(status);
+  const body = await response.json<{ error: { code: string; message: string } }>();
+  expect(body.error.code).toBe(code);
+  if (status === 401) expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="jobs"');
+  return body.error.message;
+}
+
+it("lets anonymous visitors create the public types only: others answer 401 with WWW-Authenticate", async () => {
+  expect((await postJson("/jobs", { type: "demo" }, anonymously, null)).status).toBe(201);
+  for (const type of ["ticker", "test-counter"]) {
+    const message = await expectRefusal(await postJson("/jobs", { type }, anonymously, null), 401, "unauthorized");
+    expect(message).toContain("needs credentials");
+  }
+});
+
+it("refuses a wrong or malformed token with 401 even on routes open to anonymous visitors", async () => {
+  for (const header of ["Bearer not-a-token-of-this-deployment", "Basic YWxpY2U6cHc=", "Bearer", `Bearer ${ALICE}x`]) {
+    const response = await SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { Authorization: header, "Content-Type": "application/json" }, body: '{"type":"demo"}' });
+    await expectRefusal(response, 401, "unauthorized");
+  }
+  await expectRefusal(await SELF.fetch(`${BASE}/job-types`, { headers: { Authorization: "Bearer nope-nope-nope-nope-nope" } }), 401, "unauthorized");
+});
+
+it("accepts a JWT from the deployer's backend: sub is the owner, types limits what it may create", async () => {
+  const token = await jwt({ sub: "carol", exp: inAnHour(), types: ["demo", "test-counter"] });
+  const created = await postJson("/jobs", { type: "test-counter" }, {}, token);
+  expect(created.status).toBe(201);
+  const message = await expectRefusal(await postJson("/jobs", { type: "ticker" }, {}, token), 403, "forbidden");
+  expect(message).toContain('may not create "ticker"');
+  // Without a types claim, every type.
+  expect((await postJson("/jobs", { type: "ticker", input: { count: 1 } }, {}, await jwt({ sub: "carol", exp: inAnHour() }))).status).toBe(201);
+});
+
+it("refuses expired, wrongly signed, exp-less and sub-less JWTs with 401", async () => {
+  const cases: [Record<string, unknown>, string | undefined, string][] = [
+    [{ sub: "carol", exp: Math.floor(Date.now() / 1000) - 10 }, undefined, "expired"],
+    [{ sub: "carol", exp: inAnHour() }, "another-secret-0123456789abcdef0123456789", "not valid"],
+    [{ sub: "carol" }, undefined, "exp"],
+    [{ exp: inAnHour() }, undefined, "sub"],
+    [{ sub: "carol", exp: inAnHour(), types: "demo" }, undefined, "types"],
+  ];
+  for (const [claims, secret, words] of cases) {
+    const message = await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, await jwt(claims, secret)), 401, "unauthorized");
+    expect(message).toContain(words);
+  }
+});
+
+it("never lets anonymous visitors create an owners-only type, even one PUBLIC_JOB_TYPES lists", () => {
+  const access = { publicTypes: new Set(["ticker", "demo"]) } as unknown as AccessConfig;
+  expect(createRefusal({ kind: "anonymous", ip: "x" }, ticker, access)?.status).toBe(401);
+  expect(createRefusal({ kind: "owner", owner: "alice" }, ticker, access)).toBeNull();
+});
+
+it("lists the types the caller may create", async () => {
+  const list = async (headers: Record<string, string>) =>
+    (await (await SELF.fetch(`${BASE}/job-types`, { headers })).json<{ types: JobTypeInfo[] }>()).types.map((t) => t.type);
+  expect(await list({})).toEqual(["demo", "primes", "flaky", "sleepy", "echo"]);
+  expect(await list({ Authorization: `Bearer ${ALICE}` })).toEqual(expect.arrayContaining(["ticker", "test-counter", "demo"]));
+});
+
+it("refuses input fields the job type does not know, naming them", async () => {
+  const response = await postJson("/jobs", { type: "flaky", input: { fatal2: true } });
+  expect(response.status).toBe(400);
+  const body = await response.json<{ error: { code: string; issues: { path: string }[] } }>();
+  expect(body.error.code).toBe("invalid_input");
+  expect(body.error.issues).toEqual([expect.objectContaining({ path: "fatal2" })]);
+});
+
+it("builds answer URLs from PUBLIC_ORIGIN, not from the request's Host", async () => {
+  const response = await SELF.fetch("http://attacker.test/jobs", {
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${ALICE}` }, body: '{"type":"demo"}',
+  });
+  const body = await response.json<CreatedJob>();
+  expect(body.urls.self).toBe(`http://jobs.test/jobs/${body.id}`);
+  expect(response.headers.get("Location")).toBe(body.urls.self);
+  expect((await snapshot(body.id)).id).toBe(body.id);
+});

@@ -1,0 +1,50 @@
+// A deployment with weak or missing secrets refuses its job routes (503) and says why in
+// /health, instead of running with secrets an attacker could guess.
+import { env } from "cloudflare:test";
+import { expect, it } from "vitest";
+import { readAccess } from "../src/access-config";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { JOB_TYPES } from "../src/jobs";
+import { JobRegistry } from "../src/jobs/registry";
+import { TEST_SECRETS } from "./secrets";
+
+const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+const DEV = "dev-only-job-id-secret-not-for-production";
+
+async function problemsOf(overrides: Partial<Env>, host = "https://jobs.example.com"): Promise<{ health: Response; create: Response }> {
+  const deployed = { ...env, ...TEST_SECRETS, ...overrides } as Env;
+  const health = await app.request(`${host}/health`, {}, deployed);
+  const create = await app.request(`${host}/jobs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"type":"demo"}' }, deployed);
+  return { health, create };
+}
+
+it.each([
+  [{ JOB_ID_SECRET: undefined }, "JOB_ID_SECRET is not set"],
+  [{ JOB_ID_SECRET: "short-secret" }, "JOB_ID_SECRET is shorter than 32 bytes"],
+  [{ JOB_ID_SECRET: DEV }, "JOB_ID_SECRET is the development value"],
+  [{ JWT_SECRET: "too-short" }, "JWT_SECRET is shorter than 32 bytes"],
+  [{ API_TOKENS: "alice=short" }, 'the token of "alice" is shorter than 20 characters'],
+  [{ API_TOKENS: "no-equals-sign-in-this-pair-at-all" }, "pair 1 is not owner=token"],
+  [{ ALLOWED_ORIGINS: "https://app.example/path" }, "ALLOWED_ORIGINS lists"],
+] as [Partial<Env>, string][])("answers 503 and reports %o in /health", async (overrides, problem) => {
+  const { health, create } = await problemsOf(overrides);
+  expect(health.status).toBe(503);
+  const body = await health.json<{ ok: boolean; problems: string[] }>();
+  expect(body.ok).toBe(false);
+  expect(body.problems.join("\n")).toContain(problem);
+  expect(create.status).toBe(503);
+  expect(await create.json()).toMatchObject({ error: { code: "misconfigured" } });
+});
+
+it("never names a token in a problem", async () => {
+  const { health } = await problemsOf({ API_TOKENS: "alice=short-token,bob" });
+  expect(await health.text()).not.toContain("short-token");
+});
+
+it("accepts the published development values on a loopback host only", async () => {
+  const local = await problemsOf({ JOB_ID_SECRET: DEV }, "http://127.0.0.1:8787");
+  expect(local.health.status).toBe(200);
+  expect(await local.health.json()).toEqual({ ok: true });
+  expect((await readAccess({ ...env, JOB_ID_SECRET: DEV } as Env, false)).problems).toHaveLength(1);
+});
