@@ -19,7 +19,7 @@ export default defineConfig({
                 PUBLIC_ORIGIN: "http://jobs.test",
                 RETENTION: "1 day",
                 PROGRESS_WINDOW: "100 ms",
-                MAX_EVENTS: "300",
+                JOB_BUDGET: "steps=20000, events=50000, bytes=32 MiB",
                 MAX_SUBSCRIBERS: "250",
               },
             },

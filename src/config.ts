@@ -1,27 +1,34 @@
 import type { Env } from "./env";
 import { parseDuration } from "./lib/duration";
+import type { Budget } from "./protocol";
 
 /** Limits and tuning, read from vars; every value has a default so a var may be left out. */
 export interface Config {
   retentionMs: number;
   defaultJobTimeoutMs: number;
-  maxJobTimeoutMs: number;
   alarmBudgetMs: number;
+  /** Events are written in batches at most this far apart (progress coalesces inside them). */
   progressWindowMs: number;
-  maxEvents: number;
   maxBodyBytes: number;
   maxSubscribers: number;
+  /** Live subscribers per job from one client (an owner, or an anonymous IP). */
+  maxSubscribersPerClient: number;
+  /** Each owner's job budget. */
+  budget: Budget;
+  /** Anonymous visitors' job budget. */
+  publicBudget: Budget;
 }
 
 export const DEFAULTS: Config = {
   retentionMs: 7 * 86_400_000,
   defaultJobTimeoutMs: 3_600_000,
-  maxJobTimeoutMs: 7 * 86_400_000,
   alarmBudgetMs: 5_000,
   progressWindowMs: 250,
-  maxEvents: 10_000,
   maxBodyBytes: 65_536,
   maxSubscribers: 1_000,
+  maxSubscribersPerClient: 20,
+  budget: { steps: 10_000, events: 100_000, bytes: 64 << 20, runTimeMs: 7 * 86_400_000 },
+  publicBudget: { steps: 200, events: 2_000, bytes: 1 << 20, runTimeMs: 10 * 60_000 },
 };
 
 function duration(value: string | undefined, fallback: number): number {
@@ -33,15 +40,48 @@ function count(value: string | undefined, fallback: number): number {
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
+const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kib: 1 << 10, mib: 1 << 20, gib: 1 << 30 };
+
+/** "64 MiB", "512 KiB" or a number of bytes; null when it is none of these. */
+export function parseBytes(value: string): number | null {
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = match ? BYTE_UNITS[match[2]!.toLowerCase()] : undefined;
+  return match && unit !== undefined ? Number(match[1]) * unit : null;
+}
+
+/** "steps=10000, events=100000, bytes=64 MiB, runTime=7 days": each part optional, the rest from `fallback`. */
+export function parseBudget(value: string | undefined, fallback: Budget): Budget {
+  const budget = { ...fallback };
+  for (const part of (value ?? "").split(",")) {
+    const [key = "", raw = ""] = part.split("=").map((s) => s.trim());
+    const parsed = key === "runTime" ? parseDuration(raw) : key === "bytes" ? parseBytes(raw) : count(raw, NaN);
+    if (parsed === null || !Number.isFinite(parsed) || parsed <= 0) continue;
+    if (key === "steps" || key === "events" || key === "bytes") budget[key] = parsed;
+    else if (key === "runTime") budget.runTimeMs = parsed;
+  }
+  return budget;
+}
+
 export function readConfig(env: Env): Config {
   return {
     retentionMs: duration(env.RETENTION, DEFAULTS.retentionMs),
     defaultJobTimeoutMs: duration(env.DEFAULT_JOB_TIMEOUT, DEFAULTS.defaultJobTimeoutMs),
-    maxJobTimeoutMs: duration(env.MAX_JOB_TIMEOUT, DEFAULTS.maxJobTimeoutMs),
     alarmBudgetMs: duration(env.ALARM_BUDGET, DEFAULTS.alarmBudgetMs),
     progressWindowMs: duration(env.PROGRESS_WINDOW, DEFAULTS.progressWindowMs),
-    maxEvents: count(env.MAX_EVENTS, DEFAULTS.maxEvents),
     maxBodyBytes: count(env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes),
     maxSubscribers: count(env.MAX_SUBSCRIBERS, DEFAULTS.maxSubscribers),
+    maxSubscribersPerClient: count(env.MAX_SUBSCRIBERS_PER_CLIENT, DEFAULTS.maxSubscribersPerClient),
+    budget: parseBudget(env.JOB_BUDGET, DEFAULTS.budget),
+    publicBudget: parseBudget(env.PUBLIC_JOB_BUDGET, DEFAULTS.publicBudget),
+  };
+}
+
+/** The tighter of two budgets, limit by limit. */
+export function tighter(a: Budget, b: Partial<Budget>): Budget {
+  return {
+    steps: Math.min(a.steps, b.steps ?? Infinity),
+    events: Math.min(a.events, b.events ?? Infinity),
+    bytes: Math.min(a.bytes, b.bytes ?? Infinity),
+    runTimeMs: Math.min(a.runTimeMs, b.runTimeMs ?? Infinity),
   };
 }

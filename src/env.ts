@@ -20,10 +20,13 @@ export interface Env {
   PUBLIC_ORIGIN?: string;
   RETENTION?: string;
   DEFAULT_JOB_TIMEOUT?: string;
-  MAX_JOB_TIMEOUT?: string;
   ALARM_BUDGET?: string;
   PROGRESS_WINDOW?: string;
-  MAX_EVENTS?: string;
   MAX_BODY_BYTES?: string;
   MAX_SUBSCRIBERS?: string;
+  MAX_SUBSCRIBERS_PER_CLIENT?: string;
+  /** Each owner's job budget: "steps=…, events=…, bytes=…, runTime=…". */
+  JOB_BUDGET?: string;
+  /** Anonymous visitors' job budget, same form. */
+  PUBLIC_JOB_BUDGET?: string;
 }

@@ -6,7 +6,7 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 
 export type JobState = "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
 export type TerminalState = "succeeded" | "failed" | "canceled";
-export type StepState = "running" | "waiting" | "sleeping" | "succeeded" | "failed";
+export type StepState = "running" | "waiting" | "sleeping" | "succeeded" | "failed" | "canceled";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 export interface Progress {
@@ -17,15 +17,40 @@ export interface Progress {
 }
 
 export interface JobErrorInfo {
-  /** Machine-readable: "step_failed", "timeout", "canceled", "run_failed", "invalid_result". */
+  /** Machine-readable: "step_failed", "timeout", "canceled", "run_failed", "invalid_result", "limit_exceeded". */
   code: string;
   message: string;
   /** Name of the error class thrown by the job's code, when there was one. */
   name?: string;
   step?: string;
+  /** With "limit_exceeded": which budget the job ran out of. */
+  limit?: BudgetLimit;
 }
 
-export type StepEventStatus = "started" | "succeeded" | "retrying" | "failed" | "sleeping" | "woke";
+/** What one job may use; past any of these it fails with "limit_exceeded". */
+export interface Budget {
+  steps: number;
+  /** Events stored, every type included. */
+  events: number;
+  /** Bytes stored: events, step records and results. */
+  bytes: number;
+  /** Longest deadline a job may have. */
+  runTimeMs: number;
+}
+export type BudgetLimit = keyof Budget;
+
+/** What a job has cost so far, from the object's own counters (shown to its owner). */
+export interface Usage {
+  /** SQLite rows written, each alarm set counted as one. */
+  rowsWritten: number;
+  alarms: number;
+  /** Requests into the object: creates, reads, subscribes, acks, control. */
+  requests: number;
+  /** Time spent running slices and answering requests, ms. */
+  awakeMs: number;
+}
+
+export type StepEventStatus = "started" | "succeeded" | "retrying" | "failed" | "sleeping" | "woke" | "canceled";
 
 /** Payloads by event type; an event on the wire is `{ seq, at, type, data }`. */
 export interface EventData {
@@ -51,6 +76,8 @@ export type JobEvent = {
 }[EventType];
 
 export interface StepSummary {
+  /** 0 for the first step the job ran. */
+  position: number;
   name: string;
   state: StepState;
   attempts: number;
@@ -61,15 +88,34 @@ export interface StepSummary {
   error: string | null;
 }
 
+/** The steps in a bounded summary; GET /jobs/:id/steps pages through all of them. */
+export interface StepsSummary {
+  total: number;
+  counts: Record<StepState, number>;
+  /** Attempts past each step's first, over all steps: retries and crash recoveries. */
+  retries: number;
+  /** The step that is running, waiting for a retry or sleeping, if any. */
+  current: StepSummary | null;
+  /** The last few steps by position, oldest first. */
+  recent: StepSummary[];
+  /** The first few steps that failed. */
+  failed: StepSummary[];
+}
+
+export interface StepPage {
+  steps: StepSummary[];
+  /** Pass as `after` for the next page; null at the end. */
+  next: number | null;
+  total: number;
+}
+
 export interface JobSnapshot {
   id: string;
   type: string;
   state: JobState;
   input: Json;
   progress: Progress | null;
-  steps: StepSummary[];
-  /** Sum of all step attempts, retries and crash recoveries included. */
-  attempts: number;
+  steps: StepsSummary;
   result: Json | null;
   error: JobErrorInfo | null;
   createdAt: number;
@@ -79,6 +125,11 @@ export interface JobSnapshot {
   /** When a finished job's storage is deleted. */
   expiresAt: number | null;
   lastSeq: number;
+  budget: Budget;
+  /** Live viewers over every transport, at the time of the snapshot. */
+  viewers: number;
+  /** Only in answers to the job's owner. */
+  usage?: Usage;
 }
 
 export interface JobUrls {
@@ -119,5 +170,16 @@ export interface ApiError {
   error: { code: string; message: string; issues?: { path: string; message: string }[] };
 }
 
-/** Frames the server sends on a live connection (WebSocket messages, one per frame). */
-export type ServerFrame = { type: "snapshot"; snapshot: JobSnapshot } | { type: "event"; event: JobEvent };
+/**
+ * Frames the server sends on a live WebSocket, one per message. `paused`: the server has
+ * sent as much as it sends ahead of acknowledgements and waits for an `ack`. `presence`:
+ * the number of live viewers changed (not stored, not in the log).
+ */
+export type ServerFrame =
+  | { type: "snapshot"; snapshot: JobSnapshot }
+  | { type: "event"; event: JobEvent }
+  | { type: "presence"; viewers: number }
+  | { type: "paused"; seq: number };
+
+/** Frames a client sends: `ack` after processing events up to `seq` (and the text frame "ping"). */
+export type ClientFrame = { type: "ack"; seq: number };

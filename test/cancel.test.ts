@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { runCount } from "./fixtures/jobs";
 import type { JobSnapshot } from "../src/protocol";
-import { alarmAt, allEvents, auth, BASE, cancelJob, clock, createJob, expectGapFree, runNextAlarm, snapshot, states, stubOf, useVirtualClock } from "./helpers";
+import { alarmAt, allEvents, allSteps, auth, BASE, cancelJob, clock, createJob, expectGapFree, runNextAlarm, snapshot, states, stepStatuses, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -24,7 +24,9 @@ it("cancels a sleeping job: no further step runs", async () => {
   await runDurableObjectAlarm(stubOf(id));
   const after = await snapshot(id);
   expect(after.state).toBe("canceled");
-  expect(after.steps.map((s) => s.name)).toEqual(["fall-asleep", "nap"]);
+  // The sleeping step was settled as canceled, not left counting down.
+  expect((await allSteps(id)).map((s) => [s.name, s.state, s.until])).toEqual([["fall-asleep", "succeeded", null], ["nap", "canceled", null]]);
+  expect(after.steps.current).toBeNull();
   const events = await allEvents(id);
   expectGapFree(events);
   expect(states(events).at(-1)).toBe("canceled");
@@ -41,9 +43,11 @@ it("cancels a running job mid-step: the step's outcome is discarded, the next st
   await vi.waitFor(() => expect(runCount(id, "wait-returned")).toBe(1));
   const after = await snapshot(id);
   expect(after.state).toBe("canceled");
-  expect(after.steps[0]).toMatchObject({ name: "wait", state: "running" });
+  expect((await allSteps(id))[0]).toMatchObject({ name: "wait", state: "canceled" });
   expect(runCount(id, "after")).toBe(0);
-  expect(states(await allEvents(id))).toEqual(["queued", "running", "canceled"]);
+  const events = await allEvents(id);
+  expect(states(events)).toEqual(["queued", "running", "canceled"]);
+  expect(stepStatuses(events)).toEqual(["wait:started:1", "wait:canceled:1"]);
 });
 
 it("answers 409 when canceling a finished job", async () => {

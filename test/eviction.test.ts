@@ -28,7 +28,7 @@ it("re-runs a step interrupted by a crash as its next attempt, never a finished 
   await vi.waitFor(() => expect(runCount(id, "wait")).toBe(1));
   await abortAllDurableObjects();
   expect(await interrupted).toBeInstanceOf(Error);
-  expect((await snapshot(id)).steps[0]).toMatchObject({ name: "wait", state: "running", attempts: 1 });
+  expect((await snapshot(id)).steps.current).toMatchObject({ name: "wait", state: "running", attempts: 1 });
   openGate(id);
   const done = await runToEnd(id); // the watchdog alarm armed before the slice brings it back
   expect(done.state).toBe("succeeded");

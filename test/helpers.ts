@@ -5,7 +5,7 @@
 import { env, SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { JobRpc } from "../src/job/job-object";
-import type { CreatedJob, EventPage, JobEvent, JobSnapshot } from "../src/protocol";
+import type { CreatedJob, EventPage, JobEvent, JobSnapshot, StepPage, StepSummary } from "../src/protocol";
 import { ALICE } from "./secrets";
 
 const YEAR_MS = 365 * 86_400_000;
@@ -79,6 +79,17 @@ export async function allEvents(id: string): Promise<JobEvent[]> {
     events.push(...page.events);
     if (page.events.length === 0) return events;
     since = page.nextSince;
+  }
+}
+
+/** Every step, through the paged /steps route. */
+export async function allSteps(id: string): Promise<StepSummary[]> {
+  const steps: StepSummary[] = [];
+  for (let after = -1; ; ) {
+    const page = await (await SELF.fetch(`${BASE}/jobs/${id}/steps?after=${after}&limit=500`)).json<StepPage>();
+    steps.push(...page.steps);
+    if (page.next === null) return steps;
+    after = page.next;
   }
 }
 

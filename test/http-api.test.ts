@@ -63,8 +63,8 @@ describe("POST /jobs", () => {
     }
   });
 
-  it("refuses a timeout above the maximum (400)", async () => {
-    await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 30 * 86_400_000 }), 400, "invalid_request");
+  it("refuses a timeout above the run-time budget (400)", async () => {
+    await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 30 * 86_400_000 }), 400, "limit_exceeded");
   });
 
   it("refuses a form whose input is not JSON (400)", async () => {

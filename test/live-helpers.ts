@@ -11,13 +11,18 @@ export interface SocketClient {
   events(): JobEvent[];
 }
 
-export async function openSocket(id: string, query = ""): Promise<SocketClient> {
-  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws${query}`, { headers: { Upgrade: "websocket" } });
+/** A WebSocket subscriber; `ip` makes it a client of its own (the per-client cap is 20). */
+export async function openSocket(id: string, query = "", ip?: string): Promise<SocketClient> {
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws${query}`, { headers: { Upgrade: "websocket", ...(ip ? { "CF-Connecting-IP": ip } : {}) } });
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: ServerFrame[] = [];
   socket.addEventListener("message", (message) => {
-    if (message.data !== "pong") frames.push(JSON.parse(message.data as string) as ServerFrame);
+    if (message.data === "pong") return;
+    const frame = JSON.parse(message.data as string) as ServerFrame;
+    frames.push(frame);
+    // Acknowledge as we go, as a client must for the server to send past its credit.
+    if (frame.type === "event" || frame.type === "paused") socket.send(JSON.stringify({ type: "ack", seq: frame.type === "event" ? frame.event.seq : frame.seq }));
   });
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
   socket.accept();

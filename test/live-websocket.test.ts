@@ -83,20 +83,37 @@ it("refuses the upgrade with 410 for a genuine id with no job and 426 without an
   expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`)).status).toBe(426);
 });
 
+const ip = (i: number) => `10.0.${Math.floor(i / 250)}.${i % 250}`;
+
 it("caps subscribers per job (250 in the tests): the next upgrade gets 429", async () => {
   const id = await createJob("sleepy");
-  const clients = await Promise.all(Array.from({ length: 250 }, () => openSocket(id)));
-  const refused = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } });
+  const clients = await Promise.all(Array.from({ length: 250 }, (_, i) => openSocket(id, "", ip(i))));
+  const refused = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "10.9.9.9" } });
   expect(refused.status).toBe(429);
-  expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers" } });
-  const sse = await SELF.fetch(`${BASE}/jobs/${id}/sse`);
+  expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("250 live subscribers") } });
+  const sse = await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "CF-Connecting-IP": "10.9.9.9" } });
   expect(sse.status).toBe(429);
   for (const client of clients) client.socket.close(1000, "bye");
 });
 
+it("caps each client's subscribers on one job (20), so one client cannot fill the job's cap", async () => {
+  const id = await createJob("sleepy");
+  const mine = await Promise.all(Array.from({ length: 20 }, () => openSocket(id, "", "192.0.2.1")));
+  for (const transport of ["ws", "sse", "stream"]) {
+    const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "192.0.2.1" } });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("You already have 20") } });
+  }
+  // Someone else still gets in; and a slot comes back when one of mine leaves.
+  const other = await openSocket(id, "", "192.0.2.2");
+  mine[0]!.socket.close(1000, "bye");
+  await vi.waitFor(async () => expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "192.0.2.1" } })).status).toBe(101));
+  for (const client of [...mine, other]) client.socket.close(1000, "bye");
+});
+
 it("delivers every event to 200 concurrent subscribers", async () => {
   const id = await createJob("demo", { intervalMs: 100 });
-  const clients = await Promise.all(Array.from({ length: 200 }, (_, i) => openSocket(id, i % 2 ? "" : "?since=1")));
+  const clients = await Promise.all(Array.from({ length: 200 }, (_, i) => openSocket(id, i % 2 ? "" : "?since=1", ip(i))));
   await runNextAlarm(id);
   await runToEnd(id);
   const all = await allEvents(id);

@@ -20,7 +20,7 @@ it("runs each finished step exactly once across many alarms", async () => {
 it("returns a finished step's stored result on replay", async () => {
   const id = await createJob("test-counter", { steps: 2, sleepMs: 1_000 });
   await runNextAlarm(id); // step-1 runs, sleep-1 starts
-  expect((await snapshot(id)).steps.map((s) => s.state)).toEqual(["succeeded", "sleeping"]);
+  expect((await snapshot(id)).steps.recent.map((s) => s.state)).toEqual(["succeeded", "sleeping"]);
   const done = await runToEnd(id);
   expect(done.result).toEqual({ sum: 3 }); // 1 from the stored result of step-1, 2 from step-2
   expect(runCount(id, "step-1")).toBe(1);

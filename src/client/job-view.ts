@@ -1,8 +1,8 @@
 // Puts a snapshot on the job page: the same markup src/pages/job-page.ts renders, updated
 // in place (steps by name) so focus, selection and screen readers are not disturbed.
-import type { JobSnapshot, StepSummary } from "../protocol";
+import type { JobSnapshot, StepsSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, percentDone, pretty, progressText, stateLabel, stepDetail } from "../pages/format";
+import { duration, elapsedMs, errorText, gapText, listedSteps, number, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
 export function renderJob(job: JobSnapshot, now: number): void {
@@ -10,10 +10,11 @@ export function renderJob(job: JobSnapshot, now: number): void {
   badge.className = `badge state-${job.state}`;
   setText(badge, stateLabel(job.state));
   setText(byId("elapsed"), duration(elapsedMs(job, now)));
-  setText(byId("attempts"), String(job.attempts));
+  setText(byId("retries"), number(job.steps.retries));
   renderProgress(job, now);
   renderSteps(job.steps, now);
   renderOutcome(job);
+  if (isTerminal(job.state)) setText(byId("no-log"), "This job logged nothing.");
   const cancel = document.getElementById("cancel-form");
   if (cancel) cancel.hidden = isTerminal(job.state);
   const percent = percentDone(job.progress, job.state);
@@ -30,27 +31,33 @@ function renderProgress(job: JobSnapshot, now: number): void {
   setText(byId("progress-text"), progressText(job, now));
 }
 
-function renderSteps(steps: StepSummary[], now: number): void {
+/** The summary's steps in place: items are kept by position, so focus and selection stay put. */
+function renderSteps(steps: StepsSummary, now: number): void {
+  setText(byId("steps-summary"), stepsText(steps));
   const list = byId("steps");
   const items = new Map([...list.querySelectorAll<HTMLElement>("li[data-step]")].map((li) => [li.dataset.step!, li]));
-  for (const step of steps) {
-    let item = items.get(step.name);
+  const rows = listedSteps(steps).map((row) => {
+    if ("gap" in row) return el("li", "step step-gap", gapText(row.gap));
+    let item = items.get(String(row.position));
     if (!item) {
       item = el("li");
-      item.dataset.step = step.name;
-      item.append(el("span", "step-name", step.name), " ", el("span", "step-detail"));
-      list.append(item);
+      item.dataset.step = String(row.position);
+      item.append(el("span", "step-name", row.name), " ", el("span", "step-detail"));
     }
-    item.className = `step step-${step.state}`;
-    setText(item.querySelector<HTMLElement>(".step-detail")!, stepDetail(step, now));
-  }
-  byId("no-steps").hidden = steps.length > 0;
+    item.className = `step step-${row.state}`;
+    setText(item.querySelector<HTMLElement>(".step-detail")!, stepDetail(row, now));
+    return item;
+  });
+  const current = [...list.children];
+  if (rows.length !== current.length || rows.some((row, i) => row !== current[i])) list.replaceChildren(...rows);
 }
 
 function renderOutcome(job: JobSnapshot): void {
   byId("result-box").hidden = job.state !== "succeeded";
   if (job.state === "succeeded") setText(byId("result"), pretty(job.result));
-  byId("error-box").hidden = !job.error;
+  const errorBox = byId("error-box");
+  errorBox.hidden = !job.error;
+  errorBox.className = `outcome ${job.state === "canceled" ? "canceled" : "error"}`;
   if (job.error) {
     setText(byId("error-heading"), job.state === "canceled" ? "Canceled" : "Error");
     setText(byId("error-message"), errorText(job.error));

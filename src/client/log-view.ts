@@ -37,6 +37,7 @@ export class LogView {
     item.append(el("span", "log-time", offset(event.at, this.createdAt)), " ", el("span", "log-level", event.data.level), " ", el("span", "log-message", event.data.message));
     this.list.append(item);
     this.empty.hidden = true;
+    this.list.hidden = false;
     if (follow) this.#scrollToEnd();
     else this.jump.hidden = false;
   }

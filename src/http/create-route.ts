@@ -8,7 +8,9 @@ import { randomToken, sha256, toHex } from "../lib/crypto";
 import type { CreatedJob } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { createRefusal, type Principal, unauthorized } from "./auth";
-import { fingerprint, readJobRequest } from "./create-request";
+import { tighter } from "../config";
+import type { Budget, BudgetLimit } from "../protocol";
+import { fingerprint, readJobRequest, type JobRequest } from "./create-request";
 import { ApiError } from "./errors";
 import { mintJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
@@ -32,9 +34,12 @@ export const limitCreateBody: MiddlewareHandler<AppEnv> = (c, next) => {
 
 export async function createJob(c: Context<AppEnv>): Promise<Response> {
   const { config, access, principal } = c.var;
-  const request = await readJobRequest(c, config, c.var.types);
+  const request = await readJobRequest(c, c.var.types);
   const refusal = createRefusal(principal, request.definition, access);
   if (refusal) throw refusal;
+  const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
+  const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
+  checkNeeds(request, { ...(request.definition.needs?.(request.input) ?? {}), runTimeMs: timeoutMs }, budget);
   const idempotencyKey = readIdempotencyKey(c, principal);
   await checkRateLimit(c, principal);
 
@@ -42,8 +47,8 @@ export async function createJob(c: Context<AppEnv>): Promise<Response> {
   const controlToken = randomToken();
   const owner = principal.kind === "owner" ? principal.owner : null;
   const outcome = await stubFor(c.env, id).create({
-    id, type: request.type, input: request.input, timeoutMs: request.timeoutMs, fingerprint: await fingerprint(request),
-    owner, controlHash: toHex(await sha256(controlToken)),
+    id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
+    owner, controlHash: toHex(await sha256(controlToken)), budget,
   });
   if (outcome.status === "conflict") {
     throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
@@ -55,7 +60,7 @@ export async function createJob(c: Context<AppEnv>): Promise<Response> {
     if (created) {
       setCookie(c, CONTROL_COOKIE, controlToken, {
         path: `/jobs/${id}`, httpOnly: true, sameSite: "Strict", secure: urls.self.startsWith("https:"),
-        maxAge: Math.ceil((request.timeoutMs + config.retentionMs) / 1000),
+        maxAge: Math.ceil((timeoutMs + config.retentionMs) / 1000),
       });
     }
     return c.redirect(urls.page, 303);
@@ -90,4 +95,16 @@ async function checkRateLimit(c: Context<AppEnv>, principal: Principal): Promise
   throw new ApiError(429, "rate_limited", `Too many jobs created by ${who}; try again in a minute`, undefined, {
     "Retry-After": String(RATE_LIMIT_PERIOD_S),
   });
+}
+
+const LIMIT_WORDS: Record<BudgetLimit, string> = { steps: "steps", events: "events", bytes: "bytes stored", runTimeMs: "ms of run time" };
+
+/** Refuses up front a job that would need more than its budget: what it asked (timeoutMs) or what its type says its input needs. */
+function checkNeeds(request: JobRequest, needs: Partial<Budget>, budget: Budget): void {
+  for (const limit of Object.keys(needs) as BudgetLimit[]) {
+    const needed = needs[limit];
+    if (needed === undefined || needed <= budget[limit]) continue;
+    const what = limit === "runTimeMs" ? "timeoutMs asks for" : `this "${request.type}" input needs`;
+    throw new ApiError(400, "limit_exceeded", `Over the ${limit} limit: ${what} ${needed.toLocaleString("en-US")} ${LIMIT_WORDS[limit]}; the limit is ${budget[limit].toLocaleString("en-US")}`);
+  }
 }

@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import type { AppEnv } from "./app-env";
 import { createJob, limitCreateBody } from "./create-route";
 import { ApiError, gone, notFound } from "./errors";
+import { MAX_STEP_PAGE } from "../job/steps";
 import { isGenuineJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
 import { liveRoutes, liveResponse, wantsEventStream } from "./live-routes";
@@ -41,7 +42,8 @@ export function jobsApp(): Hono<AppEnv> {
   }
 
   jobs.get("/:id", async (c) => {
-    const snapshot = await c.var.job.snapshot();
+    const principal = c.var.principal;
+    const snapshot = await c.var.job.snapshot(principal.kind === "owner" ? principal.owner : null);
     // A genuine id is one this deployment minted for a job: if none is there, it is gone.
     if (!snapshot) throw gone();
     if (wantsHtml(c)) return jobPageResponse(c, snapshot, jobUrls(c, snapshot.id), await c.var.job.controls(claimOf(c)));
@@ -59,11 +61,13 @@ export function jobsApp(): Hono<AppEnv> {
 
   jobs.route("/", liveRoutes());
 
-  /** The object's own accounting of what this job cost: rows written, alarms, events. */
-  jobs.get("/:id/costs", async (c) => {
-    const costs = await c.var.job.costs();
-    if (!costs) throw gone();
-    return c.json(costs);
+  /** Every step, a page at a time: `after` is the last position seen (-1 to start). */
+  jobs.get("/:id/steps", async (c) => {
+    const after = intParam(c, "after", -1, -1, Number.MAX_SAFE_INTEGER - 1, /^-?\d{1,16}$/);
+    const limit = intParam(c, "limit", 100, 1, MAX_STEP_PAGE);
+    const page = await c.var.job.steps(after, limit);
+    if (!page) throw gone();
+    return c.json(page);
   });
 
   jobs.post("/:id/cancel", async (c) => {
@@ -102,10 +106,10 @@ export function stubFor(env: Env, id: string): JobRpc {
   return env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
 }
 
-function intParam(c: Context, name: string, fallback: number, min: number, max: number): number {
+function intParam(c: Context, name: string, fallback: number, min: number, max: number, pattern = /^\d{1,16}$/): number {
   const raw = c.req.query(name);
   if (raw === undefined || raw === "") return fallback;
-  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  const value = pattern.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new ApiError(400, "invalid_query", `${name} must be an integer from ${min} to ${max}`);
   }

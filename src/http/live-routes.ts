@@ -2,11 +2,10 @@
 // the Worker). Every one starts with a snapshot and resumes exactly after `since`.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobRpc } from "../job/job-object";
-import { isTerminal } from "../lib/job-state";
 import { streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ApiError as ApiErrorBody } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { ApiError, gone } from "./errors";
@@ -20,7 +19,8 @@ export function liveRoutes(): Hono<AppEnv> {
       throw new ApiError(426, "upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
     }
     checkWebSocketOrigin(c);
-    const response = await c.var.job.fetch(new Request(`https://job/subscribe?since=${readSince(c)}`, c.req.raw));
+    const query = new URLSearchParams({ since: String(readSince(c)), format: "json", client: clientKey(c) });
+    const response = await c.var.job.fetch(new Request(`https://job/subscribe?${query}`, c.req.raw));
     if (response.status !== 101) throw await refusalOf(response);
     // The object's answer has immutable headers; this one takes the security headers.
     return new Response(null, { status: 101, webSocket: response.webSocket });
@@ -49,20 +49,26 @@ export function readSince(c: Context): number {
   return since;
 }
 
+/** Who a viewer is, for the per-client subscriber limit: an owner by name, anyone else by address. */
+export function clientKey(c: Context<AppEnv>): string {
+  const principal = c.var.principal;
+  return principal.kind === "owner" ? `owner:${principal.owner}` : `ip:${principal.ip}`;
+}
+
 export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, since = readSince(c), init: ResponseInit = {}): Promise<Response> {
-  const subscription = await subscribe(job, since);
-  if (subscription instanceof Response) throw await refusalOf(subscription);
-  const snapshot = await subscription.snapshot();
+  const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
+  const subscription = await subscribe(job, { since, format: kind, client: clientKey(c), resume });
+  if (subscription instanceof Response) {
+    // An EventSource reconnecting to a job it saw end: 204 stops its retries.
+    if (subscription.status === 204) return new Response(null, { status: 204 });
+    throw await refusalOf(subscription);
+  }
+  const snapshot = await subscription.first();
   if (!snapshot) {
     subscription.close(1000, "no snapshot");
     throw new ApiError(503, "unavailable", "The job's live stream closed before it started; try again");
   }
-  // An EventSource reconnecting to a job it saw end gets 204, which stops its retries.
-  if (kind === "sse" && isTerminal(snapshot.state) && c.req.header("Last-Event-ID") !== undefined && since >= snapshot.lastSeq) {
-    subscription.close(1000, "already seen the end");
-    return new Response(null, { status: 204 });
-  }
-  const format = streamFormat(kind, since);
+  const format = streamFormat(kind);
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
   return new Response(streamBody(subscription, snapshot, format), { status: init.status ?? 200, headers });

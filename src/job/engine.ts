@@ -1,33 +1,36 @@
-// The step engine: one alarm runs one slice. It replays the job's `run` from the top;
+// The step engine: one slice of a job's run. It replays the job's `run` from the top;
 // finished steps return their stored result, the next unfinished step runs, and the
-// slice ends when `run` settles, a sleep or retry backoff is due, the time budget is
-// spent, the deadline passes or the job is canceled.
+// slice ends (one `end`, which keeps the first outcome) when `run` settles, a sleep or a
+// retry is due later, the time budget is spent, the deadline passes, a budget runs out
+// or the job is canceled. A sleep or retry that is already due continues in this slice.
 //
-// A step that has to wait rejects with SliceEnded, which unwinds `run` (its finally
-// blocks run). Job code that catches it gains nothing: the slice's outcome is already
-// fixed, and every later step call rejects the same way.
+// Once the slice has ended, every step call rejects with SliceEnded, which unwinds `run`
+// (its finally blocks run). Job code that catches it gains nothing: the outcome is fixed.
 import type { JobDefinition, RunContext, Step, StepAttempt, StepFn, StepOptions } from "../jobs/define";
 import { NonRetryableError, STEP_DEFAULTS } from "../jobs/define";
 import { toMs, type Duration } from "../lib/duration";
-import type { JobErrorInfo, Json, LogLevel, Progress } from "../protocol";
+import type { BudgetLimit, EventData, JobErrorInfo, Json, LogLevel, Progress } from "../protocol";
 import type { EventLog } from "./event-log";
-import { retryDelay } from "./retry";
-import type { JobRow, JobStore, StepRow } from "./storage";
+import { decideRetry, mayResumeInterrupted } from "./retry";
+import type { JobRow, JobStore, StepRecord, StoredStep } from "./storage";
 
 export type SliceOutcome =
+  /** Resume at `until` (now, when the slice only yielded its time budget). */
   | { kind: "suspended"; until: number }
   | { kind: "succeeded"; result: Json }
   | { kind: "failed"; error: JobErrorInfo }
-  | { kind: "halted" };
+  /** Cancel or delete stopped it; whoever did has recorded the end. */
+  | { kind: "stopped" };
 
 export interface SliceInput {
   job: JobRow;
   definition: JobDefinition;
   store: JobStore;
   events: EventLog;
-  /** Aborted by cancel. */
+  /** Aborted by cancel and delete. */
   signal: AbortSignal;
   budgetMs: number;
+  maxSteps: number;
 }
 
 /** A step failed for good; thrown into `run`, where it fails the job unless caught. */
@@ -42,55 +45,72 @@ class StepTimeoutError extends Error {
   override name = "StepTimeoutError";
 }
 
-/** Unwinds `run` once the slice is over. Not an error of the job: never recorded. */
+/** Unwinds `run` once the slice has ended. Not an error of the job: never recorded. */
 export class SliceEnded extends Error {
   override name = "SliceEnded";
   constructor() {
-    super("This slice of the job is over; the job resumes on its next alarm");
+    super("This slice of the job has ended; the job resumes on its next alarm");
   }
 }
 
 const ended = () => Promise.reject(new SliceEnded());
 
 /** Step and job results are stored as one SQLite value each; bigger data belongs in R2 or KV. */
-export const MAX_RESULT_CHARS = 1 << 20;
-const TOO_LARGE = `larger than ${MAX_RESULT_CHARS} characters of JSON; store big data elsewhere (R2, KV) and return a reference`;
-
-/** Longer log lines are cut: one line must not fill the log's storage. */
+export const MAX_RESULT_BYTES = 1 << 20;
+/** Longer log lines are cut: one line must not fill the log. */
 export const MAX_LOG_CHARS = 8_192;
+/** Progress messages and error messages are cut to this length. */
+export const MAX_MESSAGE_CHARS = 1_024;
+export const MAX_STEP_NAME_CHARS = 200;
 
 /** Lets queued requests (status reads, cancel) into the object between steps. */
 const yieldToOtherRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+/**
+ * Between steps the engine yields once this much time has passed since it last did: a
+ * yield costs a timer turn (about a millisecond), too much to pay after every short step.
+ * (On Cloudflare the clock moves only across I/O, which every step attempt does.)
+ */
+const YIELD_EVERY_MS = 5;
 
-export async function runSlice(input: SliceInput): Promise<SliceOutcome> {
-  const replay = new Replay(input);
-  const jobInput = JSON.parse(input.job.input) as Json;
-  const context: RunContext<unknown> = {
-    jobId: input.job.id,
-    input: jobInput,
-    step: replay,
-    progress: (update) => replay.progress(update),
-    log: (level, message) => replay.log(level, message),
-    signal: input.signal,
-  };
-  const finished = input.definition.run(context).then(
-    (value) => replay.finish(succeeded(value)),
-    (error: unknown) => replay.finish(failed(error)),
-  );
-  const outcome = await Promise.race([finished, replay.stopped]);
-  replay.stop(outcome);
-  return outcome;
+/** A slice under way: its outcome, and `end` for whoever must end it early (a budget ran out). */
+export interface RunningSlice {
+  outcome: Promise<SliceOutcome>;
+  end(outcome: SliceOutcome): void;
+}
+
+export function startSlice(input: SliceInput): RunningSlice {
+  const slice = new Slice(input);
+  return { outcome: slice.run(), end: (outcome) => slice.end(outcome) };
 }
 
 export function timedOut(): SliceOutcome {
   return { kind: "failed", error: { code: "timeout", message: "The job ran past its deadline" } };
 }
 
+export function limitExceeded(limit: BudgetLimit, budget: number): SliceOutcome {
+  return { kind: "failed", error: { code: "limit_exceeded", limit, message: `The job exceeded its ${limit} budget (${budget})` } };
+}
+
+/** JSON text of a value, or why it cannot be stored. */
+export function toStoredJson(value: unknown): { text: string | null } | { problem: string } {
+  if (value === undefined) return { text: null };
+  const text = JSON.stringify(value);
+  if (text === undefined) return { problem: "is not JSON" };
+  // Only long texts can be over the limit in bytes; count those exactly.
+  if (text.length * 3 > MAX_RESULT_BYTES && new TextEncoder().encode(text).length > MAX_RESULT_BYTES) {
+    return { problem: `is larger than ${MAX_RESULT_BYTES} bytes of JSON; store big data elsewhere (R2, KV) and return a reference` };
+  }
+  return { text };
+}
+
+export function clipText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
 function succeeded(value: unknown): SliceOutcome {
-  const text = value === undefined ? "null" : JSON.stringify(value);
-  if (text === undefined) return { kind: "failed", error: { code: "invalid_result", message: "The job returned a value that is not JSON" } };
-  if (text.length > MAX_RESULT_CHARS) return { kind: "failed", error: { code: "invalid_result", message: `The job's result is ${TOO_LARGE}` } };
-  return { kind: "succeeded", result: JSON.parse(text) as Json };
+  const stored = toStoredJson(value);
+  if ("problem" in stored) return { kind: "failed", error: { code: "invalid_result", message: `The job's result ${stored.problem}` } };
+  return { kind: "succeeded", result: stored.text === null ? null : (JSON.parse(stored.text) as Json) };
 }
 
 function failed(error: unknown): SliceOutcome {
@@ -102,18 +122,28 @@ function failed(error: unknown): SliceOutcome {
 }
 
 function describe(error: unknown): { name: string; message: string } {
-  if (error instanceof Error) return { name: error.name, message: error.message || error.name };
-  return { name: "Error", message: String(error) };
+  const described = error instanceof Error ? { name: error.name, message: error.message || error.name } : { name: "Error", message: String(error) };
+  return { name: clipText(described.name, 100), message: clipText(described.message, MAX_MESSAGE_CHARS) };
 }
 
-class Replay implements Step {
-  /** Settles once the slice must end early: suspension, deadline or cancel. */
-  readonly stopped: Promise<SliceOutcome>;
-  #stop!: (outcome: SliceOutcome) => void;
+/** Numbers that are finite, a message that is bounded: progress as it may be stored. */
+function cleanProgress(update: Progress): Progress {
+  const clean: Progress = {};
+  for (const key of ["ratio", "current", "total"] as const) {
+    const value = update?.[key];
+    if (typeof value === "number" && Number.isFinite(value)) clean[key] = value;
+  }
+  if (typeof update?.message === "string") clean.message = clipText(update.message, MAX_MESSAGE_CHARS);
+  return clean;
+}
+
+class Slice implements Step {
   #outcome: SliceOutcome | null = null;
-  readonly #steps: Map<string, StepRow>;
+  #settle!: (outcome: SliceOutcome) => void;
+  readonly #ended = new Promise<SliceOutcome>((resolve) => (this.#settle = resolve));
   readonly #seen = new Set<string>();
-  readonly #sliceStart = Date.now();
+  readonly #start = Date.now();
+  #yieldedAt = -Infinity;
   /**
    * True while `run` walks through steps finished before this slice: logs and progress
    * from that stretch were published then. The first slice has nothing to replay.
@@ -121,43 +151,52 @@ class Replay implements Step {
   #replaying: boolean;
 
   constructor(private readonly input: SliceInput) {
-    this.#steps = input.store.steps();
-    this.#replaying = this.#steps.size > 0;
-    this.stopped = new Promise((resolve) => (this.#stop = resolve));
-    // A canceled slice ends at once, even while a step is still in flight.
-    input.signal.addEventListener("abort", () => this.stop({ kind: "halted" }));
+    this.#replaying = input.events.steps().size > 0;
   }
 
-  finish(outcome: SliceOutcome): SliceOutcome {
-    return this.#outcome ?? outcome;
+  run(): Promise<SliceOutcome> {
+    const { input } = this;
+    // Cancel and delete end the slice at once, even while a step is in flight.
+    input.signal.addEventListener("abort", () => this.end({ kind: "stopped" }));
+    const context: RunContext<unknown> = {
+      jobId: input.job.id,
+      input: JSON.parse(input.job.input) as Json,
+      step: this,
+      progress: (update) => {
+        if (this.#live) input.events.progress(cleanProgress(update));
+      },
+      log: (level, message) => {
+        if (this.#live) input.events.append("log", { level, message: clipText(String(message), MAX_LOG_CHARS) });
+      },
+      signal: input.signal,
+    };
+    input.definition.run(context).then((value) => this.end(succeeded(value)), (error: unknown) => this.end(failed(error)));
+    return this.#ended;
   }
 
-  stop(outcome: SliceOutcome): void {
-    this.#outcome ??= outcome;
-    this.#stop(outcome);
+  /** The one place a slice ends; the first outcome wins. */
+  end(outcome: SliceOutcome): void {
+    if (this.#outcome) return;
+    this.#outcome = outcome;
+    this.#settle(outcome);
   }
 
-  get #done(): boolean {
+  get #over(): boolean {
     return this.#outcome !== null || this.input.signal.aborted;
   }
 
-  log(level: LogLevel, message: string): void {
-    if (this.#replaying || this.#done) return;
-    const text = String(message);
-    this.input.events.append("log", { level, message: text.length > MAX_LOG_CHARS ? `${text.slice(0, MAX_LOG_CHARS)}…` : text });
-  }
-
-  progress(update: Progress): void {
-    if (!this.#replaying && !this.#done) this.input.events.progress(update);
+  /** Logs and progress are published: not replaying, and the slice still on. */
+  get #live(): boolean {
+    return !this.#replaying && !this.#over;
   }
 
   do<T>(name: string, optionsOrFn: StepOptions | StepFn<T>, maybeFn?: StepFn<T>): Promise<T> {
     const [options, fn] = typeof optionsOrFn === "function" ? [{}, optionsOrFn] : [optionsOrFn, maybeFn!];
-    return this.#step(name, async (row) => {
-      if (row?.state === "succeeded") return (row.result === null ? undefined : JSON.parse(row.result)) as T;
-      if (row?.state === "failed") throw new StepFailedError(name, row.error ?? "failed");
-      if (row?.state === "waiting" && row.until !== null && row.until > Date.now()) return this.#suspend(row.until);
-      return this.#attempt(name, row, options, fn);
+    return this.#step(name, async (record) => {
+      if (record?.state === "succeeded") return this.#storedResult<T>(record);
+      if (record?.state === "failed" || record?.state === "canceled") throw new StepFailedError(name, record.error ?? "failed");
+      if (record?.state === "waiting" && record.until !== null && record.until > Date.now()) return this.#suspend(record.until);
+      return this.#attempts(name, record, options, fn);
     });
   }
 
@@ -170,73 +209,95 @@ class Replay implements Step {
   }
 
   #sleep(name: string, wakeAt: () => number): Promise<void> {
-    return this.#step(name, async (row) => {
-      if (row?.state === "succeeded") return;
+    return this.#step(name, async (record) => {
+      if (record?.state === "succeeded") return;
       const now = Date.now();
-      if (!row) {
+      let sleeping: StepRecord | undefined = record;
+      if (!sleeping) {
         const until = wakeAt();
-        if (!Number.isFinite(until)) throw new TypeError(`step.sleep("${name}"): not a valid time`);
-        this.#save({ ...this.#newRow(name), state: "sleeping", started_at: now, until });
-        this.input.events.append("step", { name, status: "sleeping", attempt: 0, until });
-        return this.#suspend(until);
+        if (!Number.isFinite(until)) throw new NonRetryableError(`step.sleep("${name}"): not a valid time`);
+        sleeping = { ...this.#newRecord(name), state: "sleeping", startedAt: now, until };
+        if (!this.#save(sleeping, { name, status: "sleeping", attempt: 0, until })) return ended();
       }
-      if (row.until !== null && row.until > now) return this.#suspend(row.until);
-      this.#save({ ...row, state: "succeeded", finished_at: now });
-      this.input.events.append("step", { name, status: "woke", attempt: 0 });
+      if (sleeping.until !== null && sleeping.until > now) return this.#suspend(sleeping.until);
+      if (!this.#save({ ...sleeping, state: "succeeded", finishedAt: now, until: null }, { name, status: "woke", attempt: 0 })) return ended();
     });
   }
 
-  /** Shared by every step kind: unique names, cancel/deadline/budget checks, replay mode. */
-  async #step<T>(name: string, body: (row: StepRow | undefined) => Promise<T>): Promise<T> {
+  /** Shared by every step kind: names, the steps budget, replay mode, and the checks between steps. */
+  async #step<T>(name: string, body: (record: StoredStep | undefined) => Promise<T>): Promise<T> {
+    if (this.#over) return ended();
+    if (typeof name !== "string" || name.length === 0 || name.length > MAX_STEP_NAME_CHARS) {
+      throw new NonRetryableError(`A step name must be 1 to ${MAX_STEP_NAME_CHARS} characters`);
+    }
     if (this.#seen.has(name)) throw new NonRetryableError(`Step name "${name}" is used twice in one run`);
     this.#seen.add(name);
-    const row = this.#steps.get(name);
-    if (row?.state !== "succeeded") {
+    const steps = this.input.events.steps();
+    const record = steps.get(name);
+    if (record?.state !== "succeeded") {
+      if (!record && steps.size >= this.input.maxSteps) {
+        this.end(limitExceeded("steps", this.input.maxSteps));
+        return ended();
+      }
       await this.#checkpoint();
       this.#replaying = false;
     }
-    return body(this.#steps.get(name));
+    return body(steps.get(name));
   }
 
   async #checkpoint(): Promise<void> {
-    await yieldToOtherRequests();
-    if (this.#done) return ended();
+    if (Date.now() - this.#yieldedAt >= YIELD_EVERY_MS) {
+      await yieldToOtherRequests();
+      this.#yieldedAt = Date.now();
+    }
+    if (this.#over) return ended();
     if (Date.now() >= this.input.job.deadline_at) return this.#timeOut();
-    if (Date.now() - this.#sliceStart >= this.input.budgetMs) return this.#suspend(Date.now());
+    if (Date.now() - this.#start >= this.input.budgetMs) return this.#suspend(Date.now());
   }
 
-  async #attempt<T>(name: string, row: StepRow | undefined, options: StepOptions, fn: StepFn<T>): Promise<T> {
+  async #attempts<T>(name: string, record: StoredStep | undefined, options: StepOptions, fn: StepFn<T>): Promise<T> {
     const retries = { ...STEP_DEFAULTS.retries, ...options.retries };
-    const attempt = (row?.attempts ?? 0) + 1;
-    if (row?.state === "running" && attempt > retries.limit + 1) {
-      return this.#fail(name, row.attempts, "The step was interrupted (crash or eviction) and has no retries left");
+    const timeoutMs = toMs(options.timeout ?? STEP_DEFAULTS.timeout);
+    if (record?.state === "running" && !mayResumeInterrupted(record.attempts, retries.limit)) {
+      return this.#fail(record, "The step was interrupted (crash or eviction) and has no retries left");
     }
-    // Recorded and made durable before the work runs, so a crash mid-step re-runs it as
-    // the next attempt and a finished step never runs again.
-    const base: StepRow = { ...(row ?? this.#newRow(name)), state: "running", attempts: attempt, started_at: Date.now(), until: null };
-    this.#save(base);
-    this.input.events.append("step", { name, status: "started", attempt });
-    await this.input.store.sync();
-    let value: T;
-    try {
-      value = await this.#withTimeout(fn, attempt, toMs(options.timeout ?? STEP_DEFAULTS.timeout));
-    } catch (error) {
-      if (this.#done) return ended();
-      if (Date.now() >= this.input.job.deadline_at) return this.#timeOut();
-      const { message } = describe(error);
-      if (error instanceof NonRetryableError || attempt > retries.limit) return this.#fail(name, attempt, message);
-      const until = Date.now() + retryDelay(toMs(retries.delay), retries.backoff, attempt);
-      this.#save({ ...base, state: "waiting", error: message, until });
-      this.input.events.append("step", { name, status: "retrying", attempt, until, error: message });
-      return this.#suspend(until);
+    let current: StepRecord = record ?? this.#newRecord(name);
+    for (;;) {
+      const attempt = current.attempts + 1;
+      // Saved and made durable before the work runs, so a crash mid-step re-runs it as
+      // the next attempt and a finished step never runs again. The same write carries the
+      // previous step's result and events.
+      current = { ...current, state: "running", attempts: attempt, startedAt: Date.now(), until: null };
+      if (!this.#save(current, { name, status: "started", attempt })) return ended();
+      this.input.events.flush({ all: false });
+      await this.input.store.sync();
+      if (this.#over) return ended();
+      let value: T;
+      try {
+        value = await this.#withTimeout(fn, attempt, timeoutMs);
+      } catch (error) {
+        if (this.#over) return ended();
+        const message = describe(error).message;
+        const decision = decideRetry({
+          attempt, nonRetryable: error instanceof NonRetryableError, now: Date.now(), deadline: this.input.job.deadline_at,
+          retries: { limit: retries.limit, delayMs: toMs(retries.delay), backoff: retries.backoff },
+        });
+        if (decision.kind === "fail") return this.#fail(current, message);
+        if (decision.kind === "time_out") return this.#timeOut();
+        current = { ...current, state: "waiting", error: message, until: decision.at };
+        if (!this.#save(current, { name, status: "retrying", attempt, until: decision.at, error: message })) return ended();
+        if (decision.at > Date.now()) return this.#suspend(decision.at);
+        await this.#checkpoint();
+        continue;
+      }
+      if (this.#over) return ended();
+      const stored = toStoredJson(value);
+      if ("problem" in stored) return this.#fail(current, `The step's result ${stored.problem}`);
+      // A step that needed retries keeps its last failure as `error`: why it needed them.
+      const done: StepRecord = { ...current, state: "succeeded", finishedAt: Date.now() };
+      if (!this.#save(done, { name, status: "succeeded", attempt }, stored.text)) return ended();
+      return (stored.text === null ? undefined : JSON.parse(stored.text)) as T;
     }
-    if (this.#done) return ended();
-    const text = value === undefined ? null : JSON.stringify(value);
-    if (text === undefined) return this.#fail(name, attempt, "The step returned a value that is not JSON");
-    if (text !== null && text.length > MAX_RESULT_CHARS) return this.#fail(name, attempt, `The step's result is ${TOO_LARGE}`);
-    this.#save({ ...base, state: "succeeded", result: text, error: null, finished_at: Date.now() });
-    this.input.events.append("step", { name, status: "succeeded", attempt });
-    return (text === null ? undefined : JSON.parse(text)) as T;
   }
 
   async #withTimeout<T>(fn: StepFn<T>, attempt: number, timeoutMs: number): Promise<T> {
@@ -260,32 +321,33 @@ class Replay implements Step {
     }
   }
 
-  #fail(name: string, attempt: number, message: string): never {
-    const row = this.#steps.get(name) ?? this.#newRow(name);
-    this.#save({ ...row, state: "failed", attempts: attempt, error: message, finished_at: Date.now(), until: null });
-    this.input.events.append("step", { name, status: "failed", attempt, error: message });
-    throw new StepFailedError(name, `Step "${name}" failed: ${message}`);
+  #fail(record: StepRecord, message: string): never {
+    const failedRecord: StepRecord = { ...record, state: "failed", error: message, finishedAt: Date.now(), until: null };
+    this.#save(failedRecord, { name: record.name, status: "failed", attempt: record.attempts, error: message });
+    throw new StepFailedError(record.name, `Step "${record.name}" failed: ${message}`);
   }
 
-  #newRow(name: string): StepRow {
-    return {
-      name, position: this.#steps.size, state: "running", attempts: 0,
-      result: null, error: null, started_at: null, finished_at: null, until: null,
-    };
+  #storedResult<T>(record: StoredStep): T {
+    const text = record.resultRow === null ? null : this.input.store.stepResult(record.resultRow);
+    return (text === null ? undefined : JSON.parse(text)) as T;
   }
 
-  #save(row: StepRow): void {
-    this.#steps.set(row.name, row);
-    this.input.store.saveStep(row);
+  #newRecord(name: string): StepRecord {
+    return { position: this.input.events.steps().size, name, state: "running", attempts: 0, error: null, startedAt: null, finishedAt: null, until: null };
+  }
+
+  /** Records a step's new state with its event; false when the budget refused it (the slice then ends). */
+  #save(record: StepRecord, event: EventData["step"], result: string | null = null): boolean {
+    return this.input.events.saveStep(record, event, result);
   }
 
   #suspend(until: number): Promise<never> {
-    this.stop({ kind: "suspended", until });
+    this.end({ kind: "suspended", until });
     return ended();
   }
 
   #timeOut(): Promise<never> {
-    this.stop(timedOut());
+    this.end(timedOut());
     return ended();
   }
 }

@@ -1,68 +1,157 @@
-// Appends events to the job's log and hands each one to the subscribers. Progress is
-// coalesced (latest wins inside a window); past the per-job cap, log and progress
-// events are no longer stored, while state, step and terminal events always are.
-import type { EventData, EventType, JobEvent, Progress } from "../protocol";
-import type { JobStore } from "./storage";
+// The job's log, written in batches: events and step records wait in memory and go to
+// storage together as one row, then to the subscribers. A batch is written when the
+// engine needs it durable (a step attempt is about to start), when the job's slice ends,
+// when it grows past MAX_BATCH_CHARS, or at the latest `windowMs` after its first event,
+// so a live viewer never waits longer than that for a log line. Progress inside a batch
+// is coalesced: only the latest update is kept.
+//
+// Budgets: an event past the job's `events` budget, or a write past its `bytes` budget,
+// is refused and reported through `onLimit`, which ends the job. The events that end a
+// job are `forced` past both, so its end is always recorded.
+import type { Budget, BudgetLimit, EventData, EventType, JobEvent, Progress } from "../protocol";
+import type { JobStore, StepRecord, StoredStep } from "./storage";
 
-const DROPPABLE: ReadonlySet<EventType> = new Set(["log", "progress"]);
+/** A batch is written once its JSON reaches about this many characters. */
+export const MAX_BATCH_CHARS = 64 * 1024;
+
+type Pending = { type: EventType; data: unknown; at: number };
+
+export interface EventLogOptions {
+  windowMs: number;
+  budget: Budget;
+}
 
 export class EventLog {
-  #pendingProgress: Progress | null = null;
-  #lastProgressAt = -Infinity;
-  #flushTimer: ReturnType<typeof setTimeout> | null = null;
-  #capAnnounced = false;
+  #events: Pending[] = [];
+  #steps: StepRecord[] = [];
+  #result: string | null = null;
+  /** The step whose result waits in the batch. */
+  #resultStep: string | null = null;
+  /** Every step's latest record: read from storage once, then kept current. */
+  #stepMap: Map<string, StoredStep> | null = null;
+  #chars = 0;
+  #progressWrittenAt = -Infinity;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #bytesStored: number | null = null;
+  #refused = false;
 
   constructor(
     private readonly store: JobStore,
-    private readonly options: { maxEvents: number; progressWindowMs: number },
-    private readonly broadcast: (event: JobEvent) => void,
+    private readonly options: EventLogOptions,
+    /** Gets each written batch's events, in order. */
+    private readonly publish: (events: JobEvent[]) => void,
+    /** Told once, when the job runs out of a budget. */
+    private readonly onLimit: (limit: BudgetLimit) => void,
   ) {}
 
-  append<T extends EventType>(type: T, data: EventData[T]): JobEvent | null {
-    if (DROPPABLE.has(type) && this.#overCap()) return null;
-    const event = this.store.appendEvent(type, data, Date.now());
-    this.broadcast(event);
-    return event;
+  /** Queues an event; false when it was refused by the budget. */
+  append<T extends Exclude<EventType, "step">>(type: T, data: EventData[T], force = false): boolean {
+    if (this.#chars >= MAX_BATCH_CHARS) this.flush();
+    if (!force && !this.#hasRoom(1)) return this.#refuse("events");
+    if (type === "progress") this.#events = this.#events.filter((event) => event.type !== "progress");
+    this.#add(type, data);
+    return true;
   }
 
+  /** Latest wins: an earlier update still waiting in the batch is replaced. */
   progress(update: Progress): void {
-    this.#pendingProgress = update;
-    const wait = this.#lastProgressAt + this.options.progressWindowMs - Date.now();
-    if (wait <= 0) this.flushProgress();
-    else this.#flushTimer ??= setTimeout(() => this.flushProgress(), wait);
-  }
-
-  /** Publishes a held-back progress update now. */
-  flushProgress(): void {
-    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
-    const update = this.#pendingProgress;
-    if (update === null) return;
-    this.#pendingProgress = null;
-    this.#lastProgressAt = Date.now();
-    // The snapshot shows the latest progress even when the log is over its cap.
-    this.store.updateJob({ progress: JSON.stringify(update) });
     this.append("progress", update);
   }
 
-  /** Drops held-back progress, e.g. once the job has ended. */
-  discardProgress(): void {
-    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
-    this.#flushTimer = null;
-    this.#pendingProgress = null;
+  /**
+   * A step's new record and the event that tells it, with its result if it succeeded with
+   * one. A row holds one result, so a second one starts a new batch.
+   */
+  saveStep(record: StepRecord, event: EventData["step"], result: string | null = null, force = false): boolean {
+    if (this.#chars >= MAX_BATCH_CHARS || (result !== null && this.#result !== null)) this.flush();
+    if (!force && !this.#hasRoom(1)) return this.#refuse("events");
+    if (!force && result !== null && this.#bytes() + this.#chars + result.length > this.options.budget.bytes) return this.#refuse("bytes");
+    this.#add("step", event);
+    this.#steps.push(result !== null ? { ...record, hasResult: true } : record);
+    this.steps().set(record.name, { ...record, resultRow: null });
+    if (result !== null) {
+      this.#result = result;
+      this.#resultStep = record.name;
+    }
+    this.#grow(JSON.stringify(record).length + (result?.length ?? 0));
+    return true;
   }
 
-  #overCap(): boolean {
-    const { maxEvents } = this.options;
-    if (this.store.lastSeq() < maxEvents) return false;
-    // The first dropped event is replaced by one warning, stored past the cap; it is
-    // the only log event that can sit there, which tells a restarted object it was sent.
-    this.#capAnnounced ||= this.store.hasLogAfter(maxEvents);
-    if (!this.#capAnnounced) {
-      this.#capAnnounced = true;
-      const message = `Event log cap of ${maxEvents} reached: further log and progress events are not stored`;
-      this.broadcast(this.store.appendEvent("log", { level: "warn", message }, Date.now()));
+  /** Every step's latest record by name, in position order. */
+  steps(): Map<string, StoredStep> {
+    this.#stepMap ??= this.store.steps();
+    return this.#stepMap;
+  }
+
+  /** Whether `count` more events fit the budget. */
+  #hasRoom(count: number): boolean {
+    return this.store.lastSeq() + this.#events.length + count <= this.options.budget.events;
+  }
+
+  #add(type: EventType, data: unknown, at = Date.now()): void {
+    const chars = JSON.stringify(data).length + 48;
+    this.#events.push({ type, data, at });
+    this.#grow(chars);
+  }
+
+  /**
+   * Writes what is waiting as one row and publishes its events. A progress update less
+   * than `windowMs` after the last one written stays behind for a later batch, unless
+   * `all` (the slice is ending) says otherwise.
+   */
+  flush({ all = true }: { all?: boolean } = {}): void {
+    const now = Date.now();
+    const held = !all && now - this.#progressWrittenAt < this.options.windowMs ? this.#events.find((e) => e.type === "progress") : undefined;
+    const writing = held ? this.#events.filter((event) => event !== held) : this.#events;
+    if (writing.length === 0) return;
+    let seq = this.store.lastSeq();
+    const events = writing.map(({ type, data, at }) => ({ seq: ++seq, at, type, data }) as JobEvent);
+    const progress = events.findLast((event) => event.type === "progress")?.data as Progress | undefined;
+    if (progress) this.#progressWrittenAt = now;
+    const bytesBefore = this.#bytes();
+    this.store.appendBatch({ events, steps: this.#steps, result: this.#result, progress: progress ?? null });
+    this.#bytesStored = bytesBefore + this.#chars;
+    const resultStep = this.#resultStep === null ? undefined : this.steps().get(this.#resultStep);
+    if (resultStep) resultStep.resultRow = seq;
+    this.#clear();
+    if (held) this.#add(held.type, held.data, held.at);
+    this.publish(events);
+    if (this.#bytesStored > this.options.budget.bytes) this.#refuse("bytes");
+  }
+
+  /** Drops what is waiting and what was read: the job was erased. */
+  discard(): void {
+    this.#clear();
+    this.#stepMap = null;
+    this.#bytesStored = null;
+    this.#refused = false;
+  }
+
+  #clear(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#events = [];
+    this.#steps = [];
+    this.#result = null;
+    this.#resultStep = null;
+    this.#chars = 0;
+  }
+
+  #grow(chars: number): void {
+    this.#chars += chars;
+    this.#timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+  }
+
+  #bytes(): number {
+    this.#bytesStored ??= this.store.bytesStored();
+    return this.#bytesStored;
+  }
+
+  #refuse(limit: BudgetLimit): false {
+    if (!this.#refused) {
+      this.#refused = true;
+      this.onLimit(limit);
     }
-    return true;
+    return false;
   }
 }

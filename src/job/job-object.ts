@@ -4,14 +4,14 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig, type Config } from "../config";
 import type { Env } from "../env";
 import type { JobRegistry } from "../jobs/registry";
-import type { EventPage, JobErrorInfo, JobSnapshot, Json, TerminalState } from "../protocol";
-import { runSlice, timedOut, type SliceOutcome } from "./engine";
-import { EventLog } from "./event-log";
-import { safeClose } from "../lib/websocket";
-import { CLOSE, Fanout } from "./fanout";
-import { isTerminal } from "../lib/job-state";
 import { fromHex, sameBytes, sha256 } from "../lib/crypto";
-import { JobStore, toSnapshot, type JobCosts, type JobRow } from "./storage";
+import { isTerminal } from "../lib/job-state";
+import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobSnapshot, Json, StepPage, TerminalState } from "../protocol";
+import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
+import { EventLog } from "./event-log";
+import { CLOSE, Fanout, type Format } from "./fanout";
+import { stepPage, summarizeSteps } from "./steps";
+import { JobStore, type JobRow } from "./storage";
 
 export interface CreateJob {
   id: string;
@@ -24,6 +24,7 @@ export interface CreateJob {
   owner: string | null;
   /** SHA-256 (hex) of the control token handed out once in the create answer. */
   controlHash: string;
+  budget: Budget;
 }
 
 /** What a caller presents to control (cancel, delete) a job. */
@@ -51,11 +52,12 @@ export type EraseOutcome = { status: "erased" } | ControlRefusal;
  * type, recursing through the recursive Json type, exceeds TypeScript's instantiation
  * depth (TS2589) at the call sites.
  */
-export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "cancel" | "erase" | "controls" | "costs" | "fetch">>;
+export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "steps" | "cancel" | "erase" | "controls" | "fetch">>;
 type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
+const FORMATS: readonly Format[] = ["json", "sse", "text"];
 
 export class JobObject extends DurableObject<Env> {
   /** The application's job types; the factory's subclass provides them (src/server.ts). */
@@ -63,43 +65,62 @@ export class JobObject extends DurableObject<Env> {
   readonly #config: Config;
   readonly #store: JobStore;
   readonly #fanout: Fanout;
-  readonly #events: EventLog;
-  /** Aborts the slice that is running, if any, on cancel. */
-  #running: AbortController | null = null;
+  #log: EventLog | null = null;
+  /** The slice that is running, if any: aborted by cancel and delete, ended by a budget. */
+  #running: { slice: RunningSlice; abort: AbortController } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#config = readConfig(env);
     this.#store = new JobStore(ctx.storage);
-    this.#fanout = new Fanout(ctx);
-    this.#events = new EventLog(this.#store, this.#config, (event) => this.#fanout.broadcast(event));
+    this.#fanout = new Fanout(ctx, {
+      lastSeq: () => this.#store.lastSeq(),
+      eventsAfter: (since, limit) => this.#store.eventsAfter(since, limit),
+      ended: () => { const job = this.#store.job(); return job === null || isTerminal(job.state); },
+      snapshot: () => this.snapshotOf(null),
+    });
   }
 
   async create(request: CreateJob): Promise<CreateOutcome> {
+    this.#count();
     const existing = this.#store.job();
     if (existing) {
       const status = existing.fingerprint === request.fingerprint ? "existing" : "conflict";
-      return { status, snapshot: this.#snapshot(existing) };
+      return { status, snapshot: this.#snapshot(existing, null) };
     }
     const now = Date.now();
     const job = this.#store.create({ ...request, createdAt: now, deadlineAt: now + request.timeoutMs });
-    this.#events.append("state", { state: "queued" });
+    this.#events(job).append("state", { state: "queued" }, true);
+    this.#events(job).flush();
     await this.#arm(now);
-    return { status: "created", snapshot: this.#snapshot(job) };
+    return { status: "created", snapshot: this.#snapshot(job, null) };
   }
 
-  snapshot(): JobSnapshot | null {
+  /** The job as anyone with its link sees it; its owner also sees `usage`. */
+  snapshot(owner: string | null = null): JobSnapshot | null {
+    this.#count();
+    return this.snapshotOf(owner);
+  }
+
+  protected snapshotOf(owner: string | null): JobSnapshot | null {
     const job = this.#store.job();
-    return job && this.#snapshot(job);
+    return job && this.#snapshot(job, owner);
   }
 
   events(since: number, limit: number): EventPage | null {
+    this.#count();
     const job = this.#store.job();
     if (!job) return null;
     const events = this.#store.eventsAfter(since, limit);
     const lastSeq = this.#store.lastSeq();
     const nextSince = events.at(-1)?.seq ?? Math.min(since, lastSeq);
     return { events, nextSince, lastSeq, done: isTerminal(job.state) && nextSince >= lastSeq };
+  }
+
+  steps(after: number, limit: number): StepPage | null {
+    this.#count();
+    const job = this.#store.job();
+    return job && stepPage([...this.#events(job).steps().values()], after, limit);
   }
 
   /** Whether the claim may cancel or delete this job: its owner, or its control token. */
@@ -109,95 +130,115 @@ export class JobObject extends DurableObject<Env> {
   }
 
   async cancel(claim: ControlClaim): Promise<CancelOutcome> {
+    this.#count();
     const job = this.#store.job();
     if (!job) return { status: "not_found" };
     const refusal = await checkClaim(job, claim);
     if (refusal) return refusal;
-    if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job) };
-    this.#running?.abort(new Error("The job was canceled"));
-    await this.#finish("canceled", { error: { code: "canceled", message: "The job was canceled" } });
-    return { status: "canceled", snapshot: this.snapshot()! };
+    if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job, null) };
+    this.#running?.abort.abort(new Error("The job was canceled"));
+    this.#settleSteps(job);
+    await this.#finish(job, "canceled", { error: { code: "canceled", message: "The job was canceled" } });
+    return { status: "canceled", snapshot: this.snapshotOf(claim.owner)! };
   }
 
   /** Erases the job: its run stops, its subscribers are closed, its alarm and storage go. */
   async erase(claim: ControlClaim): Promise<EraseOutcome> {
+    this.#count();
     const job = this.#store.job();
     if (!job) return { status: "not_found" };
     const refusal = await checkClaim(job, claim);
     if (refusal) return refusal;
-    this.#running?.abort(new Error("The job was deleted"));
-    this.#events.discardProgress();
+    this.#running?.abort.abort(new Error("The job was deleted"));
     this.#fanout.closeAll(CLOSE.normal, "job deleted");
     await this.#deleteStorage();
     return { status: "erased" };
   }
 
-  /** The object's own accounting, for benchmarks. */
-  costs(): JobCosts | null {
-    return this.#store.exists() ? this.#store.costs() : null;
-  }
-
+  /** A subscription: `?since=N&format=json|sse|text&client=<key>[&resume]`, from the Worker. */
   override async fetch(request: Request): Promise<Response> {
+    this.#count();
     const job = this.#store.job();
     if (!job) return Response.json({ error: { code: "not_found", message: "No such job" } }, { status: 404 });
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } }, { status: 426 });
     }
-    if (this.#fanout.count >= this.#config.maxSubscribers) {
-      const message = `This job already has ${this.#config.maxSubscribers} live subscribers`;
+    const params = new URL(request.url).searchParams;
+    const since = Math.max(0, Number(params.get("since")) || 0);
+    const format = FORMATS.find((f) => f === params.get("format")) ?? "json";
+    const client = (params.get("client") ?? "").slice(0, 128) || "unknown";
+    // An EventSource reconnecting to a job whose end it saw gets 204, which stops its retries.
+    if (params.has("resume") && isTerminal(job.state) && since >= this.#store.lastSeq()) return new Response(null, { status: 204 });
+    const refusal = this.#fanout.admit(client, { total: this.#config.maxSubscribers, perClient: this.#config.maxSubscribersPerClient });
+    if (refusal) {
+      const message = refusal === "too_many"
+        ? `This job already has ${this.#config.maxSubscribers} live subscribers`
+        : `You already have ${this.#config.maxSubscribersPerClient} live subscribers on this job`;
       return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429 });
     }
-    const since = Number(new URL(request.url).searchParams.get("since") ?? 0);
-    const history = this.#store.eventsAfter(Number.isSafeInteger(since) && since > 0 ? since : 0, Number.MAX_SAFE_INTEGER);
-    return this.#fanout.subscribe(this.#snapshot(job), history, isTerminal(job.state));
+    return this.#fanout.subscribe(this.#snapshot(job, null), since, format, client);
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.#fanout.rejectFrame(socket, message);
+    this.#count();
+    this.#fanout.message(socket, message);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    this.#fanout.closed(socket);
     // Complete the closing handshake; 1005/1006 are reserved and may not be sent.
-    safeClose(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    safeCloseReply(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.#fanout.closed(socket);
   }
 
   override async alarm(): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.#alarm();
+    } finally {
+      this.#store.addAwake(Date.now() - started);
+    }
+  }
+
+  async #alarm(): Promise<void> {
     const job = this.#store.job();
     if (!job) return;
     if (isTerminal(job.state)) return this.#expire(job);
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
     const definition = this.types?.find(job.type);
     if (!definition) {
-      const error = { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` };
-      return this.#apply(job, { kind: "failed", error });
+      return this.#apply(job, { kind: "failed", error: { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` } });
     }
     const watchdog = Date.now() + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
     // A step may outlast the watchdog; never run two slices of one job at once.
     if (this.#running) return this.#arm(watchdog);
     await this.#arm(watchdog);
     this.#enter(job, "running");
-    const running = (this.#running = new AbortController());
+    const abort = new AbortController();
+    const slice = startSlice({
+      job, definition, store: this.#store, events: this.#events(job), signal: abort.signal,
+      budgetMs: this.#config.alarmBudgetMs, maxSteps: (JSON.parse(job.budget) as Budget).steps,
+    });
+    const running = (this.#running = { slice, abort });
     try {
-      const outcome = await runSlice({
-        job, definition, store: this.#store, events: this.#events, signal: running.signal, budgetMs: this.#config.alarmBudgetMs,
-      });
-      await this.#apply(job, outcome);
+      await this.#apply(job, await slice.outcome);
     } finally {
       if (this.#running === running) this.#running = null;
     }
   }
 
   async #apply(job: JobRow, outcome: SliceOutcome): Promise<void> {
-    if (isTerminal(this.#store.job()!.state)) return; // canceled while the slice ran
+    if (outcome.kind === "stopped" || isTerminal(this.#store.job()!.state)) return; // canceled or deleted meanwhile
     switch (outcome.kind) {
-      case "halted":
-        return;
       case "succeeded":
-        return this.#finish("succeeded", { result: outcome.result });
+        return this.#finish(job, "succeeded", { result: outcome.result });
       case "failed":
-        return this.#finish("failed", { error: outcome.error });
+        return this.#finish(job, "failed", { error: outcome.error });
       case "suspended":
-        this.#events.flushProgress();
+        this.#events(job).flush();
         if (outcome.until > Date.now()) this.#enter(job, "waiting");
         return this.#arm(Math.min(outcome.until, job.deadline_at));
     }
@@ -205,23 +246,33 @@ export class JobObject extends DurableObject<Env> {
 
   /** Moves a live job to `state`, once, with its event. */
   #enter(job: JobRow, state: "running" | "waiting"): void {
-    const current = this.#store.job()!.state;
-    if (current === state) return;
+    if (this.#store.job()!.state === state) return;
     this.#store.updateJob(state === "running" && job.started_at === null ? { state, started_at: Date.now() } : { state });
-    this.#events.append("state", { state });
+    this.#events(job).append("state", { state }, true);
   }
 
-  async #finish(state: TerminalState, end: { result: Json } | { error: JobErrorInfo }): Promise<void> {
-    this.#events.flushProgress();
+  /** A canceled job's steps that were running, waiting or sleeping read canceled. */
+  #settleSteps(job: JobRow): void {
+    const log = this.#events(job);
+    const now = Date.now();
+    for (const step of log.steps().values()) {
+      if (step.state !== "running" && step.state !== "waiting" && step.state !== "sleeping") continue;
+      log.saveStep({ ...step, state: "canceled", until: null, finishedAt: now }, { name: step.name, status: "canceled", attempt: step.attempts }, null, true);
+    }
+  }
+
+  async #finish(job: JobRow, state: TerminalState, end: { result: Json } | { error: JobErrorInfo }): Promise<void> {
+    const log = this.#events(job);
     const now = Date.now();
     const expiresAt = now + this.#config.retentionMs;
     const outcome = "result" in end ? { result: JSON.stringify(end.result) } : { error: JSON.stringify(end.error) };
+    log.append("state", { state }, true);
+    if ("result" in end) log.append("result", { result: end.result }, true);
+    else log.append("error", end.error, true);
+    // The job row first: a subscriber that sees the end and asks for the job finds it ended.
     this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
-    this.#events.append("state", { state });
-    if ("result" in end) this.#events.append("result", { result: end.result });
-    else this.#events.append("error", end.error);
+    log.flush();
     await this.#arm(expiresAt);
-    this.#fanout.closeAll(CLOSE.normal, `job ${state}`);
   }
 
   /** Retention: a finished job's alarm deletes all of its storage once it expires. */
@@ -232,6 +283,8 @@ export class JobObject extends DurableObject<Env> {
   }
 
   async #deleteStorage(): Promise<void> {
+    this.#log?.discard();
+    this.#log = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.reset();
@@ -240,11 +293,50 @@ export class JobObject extends DurableObject<Env> {
   async #arm(at: number): Promise<void> {
     // Local workerd drops setAlarm(Date.now()) made inside alarm(); one ms later works.
     await this.ctx.storage.setAlarm(Math.max(at, Date.now() + 1));
-    this.#store.countAlarm();
+    this.#store.count("alarm");
   }
 
-  #snapshot(job: JobRow): JobSnapshot {
-    return toSnapshot(job, this.#store.steps().values(), this.#store.lastSeq());
+  /** The job's log writer, made once per incarnation with the job's own budget. */
+  #events(job: JobRow): EventLog {
+    this.#log ??= new EventLog(
+      this.#store,
+      { windowMs: this.#config.progressWindowMs, budget: JSON.parse(job.budget) as Budget },
+      (events) => this.#fanout.broadcast(events),
+      (limit) => this.#onLimit(job, limit),
+    );
+    return this.#log;
+  }
+
+  /** A budget ran out: the running slice ends, and the job fails naming the limit. */
+  #onLimit(job: JobRow, limit: BudgetLimit): void {
+    this.#running?.slice.end(limitExceeded(limit, (JSON.parse(job.budget) as Budget)[limit]));
+  }
+
+  #count(): void {
+    this.#store.count("request");
+  }
+
+  #snapshot(job: JobRow, owner: string | null): JobSnapshot {
+    const log = this.#events(job);
+    return {
+      id: job.id,
+      type: job.type,
+      state: job.state,
+      input: JSON.parse(job.input) as Json,
+      progress: this.#store.latestProgress(),
+      steps: summarizeSteps(log.steps().values()),
+      result: job.result === null ? null : (JSON.parse(job.result) as Json),
+      error: job.error === null ? null : (JSON.parse(job.error) as JobErrorInfo),
+      createdAt: job.created_at,
+      startedAt: job.started_at,
+      finishedAt: job.finished_at,
+      deadlineAt: job.deadline_at,
+      expiresAt: job.expires_at,
+      lastSeq: this.#store.lastSeq(),
+      budget: JSON.parse(job.budget) as Budget,
+      viewers: this.#fanout.count,
+      ...(owner !== null && owner === job.owner ? { usage: this.#store.usage() } : {}),
+    };
   }
 }
 
@@ -255,4 +347,12 @@ async function checkClaim(job: JobRow, claim: ControlClaim): Promise<ControlRefu
     return sameBytes(await sha256(claim.controlToken), fromHex(job.control_hash)) ? null : { status: "forbidden" };
   }
   return claim.owner === null ? { status: "unauthorized" } : { status: "forbidden" };
+}
+
+function safeCloseReply(socket: WebSocket, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    // Already closed: nothing left to do.
+  }
 }

@@ -1,17 +1,10 @@
-// All SQL of a job's object. Row types mirror the tables (snake_case, epoch ms, JSON
-// text); domain types come from ../protocol; `toSnapshot` and `toEvent` map between them.
-import type {
-  EventData,
-  EventType,
-  JobErrorInfo,
-  JobEvent,
-  JobSnapshot,
-  JobState,
-  Json,
-  Progress,
-  StepState,
-  StepSummary,
-} from "../protocol";
+// All SQL of a job's object. Two tables, both keyed by an integer (no second index):
+//   job  one row: what was asked, the state, the outcome, the usage counters;
+//   log  one row per batch of events, with the step records (and at most one step result)
+//        saved in the same write. A step usually costs one row: its result, its events and
+//        the next step's start share it (see event-log.ts).
+// Row types (snake_case, epoch ms, JSON text) are kept apart from the domain types.
+import type { Budget, JobEvent, JobState, Json, Progress, StepState, Usage } from "../protocol";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS job (
@@ -21,8 +14,8 @@ CREATE TABLE IF NOT EXISTS job (
   fingerprint TEXT NOT NULL,
   owner TEXT,
   control_hash TEXT NOT NULL,
+  budget TEXT NOT NULL,
   state TEXT NOT NULL,
-  progress TEXT,
   result TEXT,
   error TEXT,
   created_at INTEGER NOT NULL,
@@ -30,25 +23,14 @@ CREATE TABLE IF NOT EXISTS job (
   finished_at INTEGER,
   deadline_at INTEGER NOT NULL,
   expires_at INTEGER,
-  rows_written INTEGER NOT NULL DEFAULT 0,
-  alarms_armed INTEGER NOT NULL DEFAULT 0
+  usage TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS steps (
-  name TEXT PRIMARY KEY,
-  position INTEGER NOT NULL,
-  state TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  result TEXT,
-  error TEXT,
-  started_at INTEGER,
-  finished_at INTEGER,
-  until INTEGER
-);
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE IF NOT EXISTS log (
   seq INTEGER PRIMARY KEY,
-  at INTEGER NOT NULL,
-  type TEXT NOT NULL,
-  data TEXT NOT NULL
+  events TEXT NOT NULL,
+  steps TEXT,
+  result TEXT,
+  progress TEXT
 );`;
 
 export interface JobRow {
@@ -60,8 +42,9 @@ export interface JobRow {
   owner: string | null;
   /** SHA-256 (hex) of the job's control token. */
   control_hash: string;
+  /** JSON Budget. */
+  budget: string;
   state: JobState;
-  progress: string | null;
   result: string | null;
   error: string | null;
   created_at: number;
@@ -69,28 +52,35 @@ export interface JobRow {
   finished_at: number | null;
   deadline_at: number;
   expires_at: number | null;
-  rows_written: number;
-  alarms_armed: number;
+  /** JSON Usage, as of the last write of this row. */
+  usage: string;
 }
 
-export interface StepRow {
-  name: string;
+/** A step's durable state. Its result is stored once, in the log row where it succeeded. */
+export interface StepRecord {
   position: number;
+  name: string;
   state: StepState;
   attempts: number;
-  /** JSON text; null when the step returned undefined. */
-  result: string | null;
   error: string | null;
-  started_at: number | null;
-  finished_at: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
   until: number | null;
+  /** Set on a succeeded record that came with a result in the same row. */
+  hasResult?: boolean;
 }
 
-interface EventRow {
-  seq: number;
-  at: number;
-  type: EventType;
-  data: string;
+/** A step record as folded from the log: where to find its result. */
+export interface StoredStep extends StepRecord {
+  resultRow: number | null;
+}
+
+/** One write: events (seq-ordered, gap-free), step records, at most one step result. */
+export interface Batch {
+  events: JobEvent[];
+  steps: StepRecord[];
+  result: string | null;
+  progress: Progress | null;
 }
 
 export interface NewJob {
@@ -100,25 +90,21 @@ export interface NewJob {
   fingerprint: string;
   owner: string | null;
   controlHash: string;
+  budget: Budget;
   createdAt: number;
   deadlineAt: number;
 }
 
-/** Counters from the object's own accounting, for the cost benchmark. */
-export interface JobCosts {
-  rowsWritten: number;
-  alarmsArmed: number;
-  eventsStored: number;
-  steps: number;
-}
+type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at">>;
 
-type JobPatch = Partial<Omit<JobRow, "id" | "type" | "input" | "fingerprint" | "owner" | "control_hash" | "created_at" | "rows_written">>;
+const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, awakeMs: 0 };
 
 export class JobStore {
   #exists = false;
   #lastSeq: number | null = null;
-  /** Rows written since the job row last recorded them. */
-  #unrecordedRows = 0;
+  /** Counters since the object woke, on top of the job row's. */
+  readonly #usage: Usage = { ...NO_USAGE };
+  #storedUsage: Usage | null = null;
 
   private readonly sql: SqlStorage;
 
@@ -138,11 +124,13 @@ export class JobStore {
   }
 
   create(job: NewJob): JobRow {
-    this.sql.exec(SCHEMA);
-    this.#write(
-      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, state, created_at, deadline_at)
-       VALUES (?, ?, ?, ?, ?, ?, 'queued', ?, ?)`,
-      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, job.createdAt, job.deadlineAt,
+    this.#storedUsage = { ...NO_USAGE };
+    this.#write(SCHEMA);
+    this.#writeJob(
+      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, state, created_at, deadline_at, usage)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget),
+      job.createdAt, job.deadlineAt, () => JSON.stringify(this.usage()),
     );
     this.#lastSeq = 0;
     return this.job()!;
@@ -153,115 +141,118 @@ export class JobStore {
     return (this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM job").toArray()[0] as JobRow | undefined) ?? null;
   }
 
+  /** Updates the job row; the usage counters ride along, so keeping them costs no write. */
   updateJob(patch: JobPatch): void {
     const entries = Object.entries(patch);
     const assignments = entries.map(([column]) => `${column} = ?`);
-    this.#write(`UPDATE job SET ${assignments.join(", ")}, rows_written = rows_written + ?`,
-      ...entries.map(([, value]) => value as SqlStorageValue), this.#unrecordedRows + 1);
-    this.#unrecordedRows = 0;
+    this.#writeJob(`UPDATE job SET ${[...assignments, "usage = ?"].join(", ")}`,
+      ...entries.map(([, value]) => value as SqlStorageValue), () => JSON.stringify(this.usage()));
   }
 
-  countAlarm(): void {
-    this.#write("UPDATE job SET alarms_armed = alarms_armed + 1, rows_written = rows_written + ?", this.#unrecordedRows + 1);
-    this.#unrecordedRows = 0;
+  /** The usage counters: as stored in the job row plus what happened since. */
+  usage(): Usage {
+    this.#storedUsage ??= this.exists() ? (JSON.parse(String(this.sql.exec("SELECT usage FROM job").one().usage)) as Usage) : { ...NO_USAGE };
+    const stored = this.#storedUsage;
+    return {
+      rowsWritten: stored.rowsWritten + this.#usage.rowsWritten,
+      alarms: stored.alarms + this.#usage.alarms,
+      requests: stored.requests + this.#usage.requests,
+      awakeMs: stored.awakeMs + Math.round(this.#usage.awakeMs),
+    };
   }
 
-  steps(): Map<string, StepRow> {
-    const rows = this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM steps ORDER BY position").toArray();
-    return new Map((rows as unknown as StepRow[]).map((row) => [row.name, row]));
+  /** Counts toward usage; alarms count as rows written, as Cloudflare bills them. */
+  count(what: "alarm" | "request", awakeMs = 0): void {
+    if (what === "alarm") {
+      this.#usage.alarms += 1;
+      this.#usage.rowsWritten += 1;
+    } else {
+      this.#usage.requests += 1;
+    }
+    this.#usage.awakeMs += awakeMs;
   }
 
-  saveStep(row: StepRow): void {
-    this.#write(
-      `INSERT OR REPLACE INTO steps (name, position, state, attempts, result, error, started_at, finished_at, until)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      row.name, row.position, row.state, row.attempts, row.result, row.error, row.started_at, row.finished_at, row.until,
-    );
+  addAwake(ms: number): void {
+    this.#usage.awakeMs += ms;
   }
 
   lastSeq(): number {
-    this.#lastSeq ??= Number(this.sql.exec("SELECT coalesce(max(seq), 0) AS seq FROM events").one().seq);
+    this.#lastSeq ??= Number(this.sql.exec("SELECT coalesce(max(seq), 0) AS seq FROM log").one().seq);
     return this.#lastSeq;
   }
 
-  appendEvent<T extends EventType>(type: T, data: EventData[T], at: number): JobEvent {
-    const seq = this.lastSeq() + 1;
-    this.#write("INSERT INTO events (seq, at, type, data) VALUES (?, ?, ?, ?)", seq, at, type, JSON.stringify(data));
-    this.#lastSeq = seq;
-    return { seq, at, type, data } as JobEvent;
+  /** Writes one batch as one row. Its events must continue the log without a gap. */
+  appendBatch(batch: Batch): void {
+    const last = batch.events.at(-1);
+    if (!last) throw new Error("A log row needs at least one event");
+    this.#write(
+      "INSERT INTO log (seq, events, steps, result, progress) VALUES (?, ?, ?, ?, ?)",
+      last.seq, JSON.stringify(batch.events), batch.steps.length ? JSON.stringify(batch.steps) : null, batch.result,
+      batch.progress ? JSON.stringify(batch.progress) : null,
+    );
+    this.#lastSeq = last.seq;
   }
 
-  hasLogAfter(seq: number): boolean {
-    return this.sql.exec("SELECT 1 FROM events WHERE seq > ? AND type = 'log' LIMIT 1", seq).toArray().length > 0;
-  }
-
-  /** Events with seq > since, oldest first. */
+  /** Events with seq > since, oldest first, at most `limit` of them. */
   eventsAfter(since: number, limit: number): JobEvent[] {
-    const rows = this.sql
-      .exec<Record<string, SqlStorageValue>>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", since, limit)
-      .toArray() as unknown as EventRow[];
-    return rows.map(toEvent);
+    const events: JobEvent[] = [];
+    const rows = this.sql.exec<{ events: string }>("SELECT events FROM log WHERE seq > ? ORDER BY seq", since);
+    for (const row of rows) {
+      for (const event of JSON.parse(row.events) as JobEvent[]) {
+        if (event.seq <= since) continue;
+        events.push(event);
+        if (events.length >= limit) return events;
+      }
+    }
+    return events;
   }
 
-  costs(): JobCosts {
-    const job = this.job();
-    return {
-      rowsWritten: (job?.rows_written ?? 0) + this.#unrecordedRows,
-      alarmsArmed: job?.alarms_armed ?? 0,
-      eventsStored: this.lastSeq(),
-      steps: Number(this.sql.exec("SELECT count(*) AS n FROM steps").one().n),
-    };
+  /** Every step's latest record, by name, in position order. */
+  steps(): Map<string, StoredStep> {
+    const steps = new Map<string, StoredStep>();
+    const rows = this.sql.exec<{ seq: number; steps: string }>("SELECT seq, steps FROM log WHERE steps IS NOT NULL ORDER BY seq");
+    for (const row of rows) {
+      for (const record of JSON.parse(row.steps) as StepRecord[]) {
+        steps.set(record.name, { ...record, resultRow: record.hasResult ? row.seq : null });
+      }
+    }
+    return steps;
+  }
+
+  /** A succeeded step's result as JSON text. */
+  stepResult(row: number): string | null {
+    const found = this.sql.exec<{ result: string | null }>("SELECT result FROM log WHERE seq = ?", row).toArray()[0];
+    return found?.result ?? null;
+  }
+
+  latestProgress(): Progress | null {
+    const found = this.sql.exec<{ progress: string }>("SELECT progress FROM log WHERE progress IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0];
+    return found ? (JSON.parse(found.progress) as Progress) : null;
+  }
+
+  /** Bytes the log holds: events, step records and results. */
+  bytesStored(): number {
+    const sum = this.sql.exec<{ n: number | null }>(
+      "SELECT sum(length(CAST(events AS BLOB)) + coalesce(length(CAST(steps AS BLOB)), 0) + coalesce(length(CAST(result AS BLOB)), 0)) AS n FROM log",
+    ).one().n;
+    return Number(sum ?? 0);
   }
 
   /** Forget cached values after the object's storage was deleted. */
   reset(): void {
     this.#exists = false;
     this.#lastSeq = null;
-    this.#unrecordedRows = 0;
+    this.#storedUsage = null;
+    Object.assign(this.#usage, NO_USAGE);
   }
 
   #write(query: string, ...bindings: SqlStorageValue[]): void {
-    this.#unrecordedRows += this.sql.exec(query, ...bindings).rowsWritten;
+    this.#usage.rowsWritten += this.sql.exec(query, ...bindings).rowsWritten;
   }
-}
 
-function toEvent(row: EventRow): JobEvent {
-  return { seq: row.seq, at: row.at, type: row.type, data: JSON.parse(row.data) } as JobEvent;
-}
-
-function toStepSummary(row: StepRow): StepSummary {
-  return {
-    name: row.name,
-    state: row.state,
-    attempts: row.attempts,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    until: row.until,
-    error: row.error,
-  };
-}
-
-function parseOrNull<T>(text: string | null): T | null {
-  return text === null ? null : (JSON.parse(text) as T);
-}
-
-export function toSnapshot(job: JobRow, steps: Iterable<StepRow>, lastSeq: number): JobSnapshot {
-  const summaries = [...steps].map(toStepSummary);
-  return {
-    id: job.id,
-    type: job.type,
-    state: job.state,
-    input: JSON.parse(job.input) as Json,
-    progress: parseOrNull<Progress>(job.progress),
-    steps: summaries,
-    attempts: summaries.reduce((sum, step) => sum + step.attempts, 0),
-    result: parseOrNull<Json>(job.result),
-    error: parseOrNull<JobErrorInfo>(job.error),
-    createdAt: job.created_at,
-    startedAt: job.started_at,
-    finishedAt: job.finished_at,
-    deadlineAt: job.deadline_at,
-    expiresAt: job.expires_at,
-    lastSeq,
-  };
+  /** A write of the one job row, counted before the usage it carries is serialized. */
+  #writeJob(query: string, ...bindings: (SqlStorageValue | (() => SqlStorageValue))[]): void {
+    this.#usage.rowsWritten += 1;
+    this.sql.exec(query, ...bindings.map((value) => (typeof value === "function" ? value() : value)));
+  }
 }

@@ -2,7 +2,7 @@
 // shaped after Cloudflare Workflows so its users feel at home.
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import type { Duration } from "../lib/duration";
-import type { Json, LogLevel, Progress } from "../protocol";
+import type { Budget, Json, LogLevel, Progress } from "../protocol";
 
 export type Backoff = "constant" | "linear" | "exponential";
 
@@ -68,6 +68,10 @@ export interface JobDefinition<Schema extends StandardSchemaV1 = StandardSchemaV
   example: Json;
   /** Never created by anonymous visitors, whatever PUBLIC_JOB_TYPES lists (benchmark and test types). */
   ownersOnly?: boolean;
+  /** A budget tighter than the deployment's, for every job of this type. */
+  budget?: Partial<Budget>;
+  /** What a job with this input will need, checked against its budget at create (400 over it). */
+  needs?(input: StandardSchemaV1.InferOutput<Schema>): Partial<Budget>;
   run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<unknown>;
 }
 

@@ -39,6 +39,8 @@ export const primes = defineJob({
   input,
   inputJsonSchema: jsonSchemaOf(input),
   example: { n: 20_000_000, segment: 1_000_000 },
+  // One step per segment: refuse up front what the job's budget could not finish.
+  needs: ({ n, segment }) => ({ steps: Math.ceil(n / segment) }),
   async run({ input, step, progress }) {
     const { n, segment } = input;
     const small = basePrimes(Math.ceil(Math.sqrt(n)));
@@ -48,7 +50,7 @@ export const primes = defineJob({
       const low = i * segment;
       const high = Math.min(n, low + segment);
       total += await step.do(`segment-${i + 1}`, () => countPrimesInSegment(low, high, small));
-      progress({ current: i + 1, total: segments, message: `${high.toLocaleString("en-US")} checked, ${total} primes` });
+      progress({ current: i + 1, total: segments, message: `${high.toLocaleString("en-US")} checked, ${total.toLocaleString("en-US")} primes` });
     }
     return { n, primes: total };
   },

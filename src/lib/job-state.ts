@@ -2,6 +2,9 @@
 // browser all need. Pure: no runtime imports.
 import type { JobEvent, JobState, Progress, TerminalState } from "../protocol";
 
+/** Steps a summary lists as `recent` and as `failed`. */
+export const SUMMARY_STEPS = 5;
+
 const TERMINAL: ReadonlySet<JobState> = new Set<TerminalState>(["succeeded", "failed", "canceled"]);
 
 export function isTerminal(state: JobState): state is TerminalState {

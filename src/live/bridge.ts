@@ -1,28 +1,40 @@
 // SSE and text viewers are served by the Worker, which holds one WebSocket to the job's
 // object per viewer and writes its frames to the HTTP response. The object can then
-// hibernate between events while viewers wait (DESIGN.md, "Watching").
+// hibernate between events while viewers wait (DESIGN.md, "Watching"). The object sends
+// these frames already in their wire format, each prefixed with the seq it carries
+// ("12\n<wire>"), so the Worker only writes them through, and acknowledges them as the
+// viewer reads: what the Worker holds for a viewer is bounded by the object's CREDIT
+// plus the response's HIGH_WATER_BYTES, however slowly the viewer reads.
+import { ACK_EVERY } from "../job/fanout";
 import type { JobRpc } from "../job/job-object";
-import { isTerminalEvent } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
-import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
-/** Unread bytes a viewer may fall behind by before it is dropped. */
-export const MAX_BUFFERED_BYTES = 1 << 20;
+/** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
+export const HIGH_WATER_BYTES = 64 * 1024;
 export const HEARTBEAT_MS = 15_000;
 
 export interface StreamFormat {
   headers: Record<string, string>;
-  snapshot(snapshot: JobSnapshot): string;
-  event(event: JobEvent): string;
   /** Written when nothing else was for HEARTBEAT_MS, if set. */
   heartbeat?: string;
 }
 
-type FrameHandler = (frame: ServerFrame | "closed") => void;
+/** A frame from the object: the seq it carries and its wire text ("" for `paused`). */
+export type BridgeFrame = { seq: number; wire: string };
+type FrameHandler = (frame: BridgeFrame | "closed") => void;
+
+export interface SubscribeOptions {
+  since: number;
+  format: "sse" | "text";
+  /** Who the viewer is, for the per-client subscriber limit. */
+  client: string;
+  /** An EventSource reconnecting (it sent Last-Event-ID): a job whose end it saw answers 204. */
+  resume: boolean;
+}
 
 /** A WebSocket to a job's object whose frames are queued until a handler takes them. */
 export class Subscription {
-  #queue: (ServerFrame | "closed")[] = [];
+  #queue: (BridgeFrame | "closed")[] = [];
   #handler: FrameHandler | null = null;
 
   constructor(readonly socket: WebSocket) {
@@ -40,65 +52,90 @@ export class Subscription {
   }
 
   /** The first frame of every connection is the snapshot; null if the socket closed first. */
-  snapshot(): Promise<JobSnapshot | null> {
-    return new Promise((resolve) => this.onFrame((frame) => resolve(frame !== "closed" && frame.type === "snapshot" ? frame.snapshot : null)));
+  first(): Promise<BridgeFrame | null> {
+    return new Promise((resolve) => {
+      this.#handler = (frame) => {
+        this.#handler = null;
+        if (frame !== "closed") this.#queue.shift();
+        resolve(frame === "closed" ? null : frame);
+      };
+      const head = this.#queue[0];
+      if (head !== undefined) this.#handler(head);
+    });
+  }
+
+  ack(seq: number): void {
+    try {
+      this.socket.send(JSON.stringify({ type: "ack", seq }));
+    } catch {
+      // Closing: nothing left to acknowledge.
+    }
   }
 
   close(code: number, reason: string): void {
     safeClose(this.socket, code, reason);
   }
 
-  #deliver(frame: ServerFrame | "closed"): void {
+  #deliver(frame: BridgeFrame | "closed"): void {
     if (this.#handler) this.#handler(frame);
     else this.#queue.push(frame);
   }
 }
 
-/** Opens a subscription, or returns the object's refusal (404, 429) as a Response. */
-export async function subscribe(job: JobRpc, since: number): Promise<Subscription | Response> {
-  const response = await job.fetch(new Request(`https://job/subscribe?since=${since}`, { headers: { Upgrade: "websocket" } }));
+/** Opens a subscription, or returns the object's refusal (404, 429) or its 204 as a Response. */
+export async function subscribe(job: JobRpc, options: SubscribeOptions): Promise<Subscription | Response> {
+  const query = new URLSearchParams({ since: String(options.since), format: options.format, client: options.client });
+  if (options.resume) query.set("resume", "");
+  const response = await job.fetch(new Request(`https://job/subscribe?${query}`, { headers: { Upgrade: "websocket" } }));
   if (response.status !== 101 || !response.webSocket) return response;
   return new Subscription(response.webSocket);
 }
 
-/** Frames come from our own object, but a stream must never die on a bad one. */
-export function parseFrame(data: unknown): ServerFrame | null {
+/** "12\n<wire>" → { seq: 12, wire }; frames come from our own object, but a stream must never die on a bad one. */
+export function parseFrame(data: unknown): BridgeFrame | null {
   if (typeof data !== "string") return null;
-  try {
-    const value = JSON.parse(data) as ServerFrame | null;
-    return value?.type === "snapshot" || value?.type === "event" ? value : null;
-  } catch {
-    return null;
-  }
+  const newline = data.indexOf("\n");
+  const seq = newline > 0 ? Number(data.slice(0, newline)) : NaN;
+  return Number.isSafeInteger(seq) ? { seq, wire: data.slice(newline + 1) } : null;
 }
 
 const encoder = new TextEncoder();
 
 /**
- * The response body: the snapshot, the events, and the end after the terminal event.
- * A viewer that falls MAX_BUFFERED_BYTES behind is dropped; a viewer that goes away
- * closes its WebSocket, which removes it from the job's subscribers.
+ * The response body: the snapshot (already read), the frames, and the end when the object
+ * closes the socket after the terminal event. Frames are acknowledged while the viewer
+ * keeps up; a viewer that goes away closes its WebSocket, which removes it from the job.
  */
-export function streamBody(subscription: Subscription, snapshot: JobSnapshot, format: StreamFormat): ReadableStream<Uint8Array> {
+export function streamBody(subscription: Subscription, snapshot: BridgeFrame, format: StreamFormat): ReadableStream<Uint8Array> {
   let heartbeat: ReturnType<typeof setTimeout> | null = null;
   let open = true;
+  let written = snapshot.seq;
+  let acked = -1;
+  let sinceAck = 0;
+  let ackWhenDrained = false;
   const stop = (code: number, reason: string) => {
     open = false;
     if (heartbeat !== null) clearTimeout(heartbeat);
     subscription.close(code, reason);
+  };
+  const ack = () => {
+    ackWhenDrained = false;
+    sinceAck = 0;
+    if (written > acked) {
+      acked = written;
+      subscription.ack(written);
+    }
   };
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         let lastWrite = Date.now();
         const write = (text: string) => {
-          if (!open) return;
-          controller.enqueue(encoder.encode(text));
+          if (!open || text === "") return;
+          const bytes = encoder.encode(text);
+          controller.enqueue(bytes);
+          sinceAck += bytes.byteLength;
           lastWrite = Date.now();
-          if ((controller.desiredSize ?? 0) < 0) {
-            stop(1013, "viewer too slow");
-            controller.error(new Error("The viewer fell too far behind and was dropped"));
-          }
         };
         // One timer per viewer that looks at the last write, rather than a timer re-armed
         // on every write: the bench profiled that re-arming at ~11 % of the thread.
@@ -107,24 +144,33 @@ export function streamBody(subscription: Subscription, snapshot: JobSnapshot, fo
           if (quiet >= HEARTBEAT_MS) write(text);
           if (open) heartbeat = setTimeout(() => beat(text), HEARTBEAT_MS - (quiet >= HEARTBEAT_MS ? 0 : quiet));
         };
-        const end = () => {
-          if (!open) return;
-          stop(1000, "done");
-          controller.close();
-        };
-        write(format.snapshot(snapshot));
+        write(snapshot.wire);
         if (format.heartbeat) heartbeat = setTimeout(() => beat(format.heartbeat!), HEARTBEAT_MS);
         subscription.onFrame((frame) => {
-          if (frame === "closed") return end();
-          if (frame.type !== "event") return;
-          write(format.event(frame.event));
-          if (isTerminalEvent(frame.event)) end();
+          if (frame === "closed") {
+            if (open) {
+              stop(1000, "done");
+              controller.close();
+            }
+            return;
+          }
+          write(frame.wire);
+          written = Math.max(written, frame.seq);
+          // The object waits for an ack (it paused), or we are past ACK_EVERY: ack if the viewer keeps up.
+          const room = (controller.desiredSize ?? 0) > 0;
+          if (frame.wire === "" || sinceAck >= ACK_EVERY) {
+            if (room) ack();
+            else ackWhenDrained = true;
+          }
         });
+      },
+      pull() {
+        if (ackWhenDrained) ack();
       },
       cancel() {
         stop(1000, "viewer left");
       },
     },
-    { highWaterMark: MAX_BUFFERED_BYTES, size: (chunk) => chunk.byteLength },
+    { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
   );
 }

@@ -27,3 +27,8 @@ export function sseEvent(event: JobEvent): string {
 }
 
 export const SSE_HEARTBEAT = ": heartbeat\n\n";
+
+/** How many are watching: no `id:`, so it never moves a reconnect's Last-Event-ID. */
+export function ssePresence(viewers: number): string {
+  return `event: presence\ndata: ${JSON.stringify({ viewers })}\n\n`;
+}

@@ -1,5 +1,7 @@
 // The plain-text view for `curl -N`: one line per event with time, percent, step and
-// message, ending with a line that states the outcome and the result or error.
+// message, ending with a line that states the outcome and the result or error. Job
+// output is made terminal-safe: control characters (C0 but the line's own newline, DEL,
+// C1) are shown escaped, so a log line can neither drive the terminal nor fake a line.
 import { percentOf } from "../lib/job-state";
 import type { JobEvent, JobSnapshot } from "../protocol";
 
@@ -26,7 +28,7 @@ export class TextFormatter {
   /** The first line; `since` tells whether older events follow, which set their own columns. */
   snapshot(snapshot: JobSnapshot, now: number, since: number): string {
     this.#percent = percentOf(snapshot.progress);
-    this.#step = snapshot.steps.at(-1)?.name ?? "-";
+    this.#step = (snapshot.steps.current ?? snapshot.steps.recent.at(-1))?.name ?? "-";
     const progress = snapshot.progress?.message ? ` — ${snapshot.progress.message}` : "";
     const line = this.#line(now, `job ${snapshot.id} (${snapshot.type}) is ${snapshot.state}${progress}`);
     if (since < snapshot.lastSeq) {
@@ -76,6 +78,16 @@ export class TextFormatter {
 
   #line(at: number, text: string): string {
     const percent = this.#percent === null ? "   -" : `${String(this.#percent).padStart(3)}%`;
-    return `${clock(at)} ${percent}  ${this.#step}  ${text}\n`;
+    return `${clock(at)} ${percent}  ${terminalSafe(this.#step)}  ${terminalSafe(text)}\n`;
   }
+}
+
+const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** Control characters as visible escapes: \t \n \r, \xHH for the rest of C0 and DEL, \u00HH for C1. */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (char) => {
+    const code = char.charCodeAt(0);
+    return NAMED[char] ?? (code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);
+  });
 }

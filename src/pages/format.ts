@@ -1,7 +1,7 @@
 // Wording and numbers of the job page, shared by the server's first render and the
 // browser's live updates so both say the same thing. Pure: no DOM.
 import { isTerminal, percentOf } from "../lib/job-state";
-import type { JobErrorInfo, JobSnapshot, JobState, Progress, StepSummary } from "../protocol";
+import type { JobErrorInfo, JobSnapshot, JobState, Progress, StepsSummary, StepSummary } from "../protocol";
 
 const LABELS: Record<JobState, string> = {
   queued: "Queued", running: "Running", waiting: "Waiting", succeeded: "Succeeded", failed: "Failed", canceled: "Canceled",
@@ -55,10 +55,14 @@ export function offset(at: number, createdAt: number): string {
   return `+${Math.floor(s / 60)}:${(s % 60).toFixed(1).padStart(4, "0")}`;
 }
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+/** Whole numbers the same way everywhere: 1,234,567. */
+export const number = (n: number) => n.toLocaleString("en-US");
+const count = (n: number, one: string, many: string) => `${number(n)} ${n === 1 ? one : many}`;
+const plural = (n: number, word: string) => count(n, word, `${word}s`);
 
 export function stepDetail(step: StepSummary, now: number): string {
-  const after = step.attempts > 1 ? ` after ${plural(step.attempts, "attempt")}` : "";
+  // A step that needed retries keeps its last failure: the reason it needed them.
+  const after = step.attempts > 1 ? ` after ${plural(step.attempts, "attempt")}${step.error ? `; attempt ${step.attempts - 1} failed: ${step.error}` : ""}` : "";
   switch (step.state) {
     case "running":
       return step.attempts > 1 ? `running, attempt ${step.attempts}` : "running";
@@ -69,8 +73,39 @@ export function stepDetail(step: StepSummary, now: number): string {
     case "succeeded":
       return step.startedAt !== null && step.finishedAt !== null ? `done in ${duration(step.finishedAt - step.startedAt)}${after}` : `done${after}`;
     case "failed":
-      return `failed${after}: ${step.error ?? "error"}`;
+      return `failed after ${plural(step.attempts, "attempt")}: ${step.error ?? "error"}`;
+    case "canceled":
+      return "canceled";
   }
+}
+
+/** "12 of 60 steps done · 1 retry · 1 failed". */
+export function stepsText(steps: StepsSummary): string {
+  if (steps.total === 0) return "No steps yet.";
+  const parts = [`${number(steps.counts.succeeded)} of ${count(steps.total, "step", "steps")} done`];
+  if (steps.retries) parts.push(count(steps.retries, "retry", "retries"));
+  if (steps.counts.failed) parts.push(`${number(steps.counts.failed)} failed`);
+  if (steps.counts.canceled) parts.push(`${number(steps.counts.canceled)} canceled`);
+  return parts.join(" · ");
+}
+
+export function gapText(count: number): string {
+  return `… ${count === 1 ? "1 more step" : `${number(count)} more steps`}`;
+}
+
+/** The steps a page lists: the failed ones, the last few and the current one, by position, with the gaps between them. */
+export function listedSteps(steps: StepsSummary): (StepSummary | { gap: number })[] {
+  const byPosition = new Map<number, StepSummary>();
+  for (const step of [...steps.failed, ...steps.recent, ...(steps.current ? [steps.current] : [])]) byPosition.set(step.position, step);
+  const listed = [...byPosition.values()].sort((a, b) => a.position - b.position);
+  const rows: (StepSummary | { gap: number })[] = [];
+  let next = 0;
+  for (const step of listed) {
+    if (step.position > next) rows.push({ gap: step.position - next });
+    rows.push(step);
+    next = step.position + 1;
+  }
+  return rows;
 }
 
 export function pretty(value: unknown): string {
@@ -78,5 +113,6 @@ export function pretty(value: unknown): string {
 }
 
 export function errorText(error: JobErrorInfo): string {
+  if (error.code === "canceled") return error.message;
   return `${error.message} (${error.code}${error.step ? `, step ${error.step}` : ""})`;
 }

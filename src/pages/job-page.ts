@@ -4,7 +4,7 @@
 import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, offset, percentDone, pretty, progressText, stateLabel, stepDetail } from "./format";
+import { duration, elapsedMs, errorText, gapText, listedSteps, number, offset, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
 import { page, type Html } from "./layout";
 
 type LogEvent = Extract<JobEvent, { type: "log" }>;
@@ -33,7 +33,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <div><dt>Id</dt><dd><code>${snapshot.id}</code></dd></div>
   <div><dt>Created</dt><dd><time id="created" datetime="${new Date(snapshot.createdAt).toISOString()}">${new Date(snapshot.createdAt).toUTCString()}</time></dd></div>
   <div><dt>Elapsed</dt><dd id="elapsed">${duration(elapsedMs(snapshot, now))}</dd></div>
-  <div><dt>Attempts</dt><dd id="attempts">${snapshot.attempts}</dd></div>
+  <div><dt>Retries</dt><dd id="retries">${number(snapshot.steps.retries)}</dd></div>
 </dl>
 <section class="progress" aria-labelledby="progress-heading">
   <h2 id="progress-heading">Progress</h2>
@@ -50,13 +50,14 @@ ${outcome(snapshot)}
 <div class="columns">
   <section aria-labelledby="steps-heading">
     <h2 id="steps-heading">Steps</h2>
-    <ol id="steps" class="steps" aria-labelledby="steps-heading" tabindex="0">${snapshot.steps.map((step) => stepItem(step, now))}</ol>
-    <p id="no-steps" class="empty" ${snapshot.steps.length ? "hidden" : ""}>No steps yet.</p>
+    <p id="steps-summary" class="steps-summary">${stepsText(snapshot.steps)}</p>
+    <ol id="steps" class="steps" aria-labelledby="steps-heading" tabindex="0">${listedSteps(snapshot.steps).map((row) => ("gap" in row ? gapItem(row.gap) : stepItem(row, now)))}</ol>
+    <p class="hint"><a href="${urls.self}/steps">Every step (JSON)</a></p>
   </section>
   <section aria-labelledby="log-heading">
     <h2 id="log-heading">Log</h2>
-    <ol id="log" class="log" role="log" aria-live="polite" aria-labelledby="log-heading" tabindex="0">${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
-    <p id="no-log" class="empty" ${logs.length ? "hidden" : ""}>No log lines yet.</p>
+    <ol id="log" class="log" role="log" aria-live="polite" aria-labelledby="log-heading" tabindex="0" ${logs.length ? "" : "hidden"}>${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
+    <p id="no-log" class="empty" ${logs.length ? "hidden" : ""}>${finished ? "This job logged nothing." : "No log lines yet."}</p>
     ${events.nextSince < events.lastSeq ? html`<noscript><p>More lines: <a href="${urls.stream}">the full log as text</a>.</p></noscript>` : ""}
     <button type="button" id="jump-to-end" class="jump" hidden>Newer lines below ↓</button>
   </section>
@@ -88,14 +89,18 @@ function outcome(snapshot: JobSnapshot): Html {
   <h2 id="result-heading">Result</h2>
   <pre id="result">${snapshot.state === "succeeded" ? pretty(snapshot.result) : ""}</pre>
 </section>
-<section id="error-box" class="outcome error" aria-labelledby="error-heading" ${error ? "" : "hidden"}>
+<section id="error-box" class="outcome ${snapshot.state === "canceled" ? "canceled" : "error"}" aria-labelledby="error-heading" ${error ? "" : "hidden"}>
   <h2 id="error-heading">${snapshot.state === "canceled" ? "Canceled" : "Error"}</h2>
   <p id="error-message">${error ? errorText(error) : ""}</p>
 </section>`;
 }
 
 function stepItem(step: StepSummary, now: number): Html {
-  return html`<li class="step step-${step.state}" data-step="${step.name}"><span class="step-name">${step.name}</span> <span class="step-detail">${stepDetail(step, now)}</span></li>`;
+  return html`<li class="step step-${step.state}" data-step="${step.position}"><span class="step-name">${step.name}</span> <span class="step-detail">${stepDetail(step, now)}</span></li>`;
+}
+
+function gapItem(count: number): Html {
+  return html`<li class="step step-gap">${gapText(count)}</li>`;
 }
 
 function logItem(event: LogEvent, createdAt: number): Html {

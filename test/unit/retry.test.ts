@@ -7,3 +7,35 @@ it("grows the wait by backoff kind", () => {
   expect(waits("linear")).toEqual([1000, 2000, 3000, 4000]);
   expect(waits("exponential")).toEqual([1000, 2000, 4000, 8000]);
 });
+
+import { decideRetry, mayResumeInterrupted, type FailedAttempt } from "../../src/job/retry";
+
+const failed = (overrides: Partial<FailedAttempt>): FailedAttempt => ({
+  attempt: 1, nonRetryable: false, retries: { limit: 3, delayMs: 1_000, backoff: "exponential" }, now: 10_000, deadline: 100_000, ...overrides,
+});
+
+it("retries after the backoff's delay while retries are left", () => {
+  expect(decideRetry(failed({ attempt: 1 }))).toEqual({ kind: "retry", at: 11_000 });
+  expect(decideRetry(failed({ attempt: 3 }))).toEqual({ kind: "retry", at: 14_000 });
+});
+
+it("fails once the retries are used up, or at once for a non-retryable error", () => {
+  expect(decideRetry(failed({ attempt: 4 }))).toEqual({ kind: "fail", reason: "no_retries_left" });
+  expect(decideRetry(failed({ attempt: 1, nonRetryable: true }))).toEqual({ kind: "fail", reason: "non_retryable" });
+  expect(decideRetry(failed({ attempt: 1, retries: { limit: 0, delayMs: 0, backoff: "constant" } }))).toEqual({ kind: "fail", reason: "no_retries_left" });
+});
+
+it("times out when the next attempt would start at or past the deadline", () => {
+  expect(decideRetry(failed({ attempt: 1, deadline: 11_000 }))).toEqual({ kind: "time_out" });
+  expect(decideRetry(failed({ attempt: 1, deadline: 11_001 }))).toEqual({ kind: "retry", at: 11_000 });
+});
+
+it("retries at once (no wait) with a zero delay", () => {
+  expect(decideRetry(failed({ retries: { limit: 2, delayMs: 0, backoff: "exponential" } }))).toEqual({ kind: "retry", at: 10_000 });
+});
+
+it("resumes an interrupted step only while its attempts are within the retry limit", () => {
+  expect(mayResumeInterrupted(1, 0)).toBe(false);
+  expect(mayResumeInterrupted(3, 3)).toBe(true);
+  expect(mayResumeInterrupted(4, 3)).toBe(false);
+});

@@ -1,13 +1,13 @@
 import { expect, it } from "vitest";
 import { percentOf } from "../../src/lib/job-state";
-import { TextFormatter } from "../../src/live/text";
+import { terminalSafe, TextFormatter } from "../../src/live/text";
 import type { JobEvent, JobSnapshot } from "../../src/protocol";
 
 const AT = Date.UTC(2026, 0, 1, 12, 30, 45, 123);
 
 it("prints time, percent, step and message, carrying percent and step forward", () => {
   const text = new TextFormatter();
-  const snapshot = { id: "abc", type: "demo", state: "running", progress: null, steps: [], lastSeq: 0 } as unknown as JobSnapshot;
+  const snapshot = { id: "abc", type: "demo", state: "running", progress: null, steps: { current: null, recent: [] }, lastSeq: 0 } as unknown as JobSnapshot;
   const events: JobEvent[] = [
     { seq: 1, at: AT, type: "step", data: { name: "load", status: "started", attempt: 1 } },
     { seq: 2, at: AT, type: "progress", data: { current: 1, total: 4, message: "a quarter" } },
@@ -46,7 +46,7 @@ it("reads percent from ratio or current/total, clamped", () => {
 
 it("shows the snapshot's percent and step, then the columns of the history it replays", () => {
   const snapshot = {
-    id: "abc", type: "demo", state: "running", progress: { ratio: 0.9 }, steps: [{ name: "late" }], lastSeq: 5,
+    id: "abc", type: "demo", state: "running", progress: { ratio: 0.9 }, steps: { current: null, recent: [{ name: "late" }] }, lastSeq: 5,
   } as unknown as JobSnapshot;
   const replaying = new TextFormatter();
   expect(replaying.snapshot(snapshot, AT, 0)).toBe("12:30:45.123  90%  late  job abc (demo) is running\n");
@@ -54,4 +54,13 @@ it("shows the snapshot's percent and step, then the columns of the history it re
   const live = new TextFormatter();
   live.snapshot(snapshot, AT, 5);
   expect(live.event({ seq: 6, at: AT, type: "log", data: { level: "info", message: "x" } })).toBe("12:30:45.123  90%  late  info: x\n");
+});
+
+it("escapes control characters in job output, so a terminal shows them instead of acting on them", () => {
+  const text = new TextFormatter();
+  const message = "a\u001b[2J\u001b[H\u001b]0;PWNED\u0007b\nfake line\r\tc\u007f\u0085\u009bd";
+  expect(text.event({ seq: 1, at: AT, type: "log", data: { level: "info", message } })).toBe(
+    "12:30:45.123    -  -  info: a\\x1b[2J\\x1b[H\\x1b]0;PWNED\\x07b\\nfake line\\r\\tc\\x7f\\u0085\\u009bd\n",
+  );
+  expect(terminalSafe("plain text, é and ✓ stay")).toBe("plain text, é and ✓ stay");
 });
