@@ -54,3 +54,14 @@ it("answers 410 for a genuine id with no job", async () => {
   const response = await SELF.fetch(`${BASE}/jobs/${await mintJobId(TEST_SECRETS.JOB_ID_SECRET)}/stream`);
   expect(response.status).toBe(410);
 });
+
+it("escapes control characters in job output, so a terminal never acts on them", async () => {
+  const id = await createJob("echo", { lines: ["\u001b[2J\u001b[H\u001b]0;PWNED\u0007", "two\n12:00:00.000 100%  x  succeeded: {}"], delayMs: 0 });
+  await runToEnd(id);
+  const lines = await readText(id);
+  expect(lines.filter((line) => line.includes(" info: ")).map((line) => line.slice(line.indexOf(" info: ")))).toEqual([
+    " info: \\x1b[2J\\x1b[H\\x1b]0;PWNED\\x07",
+    " info: two\\n12:00:00.000 100%  x  succeeded: {}",
+  ]);
+  expect(lines.join("\n")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+});

@@ -26,7 +26,10 @@ export const PONG = "pong";
 export const MAX_CLIENT_FRAME_BYTES = 1_024;
 /** Characters of frames the object sends a subscriber ahead of its acks. */
 export const CREDIT = 256 * 1024;
-/** Clients ack at least this often (characters received), so the object never waits on an ack that is not coming. */
+/**
+ * Clients ack at least this often (characters received) and whenever they get `paused`.
+ * A paused subscriber is resumed once its unacknowledged frames are down to half the credit.
+ */
 export const ACK_EVERY = 64 * 1024;
 /** Presence frames go out at most this often. */
 const PRESENCE_INTERVAL_MS = 1_000;
@@ -143,7 +146,9 @@ export class Fanout {
     }
     cursor.inflight.splice(0, i);
     if (cursor.inflight.length === 0) cursor.unacked = 0;
-    if (cursor.paused && cursor.unacked < CREDIT) {
+    // Resume only once half the credit is back, so a paused subscriber gets a stretch of
+    // frames per round trip rather than one frame per ack.
+    if (cursor.paused && cursor.unacked <= CREDIT / 2) {
       cursor.paused = false;
       this.#pump(cursor);
     }

@@ -1,0 +1,36 @@
+// What a job costs, from the object's own counters (shown to its owner as `usage`):
+// about one row written per step, and alarms only for what is due later.
+import { SELF } from "cloudflare:test";
+import { expect, it } from "vitest";
+import type { JobSnapshot } from "../src/protocol";
+import { auth, BASE, createJob, runToEnd, useVirtualClock } from "./helpers";
+import { BOB } from "./secrets";
+
+useVirtualClock();
+
+const asOwner = async (id: string, token?: string) => (await SELF.fetch(`${BASE}/jobs/${id}`, { headers: auth(token) })).json<JobSnapshot>();
+
+it("writes at most 1.5 rows per step for 60 steps with a log line and a progress update each, alarms included", async () => {
+  const id = await createJob("test-many-steps", { steps: 60, chatty: true });
+  await runToEnd(id);
+  const { usage, lastSeq } = await asOwner(id);
+  expect(lastSeq).toBeGreaterThan(180); // 60 started, 60 logs, 60 succeeded, progress, states
+  expect(usage!.rowsWritten / 60).toBeLessThanOrEqual(1.5);
+  expect(usage!.alarms).toBeLessThanOrEqual(3);
+});
+
+it("arms no alarm for a zero-length sleep: demo without pauses arms 3, the retention alarm included", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  expect((await asOwner(id)).usage).toMatchObject({ alarms: 3 });
+});
+
+it("shows usage to the job's owner only", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const usage = (await asOwner(id)).usage!;
+  expect(usage.requests).toBeGreaterThan(0);
+  expect(usage.awakeMs).toBeGreaterThanOrEqual(0);
+  expect((await (await SELF.fetch(`${BASE}/jobs/${id}`)).json<JobSnapshot>()).usage).toBeUndefined();
+  expect((await asOwner(id, BOB)).usage).toBeUndefined();
+});

@@ -1,0 +1,66 @@
+// A long history streams to any reader at its own pace: every event exactly once, in
+// order, then the live tail, on every transport; and a subscriber that stops reading
+// makes the object send no more than its credit, however large the history.
+import { SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { CREDIT } from "../src/job/fanout";
+import type { ServerFrame } from "../src/protocol";
+import { allEvents, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { openSocket, parseSse, sseEvents } from "./live-helpers";
+
+useVirtualClock();
+
+/** 10,000 log lines in the first slice, then a sleep, then 100 more. */
+async function longJob(): Promise<string> {
+  const id = await createJob("test-logger", { lines: 10_100, perStep: 10_000, pauseMs: 1_000 });
+  await runNextAlarm(id); // the first 10,000 lines, then the sleep
+  return id;
+}
+
+it("replays 10,000 events over WebSocket as the subscriber acks, then the live tail", async () => {
+  const id = await longJob();
+  const client = await openSocket(id);
+  await vi.waitFor(() => expect(client.events().length).toBeGreaterThan(10_000), { timeout: 15_000 });
+  expect(client.frames.some((f) => f.type === "paused")).toBe(true); // it was paced, not flooded
+  await runToEnd(id);
+  expect((await client.closed).code).toBe(1000);
+  expect(client.events()).toEqual(await allEvents(id));
+});
+
+it("replays 10,000 events over SSE and text from the start, then the live tail", async () => {
+  const id = await longJob();
+  const sse = SELF.fetch(`${BASE}/jobs/${id}/sse`).then((r) => r.text());
+  const text = SELF.fetch(`${BASE}/jobs/${id}/stream`).then((r) => r.text());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await runToEnd(id);
+  const all = await allEvents(id);
+  expect(all.length).toBeGreaterThan(10_100);
+  expect(sseEvents(parseSse(await sse))).toEqual(all);
+  const lines = (await text).trimEnd().split("\n");
+  expect(lines).toHaveLength(all.length + 1); // the snapshot line, then one per event
+  expect(lines.filter((line) => / info: \d+ /.test(line)).map((line) => Number(/ info: (\d+) /.exec(line)![1]))).toEqual(Array.from({ length: 10_100 }, (_, i) => i));
+});
+
+it("sends a subscriber that stops reading no more than its credit, over a history of 11 MB", async () => {
+  const id = await createJob("test-logger", { lines: 1_400, size: 8_000, perStep: 100 });
+  const done = await runToEnd(id);
+  expect(done.state).toBe("succeeded");
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } });
+  const socket = response.webSocket!;
+  let received = 0;
+  const frames: ServerFrame[] = [];
+  socket.addEventListener("message", (message) => {
+    received += (message.data as string).length;
+    frames.push(JSON.parse(message.data as string) as ServerFrame);
+  });
+  socket.accept();
+  await vi.waitFor(() => expect(frames.at(-1)?.type).toBe("paused"));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // The credit, plus at most one event frame that crossed it and the paused frame.
+  expect(received).toBeLessThan(CREDIT + 20_000);
+  const paused = frames.at(-1) as Extract<ServerFrame, { type: "paused" }>;
+  // Acknowledging brings the next stretch.
+  socket.send(JSON.stringify({ type: "ack", seq: paused.seq }));
+  await vi.waitFor(() => expect(received).toBeGreaterThan(CREDIT + 20_000));
+  socket.close(1000, "bye");
+});
