@@ -18,7 +18,7 @@ export default defineConfig({
                 ALLOWED_ORIGINS: "https://app.example",
                 PUBLIC_ORIGIN: "http://jobs.test",
                 RETENTION: "1 day",
-                PROGRESS_WINDOW: "100 ms",
+                BATCH_WINDOW: "100 ms",
                 JOB_BUDGET: "steps=20000, events=50000, bytes=32 MiB",
                 MAX_SUBSCRIBERS: "250",
               },

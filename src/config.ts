@@ -7,8 +7,8 @@ export interface Config {
   retentionMs: number;
   defaultJobTimeoutMs: number;
   alarmBudgetMs: number;
-  /** Events are written in batches at most this far apart (progress coalesces inside them). */
-  progressWindowMs: number;
+  /** A running step's events are written at most once per window; progress at most once per window. */
+  batchWindowMs: number;
   maxBodyBytes: number;
   maxSubscribers: number;
   /** Live subscribers per job from one client (an owner, or an anonymous IP). */
@@ -23,7 +23,7 @@ export const DEFAULTS: Config = {
   retentionMs: 7 * 86_400_000,
   defaultJobTimeoutMs: 3_600_000,
   alarmBudgetMs: 5_000,
-  progressWindowMs: 250,
+  batchWindowMs: 100,
   maxBodyBytes: 65_536,
   maxSubscribers: 1_000,
   maxSubscribersPerClient: 20,
@@ -67,7 +67,7 @@ export function readConfig(env: Env): Config {
     retentionMs: duration(env.RETENTION, DEFAULTS.retentionMs),
     defaultJobTimeoutMs: duration(env.DEFAULT_JOB_TIMEOUT, DEFAULTS.defaultJobTimeoutMs),
     alarmBudgetMs: duration(env.ALARM_BUDGET, DEFAULTS.alarmBudgetMs),
-    progressWindowMs: duration(env.PROGRESS_WINDOW, DEFAULTS.progressWindowMs),
+    batchWindowMs: duration(env.BATCH_WINDOW, DEFAULTS.batchWindowMs),
     maxBodyBytes: count(env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes),
     maxSubscribers: count(env.MAX_SUBSCRIBERS, DEFAULTS.maxSubscribers),
     maxSubscribersPerClient: count(env.MAX_SUBSCRIBERS_PER_CLIENT, DEFAULTS.maxSubscribersPerClient),

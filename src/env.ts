@@ -21,7 +21,7 @@ export interface Env {
   RETENTION?: string;
   DEFAULT_JOB_TIMEOUT?: string;
   ALARM_BUDGET?: string;
-  PROGRESS_WINDOW?: string;
+  BATCH_WINDOW?: string;
   MAX_BODY_BYTES?: string;
   MAX_SUBSCRIBERS?: string;
   MAX_SUBSCRIBERS_PER_CLIENT?: string;

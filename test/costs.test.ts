@@ -34,3 +34,11 @@ it("shows usage to the job's owner only", async () => {
   expect((await (await SELF.fetch(`${BASE}/jobs/${id}`)).json<JobSnapshot>()).usage).toBeUndefined();
   expect((await asOwner(id, BOB)).usage).toBeUndefined();
 });
+
+it("writes a flood of log lines from one turn of a step in a few rows", async () => {
+  const id = await createJob("test-logger", { lines: 1_000, perStep: 1_000 });
+  await runToEnd(id);
+  const { usage, lastSeq } = await asOwner(id);
+  expect(lastSeq).toBeGreaterThan(1_000);
+  expect(usage!.rowsWritten).toBeLessThan(15);
+});

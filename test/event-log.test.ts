@@ -1,9 +1,10 @@
 // The event log: gap-free increasing seq, pages for polling clients, coalesced progress.
 // (Its budget is in budgets.test.ts.)
-import { SELF } from "cloudflare:test";
-import { expect, it } from "vitest";
+import { runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { openGate } from "./fixtures/jobs";
 import type { EventPage } from "../src/protocol";
-import { allEvents, BASE, createJob, expectGapFree, runToEnd, stepStatuses, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, expectGapFree, runToEnd, stepStatuses, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -35,4 +36,16 @@ it("coalesces rapid progress but always keeps the latest", async () => {
   expect(progress.at(-1)).toMatchObject({ current: 100, total: 100 });
   expect(done.progress).toMatchObject({ current: 100, total: 100 });
   expect(stepStatuses(events).filter((s) => s.endsWith(":succeeded:1"))).toHaveLength(100);
+});
+
+it("writes what a running step logs without waiting for the step to end", async () => {
+  const id = await createJob("test-gate");
+  const slice = runDurableObjectAlarm(stubOf(id));
+  await vi.waitFor(async () => {
+    const logs = (await allEvents(id)).filter((e) => e.type === "log");
+    expect(logs.map((e) => e.data.message)).toEqual(["waiting for the gate (attempt 1)"]);
+  });
+  openGate(id);
+  await slice;
+  expect((await runToEnd(id)).state).toBe("succeeded");
 });

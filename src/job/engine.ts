@@ -273,6 +273,7 @@ class Slice implements Step {
       await this.input.store.sync();
       if (this.#over) return ended();
       let value: T;
+      this.input.events.bodyStarted();
       try {
         value = await this.#withTimeout(fn, attempt, timeoutMs);
       } catch (error) {
@@ -289,6 +290,8 @@ class Slice implements Step {
         if (decision.at > Date.now()) return this.#suspend(decision.at);
         await this.#checkpoint();
         continue;
+      } finally {
+        this.input.events.bodyEnded();
       }
       if (this.#over) return ended();
       const stored = toStoredJson(value);

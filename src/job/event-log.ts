@@ -1,9 +1,11 @@
 // The job's log, written in batches: events and step records wait in memory and go to
 // storage together as one row, then to the subscribers. A batch is written when the
-// engine needs it durable (a step attempt is about to start), when the job's slice ends,
-// when it grows past MAX_BATCH_CHARS, or at the latest `windowMs` after its first event,
-// so a live viewer never waits longer than that for a log line. Progress inside a batch
-// is coalesced: only the latest update is kept.
+// engine needs it durable (a step attempt is about to start: the previous step's record
+// and events ride along), when the job's slice ends, or when it grows past
+// MAX_BATCH_CHARS. While a step's body runs, what it logs is written at the end of the
+// turn, but at most once per `windowMs`: a lone line goes out at once, a flood goes out
+// in batches, one row per window. Progress is coalesced: an update replaces the one still
+// waiting, and one is written at most once per window.
 //
 // Budgets: an event past the job's `events` budget, or a write past its `bytes` budget,
 // is refused and reported through `onLimit`, which ends the job. The events that end a
@@ -31,6 +33,9 @@ export class EventLog {
   #stepMap: Map<string, StoredStep> | null = null;
   #chars = 0;
   #progressWrittenAt = -Infinity;
+  #writtenAt = -Infinity;
+  /** Step bodies running now; only then does a timer write what waits. */
+  #bodies = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #bytesStored: number | null = null;
   #refused = false;
@@ -109,6 +114,7 @@ export class EventLog {
     const progress = events.findLast((event) => event.type === "progress")?.data as Progress | undefined;
     if (progress) this.#progressWrittenAt = now;
     const bytesBefore = this.#bytes();
+    this.#writtenAt = now;
     this.store.appendBatch({ events, steps: this.#steps, result: this.#result, progress: progress ?? null });
     this.#bytesStored = bytesBefore + this.#chars;
     const resultStep = this.#resultStep === null ? undefined : this.steps().get(this.#resultStep);
@@ -137,9 +143,31 @@ export class EventLog {
     this.#chars = 0;
   }
 
+  /** A step's body starts or ends running: between bodies the next step's start writes what waits. */
+  bodyStarted(): void {
+    this.#bodies++;
+    if (this.#events.length) this.#schedule();
+  }
+
+  bodyEnded(): void {
+    this.#bodies--;
+    if (this.#bodies === 0 && this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+  }
+
   #grow(chars: number): void {
     this.#chars += chars;
-    this.#timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+    if (this.#bodies > 0) this.#schedule();
+  }
+
+  /** At the end of this turn, or a window after the last write if that is later. */
+  #schedule(): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, Math.max(0, this.#writtenAt + this.options.windowMs - Date.now()));
   }
 
   #bytes(): number {

@@ -300,7 +300,7 @@ export class JobObject extends DurableObject<Env> {
   #events(job: JobRow): EventLog {
     this.#log ??= new EventLog(
       this.#store,
-      { windowMs: this.#config.progressWindowMs, budget: JSON.parse(job.budget) as Budget },
+      { windowMs: this.#config.batchWindowMs, budget: JSON.parse(job.budget) as Budget },
       (events) => this.#fanout.broadcast(events),
       (limit) => this.#onLimit(job, limit),
     );
