@@ -34,13 +34,25 @@ function showStatus(status: LiveStatus): void {
   element.textContent = STATUS_TEXT[status];
 }
 
+/** Events wait here and reach the page together, at most every BATCH_MS: a replay of thousands is one update, not thousands. */
+const BATCH_MS = 50;
+let pending: JobEvent[] = [];
+let batch: ReturnType<typeof setTimeout> | null = null;
+
 function onEvent(event: JobEvent): void {
+  pending.push(event);
+  batch ??= setTimeout(showPending, BATCH_MS);
+}
+
+function showPending(): void {
+  batch = null;
+  const events = pending;
+  pending = [];
   // The snapshot already holds every event up to its lastSeq; older ones only feed the log.
-  if (event.seq > job.lastSeq) {
-    job = applyEvent(job, event);
-    render();
-  }
-  if (event.type === "log") log.append(event);
+  const before = job.lastSeq;
+  for (const event of events) if (event.seq > job.lastSeq) job = applyEvent(job, event);
+  if (job.lastSeq !== before) render();
+  log.append(events.filter((event): event is Extract<JobEvent, { type: "log" }> => event.type === "log"));
 }
 
 /** The form is there only for a viewer who controls the job (its control cookie or owner). */

@@ -8,6 +8,8 @@ type LogEvent = Extract<JobEvent, { type: "log" }>;
 
 /** Pixels from the bottom that still count as "at the bottom". */
 const STICKY_PX = 24;
+/** Log lines the page keeps; older ones leave the page as new ones come. */
+const MAX_LINES = 20_000;
 
 export class LogView {
   #lastSeq: number;
@@ -28,14 +30,22 @@ export class LogView {
     this.#scrollToEnd();
   }
 
-  append(event: LogEvent): void {
-    if (event.seq <= this.#lastSeq) return;
-    this.#lastSeq = event.seq;
+  /** Appends the lines it has not shown yet, in one DOM change: a long replay must not lay out the page per line. */
+  append(events: LogEvent[]): void {
+    const fresh = events.filter((event) => event.seq > this.#lastSeq);
+    if (fresh.length === 0) return;
+    this.#lastSeq = fresh.at(-1)!.seq;
     const follow = this.#atBottom();
-    const item = el("li", `log-line level-${event.data.level}`);
-    item.dataset.seq = String(event.seq);
-    item.append(el("span", "log-time", offset(event.at, this.createdAt)), " ", el("span", "log-level", event.data.level), " ", el("span", "log-message", event.data.message));
-    this.list.append(item);
+    const lines = document.createDocumentFragment();
+    for (const event of fresh) {
+      const item = el("li", `log-line level-${event.data.level}`);
+      item.dataset.seq = String(event.seq);
+      item.append(el("span", "log-time", offset(event.at, this.createdAt)), " ", el("span", "log-level", event.data.level), " ", el("span", "log-message", event.data.message));
+      lines.append(item);
+    }
+    this.list.append(lines);
+    // The page keeps the latest MAX_LINES; the whole log stays a click away (the curl command, /events).
+    while (this.list.childElementCount > MAX_LINES) this.list.firstElementChild!.remove();
     this.empty.hidden = true;
     this.list.hidden = false;
     if (follow) this.#scrollToEnd();
