@@ -2,7 +2,7 @@
 // in place (steps by name) so focus, selection and screen readers are not disturbed.
 import type { JobSnapshot, StepsSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, gapText, listedSteps, number, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "../pages/format";
+import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
 export function renderJob(job: JobSnapshot, now: number): void {
@@ -11,6 +11,7 @@ export function renderJob(job: JobSnapshot, now: number): void {
   setText(badge, stateLabel(job.state));
   setText(byId("elapsed"), duration(elapsedMs(job, now)));
   setText(byId("retries"), number(job.steps.retries));
+  setText(byId("viewers"), watching(job.viewers));
   renderProgress(job, now);
   renderSteps(job.steps, now);
   renderOutcome(job);

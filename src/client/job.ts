@@ -86,5 +86,6 @@ render();
 if (isTerminal(job.state)) showStatus("ended");
 else {
   const urls = { sse: root.dataset.sse!, self: root.dataset.self! };
-  new LiveJob(urls, Number(root.dataset.since), { snapshot: (s) => ((job = s), render()), event: onEvent, status: showStatus }).start();
+  const presence = (viewers: number) => ((job = { ...job, viewers }), render());
+  new LiveJob(urls, Number(root.dataset.since), { snapshot: (s) => ((job = s), render()), event: onEvent, status: showStatus, presence }).start();
 }

@@ -9,6 +9,8 @@ export interface LiveHandlers {
   snapshot(snapshot: JobSnapshot): void;
   event(event: JobEvent): void;
   status(status: LiveStatus): void;
+  /** How many are watching, when it changes. */
+  presence(viewers: number): void;
 }
 
 /** SSE event names: the protocol's event types, with "job-error" for "error" (see src/live/sse.ts). */
@@ -45,6 +47,10 @@ export class LiveJob {
     });
     source.addEventListener("snapshot", (message) => this.#snapshot(parse<JobSnapshot>(message)));
     for (const name of EVENT_NAMES) source.addEventListener(name, (message) => this.#event(parse<JobEvent>(message)));
+    source.addEventListener("presence", (message) => {
+      const viewers = parse<{ viewers: number }>(message)?.viewers;
+      if (typeof viewers === "number") this.on.presence(viewers);
+    });
     source.addEventListener("error", () => {
       if (this.#done) return;
       this.on.status("reconnecting");

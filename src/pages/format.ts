@@ -89,6 +89,11 @@ export function stepsText(steps: StepsSummary): string {
   return parts.join(" · ");
 }
 
+/** Live viewers over every transport; a page counts itself once it is connected. */
+export function watching(viewers: number): string {
+  return `${number(viewers)} watching`;
+}
+
 export function gapText(count: number): string {
   return `… ${count === 1 ? "1 more step" : `${number(count)} more steps`}`;
 }

@@ -4,7 +4,7 @@
 import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, gapText, listedSteps, number, offset, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
+import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, offset, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
 import { page, type Html } from "./layout";
 
 type LogEvent = Extract<JobEvent, { type: "log" }>;
@@ -34,6 +34,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <div><dt>Created</dt><dd><time id="created" datetime="${new Date(snapshot.createdAt).toISOString()}">${new Date(snapshot.createdAt).toUTCString()}</time></dd></div>
   <div><dt>Elapsed</dt><dd id="elapsed">${duration(elapsedMs(snapshot, now))}</dd></div>
   <div><dt>Retries</dt><dd id="retries">${number(snapshot.steps.retries)}</dd></div>
+  <div><dt>Viewers</dt><dd id="viewers">${watching(snapshot.viewers)}</dd></div>
 </dl>
 <section class="progress" aria-labelledby="progress-heading">
   <h2 id="progress-heading">Progress</h2>
