@@ -2,7 +2,7 @@
 // format and are written through; they are acknowledged while the viewer reads, and not
 // while it does not; a viewer that leaves closes its WebSocket.
 import { expect, it, vi } from "vitest";
-import { ACK_EVERY } from "../src/job/fanout";
+import { ACK_EVERY } from "../src/lib/fanout";
 import { HEARTBEAT_MS, HIGH_WATER_BYTES, parseFrame, streamBody, Subscription, type BridgeFrame } from "../src/live/bridge";
 import { streamFormat } from "../src/live/formats";
 

@@ -1,7 +1,7 @@
 // Clients for the three live transports, as a test sees them through the Worker.
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { ACK_EVERY } from "../src/job/fanout";
+import { ACK_EVERY } from "../src/lib/fanout";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../src/protocol";
 import { BASE } from "./helpers";
 

@@ -3,7 +3,7 @@
 // makes the object send no more than its credit, however large the history.
 import { SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
-import { CREDIT } from "../src/job/fanout";
+import { CREDIT } from "../src/lib/fanout";
 import type { ServerFrame } from "../src/protocol";
 import { allEvents, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
 import { openSocket, parseSse, sseEvents } from "./live-helpers";

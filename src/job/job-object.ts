@@ -6,10 +6,14 @@ import type { Env } from "../env";
 import type { JobRegistry } from "../jobs/registry";
 import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { isTerminal } from "../lib/job-state";
+import type { JobEvent } from "../protocol";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobSnapshot, Json, StepPage, TerminalState } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
-import { CLOSE, Fanout, type Format } from "./fanout";
+import { CLOSE, Fanout } from "../lib/fanout";
+import { isTerminalEvent } from "../lib/job-state";
+import type { TextFormatter } from "../live/text";
+import { jobFrames } from "./job-frames";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
 
@@ -57,14 +61,14 @@ type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? 
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
-const FORMATS: readonly Format[] = ["json", "sse", "text"];
+const JOB_FORMATS = ["json", "sse", "text"] as const;
 
 export class JobObject extends DurableObject<Env> {
   /** The application's job types; the factory's subclass provides them (src/server.ts). */
   protected readonly types: JobRegistry | undefined = undefined;
   readonly #config: Config;
   readonly #store: JobStore;
-  readonly #fanout: Fanout;
+  readonly #fanout: Fanout<JobSnapshot, JobEvent, TextFormatter | null>;
   #log: EventLog | null = null;
   /** The slice that is running, if any: aborted by cancel and delete, ended by a budget. */
   #running: { slice: RunningSlice; abort: AbortController } | null = null;
@@ -73,12 +77,16 @@ export class JobObject extends DurableObject<Env> {
     super(ctx, env);
     this.#config = readConfig(env);
     this.#store = new JobStore(ctx.storage);
-    this.#fanout = new Fanout(ctx, {
+    const source = {
       lastSeq: () => this.#store.lastSeq(),
-      eventsAfter: (since, limit) => this.#store.eventsAfter(since, limit),
-      ended: () => { const job = this.#store.job(); return job === null || isTerminal(job.state); },
-      snapshot: () => this.snapshotOf(null),
-    });
+      entriesAfter: (since: number, limit: number) => this.#store.eventsAfter(since, limit),
+      ended: () => {
+        const job = this.#store.job();
+        return job === null || isTerminal(job.state);
+      },
+      isLast: isTerminalEvent,
+    };
+    this.#fanout = new Fanout(ctx, source, jobFrames(() => this.snapshotOf(null)));
   }
 
   async create(request: CreateJob): Promise<CreateOutcome> {
@@ -165,7 +173,7 @@ export class JobObject extends DurableObject<Env> {
     }
     const params = new URL(request.url).searchParams;
     const since = Math.max(0, Number(params.get("since")) || 0);
-    const format = FORMATS.find((f) => f === params.get("format")) ?? "json";
+    const format = JOB_FORMATS.find((f) => f === params.get("format")) ?? "json";
     const client = (params.get("client") ?? "").slice(0, 128) || "unknown";
     // An EventSource reconnecting to a job whose end it saw gets 204, which stops its retries.
     if (params.has("resume") && isTerminal(job.state) && since >= this.#store.lastSeq()) return new Response(null, { status: 204 });

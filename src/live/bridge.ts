@@ -5,7 +5,7 @@
 // ("12\n<wire>"), so the Worker only writes them through, and acknowledges them as the
 // viewer reads: what the Worker holds for a viewer is bounded by the object's CREDIT
 // plus the response's HIGH_WATER_BYTES, however slowly the viewer reads.
-import { ACK_EVERY } from "../job/fanout";
+import { ACK_EVERY } from "../lib/fanout";
 import type { JobRpc } from "../job/job-object";
 import { safeClose } from "../lib/websocket";
 

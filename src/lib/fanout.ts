@@ -1,23 +1,20 @@
-// The job's subscribers are its hibernatable WebSockets: the object may sleep between
-// events while they stay connected, and ping/pong is answered by the runtime.
+// Subscribers as hibernatable WebSockets, fed from an ordered log: a job's events, or an
+// owner's feed of job changes. The object may sleep between events while they stay
+// connected, and ping/pong is answered by the runtime.
 //
 // Flow control. The object sends each subscriber at most CREDIT characters of frames
 // ahead of its acknowledgements (`{"type":"ack","seq":N}`), so what it holds for a
-// subscriber is bounded whatever the job's history or the subscriber's speed. History
-// is read from storage a page at a time as acks arrive; live events go straight to a
-// subscriber that has everything before them and credit left. A subscriber out of credit
-// gets one `paused` frame and no more until it acks; it then continues from storage at
-// its own pace, and rejoins the live tail when it catches up. Nobody is dropped for being
-// slow, and nothing it missed is skipped.
+// subscriber is bounded whatever the history or the subscriber's speed. History is read
+// from storage a page at a time as acks arrive; live entries go straight to a subscriber
+// that has everything before them and credit left. A subscriber out of credit gets one
+// `paused` frame and no more until it acks; it then continues from storage at its own
+// pace, and rejoins the live tail when it catches up. Nobody is dropped for being slow,
+// and nothing it missed is skipped.
 //
 // Subscribers of the Worker's SSE and text bridges ask for frames already in their wire
 // format, prefixed with the seq they carry ("12\n<wire text>"), so the Worker only writes
 // them through; an empty wire text is their `paused`.
-import { isTerminalEvent } from "../lib/job-state";
-import { safeClose } from "../lib/websocket";
-import { sseEvent, ssePresence, sseSnapshot } from "../live/sse";
-import { TextFormatter } from "../live/text";
-import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
+import { safeClose } from "./websocket";
 
 /** The only text frame besides acks; the runtime answers it without waking the object. */
 export const PING = "ping";
@@ -33,7 +30,7 @@ export const CREDIT = 256 * 1024;
 export const ACK_EVERY = 64 * 1024;
 /** Presence frames go out at most this often. */
 const PRESENCE_INTERVAL_MS = 1_000;
-const PAGE_EVENTS = 256;
+const PAGE_ENTRIES = 256;
 
 export const CLOSE = {
   normal: 1000,
@@ -45,6 +42,28 @@ export const CLOSE = {
 
 export type Format = "json" | "sse" | "text";
 
+/** An ordered log the subscribers follow. */
+export interface Source<S, E extends { seq: number }> {
+  lastSeq(): number;
+  entriesAfter(since: number, limit: number): E[];
+  /** The log is complete: a subscriber that has every entry is closed. */
+  ended(): boolean;
+  /** Whether this entry is the last there will be. */
+  isLast(entry: E): boolean;
+}
+
+/** How snapshots and entries look in each format; `state` is per subscriber (the text view's columns). */
+export interface Frames<S, E, State> {
+  state(format: Format): State;
+  /** After hibernation: a live subscriber's state, as of the log's end. */
+  resumeState(format: Format): State;
+  snapshot(format: Format, snapshot: S, since: number, state: State): string;
+  entry(format: Format, entry: E, state: State): string;
+  /** Whether every subscriber of `format` sees the same text for an entry, so it is made once per broadcast. */
+  shared(format: Format): boolean;
+  presence(format: Format, viewers: number): string | null;
+}
+
 /** What a subscriber asked for, kept as the socket's attachment so it outlives hibernation. */
 interface Attachment {
   format: Format;
@@ -53,7 +72,7 @@ interface Attachment {
   sent: number | "live";
 }
 
-interface Cursor {
+interface Cursor<State> {
   socket: WebSocket;
   format: Format;
   client: string;
@@ -62,28 +81,22 @@ interface Cursor {
   unacked: number;
   inflight: number[];
   paused: boolean;
-  text: TextFormatter | null;
-}
-
-/** Read access to the log, for replay. */
-export interface LogReader {
-  lastSeq(): number;
-  eventsAfter(since: number, limit: number): JobEvent[];
-  /** The job has ended: a subscriber that has every event is closed. */
-  ended(): boolean;
-  /** For text viewers after hibernation: the columns to start from. */
-  snapshot(): JobSnapshot | null;
+  state: State;
 }
 
 export type SubscribeRefusal = "too_many" | "too_many_from_client";
 
-export class Fanout {
-  readonly #cursors = new Map<WebSocket, Cursor>();
+export class Fanout<S extends { viewers?: number }, E extends { seq: number }, State = null> {
+  readonly #cursors = new Map<WebSocket, Cursor<State>>();
   readonly #perClient = new Map<string, number>();
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
   #presenceSent = -1;
 
-  constructor(private readonly ctx: DurableObjectState, private readonly log: LogReader) {
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly source: Source<S, E>,
+    private readonly frames: Frames<S, E, State>,
+  ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     // Woken from hibernation: the subscribers are still connected; rebuild their cursors.
     for (const socket of ctx.getWebSockets()) {
@@ -96,38 +109,41 @@ export class Fanout {
     return this.#cursors.size;
   }
 
-  /** Whether one more subscriber from `client` fits the job's caps. */
+  /** Whether one more subscriber from `client` fits the caps. */
   admit(client: string, limits: { total: number; perClient: number }): SubscribeRefusal | null {
     if (this.#cursors.size >= limits.total) return "too_many";
     return (this.#perClient.get(client) ?? 0) >= limits.perClient ? "too_many_from_client" : null;
   }
 
-  /** Accepts a subscriber: the snapshot, then the history after `since` as credit allows, then live events. */
-  subscribe(snapshot: JobSnapshot, since: number, format: Format, client: string): Response {
+  /** Accepts a subscriber: the snapshot, then the history after `since` as credit allows, then live entries. */
+  subscribe(snapshot: S, since: number, format: Format, client: string): Response {
     const { 0: remote, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
-    const cursor = this.#track(socket, { format, client, sent: Math.min(since, snapshot.lastSeq) });
-    const viewers = { ...snapshot, viewers: this.#cursors.size };
-    this.#send(cursor, cursor.sent, this.#snapshotFrame(cursor, viewers, since));
+    const cursor = this.#track(socket, { format, client, sent: Math.min(since, this.source.lastSeq()) });
+    const frame = this.frames.snapshot(format, { ...snapshot, viewers: this.#cursors.size }, since, cursor.state);
+    this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));
     this.#pump(cursor);
     this.#presenceChanged();
     return new Response(null, { status: 101, webSocket: remote });
   }
 
-  /** Newly written events, in order: to every subscriber that has all before them and credit left. */
-  broadcast(events: JobEvent[]): void {
-    const first = events[0]?.seq;
+  /** Newly written entries, in order: to every subscriber that has all before them and credit left. */
+  broadcast(entries: E[]): void {
+    const first = entries[0]?.seq;
     if (first === undefined) return;
-    const wire = { json: [] as string[], sse: [] as string[] };
+    const shared = new Map<Format, string[]>();
     for (const cursor of this.#cursors.values()) {
       if (cursor.sent !== first - 1 || cursor.paused) continue;
-      for (const [i, event] of events.entries()) {
+      const cache = this.frames.shared(cursor.format) ? (shared.get(cursor.format) ?? shared.set(cursor.format, []).get(cursor.format)!) : null;
+      for (const [i, entry] of entries.entries()) {
         if (cursor.unacked >= CREDIT) {
           this.#pause(cursor);
           break;
         }
-        this.#send(cursor, event.seq, this.#eventFrame(cursor, event, i, wire));
-        if (isTerminalEvent(event)) {
+        const frame = cache?.[i] ?? this.#entryFrame(cursor, entry);
+        if (cache) cache[i] = frame;
+        this.#send(cursor, entry.seq, frame);
+        if (this.source.isLast(entry)) {
           this.#finish(cursor);
           break;
         }
@@ -165,13 +181,6 @@ export class Fanout {
     this.#presenceChanged();
   }
 
-  /** Subscribers that have every event are closed now; the others once their replay reaches the end. */
-  closeCaughtUp(reason: string): void {
-    for (const cursor of this.#cursors.values()) {
-      if (cursor.sent >= this.log.lastSeq()) this.#finish(cursor, reason);
-    }
-  }
-
   closeAll(code: number, reason: string): void {
     for (const socket of this.#cursors.keys()) safeClose(socket, code, reason);
     this.#cursors.clear();
@@ -187,87 +196,75 @@ export class Fanout {
     this.ack(socket, seq);
   }
 
-  #track(socket: WebSocket, attachment: Attachment): Cursor {
-    const sent = attachment.sent === "live" ? this.log.lastSeq() : attachment.sent;
-    const cursor: Cursor = {
-      socket, format: attachment.format, client: attachment.client, sent, unacked: 0, inflight: [], paused: false,
-      text: attachment.format === "text" ? new TextFormatter() : null,
+  #track(socket: WebSocket, attachment: Attachment): Cursor<State> {
+    const live = attachment.sent === "live";
+    const cursor: Cursor<State> = {
+      socket, format: attachment.format, client: attachment.client, sent: live ? this.source.lastSeq() : (attachment.sent as number),
+      unacked: 0, inflight: [], paused: false,
+      state: live ? this.frames.resumeState(attachment.format) : this.frames.state(attachment.format),
     };
-    if (cursor.text && attachment.sent === "live") {
-      const snapshot = this.log.snapshot();
-      if (snapshot) cursor.text.snapshot(snapshot, Date.now(), snapshot.lastSeq);
-    }
     this.#cursors.set(socket, cursor);
     this.#perClient.set(cursor.client, (this.#perClient.get(cursor.client) ?? 0) + 1);
     return cursor;
   }
 
   /** Sends from storage until the subscriber is caught up or out of credit. */
-  #pump(cursor: Cursor): void {
-    const last = this.log.lastSeq();
+  #pump(cursor: Cursor<State>): void {
+    const last = this.source.lastSeq();
     while (cursor.sent < last && cursor.unacked < CREDIT && this.#cursors.has(cursor.socket)) {
-      const events = this.log.eventsAfter(cursor.sent, PAGE_EVENTS);
-      if (events.length === 0) break;
-      for (const event of events) {
+      const entries = this.source.entriesAfter(cursor.sent, PAGE_ENTRIES);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
         if (cursor.unacked >= CREDIT) break;
-        this.#send(cursor, event.seq, this.#eventFrame(cursor, event));
+        this.#send(cursor, entry.seq, this.#entryFrame(cursor, entry));
       }
     }
     if (!this.#cursors.has(cursor.socket)) return;
     if (cursor.sent < last) this.#pause(cursor);
-    else if (this.log.ended()) this.#finish(cursor);
+    else if (this.source.ended()) this.#finish(cursor);
     this.#remember(cursor);
   }
 
-  #pause(cursor: Cursor): void {
+  #pause(cursor: Cursor<State>): void {
     if (cursor.paused) return;
     cursor.paused = true;
-    const frame = cursor.format === "json" ? JSON.stringify({ type: "paused", seq: cursor.sent } satisfies ServerFrame) : `${cursor.sent}\n`;
-    this.#write(cursor, frame);
+    this.#write(cursor, cursor.format === "json" ? JSON.stringify({ type: "paused", seq: cursor.sent }) : `${cursor.sent}\n`);
     this.#remember(cursor);
   }
 
-  #finish(cursor: Cursor, reason = "job finished"): void {
-    safeClose(cursor.socket, CLOSE.normal, reason);
+  #finish(cursor: Cursor<State>): void {
+    safeClose(cursor.socket, CLOSE.normal, "the end");
     this.closed(cursor.socket);
   }
 
-  /** The attachment is written when a subscriber changes between live and paging, never per event. */
-  #remember(cursor: Cursor): void {
+  /** The attachment is written when a subscriber changes between live and paging, never per entry. */
+  #remember(cursor: Cursor<State>): void {
     const attachment: Attachment = { format: cursor.format, client: cursor.client, sent: cursor.paused ? cursor.sent : "live" };
     cursor.socket.serializeAttachment(attachment);
   }
 
-  #send(cursor: Cursor, seq: number, frame: string): void {
+  #entryFrame(cursor: Cursor<State>, entry: E): string {
+    return this.#wire(cursor, entry.seq, this.frames.entry(cursor.format, entry, cursor.state));
+  }
+
+  /** Bridged formats carry their seq in front. */
+  #wire(cursor: Cursor<State>, seq: number, text: string): string {
+    return cursor.format === "json" ? text : `${seq}\n${text}`;
+  }
+
+  #send(cursor: Cursor<State>, seq: number, frame: string): void {
     cursor.sent = Math.max(cursor.sent, seq);
     cursor.unacked += frame.length;
     cursor.inflight.push(seq, frame.length);
     this.#write(cursor, frame);
   }
 
-  #write(cursor: Cursor, frame: string): void {
+  #write(cursor: Cursor<State>, frame: string): void {
     try {
       cursor.socket.send(frame);
     } catch {
       // Closed under us: webSocketClose removes the cursor.
     }
-  }
-
-  #snapshotFrame(cursor: Cursor, snapshot: JobSnapshot, since: number): string {
-    if (cursor.format === "json") return JSON.stringify({ type: "snapshot", snapshot } satisfies ServerFrame);
-    const wire = cursor.format === "sse" ? sseSnapshot(snapshot) : cursor.text!.snapshot(snapshot, Date.now(), since);
-    return `${cursor.sent}\n${wire}`;
-  }
-
-  /** An event's frame; `shared` caches each format's text across subscribers within one broadcast. */
-  #eventFrame(cursor: Cursor, event: JobEvent, index?: number, shared?: { json: string[]; sse: string[] }): string {
-    if (cursor.format === "text") return `${event.seq}\n${cursor.text!.event(event)}`;
-    const cache = shared && index !== undefined ? shared[cursor.format] : null;
-    const cached = cache?.[index!];
-    if (cached !== undefined) return cached;
-    const frame = cursor.format === "json" ? JSON.stringify({ type: "event", event } satisfies ServerFrame) : `${event.seq}\n${sseEvent(event)}`;
-    if (cache) cache[index!] = frame;
-    return frame;
   }
 
   /** Viewers came or went: tell the caught-up subscribers, at most once a second. */
@@ -277,11 +274,11 @@ export class Fanout {
       const viewers = this.#cursors.size;
       if (viewers === this.#presenceSent) return;
       this.#presenceSent = viewers;
-      const json = JSON.stringify({ type: "presence", viewers } satisfies ServerFrame);
-      // Like events, presence counts against a subscriber's credit: one that stopped reading stops getting it.
+      // Like entries, presence counts against a subscriber's credit: one that stopped reading stops getting it.
       for (const cursor of this.#cursors.values()) {
-        if (cursor.paused || cursor.format === "text" || cursor.unacked >= CREDIT) continue;
-        this.#send(cursor, cursor.sent, cursor.format === "json" ? json : `${cursor.sent}\n${ssePresence(viewers)}`);
+        const text = this.frames.presence(cursor.format, viewers);
+        if (text === null || cursor.paused || cursor.unacked >= CREDIT) continue;
+        this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, text));
       }
     }, PRESENCE_INTERVAL_MS);
   }

@@ -1,0 +1,32 @@
+// A job's frames in each format its subscribers ask for: JSON for WebSocket clients,
+// SSE and text for the Worker's bridges. The text view keeps per-viewer columns.
+import type { Frames } from "../lib/fanout";
+import { sseEvent, ssePresence, sseSnapshot } from "../live/sse";
+import { TextFormatter } from "../live/text";
+import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
+
+export function jobFrames(current: () => JobSnapshot | null): Frames<JobSnapshot, JobEvent, TextFormatter | null> {
+  return {
+    state: (format) => (format === "text" ? new TextFormatter() : null),
+    resumeState: (format) => {
+      if (format !== "text") return null;
+      const text = new TextFormatter();
+      const snapshot = current();
+      if (snapshot) text.snapshot(snapshot, Date.now(), snapshot.lastSeq);
+      return text;
+    },
+    snapshot: (format, snapshot, since, text) => {
+      if (format === "json") return JSON.stringify({ type: "snapshot", snapshot } satisfies ServerFrame);
+      return format === "sse" ? sseSnapshot(snapshot) : text!.snapshot(snapshot, Date.now(), since);
+    },
+    entry: (format, event, text) => {
+      if (format === "json") return JSON.stringify({ type: "event", event } satisfies ServerFrame);
+      return format === "sse" ? sseEvent(event) : text!.event(event);
+    },
+    shared: (format) => format !== "text",
+    presence: (format, viewers) => {
+      if (format === "json") return JSON.stringify({ type: "presence", viewers } satisfies ServerFrame);
+      return format === "sse" ? ssePresence(viewers) : null;
+    },
+  };
+}
