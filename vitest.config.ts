@@ -20,6 +20,7 @@ export default defineConfig({
                 RETENTION: "1 day",
                 BATCH_WINDOW: "100 ms",
                 JOB_BUDGET: "steps=20000, events=50000, bytes=32 MiB",
+                MAX_ACTIVE_JOBS: "100000",
                 MAX_SUBSCRIBERS: "250",
               },
             },

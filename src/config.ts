@@ -13,6 +13,8 @@ export interface Config {
   maxSubscribers: number;
   /** Live subscribers per job from one client (an owner, or an anonymous IP). */
   maxSubscribersPerClient: number;
+  maxActiveJobs: number;
+  indexShards: number;
   /** Each owner's job budget. */
   budget: Budget;
   /** Anonymous visitors' job budget. */
@@ -27,6 +29,8 @@ export const DEFAULTS: Config = {
   maxBodyBytes: 65_536,
   maxSubscribers: 1_000,
   maxSubscribersPerClient: 20,
+  maxActiveJobs: 100,
+  indexShards: 1,
   budget: { steps: 10_000, events: 100_000, bytes: 64 << 20, runTimeMs: 7 * 86_400_000 },
   publicBudget: { steps: 200, events: 2_000, bytes: 1 << 20, runTimeMs: 10 * 60_000 },
 };
@@ -71,6 +75,8 @@ export function readConfig(env: Env): Config {
     maxBodyBytes: count(env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes),
     maxSubscribers: count(env.MAX_SUBSCRIBERS, DEFAULTS.maxSubscribers),
     maxSubscribersPerClient: count(env.MAX_SUBSCRIBERS_PER_CLIENT, DEFAULTS.maxSubscribersPerClient),
+    maxActiveJobs: count(env.MAX_ACTIVE_JOBS, DEFAULTS.maxActiveJobs),
+    indexShards: Math.min(64, count(env.INDEX_SHARDS, DEFAULTS.indexShards)),
     budget: parseBudget(env.JOB_BUDGET, DEFAULTS.budget),
     publicBudget: parseBudget(env.PUBLIC_JOB_BUDGET, DEFAULTS.publicBudget),
   };

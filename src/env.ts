@@ -1,8 +1,11 @@
 import type { JobObject } from "./job/job-object";
+import type { OwnerIndex } from "./owners/owner-index";
 
 /** Bindings and vars from wrangler.toml; secrets from `wrangler secret put` or .dev.vars. */
 export interface Env {
   JOBS: DurableObjectNamespace<JobObject>;
+  /** Each owner's index of jobs (one object per owner, per shard). */
+  INDEX: DurableObjectNamespace<OwnerIndex>;
   /** Creates by anonymous visitors, per client IP; optional (no limit without it). */
   ANON_CREATE_LIMIT?: RateLimit;
   /** Creates by each owner; optional (no limit without it). */
@@ -25,6 +28,10 @@ export interface Env {
   MAX_BODY_BYTES?: string;
   MAX_SUBSCRIBERS?: string;
   MAX_SUBSCRIBERS_PER_CLIENT?: string;
+  /** Queued, running and waiting jobs one owner may have (429 above). */
+  MAX_ACTIVE_JOBS?: string;
+  /** Index objects per owner; jobs spread over them by id. */
+  INDEX_SHARDS?: string;
   /** Each owner's job budget: "steps=…, events=…, bytes=…, runTime=…". */
   JOB_BUDGET?: string;
   /** Anonymous visitors' job budget, same form. */

@@ -5,4 +5,5 @@ import { liveJobs } from "./server";
 const live = liveJobs({ types: JOB_TYPES });
 
 export const JobObject = live.JobObject;
+export const OwnerIndex = live.OwnerIndex;
 export default live.app;

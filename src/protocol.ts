@@ -112,6 +112,7 @@ export interface StepPage {
 export interface JobSnapshot {
   id: string;
   type: string;
+  tags: string[];
   state: JobState;
   input: Json;
   progress: Progress | null;
@@ -183,3 +184,66 @@ export type ServerFrame =
 
 /** Frames a client sends: `ack` after processing events up to `seq` (and the text frame "ping"). */
 export type ClientFrame = { type: "ack"; seq: number };
+
+/** A job as its owner's list shows it. */
+export interface JobListing {
+  id: string;
+  type: string;
+  state: JobState;
+  tags: string[];
+  /** Whole percent done, when the job reports numbers. */
+  percent: number | null;
+  /** The latest progress message, or the error's message once it failed. */
+  message: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+/** GET /jobs: the owner's jobs, newest first, a page at a time. */
+export interface JobList {
+  jobs: JobListing[];
+  /** Pass as `cursor` for the next page; null at the end. */
+  next: string | null;
+  /** All of the owner's jobs by state, whatever the filters. */
+  counts: Record<JobState, number>;
+}
+
+/**
+ * The owner feed: each change to one of the owner's jobs is an entry with the job's new
+ * listing; a deleted or expired job is `removed`. Entries replace earlier ones of the
+ * same job, so `seq` has gaps; resuming after a seq gives every job changed since.
+ */
+export type FeedEntry =
+  | { seq: number; at: number; type: "job"; data: JobListing }
+  | { seq: number; at: number; type: "removed"; data: { id: string } };
+
+export interface FeedSnapshot {
+  counts: Record<JobState, number>;
+  lastSeq: number;
+  viewers?: number;
+}
+
+/** Frames of the owner feed's WebSocket, as for a job's: snapshot, entries, presence, paused. */
+export type FeedFrame =
+  | { type: "snapshot"; snapshot: FeedSnapshot }
+  | { type: "event"; event: FeedEntry }
+  | { type: "presence"; viewers: number }
+  | { type: "paused"; seq: number };
+
+/**
+ * Many streams on one connection (/live: jobs; /feed: the owner feed's shards): every
+ * frame of each source's own stream, tagged with its `source` (a job id, or "feed-N"),
+ * and frames for a source's end (its terminal event was sent, or it was unsubscribed)
+ * and for a subscription that was refused.
+ */
+export type MuxServerFrame =
+  | ((ServerFrame | FeedFrame) & { source: string })
+  | { type: "end"; source: string }
+  | { type: "error"; source: string; error: { code: string; message: string } };
+
+/** Frames a client sends on a /live WebSocket (acks also on /feed). */
+export type MuxClientFrame =
+  | { type: "subscribe"; source: string; since?: number }
+  | { type: "unsubscribe"; source: string }
+  | { type: "ack"; source: string; seq: number };

@@ -2,11 +2,13 @@
 //
 //   const live = liveJobs({ types: [report, importer] });
 //   export const JobObject = live.JobObject;   // wrangler.toml binds JOBS to it
+//   export const OwnerIndex = live.OwnerIndex; // and INDEX to this
 //   export default live.app;
 import { JobObject } from "./job/job-object";
 import type { JobDefinition } from "./jobs/define";
 import { JobRegistry } from "./jobs/registry";
 import { createApp } from "./http/app";
+import { OwnerIndex } from "./owners/owner-index";
 
 export interface LiveJobsOptions {
   types: JobDefinition[];
@@ -17,5 +19,5 @@ export function liveJobs(options: LiveJobsOptions) {
   class ApplicationJobObject extends JobObject {
     protected override readonly types = types;
   }
-  return { app: createApp({ types }), JobObject: ApplicationJobObject, types };
+  return { app: createApp({ types }), JobObject: ApplicationJobObject, OwnerIndex, types };
 }

@@ -1,9 +1,17 @@
-// The test Worker: the demo app's job types plus fixtures that count their side effects.
+// The test Worker: the demo app's job types plus fixtures that count their side effects,
+// and an owner index whose reports can be made to fail.
 import { JOB_TYPES } from "../src/jobs";
+import type { JobListing } from "../src/protocol";
 import { liveJobs } from "../src/server";
-import { fixtureJobTypes } from "./fixtures/jobs";
+import { fixtureJobTypes, indexFaults } from "./fixtures/jobs";
 
 const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
 export const JobObject = live.JobObject;
+export class OwnerIndex extends live.OwnerIndex {
+  override report(listing: JobListing, seq: number): void {
+    if (indexFaults.failing) throw new Error("injected index failure");
+    super.report(listing, seq);
+  }
+}
 export default live.app;

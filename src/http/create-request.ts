@@ -15,6 +15,8 @@ export interface JobRequest {
   input: Json;
   /** As asked; the default and the budget's ceiling apply in create-route.ts. */
   timeoutMs?: number;
+  /** Distinct, in the order given. */
+  tags: string[];
   /** The request came from an HTML form: answer with a redirect. */
   fromForm: boolean;
 }
@@ -22,10 +24,18 @@ export interface JobRequest {
 const JSON_TYPE = "application/json";
 const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
 
+/** Tags: at most MAX_TAGS, each 1 to 40 letters, digits or `_ . : @ -`. */
+export const MAX_TAGS = 10;
+export const TAG_PATTERN = /^[\w.:@-]{1,40}$/;
+
 const envelope = v.strictObject({
   type: v.pipe(v.string(), v.minLength(1, "Expected a job type"), v.maxLength(100, "Expected a job type")),
   input: v.optional(v.unknown()),
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "Expected a positive number of milliseconds"))),
+  tags: v.optional(v.pipe(
+    v.array(v.pipe(v.string(), v.regex(TAG_PATTERN, "Expected a tag of 1 to 40 letters, digits or _ . : @ -"))),
+    v.maxLength(MAX_TAGS, `Expected at most ${MAX_TAGS} tags`),
+  ), []),
 });
 
 export async function readJobRequest(c: Context, types: JobRegistry): Promise<JobRequest> {
@@ -48,7 +58,7 @@ async function readJson(c: Context): Promise<unknown> {
   return parseJson(await c.req.text(), "The body");
 }
 
-/** Form fields: `type`, `input` (JSON text, optional) and `timeoutMs` (optional). */
+/** Form fields: `type`, `input` (JSON text, optional), `timeoutMs` and `tags` (comma-separated), both optional. */
 async function readForm(c: Context): Promise<unknown> {
   const form = await c.req.parseBody().catch(() => {
     throw new ApiError(400, "invalid_form", "The form body could not be read");
@@ -56,13 +66,17 @@ async function readForm(c: Context): Promise<unknown> {
   const field = (name: string) => (typeof form[name] === "string" ? form[name].trim() : undefined);
   const input = field("input");
   const timeout = field("timeoutMs");
-  return { type: field("type") ?? "", input: input ? parseJson(input, "The input field") : {}, ...(timeout ? { timeoutMs: Number(timeout) } : {}) };
+  const tags = field("tags")?.split(",").map((tag) => tag.trim()).filter(Boolean);
+  return {
+    type: field("type") ?? "", input: input ? parseJson(input, "The input field") : {},
+    ...(timeout ? { timeoutMs: Number(timeout) } : {}), ...(tags?.length ? { tags } : {}),
+  };
 }
 
 async function validate(body: unknown, fromForm: boolean, types: JobRegistry): Promise<JobRequest> {
   const parsed = v.safeParse(envelope, body);
   if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", issueList(parsed.issues));
-  const { type, input = {}, timeoutMs } = parsed.output;
+  const { type, input = {}, timeoutMs, tags } = parsed.output;
   const definition = types.find(type);
   if (!definition) {
     throw new ApiError(400, "unknown_type", `Unknown job type. Known types: ${types.names.join(", ")}`);
@@ -71,7 +85,7 @@ async function validate(body: unknown, fromForm: boolean, types: JobRegistry): P
   if (result.issues) {
     throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
-  return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, fromForm };
+  return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, tags: [...new Set(tags)], fromForm };
 }
 
 /** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs, each bounded. */
@@ -84,5 +98,5 @@ function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unkn
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */
 export async function fingerprint(request: JobRequest): Promise<string> {
-  return toHex(await sha256(JSON.stringify([request.type, request.input, request.timeoutMs])));
+  return toHex(await sha256(JSON.stringify([request.type, request.input, request.timeoutMs, request.tags])));
 }

@@ -9,6 +9,8 @@ import type { CreatedJob } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { createRefusal, type Principal, unauthorized } from "./auth";
 import { tighter } from "../config";
+import { listingOf } from "../owners/listing";
+import { indexFor } from "../owners/shards";
 import type { Budget, BudgetLimit } from "../protocol";
 import { fingerprint, readJobRequest, type JobRequest } from "./create-request";
 import { ApiError } from "./errors";
@@ -46,9 +48,11 @@ export async function createJob(c: Context<AppEnv>): Promise<Response> {
   const id = await mintJobId(access.jobIdSecret, idempotencyKey);
   const controlToken = randomToken();
   const owner = principal.kind === "owner" ? principal.owner : null;
+  const createdAt = Date.now();
+  if (owner !== null) await admit(c, owner, id, request, createdAt);
   const outcome = await stubFor(c.env, id).create({
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
-    owner, controlHash: toHex(await sha256(controlToken)), budget,
+    owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, createdAt,
   });
   if (outcome.status === "conflict") {
     throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
@@ -106,5 +110,20 @@ function checkNeeds(request: JobRequest, needs: Partial<Budget>, budget: Budget)
     if (needed === undefined || needed <= budget[limit]) continue;
     const what = limit === "runTimeMs" ? "timeoutMs asks for" : `this "${request.type}" input needs`;
     throw new ApiError(400, "limit_exceeded", `Over the ${limit} limit: ${what} ${needed.toLocaleString("en-US")} ${LIMIT_WORDS[limit]}; the limit is ${budget[limit].toLocaleString("en-US")}`);
+  }
+}
+
+/** An owner's new job enters its index first, which holds the cap on active jobs. */
+async function admit(c: Context<AppEnv>, owner: string, id: string, request: JobRequest, createdAt: number): Promise<void> {
+  const { maxActiveJobs, indexShards } = c.var.config;
+  const listing = listingOf({
+    id, type: request.type, state: "queued", tags: request.tags, progress: null, error: null, createdAt, startedAt: null, finishedAt: null,
+  });
+  // Each shard keeps its share of the cap: jobs spread evenly over shards by id.
+  const outcome = await indexFor(c.env, owner, id, indexShards).admit(listing, Math.ceil(maxActiveJobs / indexShards));
+  if (outcome === "full") {
+    throw new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
+      "Retry-After": "10",
+    });
   }
 }

@@ -7,6 +7,7 @@ import type { ControlClaim, JobRpc } from "../job/job-object";
 import type { Env } from "../env";
 import type { AppEnv } from "./app-env";
 import { createJob, limitCreateBody } from "./create-route";
+import { listJobs } from "./list-route";
 import { ApiError, gone, notFound } from "./errors";
 import { MAX_STEP_PAGE } from "../job/steps";
 import { isGenuineJobId } from "./job-id";
@@ -29,6 +30,7 @@ export function jobsApp(): Hono<AppEnv> {
   }, noStore);
 
   jobs.post("/", limitCreateBody, createJob);
+  jobs.get("/", listJobs);
 
   // Every /jobs/:id route: refuse forged ids here, without addressing any object.
   for (const path of ["/:id", "/:id/*"]) {
@@ -96,8 +98,9 @@ export function claimOf(c: Context<AppEnv>): ControlClaim {
   return { owner: principal.kind === "owner" ? principal.owner : null, controlToken: token && token.length <= 100 ? token : null };
 }
 
-function refusal(status: "not_found" | "unauthorized" | "forbidden"): ApiError {
+function refusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
   if (status === "not_found") return gone();
+  if (status === "unavailable") return new ApiError(503, "unavailable", "The job could not be deleted just now (its owner's job list is unreachable); try again", undefined, { "Retry-After": "5" });
   if (status === "unauthorized") return unauthorized("Canceling or deleting a job needs its owner's credentials or its control token (header Control-Token)");
   return new ApiError(403, "forbidden", "These credentials do not control this job: only its owner or its control token may cancel or delete it");
 }

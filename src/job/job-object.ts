@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import type { JobRegistry } from "../jobs/registry";
 import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { isTerminal } from "../lib/job-state";
-import type { JobEvent } from "../protocol";
+import type { JobEvent, JobListing } from "../protocol";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobSnapshot, Json, StepPage, TerminalState } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
@@ -14,6 +14,9 @@ import { CLOSE, Fanout } from "../lib/fanout";
 import { isTerminalEvent } from "../lib/job-state";
 import type { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
+import { Reporter } from "./reporter";
+import { listingOf } from "../owners/listing";
+import { indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
 
@@ -29,6 +32,9 @@ export interface CreateJob {
   /** SHA-256 (hex) of the control token handed out once in the create answer. */
   controlHash: string;
   budget: Budget;
+  tags: string[];
+  /** As the Worker stamped it, so the index and the job agree. */
+  createdAt: number;
 }
 
 /** What a caller presents to control (cancel, delete) a job. */
@@ -49,7 +55,8 @@ export type CancelOutcome =
   | { status: "conflict"; snapshot: JobSnapshot }
   | ControlRefusal;
 
-export type EraseOutcome = { status: "erased" } | ControlRefusal;
+/** `unavailable`: the owner's index could not be told, so nothing was erased; try again. */
+export type EraseOutcome = { status: "erased" } | { status: "unavailable" } | ControlRefusal;
 
 /**
  * The object's RPC surface as callers see it. Declared here because the runtime's stub
@@ -72,6 +79,8 @@ export class JobObject extends DurableObject<Env> {
   #log: EventLog | null = null;
   /** The slice that is running, if any: aborted by cancel and delete, ended by a budget. */
   #running: { slice: RunningSlice; abort: AbortController } | null = null;
+  /** Keeps the owner's index current; none for an anonymous visitor's job. */
+  #reporter: Reporter | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,11 +105,10 @@ export class JobObject extends DurableObject<Env> {
       const status = existing.fingerprint === request.fingerprint ? "existing" : "conflict";
       return { status, snapshot: this.#snapshot(existing, null) };
     }
-    const now = Date.now();
-    const job = this.#store.create({ ...request, createdAt: now, deadlineAt: now + request.timeoutMs });
+    const job = this.#store.create({ ...request, deadlineAt: request.createdAt + request.timeoutMs });
     this.#events(job).append("state", { state: "queued" }, true);
     this.#events(job).flush();
-    await this.#arm(now);
+    await this.#arm(Date.now());
     return { status: "created", snapshot: this.#snapshot(job, null) };
   }
 
@@ -157,6 +165,7 @@ export class JobObject extends DurableObject<Env> {
     if (!job) return { status: "not_found" };
     const refusal = await checkClaim(job, claim);
     if (refusal) return refusal;
+    if (!(await (this.#reporterOf(job)?.removed(job.id) ?? true))) return { status: "unavailable" };
     this.#running?.abort.abort(new Error("The job was deleted"));
     this.#fanout.closeAll(CLOSE.normal, "job deleted");
     await this.#deleteStorage();
@@ -215,6 +224,9 @@ export class JobObject extends DurableObject<Env> {
     const job = this.#store.job();
     if (!job) return;
     if (isTerminal(job.state)) return this.#expire(job);
+    // After a restart the index may have missed a report: the alarm is the outbox's retry.
+    const reporter = this.#reporterOf(job);
+    if (reporter?.behind) await reporter.now();
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
     const definition = this.types?.find(job.type);
     if (!definition) {
@@ -280,12 +292,20 @@ export class JobObject extends DurableObject<Env> {
     // The job row first: a subscriber that sees the end and asks for the job finds it ended.
     this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
     log.flush();
-    await this.#arm(expiresAt);
+    // The index hears of the end before the retention alarm replaces the one that would
+    // retry it; if it cannot be told now, that earlier alarm stays (see #expire).
+    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(expiresAt);
   }
 
-  /** Retention: a finished job's alarm deletes all of its storage once it expires. */
+  /** A finished job's alarm: the index is told of its end, and once it expires, its storage is deleted. */
   async #expire(job: JobRow): Promise<void> {
-    if (job.expires_at !== null && Date.now() < job.expires_at) return this.#arm(job.expires_at);
+    const reporter = this.#reporterOf(job);
+    if (job.expires_at !== null && Date.now() < job.expires_at) {
+      if (reporter?.behind && !(await reporter.now())) return;
+      return this.#arm(job.expires_at);
+    }
+    // Thrown, the alarm is retried by the platform: the index must hear of the removal.
+    if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
     this.#fanout.closeAll(CLOSE.normal, "job expired");
     await this.#deleteStorage();
   }
@@ -293,6 +313,8 @@ export class JobObject extends DurableObject<Env> {
   async #deleteStorage(): Promise<void> {
     this.#log?.discard();
     this.#log = null;
+    this.#reporter?.stop();
+    this.#reporter = undefined;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.reset();
@@ -309,7 +331,10 @@ export class JobObject extends DurableObject<Env> {
     this.#log ??= new EventLog(
       this.#store,
       { windowMs: this.#config.batchWindowMs, budget: JSON.parse(job.budget) as Budget },
-      (events) => this.#fanout.broadcast(events),
+      (events) => {
+        this.#fanout.broadcast(events);
+        if (events.some((event) => event.type !== "log" && event.type !== "step")) this.#reporterOf(job)?.changed();
+      },
       (limit) => this.#onLimit(job, limit),
     );
     return this.#log;
@@ -318,6 +343,30 @@ export class JobObject extends DurableObject<Env> {
   /** A budget ran out: the running slice ends, and the job fails naming the limit. */
   #onLimit(job: JobRow, limit: BudgetLimit): void {
     this.#running?.slice.end(limitExceeded(limit, (JSON.parse(job.budget) as Budget)[limit]));
+  }
+
+  #reporterOf(job: JobRow): Reporter | null {
+    const owner = job.owner;
+    this.#reporter ??= owner === null ? null : new Reporter({
+      index: () => indexFor(this.env, owner, job.id, this.#config.indexShards),
+      current: () => {
+        const current = this.#store.job();
+        return current && { listing: this.#listing(current), seq: this.#store.lastSeq() };
+      },
+      wakeBy: async (at) => {
+        const alarm = await this.ctx.storage.getAlarm();
+        if (alarm === null || alarm > at) await this.#arm(at);
+      },
+    });
+    return this.#reporter;
+  }
+
+  #listing(job: JobRow): JobListing {
+    return listingOf({
+      id: job.id, type: job.type, state: job.state, tags: JSON.parse(job.tags) as string[],
+      progress: this.#store.latestProgress(), error: job.error === null ? null : (JSON.parse(job.error) as JobErrorInfo),
+      createdAt: job.created_at, startedAt: job.started_at, finishedAt: job.finished_at,
+    });
   }
 
   #count(): void {
@@ -329,6 +378,7 @@ export class JobObject extends DurableObject<Env> {
     return {
       id: job.id,
       type: job.type,
+      tags: JSON.parse(job.tags) as string[],
       state: job.state,
       input: JSON.parse(job.input) as Json,
       progress: this.#store.latestProgress(),

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS job (
   owner TEXT,
   control_hash TEXT NOT NULL,
   budget TEXT NOT NULL,
+  tags TEXT NOT NULL,
   state TEXT NOT NULL,
   result TEXT,
   error TEXT,
@@ -44,6 +45,8 @@ export interface JobRow {
   control_hash: string;
   /** JSON Budget. */
   budget: string;
+  /** JSON array of strings. */
+  tags: string;
   state: JobState;
   result: string | null;
   error: string | null;
@@ -91,6 +94,7 @@ export interface NewJob {
   owner: string | null;
   controlHash: string;
   budget: Budget;
+  tags: string[];
   createdAt: number;
   deadlineAt: number;
 }
@@ -127,9 +131,9 @@ export class JobStore {
     this.#storedUsage = { ...NO_USAGE };
     this.#write(SCHEMA);
     this.#writeJob(
-      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, state, created_at, deadline_at, usage)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget),
+      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, tags, state, created_at, deadline_at, usage)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget), JSON.stringify(job.tags),
       job.createdAt, job.deadlineAt, () => JSON.stringify(this.usage()),
     );
     this.#lastSeq = 0;

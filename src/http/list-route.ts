@@ -1,0 +1,67 @@
+// GET /jobs: the caller's own jobs, newest first, a page at a time, with counts by
+// state; filters by state, type and tag. Read from the owner's index (every shard).
+import type { Context } from "hono";
+import { fromBase64Url, toBase64Url } from "../lib/crypto";
+import { EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
+import { indexShard } from "../owners/shards";
+import type { JobList, JobListing, JobState } from "../protocol";
+import type { AppEnv } from "./app-env";
+import { unauthorized } from "./auth";
+import { TAG_PATTERN } from "./create-request";
+import { ApiError } from "./errors";
+
+export const MAX_LIST_LIMIT = 100;
+const STATES: readonly JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
+
+export async function listJobs(c: Context<AppEnv>): Promise<Response> {
+  const principal = c.var.principal;
+  if (principal.kind !== "owner") throw unauthorized("Listing jobs needs credentials: Authorization: Bearer <token or JWT>");
+  return c.json(await listFor(c, principal.owner, readFilter(c)));
+}
+
+export async function listFor(c: Context<AppEnv>, owner: string, filter: ListFilter): Promise<JobList> {
+  const shards = c.var.config.indexShards;
+  const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(c.env, owner, shard).list(filter)));
+  const jobs = answers.flatMap((answer) => answer.jobs).sort(newestFirst).slice(0, filter.limit);
+  const counts = { ...EMPTY_COUNTS };
+  for (const answer of answers) for (const state of STATES) counts[state] += answer.counts[state];
+  const last = jobs.at(-1);
+  return { jobs, next: jobs.length === filter.limit && last ? encodeCursor(last) : null, counts };
+}
+
+function newestFirst(a: JobListing, b: JobListing): number {
+  return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+export function readFilter(c: Context): ListFilter {
+  const { state, type, tag, limit, cursor } = c.req.query();
+  if (state !== undefined && state !== "" && !STATES.includes(state as JobState)) throw invalid(`state must be one of ${STATES.join(", ")}`);
+  if (type !== undefined && type.length > 100) throw invalid("type is at most 100 characters");
+  if (tag !== undefined && tag !== "" && !TAG_PATTERN.test(tag)) throw invalid("tag must be 1 to 40 letters, digits or _ . : @ -");
+  const size = limit === undefined || limit === "" ? 20 : /^\d{1,3}$/.test(limit) ? Number(limit) : NaN;
+  if (!(size >= 1 && size <= MAX_LIST_LIMIT)) throw invalid(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
+  return {
+    ...(state ? { state: state as JobState } : {}),
+    ...(type ? { type } : {}),
+    ...(tag ? { tag } : {}),
+    ...(cursor ? { before: decodeCursor(cursor) } : {}),
+    limit: size,
+  };
+}
+
+function encodeCursor(job: JobListing): string {
+  return toBase64Url(new TextEncoder().encode(JSON.stringify([job.createdAt, job.id])));
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    if (cursor.length > 200) throw new Error("too long");
+    const [createdAt, id] = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor))) as unknown[];
+    if (Number.isSafeInteger(createdAt) && typeof id === "string" && id.length <= 64) return { createdAt: createdAt as number, id };
+  } catch {
+    // Falls through to the refusal: a cursor is only ever one this API handed out.
+  }
+  throw invalid("cursor is not one this API handed out");
+}
+
+const invalid = (message: string) => new ApiError(400, "invalid_query", message);

@@ -1,0 +1,103 @@
+// One Durable Object per owner (per shard of an owner, with INDEX_SHARDS > 1): the
+// owner's job list, its counts by state, the cap on active jobs, and the live feed.
+// Jobs report to it (see src/job/reporter.ts); the Worker admits new jobs through it and
+// reads lists from it. One report is one row written here.
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config";
+import type { Env } from "../env";
+import { CLOSE, Fanout, type Frames } from "../lib/fanout";
+import { safeClose } from "../lib/websocket";
+import { sseMessage, ssePresence, sseSnapshot } from "../live/sse";
+import type { FeedEntry, FeedFrame, FeedSnapshot, JobListing, JobState } from "../protocol";
+import { IndexStore, type ListFilter } from "./index-store";
+
+export type AdmitOutcome = "admitted" | "existing" | "full";
+
+export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch">>;
+type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
+
+/** Tombstones are purged once per this many writes. */
+const PURGE_EVERY = 100;
+const FEED_FORMATS = ["json", "sse"] as const;
+
+const feedFrames: Frames<FeedSnapshot, FeedEntry, null> = {
+  state: () => null,
+  resumeState: () => null,
+  snapshot: (format, snapshot) => (format === "json" ? JSON.stringify({ type: "snapshot", snapshot } satisfies FeedFrame) : sseSnapshot(snapshot)),
+  entry: (format, entry) => (format === "json" ? JSON.stringify({ type: "event", event: entry } satisfies FeedFrame) : sseMessage(entry.type, JSON.stringify(entry), entry.seq)),
+  shared: () => true,
+  presence: (format, viewers) => (format === "json" ? JSON.stringify({ type: "presence", viewers } satisfies FeedFrame) : ssePresence(viewers)),
+};
+
+export class OwnerIndex extends DurableObject<Env> {
+  readonly #store: IndexStore;
+  readonly #fanout: Fanout<FeedSnapshot, FeedEntry, null>;
+  #writes = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#store = new IndexStore(ctx.storage);
+    this.#fanout = new Fanout(ctx, {
+      lastSeq: () => this.#store.lastFeed,
+      entriesAfter: (since, limit) => this.#store.feedAfter(since, limit),
+      ended: () => false,
+      isLast: () => false,
+    }, feedFrames);
+  }
+
+  /** A new job of this owner, unless it already has `maxActive` queued, running or waiting. */
+  admit(listing: JobListing, maxActive: number): AdmitOutcome {
+    if (this.#store.has(listing.id)) return "existing";
+    if (this.#store.active >= maxActive) return "full";
+    this.#publish(this.#store.save(listing, 1, Date.now()));
+    return "admitted";
+  }
+
+  /** A job's listing as of its event `seq`; an older report than the one stored changes nothing. */
+  report(listing: JobListing, seq: number): void {
+    this.#publish(this.#store.save(listing, seq, Date.now()));
+  }
+
+  /** The job was deleted or expired. */
+  remove(id: string): void {
+    this.#publish(this.#store.remove(id, Date.now()));
+  }
+
+  list(filter: ListFilter): { jobs: JobListing[]; counts: Record<JobState, number> } {
+    return { jobs: this.#store.list(filter), counts: this.#store.counts() };
+  }
+
+  /** The feed: `?since=N&format=json|sse&client=<key>`, from the Worker. */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } }, { status: 426 });
+    }
+    const config = readConfig(this.env);
+    const params = new URL(request.url).searchParams;
+    const since = Math.max(0, Number(params.get("since")) || 0);
+    const format = FEED_FORMATS.find((f) => f === params.get("format")) ?? "json";
+    const client = (params.get("client") ?? "").slice(0, 140) || "unknown";
+    const refusal = this.#fanout.admit(client, { total: config.maxSubscribers, perClient: config.maxSubscribersPerClient });
+    if (refusal) return Response.json({ error: { code: "too_many_subscribers", message: "Too many live subscribers to this feed" } }, { status: 429 });
+    return this.#fanout.subscribe({ counts: this.#store.counts(), lastSeq: this.#store.lastFeed }, since, format, client);
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.#fanout.message(socket, message);
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    this.#fanout.closed(socket);
+    safeClose(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.#fanout.closed(socket);
+  }
+
+  #publish(entry: FeedEntry | null): void {
+    if (!entry) return;
+    this.#fanout.broadcast([entry]);
+    if (++this.#writes % PURGE_EVERY === 0) this.#store.purge(Date.now() - readConfig(this.env).retentionMs);
+  }
+}

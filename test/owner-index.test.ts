@@ -1,0 +1,127 @@
+// Each owner's jobs in its index: listed newest first with cursors, filtered, counted,
+// never shown to another owner; kept current by the jobs' reports, through failures.
+import { abortAllDurableObjects, env, SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { JOB_TYPES } from "../src/jobs";
+import { JobRegistry } from "../src/jobs/registry";
+import type { CreatedJob, JobList } from "../src/protocol";
+import { indexFaults } from "./fixtures/jobs";
+import { auth, BASE, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { TEST_SECRETS } from "./secrets";
+
+useVirtualClock();
+
+/** A fresh owner per test, so lists start empty. */
+async function freshOwner(): Promise<{ token: string; list: (query?: string) => Promise<JobList> }> {
+  const name = `owner-${crypto.randomUUID().slice(0, 8)}`;
+  const { sign } = await import("hono/jwt");
+  const token = await sign({ sub: name, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
+  const list = async (query = "") => {
+    const response = await SELF.fetch(`${BASE}/jobs${query}`, { headers: auth(token) });
+    expect(response.status).toBe(200);
+    return response.json<JobList>();
+  };
+  return { token, list };
+}
+
+async function create(token: string, type: string, input: unknown, tags: string[] = []): Promise<string> {
+  const response = await postJson("/jobs", { type, input, tags }, {}, token);
+  expect(response.status, await response.clone().text()).toBe(201);
+  return (await response.json<CreatedJob>()).id;
+}
+
+it("lists an owner's jobs newest first, a page at a time, with counts by state, and filters them", async () => {
+  const { token, list } = await freshOwner();
+  const ids: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    ids.push(await create(token, i % 2 ? "sleepy" : "demo", i % 2 ? { duration: "1 minute" } : { intervalMs: 0 }, i < 2 ? ["batch-1"] : ["batch-2", "x"]));
+    await new Promise((resolve) => setTimeout(resolve, 2)); // distinct creation times
+  }
+  await runToEnd(ids[0]!);
+  await runToEnd(ids[2]!);
+  await runNextAlarm(ids[1]!); // sleeping: waiting
+  await vi.waitFor(async () => expect((await list()).counts).toMatchObject({ succeeded: 2, waiting: 1, queued: 2 }), { timeout: 5_000 });
+
+  const first = await list("?limit=2");
+  expect(first.jobs.map((j) => j.id)).toEqual([ids[4], ids[3]]);
+  const second = await list(`?limit=2&cursor=${first.next}`);
+  expect(second.jobs.map((j) => j.id)).toEqual([ids[2], ids[1]]);
+  const third = await list(`?limit=2&cursor=${second.next}`);
+  expect(third.jobs.map((j) => j.id)).toEqual([ids[0]]);
+  expect(third.next).toBeNull();
+
+  expect((await list("?state=succeeded")).jobs.map((j) => j.id)).toEqual([ids[2], ids[0]]);
+  expect((await list("?type=sleepy")).jobs.map((j) => j.id)).toEqual([ids[3], ids[1]]);
+  expect((await list("?tag=batch-1")).jobs.map((j) => j.id)).toEqual([ids[1], ids[0]]);
+  expect((await list("?tag=x&state=queued")).jobs.map((j) => j.id)).toEqual([ids[4], ids[3]]);
+  const done = (await list("?state=succeeded")).jobs[0]!;
+  expect(done).toMatchObject({ type: "demo", state: "succeeded", tags: ["batch-2", "x"], percent: 100, message: "All done" });
+  expect(done.finishedAt).toBeGreaterThanOrEqual(done.createdAt);
+});
+
+it("shows an owner only its own jobs, and nobody's to anonymous callers", async () => {
+  const alice = await freshOwner();
+  const bob = await freshOwner();
+  const id = await create(alice.token, "demo", {});
+  expect((await alice.list()).jobs.map((j) => j.id)).toEqual([id]);
+  expect((await bob.list()).jobs).toEqual([]);
+  const anonymous = await SELF.fetch(`${BASE}/jobs`);
+  expect(anonymous.status).toBe(401);
+});
+
+it("refuses bad list queries with 400", async () => {
+  const { token } = await freshOwner();
+  for (const query of ["state=done", "limit=0", "limit=101", "tag=%20", "cursor=nope", `type=${"t".repeat(101)}`]) {
+    const response = await SELF.fetch(`${BASE}/jobs?${query}`, { headers: auth(token) });
+    expect(response.status, query).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "invalid_query" } });
+  }
+});
+
+it("converges under many concurrent jobs and failing reports, losing none", async () => {
+  const { token, list } = await freshOwner();
+  const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => create(token, "demo", { intervalMs: 0 }, [`n${i % 3}`])));
+  expect((await list("?limit=100")).jobs).toHaveLength(20); // admitted at create
+  indexFaults.failing = true;
+  try {
+    await Promise.all(ids.map((id) => runToEnd(id)));
+    // The objects crash before the index comes back: their memory of what they sent is gone.
+    await abortAllDurableObjects();
+  } finally {
+    indexFaults.failing = false;
+  }
+  // The alarm each failure left armed retries the report (the restarted objects included).
+  for (const id of ids) await runNextAlarm(id);
+  await vi.waitFor(async () => {
+    const { jobs, counts } = await list("?limit=100");
+    expect(jobs.map((j) => j.state)).toEqual(Array(20).fill("succeeded"));
+    expect(counts.succeeded).toBe(20);
+  }, { timeout: 10_000, interval: 100 });
+  for (const id of ids) expect((await snapshot(id)).state).toBe("succeeded");
+});
+
+it("drops a deleted job from its owner's list", async () => {
+  const { token, list } = await freshOwner();
+  const id = await create(token, "sleepy", { duration: "1 minute" });
+  expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
+  const erased = await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) });
+  expect(erased.status).toBe(204);
+  expect((await list()).jobs).toEqual([]);
+  expect((await list()).counts.queued).toBe(0);
+});
+
+it("caps an owner's active jobs (429 over it) and counts a job as active until it ends", async () => {
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "2" } as Env;
+  const { token } = await freshOwner();
+  const post = () => app.request(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json", ...auth(token) }, body: '{"type":"demo","input":{"intervalMs":0}}' }, deployment);
+  const first = await (await post()).json<CreatedJob>();
+  expect((await post()).status).toBe(201);
+  const refused = await post();
+  expect(refused.status).toBe(429);
+  expect(await refused.json()).toMatchObject({ error: { code: "too_many_active_jobs" } });
+  await runToEnd(first.id);
+  await vi.waitFor(async () => expect((await post()).status).toBe(201), { timeout: 5_000 });
+});
