@@ -14,7 +14,7 @@ function pair() {
   const acks: number[] = [];
   object.addEventListener("message", (message) => acks.push((JSON.parse(message.data as string) as { seq: number }).seq));
   const closed = new Promise<CloseEvent>((resolve) => object.addEventListener("close", resolve));
-  return { object, subscription: new Subscription(worker), closed, acks };
+  return { object, subscription: new Subscription(worker, parseFrame), closed, acks };
 }
 
 const sse = (seq: number, data: string) => `${seq}\nid: ${seq}\nevent: log\ndata: ${data}\n\n`;

@@ -10,6 +10,7 @@ import type { AppEnv } from "./app-env";
 import { authenticate, mayCreate } from "./auth";
 import { errorBody, onError } from "./errors";
 import { jobsApp } from "./jobs-app";
+import { feedApp, liveApp } from "./mux-routes";
 import { CONTENT_SECURITY_POLICY, errorsAsPages, pagesApp } from "./pages";
 import { apiCors, crossSiteForms } from "./security";
 
@@ -41,6 +42,8 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
   });
   app.get("/job-types", (c) => c.json({ types: types.infos((d) => mayCreate(c.var.principal, d, c.var.access)) }));
   app.route("/jobs", jobsApp());
+  app.route("/live", liveApp());
+  app.route("/feed", feedApp());
   app.route("/", pagesApp());
   return app;
 }

@@ -14,7 +14,7 @@ import { isGenuineJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
 import { liveRoutes, liveResponse, wantsEventStream } from "./live-routes";
 import { isFormPost, jobPageResponse, wantsHtml } from "./pages";
-import { noStore } from "./security";
+import { noStore, requireConfigured } from "./security";
 import { unauthorized } from "./auth";
 
 /** The header, or the per-job cookie set on a browser's create, that carries a control token. */
@@ -23,11 +23,7 @@ export const CONTROL_COOKIE = "control";
 
 export function jobsApp(): Hono<AppEnv> {
   const jobs = new Hono<AppEnv>();
-  jobs.use(async (c, next) => {
-    const { problems } = c.var.access;
-    if (problems.length) throw new ApiError(503, "misconfigured", `This deployment is misconfigured: ${problems.join("; ")}`);
-    await next();
-  }, noStore);
+  jobs.use(requireConfigured, noStore);
 
   jobs.post("/", limitCreateBody, createJob);
   jobs.get("/", listJobs);

@@ -48,3 +48,10 @@ export const noStore: MiddlewareHandler = async (c, next) => {
   await next();
   if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
 };
+
+/** A deployment with weak or missing secrets serves no job routes (/health says why). */
+export const requireConfigured: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const { problems } = c.var.access;
+  if (problems.length) throw new ApiError(503, "misconfigured", `This deployment is misconfigured: ${problems.join("; ")}`);
+  await next();
+};

@@ -21,7 +21,6 @@ export interface StreamFormat {
 
 /** A frame from the object: the seq it carries and its wire text ("" for `paused`). */
 export type BridgeFrame = { seq: number; wire: string };
-type FrameHandler = (frame: BridgeFrame | "closed") => void;
 
 export interface SubscribeOptions {
   since: number;
@@ -32,27 +31,27 @@ export interface SubscribeOptions {
   resume: boolean;
 }
 
-/** A WebSocket to a job's object whose frames are queued until a handler takes them. */
-export class Subscription {
-  #queue: (BridgeFrame | "closed")[] = [];
-  #handler: FrameHandler | null = null;
+/** A WebSocket to an object (a job, an owner index) whose frames are queued until a handler takes them. */
+export class Subscription<F = BridgeFrame> {
+  #queue: (F | "closed")[] = [];
+  #handler: ((frame: F | "closed") => void) | null = null;
 
-  constructor(readonly socket: WebSocket) {
+  constructor(readonly socket: WebSocket, parse: (data: unknown) => F | null) {
     socket.addEventListener("message", (message) => {
-      const frame = parseFrame(message.data);
-      if (frame) this.#deliver(frame);
+      const frame = parse(message.data);
+      if (frame !== null) this.#deliver(frame);
     });
     socket.addEventListener("close", () => this.#deliver("closed"));
     socket.accept();
   }
 
-  onFrame(handler: FrameHandler): void {
+  onFrame(handler: (frame: F | "closed") => void): void {
     this.#handler = handler;
     for (const frame of this.#queue.splice(0)) handler(frame);
   }
 
   /** The first frame of every connection is the snapshot; null if the socket closed first. */
-  first(): Promise<BridgeFrame | null> {
+  first(): Promise<F | null> {
     return new Promise((resolve) => {
       this.#handler = (frame) => {
         this.#handler = null;
@@ -76,19 +75,24 @@ export class Subscription {
     safeClose(this.socket, code, reason);
   }
 
-  #deliver(frame: BridgeFrame | "closed"): void {
+  #deliver(frame: F | "closed"): void {
     if (this.#handler) this.#handler(frame);
     else this.#queue.push(frame);
   }
 }
 
-/** Opens a subscription, or returns the object's refusal (404, 429) or its 204 as a Response. */
+/** Opens a bridged subscription, or returns the object's refusal (404, 429) or its 204 as a Response. */
 export async function subscribe(job: JobRpc, options: SubscribeOptions): Promise<Subscription | Response> {
-  const query = new URLSearchParams({ since: String(options.since), format: options.format, client: options.client });
-  if (options.resume) query.set("resume", "");
-  const response = await job.fetch(new Request(`https://job/subscribe?${query}`, { headers: { Upgrade: "websocket" } }));
-  if (response.status !== 101 || !response.webSocket) return response;
-  return new Subscription(response.webSocket);
+  const query: Record<string, string> = { since: String(options.since), format: options.format, client: options.client };
+  if (options.resume) query.resume = "";
+  const socket = await openSocket(job, query);
+  return socket instanceof Response ? socket : new Subscription(socket, parseFrame);
+}
+
+/** A WebSocket to an object that serves subscriptions (a job, an owner index), or its refusal. */
+export async function openSocket(target: { fetch(request: Request): Promise<Response> }, query: Record<string, string>): Promise<WebSocket | Response> {
+  const response = await target.fetch(new Request(`https://object/subscribe?${new URLSearchParams(query)}`, { headers: { Upgrade: "websocket" } }));
+  return response.status === 101 && response.webSocket ? response.webSocket : response;
 }
 
 /** "12\n<wire>" → { seq: 12, wire }; frames come from our own object, but a stream must never die on a bad one. */

@@ -1,0 +1,220 @@
+// Many streams on one connection (src/live/hub.ts):
+//   /live/ws, /live/sse?sources=<id>,<id>   several jobs, each with its own `since`
+//   /feed/ws, /feed/sse                       the caller's owner feed (every shard)
+// A WebSocket client subscribes and unsubscribes as it goes and acks per source; an SSE
+// client names its sources up front and resumes all of them with Last-Event-ID.
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
+import { ACK_EVERY, MAX_CLIENT_FRAME_BYTES } from "../lib/fanout";
+import { safeClose } from "../lib/websocket";
+import { HEARTBEAT_MS, HIGH_WATER_BYTES, openSocket } from "../live/bridge";
+import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
+import { SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
+import { indexShard } from "../owners/shards";
+import type { MuxClientFrame, MuxServerFrame } from "../protocol";
+import type { AppEnv } from "./app-env";
+import { unauthorized } from "./auth";
+import { ApiError } from "./errors";
+import { isGenuineJobId } from "./job-id";
+import { stubFor } from "./jobs-app";
+import { clientKey } from "./live-routes";
+import { checkWebSocketOrigin, noStore, requireConfigured } from "./security";
+
+export function liveApp(): Hono<AppEnv> {
+  const live = new Hono<AppEnv>();
+  live.use(requireConfigured, noStore);
+  live.get("/ws", (c) => muxSocket(c, jobOpener(c), []));
+  live.get("/sse", (c) => {
+    const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
+    if (sources.length === 0 || sources.length > MAX_SOURCES) throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
+    return muxStream(c, jobOpener(c), sources, true);
+  });
+  return live;
+}
+
+export function feedApp(): Hono<AppEnv> {
+  const feed = new Hono<AppEnv>();
+  feed.use(requireConfigured, noStore);
+  feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c)));
+  feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false));
+  return feed;
+}
+
+function jobOpener(c: Context<AppEnv>): Opener {
+  return async (source, since) => {
+    if (!(await isGenuineJobId(c.var.access.jobIdSecret, source))) return new Response(null, { status: 404 });
+    const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c) };
+    if (c.req.header("Last-Event-ID") !== undefined) query.resume = "";
+    return openSocket(stubFor(c.env, source), query);
+  };
+}
+
+function feedOwner(c: Context<AppEnv>): string {
+  const principal = c.var.principal;
+  if (principal.kind !== "owner") throw unauthorized("The feed of your jobs needs credentials: Authorization: Bearer <token or JWT>, or a dashboard session");
+  return principal.owner;
+}
+
+/** The feed's sources, one per index shard: "feed-0", "feed-1", … */
+function feedSources(c: Context<AppEnv>): string[] {
+  feedOwner(c);
+  return Array.from({ length: c.var.config.indexShards }, (_, shard) => `feed-${shard}`);
+}
+
+function feedOpener(c: Context<AppEnv>): Opener {
+  const owner = feedOwner(c);
+  return (source, since) => {
+    const shard = Number(source.slice("feed-".length));
+    return openSocket(indexShard(c.env, owner, shard), { since: String(since), format: "json", client: clientKey(c) });
+  };
+}
+
+/** The WebSocket: `sources` are subscribed at once (from `?since=`), others as the client asks. */
+function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Response {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
+  checkWebSocketOrigin(c);
+  const positions = decodePositions(sources, c.req.query("since"));
+  if (!positions) throw new ApiError(400, "invalid_query", "since must give one seq per source, dot-separated");
+  const { 0: client, 1: server } = new WebSocketPair();
+  server.accept();
+  const send = (frame: string) => {
+    try {
+      server.send(frame);
+    } catch {
+      // The client left; the close handler ends the sources.
+    }
+  };
+  const notice = (frame: MuxServerFrame) => send(JSON.stringify(frame));
+  const hub = new Hub(open, {
+    frame: (source, frame) => send(tagged(source, frame)),
+    end: (source) => notice({ type: "end", source }),
+    error: (source, code, message) => notice({ type: "error", source, error: { code, message } }),
+  });
+  for (const [source, since] of positions) void hub.subscribe(source, since);
+  server.addEventListener("message", (message) => {
+    if (message.data === "ping") return send("pong");
+    const frame = typeof message.data === "string" && message.data.length <= MAX_CLIENT_FRAME_BYTES ? parseClientFrame(message.data) : null;
+    if (!frame) return safeClose(server, 1008, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
+    if (frame.type === "subscribe") {
+      // Only the job routes take new sources; a feed's sources are its shards.
+      if (sources.length > 0) return notice({ type: "error", source: frame.source, error: { code: "refused", message: "This connection's sources are fixed" } });
+      return void hub.subscribe(frame.source, frame.since ?? 0);
+    }
+    if (frame.type === "unsubscribe") return hub.unsubscribe(frame.source);
+    hub.ack(frame.source, frame.seq);
+  });
+  server.addEventListener("close", () => hub.close());
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+export function parseClientFrame(text: string): MuxClientFrame | null {
+  let frame: Partial<Record<string, unknown>>;
+  try {
+    frame = JSON.parse(text) as Partial<Record<string, unknown>>;
+  } catch {
+    return null;
+  }
+  if (typeof frame !== "object" || frame === null || typeof frame.source !== "string" || frame.source.length > 64) return null;
+  const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
+  if (frame.type === "subscribe" && (frame.since === undefined || seq(frame.since))) return { type: "subscribe", source: frame.source, since: frame.since as number | undefined };
+  if (frame.type === "unsubscribe") return { type: "unsubscribe", source: frame.source };
+  if (frame.type === "ack" && seq(frame.seq)) return { type: "ack", source: frame.source, seq: frame.seq as number };
+  return null;
+}
+
+/** Per source: the last seq written to the response and acknowledged, and what waits for an ack. */
+interface AckState {
+  written: number;
+  acked: number;
+  unacked: number;
+  due: boolean;
+}
+
+/**
+ * The SSE response: one message per frame, `id:` the positions of every source. Sources
+ * are acknowledged as the response is read, as the single-job bridge does.
+ */
+async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], endsWithSources: boolean): Promise<Response> {
+  const resuming = c.req.header("Last-Event-ID") !== undefined;
+  const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
+  if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
+  const encoder = new TextEncoder();
+  const live = new Set(sources);
+  const acks = new Map(sources.map((source) => [source, { written: 0, acked: 0, unacked: 0, due: false } as AckState]));
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let streaming = true;
+  let lastWrite = Date.now();
+  const write = (text: string) => {
+    if (!streaming) return;
+    controller.enqueue(encoder.encode(text));
+    lastWrite = Date.now();
+  };
+  const ack = (source: string, state: AckState) => {
+    state.due = false;
+    state.unacked = 0;
+    if (state.written > state.acked) {
+      state.acked = state.written;
+      hub.ack(source, state.written);
+    }
+  };
+  /** The object waits (it paused) or ACK_EVERY went by: ack now if the reader keeps up, else once it drains. */
+  const ackWhenRead = (source: string, state: AckState) => {
+    if ((controller.desiredSize ?? 0) > 0) ack(source, state);
+    else state.due = true;
+  };
+  /** The end of the response: all sources ended (`close`), or the reader went away. */
+  const finish = (close = true) => {
+    if (!streaming) return;
+    streaming = false;
+    clearInterval(heartbeat);
+    hub.close();
+    if (close) controller.close();
+  };
+  const ended = (source: string, frame: MuxServerFrame) => {
+    write(`data: ${JSON.stringify(frame)}\n\n`);
+    live.delete(source);
+    if (endsWithSources && live.size === 0) finish();
+  };
+  const hub = new Hub(open, {
+    frame: (source, frame) => {
+      const parsed = JSON.parse(frame) as { type: string; seq?: number; event?: { seq: number } };
+      const state = acks.get(source)!;
+      if (parsed.type === "paused") {
+        state.written = Math.max(state.written, parsed.seq ?? 0);
+        return ackWhenRead(source, state);
+      }
+      if (parsed.type === "event" && parsed.event) {
+        positions.set(source, parsed.event.seq);
+        state.written = parsed.event.seq;
+      }
+      const text = tagged(source, frame);
+      write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${text}\n\n`);
+      state.unacked += text.length;
+      if (state.unacked >= ACK_EVERY) ackWhenRead(source, state);
+    },
+    end: (source) => ended(source, { type: "end", source }),
+    error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
+  });
+  const heartbeat = setInterval(() => {
+    if (Date.now() - lastWrite >= HEARTBEAT_MS) write(SSE_HEARTBEAT);
+  }, HEARTBEAT_MS / 3);
+  const body = new ReadableStream<Uint8Array>({
+    start(streamController) {
+      controller = streamController;
+      write("retry: 2000\n\n");
+    },
+    pull() {
+      for (const [source, state] of acks) if (state.due) ack(source, state);
+    },
+    cancel() {
+      finish(false);
+    },
+  }, { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength });
+  const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
+  // An EventSource reconnecting after it saw every source end: 204 stops its retries.
+  if (resuming && endsWithSources && outcomes.every((outcome) => outcome === "ended")) {
+    finish();
+    return new Response(null, { status: 204 });
+  }
+  return new Response(body, { headers: SSE_HEADERS });
+}

@@ -1,0 +1,110 @@
+// Many streams on one connection: a client's WebSocket (or one SSE response) carries the
+// streams of several jobs, or of an owner feed's shards. The Worker holds one WebSocket
+// to each source object and passes every frame on, tagged with its source. Flow control
+// stays per source: the object sends each at most its credit ahead of the acks, so what
+// the connection holds is bounded by MAX_SOURCES × CREDIT.
+//
+// Platform limits shape the bounds: a Worker invocation may have 6 connections waiting
+// for response headers at once (an upgrade only waits until it is accepted, so held
+// sockets do not count), and a limited number of subrequests in its lifetime (50 on the
+// Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all.
+import { Subscription } from "./bridge";
+
+/** Sources one connection carries at once. */
+export const MAX_SOURCES = 20;
+/** Subscribe requests over a connection's lifetime; each is a subrequest. */
+export const MAX_SUBSCRIBES = 40;
+
+/** Opens a source's WebSocket at `since`, or returns its refusal. */
+export type Opener = (source: string, since: number) => Promise<WebSocket | Response>;
+
+export interface HubSink {
+  /** One of the source's own frames (JSON text, as the object sent it). */
+  frame(source: string, frame: string): void;
+  /** The source's stream ended: its last event was sent, or it was unsubscribed. */
+  end(source: string): void;
+  /** The source could not be subscribed. */
+  error(source: string, code: string, message: string): void;
+}
+
+export class Hub {
+  /** A source counts from its subscribe on: "opening" holds its place while its socket opens. */
+  readonly #sources = new Map<string, Subscription<string> | "opening">();
+  #subscribes = 0;
+
+  constructor(private readonly open: Opener, private readonly sink: HubSink) {}
+
+  get size(): number {
+    return this.#sources.size;
+  }
+
+  /** "ended": the source had nothing more (a finished job a reconnect already saw to its end). */
+  async subscribe(source: string, since: number): Promise<"subscribed" | "ended" | "refused"> {
+    const refuse = (code: string, message: string) => (this.sink.error(source, code, message), "refused" as const);
+    if (this.#sources.has(source)) return refuse("already_subscribed", "This connection already follows that source");
+    if (this.#sources.size >= MAX_SOURCES) return refuse("too_many_sources", `One connection follows at most ${MAX_SOURCES} sources at once`);
+    if (++this.#subscribes > MAX_SUBSCRIBES) return refuse("too_many_subscribes", `One connection subscribes at most ${MAX_SUBSCRIBES} times; open a new one`);
+    this.#sources.set(source, "opening");
+    const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
+    // Unsubscribed or closed while opening: let the new socket go.
+    if (this.#sources.get(source) !== "opening") {
+      if (!(opened instanceof Response)) opened.close(1000, "unsubscribed");
+      return "refused";
+    }
+    if (opened instanceof Response) {
+      this.#sources.delete(source);
+      if (opened.status === 204) {
+        this.sink.end(source);
+        return "ended";
+      }
+      if (opened.status === 404 || opened.status === 410) return refuse("gone", "No such job, or it was deleted or expired");
+      const body = (await opened.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
+      return refuse(body?.error?.code ?? "refused", body?.error?.message ?? "Refused");
+    }
+    const subscription = new Subscription(opened, (data) => (typeof data === "string" && data.startsWith("{") ? data : null));
+    this.#sources.set(source, subscription);
+    subscription.onFrame((frame) => {
+      if (frame !== "closed") return this.sink.frame(source, frame);
+      if (this.#sources.get(source) === subscription) {
+        this.#sources.delete(source);
+        this.sink.end(source);
+      }
+    });
+    return "subscribed";
+  }
+
+  unsubscribe(source: string): void {
+    const subscription = this.#sources.get(source);
+    if (!subscription) return;
+    this.#sources.delete(source);
+    if (subscription !== "opening") subscription.close(1000, "unsubscribed");
+    this.sink.end(source);
+  }
+
+  ack(source: string, seq: number): void {
+    const subscription = this.#sources.get(source);
+    if (subscription && subscription !== "opening") subscription.ack(seq);
+  }
+
+  close(): void {
+    for (const subscription of this.#sources.values()) if (subscription !== "opening") subscription.close(1000, "connection closed");
+    this.#sources.clear();
+  }
+}
+
+/** A source's frame tagged with it, without parsing the frame: `{"source":"…",` + the rest. */
+export function tagged(source: string, frame: string): string {
+  return `{"source":${JSON.stringify(source)},${frame.slice(1)}`;
+}
+
+/** SSE resume positions: the last seq of each source, in the order the sources were asked for ("12.0.40"). */
+export function encodePositions(sources: readonly string[], positions: ReadonlyMap<string, number>): string {
+  return sources.map((source) => positions.get(source) ?? 0).join(".");
+}
+
+export function decodePositions(sources: readonly string[], text: string | undefined): Map<string, number> | null {
+  if (text === undefined || text === "") return new Map(sources.map((source) => [source, 0]));
+  const parts = text.split(".");
+  if (parts.length !== sources.length || !parts.every((part) => /^\d{1,15}$/.test(part))) return null;
+  return new Map(sources.map((source, i) => [source, Number(parts[i])]));
+}

@@ -1,0 +1,57 @@
+// The owner feed: every change to the owner's jobs, live over WebSocket and SSE, resumable.
+import { SELF } from "cloudflare:test";
+import { sign } from "hono/jwt";
+import { expect, it, vi } from "vitest";
+import type { CreatedJob, FeedEntry, MuxServerFrame } from "../src/protocol";
+import { auth, BASE, postJson, runToEnd, useVirtualClock } from "./helpers";
+import { parseSse } from "./live-helpers";
+import { TEST_SECRETS } from "./secrets";
+
+useVirtualClock();
+
+const ownerToken = async () => sign({ sub: `feed-${crypto.randomUUID().slice(0, 8)}`, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
+const create = async (token: string, type = "demo") => (await (await postJson("/jobs", { type, input: { intervalMs: 0 } }, {}, token)).json<CreatedJob>()).id;
+const entries = (frames: MuxServerFrame[]) => frames.flatMap((f) => (f.type === "event" && "event" in f ? [f.event as unknown as FeedEntry] : []));
+
+it("streams an owner's job changes live over WebSocket, from a snapshot of the counts", async () => {
+  const token = await ownerToken();
+  const done = await create(token);
+  await runToEnd(done);
+  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { Upgrade: "websocket", ...auth(token) } });
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  const frames: MuxServerFrame[] = [];
+  socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string) as MuxServerFrame));
+  socket.accept();
+  await vi.waitFor(() => expect(frames[0]).toMatchObject({ type: "snapshot", source: "feed-0", snapshot: { counts: { succeeded: 1 } } }), { timeout: 3_000 });
+  await vi.waitFor(() => expect(entries(frames).map((e) => e.type === "job" && e.data.state)).toContain("succeeded"), { timeout: 3_000 });
+  const live = await create(token);
+  await vi.waitFor(() => expect(entries(frames).some((e) => e.type === "job" && e.data.id === live && e.data.state === "queued")).toBe(true));
+  await runToEnd(live);
+  await vi.waitFor(() => expect(entries(frames).some((e) => e.type === "job" && e.data.id === live && e.data.state === "succeeded")).toBe(true), { timeout: 5_000 });
+  const seqs = entries(frames).map((e) => e.seq);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  socket.close(1000, "bye");
+});
+
+it("resumes the feed over SSE after a seq: every job changed since, and nothing of others'", async () => {
+  const token = await ownerToken();
+  const first = await create(token);
+  const all = entries(await readUntil(token, "since=0", first));
+  expect(all.map((e) => e.type === "job" && e.data.id)).toEqual([first]);
+  const second = await create(token);
+  const after = entries(await readUntil(token, `since=${all.at(-1)!.seq}`, second));
+  expect(after.map((e) => e.type === "job" && e.data.id)).toEqual([second]);
+  expect((await SELF.fetch(`${BASE}/feed/sse`)).status).toBe(401);
+});
+
+/** Reads the feed until it mentions job `id`, then leaves. */
+async function readUntil(token: string, query: string, id: string): Promise<MuxServerFrame[]> {
+  const response = await SELF.fetch(`${BASE}/feed/sse?${query}`, { headers: auth(token) });
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  let text = "";
+  while (!text.includes(`"id":"${id}"`)) text += new TextDecoder().decode((await reader.read()).value);
+  await reader.cancel();
+  return parseSse(text).filter((m) => m.data).map((m) => JSON.parse(m.data!) as MuxServerFrame);
+}

@@ -1,0 +1,107 @@
+// Many jobs on one connection: one WebSocket (or one SSE response) carries the full event
+// streams of several jobs, each from its own `since`, tagged with the job; subscribe and
+// unsubscribe as it goes; after a drop, resuming gives every job's events exactly once.
+import { SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { MAX_SOURCES } from "../src/live/hub";
+import type { JobEvent, MuxServerFrame } from "../src/protocol";
+import { allEvents, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { parseSse } from "./live-helpers";
+
+useVirtualClock();
+
+interface Mux {
+  socket: WebSocket;
+  frames: MuxServerFrame[];
+  send(frame: unknown): void;
+  events(source: string): JobEvent[];
+  ended(source: string): boolean;
+  closed: Promise<CloseEvent>;
+}
+
+async function openMux(): Promise<Mux> {
+  const response = await SELF.fetch(`${BASE}/live/ws`, { headers: { Upgrade: "websocket" } });
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  const frames: MuxServerFrame[] = [];
+  socket.addEventListener("message", (message) => {
+    const frame = JSON.parse(message.data as string) as MuxServerFrame;
+    frames.push(frame);
+    // Acknowledge every event, as a client of the paced protocol does (here: eagerly).
+    if (frame.type === "event" && "event" in frame) socket.send(JSON.stringify({ type: "ack", source: frame.source, seq: frame.event.seq }));
+    if (frame.type === "paused") socket.send(JSON.stringify({ type: "ack", source: frame.source, seq: frame.seq }));
+  });
+  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+  socket.accept();
+  return {
+    socket, frames, closed,
+    send: (frame) => socket.send(JSON.stringify(frame)),
+    events: (source) => frames.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : [])),
+    ended: (source) => frames.some((f) => f.type === "end" && f.source === source),
+  };
+}
+
+it("carries ten jobs on one WebSocket, each from its own since, with unsubscribe, a drop and a resume", async () => {
+  const ids = await Promise.all(Array.from({ length: 10 }, () => createJob("demo", { intervalMs: 500 })));
+  for (const id of ids.slice(0, 5)) await runNextAlarm(id); // these have some history already
+  const first = await openMux();
+  ids.forEach((id, i) => first.send({ type: "subscribe", source: id, since: i % 2 }));
+  await vi.waitFor(() => expect(first.frames.filter((f) => f.type === "snapshot")).toHaveLength(10));
+  // One job is dropped on purpose: its stream ends there.
+  first.send({ type: "unsubscribe", source: ids[9] });
+  await vi.waitFor(() => expect(first.ended(ids[9]!)).toBe(true));
+  for (const id of ids) await runNextAlarm(id);
+  await vi.waitFor(() => expect(first.events(ids[0]!).length).toBeGreaterThan(3));
+  // The connection drops; a new one resumes each job after the last event it saw.
+  first.socket.close(1000, "drop");
+  await first.closed;
+  for (const id of ids) await runNextAlarm(id);
+  const second = await openMux();
+  for (const id of ids.slice(0, 9)) second.send({ type: "subscribe", source: id, since: first.events(id).at(-1)?.seq ?? (ids.indexOf(id) % 2) });
+  await Promise.all(ids.slice(0, 9).map((id) => runToEnd(id)));
+  await vi.waitFor(() => expect(ids.slice(0, 9).every((id) => second.ended(id))).toBe(true), { timeout: 5_000 });
+  for (const [i, id] of ids.slice(0, 9).entries()) {
+    const all = await allEvents(id);
+    expect([...first.events(id), ...second.events(id)], `job ${i}`).toEqual(all.slice(i % 2));
+  }
+  second.socket.close(1000, "done");
+});
+
+it("bounds the jobs on one connection and refuses what it cannot follow", async () => {
+  const mux = await openMux();
+  const ids = await Promise.all(Array.from({ length: MAX_SOURCES + 1 }, () => createJob("sleepy", { duration: "1 minute" })));
+  mux.send({ type: "subscribe", source: "x".repeat(32) });
+  await vi.waitFor(() => expect(mux.frames.filter((f) => f.type === "error")).toHaveLength(1));
+  for (const id of ids) mux.send({ type: "subscribe", source: id });
+  await vi.waitFor(() => expect(mux.frames.filter((f) => f.type === "error")).toHaveLength(2));
+  const errors = mux.frames.flatMap((f) => (f.type === "error" ? [f.error.code] : []));
+  expect(errors.sort()).toEqual(["gone", "too_many_sources"]);
+  mux.send("not json" as unknown);
+  expect((await mux.closed).code).toBe(1008);
+});
+
+it("carries several jobs on one SSE response, and resumes all of them with Last-Event-ID", async () => {
+  const a = await createJob("demo", { intervalMs: 0 });
+  const b = await createJob("flaky", { failures: 1, delayMs: 0 });
+  const stream = SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`).then((r) => r.text());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await runToEnd(a);
+  await runToEnd(b);
+  const messages = parseSse(await stream).filter((m) => m.data !== undefined);
+  const frames = messages.map((m) => JSON.parse(m.data!) as MuxServerFrame);
+  const events = (source: string) => frames.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : []));
+  expect(events(a)).toEqual(await allEvents(a));
+  expect(events(b)).toEqual(await allEvents(b));
+  expect(frames.filter((f) => f.type === "end").map((f) => f.source).sort()).toEqual([a, b].sort());
+  // The ids carry both positions; resuming from one in the middle gives exactly the rest.
+  const middle = messages.filter((m) => m.id !== undefined)[5]!;
+  const [sinceA, sinceB] = middle.id!.split(".").map(Number);
+  const resumed = parseSse(await (await SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`, { headers: { "Last-Event-ID": middle.id! } })).text())
+    .filter((m) => m.data !== undefined).map((m) => JSON.parse(m.data!) as MuxServerFrame);
+  const after = (source: string) => resumed.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : []));
+  expect(after(a)).toEqual((await allEvents(a)).slice(sinceA));
+  expect(after(b)).toEqual((await allEvents(b)).slice(sinceB));
+  // Once every source was seen to its end, a reconnect gets 204, which stops an EventSource.
+  const last = messages.filter((m) => m.id !== undefined).at(-1)!.id!;
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`, { headers: { "Last-Event-ID": last } })).status).toBe(204);
+});
