@@ -12,7 +12,7 @@ const outdir = join(root, "dist/client/assets");
 
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { home: "src/client/home.ts", job: "src/client/job.ts", app: "src/client/styles.css" },
+  entryPoints: { home: "src/client/home.ts", job: "src/client/job.ts", dashboard: "src/client/dashboard.ts", app: "src/client/styles.css" },
   bundle: true,
   minify: true,
   format: "esm",

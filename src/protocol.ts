@@ -207,6 +207,8 @@ export interface JobList {
   next: string | null;
   /** All of the owner's jobs by state, whatever the filters. */
   counts: Record<JobState, number>;
+  /** The owner feed's position as of this list (`since` for /feed): follow the changes after it. */
+  feed: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 // The start page in the browser: fields from the chosen type's schema kept in step with
 // the JSON box, inline validation before the form posts, and the list of your jobs.
 import type { Json } from "../protocol";
-import { byId } from "./dom";
+import { codeSpans } from "../pages/format";
+import { byId, el } from "./dom";
 import { markStarting } from "./my-jobs";
 import { showMyJobs } from "./my-jobs-list";
 import { buildFields, type Field, type Schema } from "./schema-fields";
@@ -37,7 +38,7 @@ function showInputError(message: string | undefined): void {
 function chooseType(useExample: boolean): void {
   const option = select.selectedOptions[0];
   if (!option) return;
-  byId("type-description").textContent = option.dataset.description ?? "";
+  byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
   if (useExample) input.value = option.dataset.example ?? "{}";
   fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldsToJson);
   byId("fields").hidden = fields.length === 0;

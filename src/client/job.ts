@@ -63,7 +63,10 @@ function enhanceCancel(): void {
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();
     button.disabled = true;
-    const response = await fetch(form.action, { method: "POST", headers: { Accept: "application/json" } }).catch(() => null);
+    // A dashboard session's requests carry its CSRF token (the form's hidden field).
+    const csrf = form.querySelector<HTMLInputElement>('input[name="csrf"]')?.value;
+    const headers: Record<string, string> = { Accept: "application/json", ...(csrf ? { "X-CSRF-Token": csrf } : {}) };
+    const response = await fetch(form.action, { method: "POST", headers }).catch(() => null);
     // 409: it ended meanwhile, and the stream brings that news anyway.
     if (response?.ok) {
       job = (await response.json()) as JobSnapshot;

@@ -9,10 +9,12 @@ import type { JobRegistry } from "../jobs/registry";
 import type { AppEnv } from "./app-env";
 import { authenticate, mayCreate } from "./auth";
 import { errorBody, onError } from "./errors";
+import { dashboardApp } from "./dashboard-routes";
 import { jobsApp } from "./jobs-app";
 import { feedApp, liveApp } from "./mux-routes";
 import { CONTENT_SECURITY_POLICY, errorsAsPages, pagesApp } from "./pages";
 import { apiCors, crossSiteForms } from "./security";
+import { requireSessionCsrf } from "./session";
 
 export interface AppOptions {
   types: JobRegistry;
@@ -34,6 +36,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
     apiCors,
     crossSiteForms,
     authenticate,
+    requireSessionCsrf,
   );
 
   app.get("/health", (c) => {
@@ -45,5 +48,6 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
   app.route("/live", liveApp());
   app.route("/feed", feedApp());
   app.route("/", pagesApp());
+  app.route("/", dashboardApp());
   return app;
 }

@@ -1,7 +1,8 @@
-// Who is asking: an owner (bearer token from API_TOKENS, or a JWT from the deployer's
-// backend) or an anonymous visitor known by IP. Presented credentials that are wrong
-// are refused (401) even on routes that anonymous visitors may use: a typo should not
-// silently turn an owner into a stranger.
+// Who is asking: an owner (bearer token from API_TOKENS, a JWT from the deployer's
+// backend, or a dashboard session cookie) or an anonymous visitor known by IP. Presented
+// credentials that are wrong are refused (401) even on routes that anonymous visitors
+// may use: a typo should not silently turn an owner into a stranger. (A stale session
+// cookie just signs the browser out: it is sent on every page, asked for or not.)
 import type { Context, MiddlewareHandler } from "hono";
 import { verify } from "hono/jwt";
 import { OWNER_PATTERN, type AccessConfig } from "../access-config";
@@ -9,14 +10,24 @@ import { sameBytes, sha256 } from "../lib/crypto";
 import type { JobDefinition } from "../jobs/define";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
+import { sessionPrincipal } from "./session";
 
 export type Principal =
-  | { kind: "owner"; owner: string; /** Types a JWT limits its holder to; absent: all. */ types?: ReadonlySet<string> }
+  | {
+    kind: "owner";
+    owner: string;
+    /** Types a JWT limits its holder to; absent: all. */
+    types?: ReadonlySet<string>;
+    /** Set when the owner came by session cookie: unsafe requests must carry it (see session.ts). */
+    csrf?: string;
+    /** A JWT's expiry (epoch seconds): a session it starts ends by then. */
+    expiresAt?: number;
+  }
   | { kind: "anonymous"; ip: string };
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("Authorization");
-  c.set("principal", header === undefined ? anonymous(c) : await fromAuthorization(header, c.var.access));
+  c.set("principal", header === undefined ? ((await sessionPrincipal(c)) ?? anonymous(c)) : await fromAuthorization(header, c.var.access));
   await next();
 };
 
@@ -28,7 +39,11 @@ function anonymous(c: Context): Principal {
 async function fromAuthorization(header: string, access: AccessConfig): Promise<Principal> {
   const match = /^Bearer +([\x21-\x7e]{1,4096})$/i.exec(header.trim());
   if (!match) throw unauthorized("The Authorization header must be `Bearer <token>`");
-  const credential = match[1]!;
+  return fromCredential(match[1]!, access);
+}
+
+/** An owner token or a JWT, as sent in `Authorization: Bearer` or typed into the dashboard's sign-in. */
+export async function fromCredential(credential: string, access: AccessConfig): Promise<Principal & { kind: "owner" }> {
   if (access.jwtSecret && credential.split(".").length === 3) return fromJwt(credential, access.jwtSecret);
   const owner = await ownerOfToken(credential, access);
   if (owner === null) throw unauthorized("The bearer token is not valid");
@@ -45,7 +60,7 @@ async function ownerOfToken(token: string, access: AccessConfig): Promise<string
   return owner;
 }
 
-async function fromJwt(token: string, secret: string): Promise<Principal> {
+async function fromJwt(token: string, secret: string): Promise<Principal & { kind: "owner" }> {
   let payload: Record<string, unknown>;
   try {
     payload = (await verify(token, secret, "HS256")) as Record<string, unknown>;
@@ -56,11 +71,11 @@ async function fromJwt(token: string, secret: string): Promise<Principal> {
   if (typeof payload.exp !== "number") throw unauthorized("The JWT has no `exp` claim; tokens must expire");
   if (typeof payload.sub !== "string" || !OWNER_PATTERN.test(payload.sub)) throw unauthorized("The JWT's `sub` must name the owner (1 to 128 visible characters, no `=` or `,`)");
   const types = payload.types;
-  if (types === undefined) return { kind: "owner", owner: payload.sub };
+  if (types === undefined) return { kind: "owner", owner: payload.sub, expiresAt: payload.exp };
   if (!Array.isArray(types) || types.length > 100 || !types.every((t) => typeof t === "string")) {
     throw unauthorized("The JWT's `types` claim must be a list of job types");
   }
-  return { kind: "owner", owner: payload.sub, types: new Set(types) };
+  return { kind: "owner", owner: payload.sub, types: new Set(types), expiresAt: payload.exp };
 }
 
 export function unauthorized(message: string): ApiError {

@@ -35,8 +35,12 @@ export const limitCreateBody: MiddlewareHandler<AppEnv> = (c, next) => {
 };
 
 export async function createJob(c: Context<AppEnv>): Promise<Response> {
+  return submitJob(c, await readJobRequest(c, c.var.types));
+}
+
+/** Creates a job from a validated request (a create, or a run again) and answers for it. */
+export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promise<Response> {
   const { config, access, principal } = c.var;
-  const request = await readJobRequest(c, c.var.types);
   const refusal = createRefusal(principal, request.definition, access);
   if (refusal) throw refusal;
   const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});

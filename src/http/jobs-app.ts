@@ -6,7 +6,7 @@ import { getCookie } from "hono/cookie";
 import type { ControlClaim, JobRpc } from "../job/job-object";
 import type { Env } from "../env";
 import type { AppEnv } from "./app-env";
-import { createJob, limitCreateBody } from "./create-route";
+import { createJob, limitCreateBody, submitJob } from "./create-route";
 import { listJobs } from "./list-route";
 import { ApiError, gone, notFound } from "./errors";
 import { MAX_STEP_PAGE } from "../job/steps";
@@ -71,12 +71,29 @@ export function jobsApp(): Hono<AppEnv> {
   jobs.post("/:id/cancel", async (c) => {
     const outcome = await c.var.job.cancel(claimOf(c));
     if (outcome.status !== "canceled" && outcome.status !== "conflict") throw refusal(outcome.status);
-    // The job page's form (it works without JavaScript) goes back to the page, which shows the outcome.
-    if (isFormPost(c)) return c.redirect(jobUrls(c, c.var.jobId).page, 303);
+    // A form (it works without JavaScript) goes back to its page, which shows the outcome.
+    if (isFormPost(c)) return c.redirect(await fromDashboard(c) ? "/dashboard" : jobUrls(c, c.var.jobId).page, 303);
     if (outcome.status === "conflict") {
       throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}; only a queued, running or waiting job can be canceled`);
     }
     return c.json(outcome.snapshot);
+  });
+
+  /** Run again: a new job of the same type, input and tags, for the job's owner. */
+  jobs.post("/:id/rerun", async (c) => {
+    const principal = c.var.principal;
+    if (principal.kind !== "owner") throw unauthorized("Running a job again needs its owner's credentials");
+    const snapshot = await c.var.job.snapshot(principal.owner);
+    if (!snapshot) throw gone();
+    if (!(await c.var.job.controls({ owner: principal.owner, controlToken: null }))) {
+      throw new ApiError(403, "forbidden", "Only the job's owner may run it again");
+    }
+    const definition = c.var.types.find(snapshot.type);
+    if (!definition) throw new ApiError(409, "unknown_type", "This job's type is no longer offered");
+    const checked = await definition.input["~standard"].validate(snapshot.input);
+    if (checked.issues) throw new ApiError(409, "invalid_input", "This job's input no longer fits its type's schema");
+    const timeoutMs = snapshot.deadlineAt - snapshot.createdAt;
+    return submitJob(c, { type: snapshot.type, definition, input: snapshot.input, timeoutMs, tags: snapshot.tags, fromForm: isFormPost(c) });
   });
 
   jobs.delete("/:id", async (c) => {
@@ -113,4 +130,10 @@ function intParam(c: Context, name: string, fallback: number, min: number, max: 
     throw new ApiError(400, "invalid_query", `${name} must be an integer from ${min} to ${max}`);
   }
   return value;
+}
+
+/** The dashboard's forms say so, to be sent back there. */
+async function fromDashboard(c: Context): Promise<boolean> {
+  const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  return body.back === "dashboard";
 }

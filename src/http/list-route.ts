@@ -26,7 +26,8 @@ export async function listFor(c: Context<AppEnv>, owner: string, filter: ListFil
   const counts = { ...EMPTY_COUNTS };
   for (const answer of answers) for (const state of STATES) counts[state] += answer.counts[state];
   const last = jobs.at(-1);
-  return { jobs, next: jobs.length === filter.limit && last ? encodeCursor(last) : null, counts };
+  const feed = answers.map((answer) => answer.feed).join(".");
+  return { jobs, next: jobs.length === filter.limit && last ? encodeCursor(last) : null, counts, feed };
 }
 
 function newestFirst(a: JobListing, b: JobListing): number {

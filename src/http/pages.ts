@@ -34,7 +34,7 @@ export function pagesApp(): Hono<AppEnv> {
   const pages = new Hono<AppEnv>();
   pages.get("/", (c) => {
     const types = startableTypes(c);
-    return c.html(homePage(types, startForm(types, c.req.query("type"))));
+    return c.html(homePage(types, startForm(types, c.req.query("type")), undefined, csrfOf(c)));
   });
   return pages;
 }
@@ -47,7 +47,13 @@ function startableTypes(c: Context<AppEnv>): JobTypeInfo[] {
 export async function jobPageResponse(c: Context<AppEnv>, snapshot: JobSnapshot, urls: JobUrls, canControl: boolean): Promise<Response> {
   // The job may expire between the two reads; the page then shows the snapshot alone.
   const events = (await c.var.job.events(0, FIRST_EVENTS)) ?? { events: [], nextSince: 0, lastSeq: 0, done: true };
-  return c.html(jobPage(snapshot, urls, events, { canControl }));
+  return c.html(jobPage(snapshot, urls, events, { canControl, csrf: csrfOf(c) }));
+}
+
+/** A signed-in browser's CSRF token, for the forms of its pages. */
+export function csrfOf(c: Context<AppEnv>): string | undefined {
+  const principal = c.var.principal;
+  return principal.kind === "owner" ? principal.csrf : undefined;
 }
 
 /** For browsers: a refused form post re-renders the form with the errors; other refusals become pages. */
@@ -60,7 +66,7 @@ export const errorsAsPages: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.res = undefined; // replace the response rather than merge the JSON one's headers into it
   if (isFormPost(c) && c.req.method === "POST" && c.req.path === "/jobs" && status < 500 && c.var.types) {
     const types = startableTypes(c);
-    c.res = await c.html(homePage(types, await submittedForm(c, types, status), error), status as 400);
+    c.res = await c.html(homePage(types, await submittedForm(c, types, status), error, csrfOf(c)), status as 400);
   } else {
     c.res = await c.html(errorPage(status, error.message), status as 404);
   }

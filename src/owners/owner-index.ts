@@ -63,8 +63,8 @@ export class OwnerIndex extends DurableObject<Env> {
     this.#publish(this.#store.remove(id, Date.now()));
   }
 
-  list(filter: ListFilter): { jobs: JobListing[]; counts: Record<JobState, number> } {
-    return { jobs: this.#store.list(filter), counts: this.#store.counts() };
+  list(filter: ListFilter): { jobs: JobListing[]; counts: Record<JobState, number>; feed: number } {
+    return { jobs: this.#store.list(filter), counts: this.#store.counts(), feed: this.#store.lastFeed };
   }
 
   /** The feed: `?since=N&format=json|sse&client=<key>`, from the Worker. */

@@ -89,6 +89,22 @@ export function stepsText(steps: StepsSummary): string {
   return parts.join(" · ");
 }
 
+/** A description's `backticked` words as code: alternating text and code parts. */
+export function codeSpans(text: string): { text: string; code: boolean }[] {
+  return text.split("`").map((part, i) => ({ text: part, code: i % 2 === 1 })).filter((part) => part.text !== "");
+}
+
+/** "just now", "12 s ago", "3 min ago", "2 h ago", "4 days ago". */
+export function ageText(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 5) return "just now";
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  const days = Math.floor(s / 86_400);
+  return `${days} day${days === 1 ? "" : "s"} ago`;
+}
+
 /** Live viewers over every transport; a page counts itself once it is connected. */
 export function watching(viewers: number): string {
   return `${number(viewers)} watching`;

@@ -3,8 +3,8 @@
 // Schema (carried in data- attributes), inline validation and the list of your jobs.
 import { html } from "hono/html";
 import type { ApiError, JobTypeInfo } from "../protocol";
-import { pretty } from "./format";
-import { page, type Html } from "./layout";
+import { codeSpans, pretty } from "./format";
+import { csrfField, page, type Html } from "./layout";
 
 export interface StartForm {
   type: string;
@@ -19,19 +19,19 @@ export function startForm(types: JobTypeInfo[], type?: string): StartForm {
   return { type: chosen?.type ?? "", input: pretty(chosen?.example ?? {}), timeoutMs: "" };
 }
 
-export function homePage(types: JobTypeInfo[], form: StartForm, error?: ApiError["error"]): Html {
+export function homePage(types: JobTypeInfo[], form: StartForm, error?: ApiError["error"], csrf?: string): Html {
   const chosen = types.find((t) => t.type === form.type);
   return page(
     { title: error ? "Fix the job request" : "Start a job", script: "home" },
     html`<h1>Start a job</h1>
 ${error ? errorSummary(error) : ""}
-<form id="start-form" class="start" method="post" action="/jobs">
+<form id="start-form" class="start" method="post" action="/jobs">${csrfField(csrf)}
   <div class="field">
     <label for="type">Job type</label>
     <select id="type" name="type" aria-describedby="type-description">
       ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
     </select>
-    <p id="type-description" class="hint">${chosen?.description ?? ""}</p>
+    <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
   </div>
   <fieldset id="fields" class="fields" hidden><legend>Input fields</legend><div id="field-list"></div></fieldset>
   <div class="field">
@@ -48,13 +48,13 @@ ${error ? errorSummary(error) : ""}
   <button type="submit" id="start">Start job</button>
 </form>
 <section id="my-jobs" class="my-jobs" aria-labelledby="my-jobs-heading" hidden>
-  <div class="section-head"><h2 id="my-jobs-heading">Your jobs</h2><button type="button" id="clear-jobs" class="quiet">Clear list</button></div>
-  <p class="hint">Jobs started from this browser.</p>
+  <div class="section-head"><h2 id="my-jobs-heading">Started from this browser</h2><button type="button" id="clear-jobs" class="quiet">Clear list</button></div>
+  <p class="hint">Owners see all their jobs on <a href="/dashboard">their dashboard</a>.</p>
   <ul id="my-jobs-list" class="job-list"></ul>
 </section>
 <section aria-labelledby="types-heading">
   <h2 id="types-heading">Job types</h2>
-  <dl class="types">${types.map((t) => html`<div><dt>${t.type}</dt><dd>${t.description}<pre>${JSON.stringify(t.example)}</pre></dd></div>`)}</dl>
+  <dl class="types">${types.map((t) => html`<div><dt>${t.type}</dt><dd>${describe(t.description)}<pre>${JSON.stringify(t.example)}</pre></dd></div>`)}</dl>
 </section>`,
   );
 }
@@ -70,4 +70,8 @@ function errorSummary(error: ApiError["error"]): Html {
   <p>${error.message}</p>
   ${error.issues?.length ? html`<ul>${error.issues.map((issue) => html`<li>${issue.path ? html`<code>${issue.path}</code>: ` : ""}${issue.message}</li>`)}</ul>` : ""}
 </div>`;
+}
+
+function describe(description: string): Html[] {
+  return codeSpans(description).map((part) => (part.code ? html`<code>${part.text}</code>` : html`${part.text}`));
 }

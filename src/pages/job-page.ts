@@ -5,7 +5,7 @@ import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
 import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, offset, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
-import { page, type Html } from "./layout";
+import { csrfField, page, type Html } from "./layout";
 
 type LogEvent = Extract<JobEvent, { type: "log" }>;
 
@@ -15,6 +15,8 @@ const NO_SCRIPT_REFRESH_S = 3;
 /** What the viewer may do: a shared link watches; the owner or the control token's holder may cancel. */
 export interface Viewer {
   canControl: boolean;
+  /** A dashboard session's CSRF token, which its forms must carry. */
+  csrf?: string;
 }
 
 export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, viewer: Viewer, now = Date.now()): Html {
@@ -43,7 +45,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
 </section>
 ${outcome(snapshot)}
 <div class="actions">
-  ${viewer.canControl ? html`<form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>
+  ${viewer.canControl ? html`<form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>${csrfField(viewer.csrf)}
     <button type="submit" class="danger">Cancel job</button>
   </form>` : ""}
   <button type="button" id="copy-link" data-copy="${urls.page}" hidden>Copy link</button>

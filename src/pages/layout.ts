@@ -8,7 +8,7 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 export interface PageOptions {
   title: string;
   /** Entry under /assets/, without ".js"; none for pages that need no script. */
-  script?: "home" | "job";
+  script?: "home" | "job" | "dashboard";
   /** Extra tags in <head>. */
   head?: Html;
 }
@@ -28,10 +28,15 @@ ${options.head ?? ""}
 </head>
 <body>
 <a class="skip" href="#main">Skip to content</a>
-<header class="site"><a href="/" class="brand">Live jobs</a><span class="tagline">background jobs on Durable Objects</span></header>
+<header class="site"><a href="/" class="brand">Live jobs</a><span class="tagline">background jobs on Durable Objects</span><nav class="site-nav"><a href="/">Start a job</a> <a href="/dashboard">Your jobs</a></nav></header>
 <main id="main">
 ${body}
 </main>
 </body>
 </html>`;
+}
+
+/** The hidden field a dashboard session's forms carry (none without a session). */
+export function csrfField(csrf: string | undefined): Html | string {
+  return csrf ? html`<input type="hidden" name="csrf" value="${csrf}">` : "";
 }

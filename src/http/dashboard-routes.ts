@@ -1,0 +1,51 @@
+// The dashboard and its session: GET /dashboard (the sign-in form without a session),
+// POST /session (sign in with a token or JWT), POST /session/end (sign out).
+import type { Context } from "hono";
+import { Hono } from "hono/tiny";
+import { dashboardPage, signInPage } from "../pages/dashboard-page";
+import type { AppEnv } from "./app-env";
+import { fromCredential } from "./auth";
+import { ApiError } from "./errors";
+import { listFor, readFilter } from "./list-route";
+import { endSession, startSession } from "./session";
+
+export function dashboardApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get("/dashboard", async (c) => {
+    const principal = c.var.principal;
+    // The dashboard is the browser's: a session, whose forms carry its CSRF token.
+    if (principal.kind !== "owner" || principal.csrf === undefined) return c.html(signInPage());
+    const filter = readFilter(c);
+    const list = await listFor(c, principal.owner, filter);
+    const { type, tag, cursor } = c.req.query();
+    return c.html(dashboardPage({
+      owner: principal.owner, list, csrf: principal.csrf, now: Date.now(), limit: filter.limit,
+      filter: { ...(filter.state ? { state: filter.state } : {}), ...(type ? { type } : {}), ...(tag ? { tag } : {}), ...(cursor ? { cursor } : {}) },
+      types: c.var.types.names.filter((name) => !principal.types || principal.types.has(name)),
+    }));
+  });
+
+  app.post("/session", async (c) => {
+    const credential = await credentialOf(c);
+    try {
+      await startSession(c, await fromCredential(credential, c.var.access));
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return c.html(signInPage(error.message), 401);
+      throw error;
+    }
+    return c.redirect("/dashboard", 303);
+  });
+
+  app.post("/session/end", (c) => {
+    endSession(c);
+    return c.redirect("/dashboard", 303);
+  });
+  return app;
+}
+
+async function credentialOf(c: Context): Promise<string> {
+  const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const credential = typeof body.credential === "string" ? body.credential.trim() : "";
+  if (!/^[\x21-\x7e]{1,4096}$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
+  return credential;
+}

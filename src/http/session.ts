@@ -1,0 +1,66 @@
+// Dashboard sessions. Signing in with an owner token or a JWT sets an HttpOnly,
+// SameSite=Strict cookie holding a session JWT this deployment signs (12 hours, or the
+// signing-in JWT's own expiry if sooner), never the credential itself. Requests that
+// change something and are authenticated by that cookie must also carry the session's
+// CSRF token (a form field `csrf`, or the header X-CSRF-Token): together with Hono's csrf
+// check on form posts, no other site can act with a visitor's session.
+import type { Context, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { sign, verify } from "hono/jwt";
+import type { AccessConfig } from "../access-config";
+import { randomToken } from "../lib/crypto";
+import type { AppEnv } from "./app-env";
+import type { Principal } from "./auth";
+import { ApiError } from "./errors";
+
+export const SESSION_COOKIE = "session";
+const SESSION_TTL_S = 12 * 3600;
+const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/;
+
+/** The session key is derived from JOB_ID_SECRET, apart from the keys that tag job ids. */
+function sessionKey(access: AccessConfig): string {
+  return `${access.jobIdSecret}\u0000dashboard-session`;
+}
+
+/** Starts a session for an owner; a JWT's type limit and expiry carry over. */
+export async function startSession(c: Context<AppEnv>, owner: Principal & { kind: "owner" }): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
+  const claims = { sub: owner.owner, exp, csrf: randomToken(), ...(owner.types ? { types: [...owner.types] } : {}) };
+  setCookie(c, SESSION_COOKIE, await sign(claims, sessionKey(c.var.access), "HS256"), {
+    path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:", maxAge: exp - now,
+  });
+}
+
+export function endSession(c: Context): void {
+  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+}
+
+/** The owner a valid session cookie names, or null (no cookie, or a stale or forged one). */
+export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
+  const cookie = getCookie(c, SESSION_COOKIE);
+  if (!cookie || cookie.length > 4096) return null;
+  try {
+    const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as { sub?: unknown; csrf?: unknown; types?: unknown };
+    if (typeof claims.sub !== "string" || typeof claims.csrf !== "string") return null;
+    const types = Array.isArray(claims.types) ? new Set(claims.types.filter((t): t is string => typeof t === "string")) : undefined;
+    return { kind: "owner", owner: claims.sub, csrf: claims.csrf, ...(types ? { types } : {}) };
+  } catch {
+    return null; // Expired or not ours: the browser is simply signed out.
+  }
+}
+
+/** Unsafe requests made with the session cookie must prove they come from our own pages. */
+export const requireSessionCsrf: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const principal = c.var.principal;
+  if (principal.kind === "owner" && principal.csrf !== undefined && UNSAFE.test(c.req.method)) {
+    const form = isForm(c) ? await c.req.parseBody().catch(() => ({}) as Record<string, unknown>) : {};
+    const presented = c.req.header("X-CSRF-Token") ?? (typeof form.csrf === "string" ? form.csrf : undefined);
+    if (presented !== principal.csrf) throw new ApiError(403, "csrf", "This request needs the dashboard's CSRF token; reload the page and try again");
+  }
+  await next();
+};
+
+function isForm(c: Context): boolean {
+  return /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(c.req.header("Content-Type") ?? "");
+}

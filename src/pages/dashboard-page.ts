@@ -1,0 +1,104 @@
+// The dashboard: an owner's jobs, counted by state, filtered, a page at a time, each with
+// a link, Cancel and Run again. Complete without JavaScript (a plain paged list);
+// src/client/dashboard.ts keeps it live from the owner feed. Signing in is a form that
+// takes an owner token or a JWT.
+import { html } from "hono/html";
+import type { JobList, JobListing, JobState } from "../protocol";
+import { isTerminal } from "../lib/job-state";
+import { ageText, duration, number, stateLabel } from "./format";
+import { csrfField, page, type Html } from "./layout";
+
+export interface DashboardView {
+  owner: string;
+  list: JobList;
+  filter: { state?: JobState; type?: string; tag?: string; cursor?: string };
+  types: string[];
+  csrf: string;
+  now: number;
+  limit: number;
+}
+
+const STATES: JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
+
+export function signInPage(error?: string): Html {
+  return page(
+    { title: "Sign in" },
+    html`<h1>Your jobs</h1>
+<p class="lead">Sign in with your owner token (from <code>API_TOKENS</code>) or a JWT from your site to see and manage your jobs.</p>
+${error ? html`<div id="form-errors" class="error-summary" role="alert"><h2>Not signed in</h2><p>${error}</p></div>` : ""}
+<form id="sign-in" class="start" method="post" action="/session">
+  <div class="field">
+    <label for="credential">Token or JWT</label>
+    <input id="credential" name="credential" type="password" autocomplete="current-password" required maxlength="4096">
+    <p class="hint">It is checked once and never stored in the browser: you get a session cookie for 12 hours.</p>
+  </div>
+  <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function dashboardPage(view: DashboardView): Html {
+  const { list, filter, csrf } = view;
+  const total = STATES.reduce((sum, state) => sum + list.counts[state], 0);
+  const query = (extra: Record<string, string | undefined>) => {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries({ state: filter.state, type: filter.type, tag: filter.tag, ...extra })) if (value) params.set(key, value);
+    const text = params.toString();
+    return text ? `/dashboard?${text}` : "/dashboard";
+  };
+  return page(
+    { title: "Your jobs", script: "dashboard" },
+    html`<div class="dashboard" id="dashboard" data-csrf="${csrf}" data-limit="${view.limit}" data-feed="${list.feed}" data-first-page="${filter.cursor ? "false" : "true"}"
+  data-filter="${JSON.stringify({ state: filter.state ?? null, type: filter.type ?? null, tag: filter.tag ?? null })}">
+<div class="job-head">
+  <h1>Your jobs</h1>
+  <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
+  <form method="post" action="/session/end" class="sign-out">${csrfField(csrf)}<span class="hint">Signed in as <strong>${view.owner}</strong></span> <button type="submit" class="quiet">Sign out</button></form>
+</div>
+<nav class="counts" aria-label="Jobs by state">
+  <a href="${query({ state: undefined })}" class="count ${filter.state ? "" : "current"}">All <span id="count-all">${number(total)}</span></a>
+  ${STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
+</nav>
+<form class="filters" method="get" action="/dashboard" role="search">
+  <label>State <select name="state"><option value="">any</option>${STATES.map((state) => html`<option value="${state}" ${filter.state === state ? "selected" : ""}>${state}</option>`)}</select></label>
+  <label>Type <select name="type"><option value="">any</option>${view.types.map((type) => html`<option ${filter.type === type ? "selected" : ""}>${type}</option>`)}</select></label>
+  <label>Tag <input name="tag" value="${filter.tag ?? ""}" maxlength="40" size="12"></label>
+  <button type="submit">Filter</button>
+</form>
+<table class="jobs" aria-label="Jobs, newest first">
+  <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Started</th><th scope="col">Took</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <tbody id="jobs">${list.jobs.map((job) => jobRow(job, csrf, view.now))}</tbody>
+</table>
+<p id="no-jobs" class="empty" ${list.jobs.length ? "hidden" : ""}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
+<nav class="pager" aria-label="Pages">
+  ${filter.cursor ? html`<a href="${query({})}">← Newest</a>` : ""}
+  ${list.next ? html`<a id="older" href="${query({ cursor: list.next })}">Older jobs →</a>` : ""}
+</nav>
+</div>`,
+  );
+}
+
+/** One job's row; src/client/dashboard.ts builds the same markup for jobs that appear live. */
+export function jobRow(job: JobListing, csrf: string, now: number): Html {
+  const active = !isTerminal(job.state);
+  return html`<tr data-job="${job.id}" data-created="${job.createdAt}" data-started="${job.startedAt ?? ""}" data-finished="${job.finishedAt ?? ""}">
+<td><a href="/jobs/${job.id}" class="job-link">${job.type}</a>${job.tags.length ? html` <span class="tags">${job.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</span>` : ""}</td>
+<td><span class="badge state-${job.state}">${stateLabel(job.state)}</span></td>
+<td class="progress-cell"><progress max="100" ${job.percent === null ? (active ? "" : 'value="0"') : html`value="${job.percent}"`}></progress> <span class="progress-note">${progressNote(job)}</span></td>
+<td class="age"><time datetime="${new Date(job.createdAt).toISOString()}">${ageText(now - job.createdAt)}</time></td>
+<td class="took">${tookText(job, now)}</td>
+<td class="row-actions">
+  <form method="post" action="/jobs/${job.id}/cancel" class="cancel" ${active ? "" : "hidden"}>${csrfField(csrf)}<input type="hidden" name="back" value="dashboard"><button type="submit" class="quiet danger-text">Cancel</button></form>
+  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(csrf)}<button type="submit" class="quiet">Run again</button></form>
+</td>
+</tr>`;
+}
+
+export function progressNote(job: JobListing): string {
+  return [job.percent === null ? "" : `${job.percent} %`, job.message ?? ""].filter(Boolean).join(" · ");
+}
+
+/** From the job's start to its end, or to now while it runs. */
+export function tookText(job: JobListing, now: number): string {
+  return job.startedAt === null ? "" : duration((job.finishedAt ?? now) - job.startedAt);
+}

@@ -1,0 +1,92 @@
+// The dashboard's session: signing in with a token or JWT sets an HttpOnly cookie; the
+// cookie authenticates the owner's pages and reads; anything it changes needs the
+// session's CSRF token; "run again" makes a new job of the same type, input and tags.
+import { SELF } from "cloudflare:test";
+import { expect, it } from "vitest";
+import type { CreatedJob, JobList, JobSnapshot } from "../src/protocol";
+import { auth, BASE, createJob, postJson, snapshot, useVirtualClock } from "./helpers";
+import { ALICE, BOB } from "./secrets";
+
+useVirtualClock();
+
+async function signIn(credential: string): Promise<{ cookie: string; csrf: string }> {
+  const response = await SELF.fetch(`${BASE}/session`, { method: "POST", body: new URLSearchParams({ credential }), redirect: "manual" });
+  expect(response.status).toBe(303);
+  const setCookie = response.headers.get("Set-Cookie")!;
+  expect(setCookie).toMatch(/^session=[\w.-]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
+  const cookie = setCookie.split(";")[0]!;
+  const page = await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: cookie } })).text();
+  const csrf = /name="csrf" value="([\w-]+)"/.exec(page)![1]!;
+  return { cookie, csrf };
+}
+
+const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+
+it("asks for a token or JWT, refuses a wrong one, and never keeps the credential in the cookie", async () => {
+  const page = await (await SELF.fetch(`${BASE}/dashboard`)).text();
+  expect(page).toContain('<form id="sign-in"');
+  const refused = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "not-a-valid-token-at-all" }) });
+  expect(refused.status).toBe(401);
+  expect(await refused.text()).toContain("Not signed in");
+  const { cookie } = await signIn(ALICE);
+  expect(cookie).not.toContain(ALICE);
+});
+
+it("shows the owner's jobs and counts, and the cookie authenticates reads", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  const { cookie } = await signIn(ALICE);
+  const page = await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: cookie } })).text();
+  expect(page).toContain(`data-job="${id}"`);
+  expect(page).toMatch(/Queued <span id="count-queued">\d+<\/span>/);
+  const list = await SELF.fetch(`${BASE}/jobs?limit=5`, { headers: { Cookie: cookie } });
+  expect(list.status).toBe(200);
+  expect((await list.json<JobList>()).jobs.map((j) => j.id)).toContain(id);
+  // Bob's session shows none of Alice's jobs.
+  const bob = await signIn(BOB);
+  expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: bob.cookie } })).text()).not.toContain(`data-job="${id}"`);
+});
+
+it("refuses changes made with the session cookie but without its CSRF token, or from another site", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  const { cookie, csrf } = await signIn(ALICE);
+  const cancel = (fields: Record<string, string>, headers: Record<string, string> = {}) =>
+    SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", redirect: "manual", body: form(fields), headers: { Cookie: cookie, ...headers } });
+  const missing = await cancel({ back: "dashboard" });
+  expect(missing.status).toBe(403);
+  expect(await missing.json()).toMatchObject({ error: { code: "csrf" } });
+  expect((await cancel({ back: "dashboard", csrf: "wrong" })).status).toBe(403);
+  expect((await cancel({ back: "dashboard", csrf }, { Origin: "https://evil.example" })).status).toBe(403);
+  expect((await snapshot(id)).state).toBe("queued");
+  const canceled = await cancel({ back: "dashboard", csrf });
+  expect(canceled.status).toBe(303);
+  expect(canceled.headers.get("Location")).toBe("/dashboard");
+  expect((await snapshot(id)).state).toBe("canceled");
+});
+
+it("runs a job again for its owner: same type, input and tags, a new id", async () => {
+  const created = await (await postJson("/jobs", { type: "echo", input: { lines: ["again"], delayMs: 0 }, tags: ["nightly"] })).json<CreatedJob>();
+  const { cookie, csrf } = await signIn(ALICE);
+  const again = await SELF.fetch(`${BASE}/jobs/${created.id}/rerun`, { method: "POST", redirect: "manual", body: form({ csrf }), headers: { Cookie: cookie } });
+  expect(again.status).toBe(303);
+  const id = again.headers.get("Location")!.split("/").pop()!;
+  expect(id).not.toBe(created.id);
+  expect(await snapshot(id)).toMatchObject({ type: "echo", input: { lines: ["again"], delayMs: 0 }, tags: ["nightly"], state: "queued" });
+  // With a token it answers JSON; another owner may not.
+  const byToken = await SELF.fetch(`${BASE}/jobs/${created.id}/rerun`, { method: "POST", headers: auth() });
+  expect(byToken.status).toBe(201);
+  expect((await byToken.json<CreatedJob>()).controlToken).toBeDefined();
+  expect((await SELF.fetch(`${BASE}/jobs/${created.id}/rerun`, { method: "POST", headers: auth(BOB) })).status).toBe(403);
+  expect((await SELF.fetch(`${BASE}/jobs/${created.id}/rerun`, { method: "POST" })).status).toBe(401);
+});
+
+it("signs out, and treats a stale or forged session cookie as signed out", async () => {
+  const { cookie, csrf } = await signIn(ALICE);
+  const out = await SELF.fetch(`${BASE}/session/end`, { method: "POST", redirect: "manual", body: form({ csrf }), headers: { Cookie: cookie } });
+  expect(out.status).toBe(303);
+  expect(out.headers.get("Set-Cookie")).toMatch(/^session=; Max-Age=0; Path=\//);
+  const forged = `session=${cookie.slice("session=".length, -4)}AAAA`;
+  expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: forged } })).text()).toContain('<form id="sign-in"');
+  const anonymous = await SELF.fetch(`${BASE}/jobs`, { headers: { Cookie: forged } });
+  expect(anonymous.status).toBe(401);
+  expect(((await (await SELF.fetch(`${BASE}/jobs/${await createJob("demo")}`, { headers: { Cookie: forged } })).json()) as JobSnapshot).usage).toBeUndefined();
+});
