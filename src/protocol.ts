@@ -215,10 +215,12 @@ export interface JobList {
  * The owner feed: each change to one of the owner's jobs is an entry with the job's new
  * listing; a deleted or expired job is `removed`. Entries replace earlier ones of the
  * same job, so `seq` has gaps; resuming after a seq gives every job changed since.
+ * `counts`: the owner's jobs by state (in this shard) as of the entry, or as of now for
+ * entries replayed from before.
  */
 export type FeedEntry =
-  | { seq: number; at: number; type: "job"; data: JobListing }
-  | { seq: number; at: number; type: "removed"; data: { id: string } };
+  | { seq: number; at: number; type: "job"; data: JobListing; counts: Record<JobState, number> }
+  | { seq: number; at: number; type: "removed"; data: { id: string }; counts: Record<JobState, number> };
 
 export interface FeedSnapshot {
   counts: Record<JobState, number>;

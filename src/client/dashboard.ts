@@ -118,17 +118,14 @@ function apply(entry: FeedEntry): void {
   byId("no-jobs").hidden = tbody.rows.length > 0;
 }
 
-/** Counts cover all the owner's jobs, most not on this page: asked for again after changes. */
-let countsTimer: ReturnType<typeof setTimeout> | null = null;
-function refreshCounts(): void {
-  countsTimer ??= setTimeout(async () => {
-    countsTimer = null;
-    const response = await fetch("/jobs?limit=1", { headers: { Accept: "application/json" } }).catch(() => null);
-    if (!response?.ok) return;
-    const { counts } = (await response.json()) as { counts: Record<JobState, number> };
-    for (const state of STATES) setText(byId(`count-${state}`), number(counts[state]));
-    setText(byId("count-all"), number(STATES.reduce((sum, state) => sum + counts[state], 0)));
-  }, 500);
+/** The counts by state of each feed source (index shard), summed for the page. */
+const countsBySource = new Map<string, Record<JobState, number>>();
+
+function showCounts(source: string, counts: Record<JobState, number>): void {
+  countsBySource.set(source, counts);
+  const total = (state: JobState) => [...countsBySource.values()].reduce((sum, c) => sum + c[state], 0);
+  for (const state of STATES) setText(byId(`count-${state}`), number(total(state)));
+  setText(byId("count-all"), number(STATES.reduce((sum, state) => sum + total(state), 0)));
 }
 
 function follow(): void {
@@ -144,9 +141,11 @@ function follow(): void {
     } catch {
       return; // Not ours: skip it.
     }
+    if (frame.type === "snapshot" && "counts" in frame.snapshot) showCounts(frame.source, frame.snapshot.counts);
     if (frame.type === "event" && "event" in frame && (frame.event.type === "job" || frame.event.type === "removed")) {
-      apply(frame.event as FeedEntry);
-      refreshCounts();
+      const entry = frame.event as FeedEntry;
+      apply(entry);
+      showCounts(frame.source, entry.counts);
     }
   });
 }

@@ -2,7 +2,7 @@
 // state; filters by state, type and tag. Read from the owner's index (every shard).
 import type { Context } from "hono";
 import { fromBase64Url, toBase64Url } from "../lib/crypto";
-import { EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
+import { DEFAULT_LIST_LIMIT, EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
 import { indexShard } from "../owners/shards";
 import type { JobList, JobListing, JobState } from "../protocol";
 import type { AppEnv } from "./app-env";
@@ -39,7 +39,7 @@ export function readFilter(c: Context): ListFilter {
   if (state !== undefined && state !== "" && !STATES.includes(state as JobState)) throw invalid(`state must be one of ${STATES.join(", ")}`);
   if (type !== undefined && type.length > 100) throw invalid("type is at most 100 characters");
   if (tag !== undefined && tag !== "" && !TAG_PATTERN.test(tag)) throw invalid("tag must be 1 to 40 letters, digits or _ . : @ -");
-  const size = limit === undefined || limit === "" ? 20 : /^\d{1,3}$/.test(limit) ? Number(limit) : NaN;
+  const size = limit === undefined || limit === "" ? DEFAULT_LIST_LIMIT : /^\d{1,3}$/.test(limit) ? Number(limit) : NaN;
   if (!(size >= 1 && size <= MAX_LIST_LIMIT)) throw invalid(`limit must be an integer from 1 to ${MAX_LIST_LIMIT}`);
   return {
     ...(state ? { state: state as JobState } : {}),

@@ -48,6 +48,9 @@ export interface ListFilter {
   limit: number;
 }
 
+/** Jobs per list page when a request does not say. */
+export const DEFAULT_LIST_LIMIT = 20;
+
 export const EMPTY_COUNTS: Record<JobState, number> = { queued: 0, running: 0, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
 
 export class IndexStore {
@@ -96,7 +99,7 @@ export class IndexStore {
     );
     if (old && old.state in this.#counts) this.#counts[old.state as JobState]--;
     this.#counts[listing.state]++;
-    return { seq: feed, at: now, type: "job", data: listing };
+    return { seq: feed, at: now, type: "job", data: listing, counts: this.counts() };
   }
 
   /** Leaves a tombstone, so the feed tells of the removal; null if the job was not here. */
@@ -106,7 +109,7 @@ export class IndexStore {
     const feed = ++this.#lastFeed;
     this.#write("UPDATE jobs SET state = 'removed', feed = ?, changed_at = ? WHERE id = ?", feed, now, id);
     if (old.state in this.#counts) this.#counts[old.state as JobState]--;
-    return { seq: feed, at: now, type: "removed", data: { id } };
+    return { seq: feed, at: now, type: "removed", data: { id }, counts: this.counts() };
   }
 
   /** Tombstones older than `before` go: feeds resumed from before then start over. */
@@ -134,9 +137,10 @@ export class IndexStore {
   /** Feed entries after `since`, in feed order. */
   feedAfter(since: number, limit: number): FeedEntry[] {
     const rows = this.#sql.exec<JobIndexRow>("SELECT * FROM jobs WHERE feed > ? ORDER BY feed LIMIT ?", since, limit);
+    const counts = this.counts();
     return [...rows].map((row) => row.state === "removed"
-      ? { seq: row.feed, at: row.changed_at, type: "removed", data: { id: row.id } }
-      : { seq: row.feed, at: row.changed_at, type: "job", data: toListing(row) });
+      ? { seq: row.feed, at: row.changed_at, type: "removed", data: { id: row.id }, counts }
+      : { seq: row.feed, at: row.changed_at, type: "job", data: toListing(row), counts });
   }
 
   #write(query: string, ...bindings: SqlStorageValue[]): void {

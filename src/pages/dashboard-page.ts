@@ -5,6 +5,7 @@
 import { html } from "hono/html";
 import type { JobList, JobListing, JobState } from "../protocol";
 import { isTerminal } from "../lib/job-state";
+import { DEFAULT_LIST_LIMIT } from "../owners/index-store";
 import { ageText, duration, number, stateLabel } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
@@ -42,7 +43,8 @@ export function dashboardPage(view: DashboardView): Html {
   const total = STATES.reduce((sum, state) => sum + list.counts[state], 0);
   const query = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
-    for (const [key, value] of Object.entries({ state: filter.state, type: filter.type, tag: filter.tag, ...extra })) if (value) params.set(key, value);
+    const limit = view.limit === DEFAULT_LIST_LIMIT ? undefined : String(view.limit);
+    for (const [key, value] of Object.entries({ state: filter.state, type: filter.type, tag: filter.tag, limit, ...extra })) if (value) params.set(key, value);
     const text = params.toString();
     return text ? `/dashboard?${text}` : "/dashboard";
   };
@@ -66,7 +68,7 @@ export function dashboardPage(view: DashboardView): Html {
   <button type="submit">Filter</button>
 </form>
 <table class="jobs" aria-label="Jobs, newest first">
-  <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Started</th><th scope="col">Took</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Created</th><th scope="col">Took</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody id="jobs">${list.jobs.map((job) => jobRow(job, csrf, view.now))}</tbody>
 </table>
 <p id="no-jobs" class="empty" ${list.jobs.length ? "hidden" : ""}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
