@@ -13,7 +13,7 @@ import { IndexStore, type ListFilter } from "./index-store";
 
 export type AdmitOutcome = "admitted" | "existing" | "full";
 
-export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch">>;
+export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage">>;
 type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** Tombstones are purged once per this many writes. */
@@ -33,6 +33,7 @@ export class OwnerIndex extends DurableObject<Env> {
   readonly #store: IndexStore;
   readonly #fanout: Fanout<FeedSnapshot, FeedEntry, null>;
   #writes = 0;
+  #requests = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -47,6 +48,7 @@ export class OwnerIndex extends DurableObject<Env> {
 
   /** A new job of this owner, unless it already has `maxActive` queued, running or waiting. */
   admit(listing: JobListing, maxActive: number): AdmitOutcome {
+    this.#requests++;
     if (this.#store.has(listing.id)) return "existing";
     if (this.#store.active >= maxActive) return "full";
     this.#publish(this.#store.save(listing, 1, Date.now()));
@@ -55,20 +57,29 @@ export class OwnerIndex extends DurableObject<Env> {
 
   /** A job's listing as of its event `seq`; an older report than the one stored changes nothing. */
   report(listing: JobListing, seq: number): void {
+    this.#requests++;
     this.#publish(this.#store.save(listing, seq, Date.now()));
   }
 
   /** The job was deleted or expired. */
   remove(id: string): void {
+    this.#requests++;
     this.#publish(this.#store.remove(id, Date.now()));
   }
 
   list(filter: ListFilter): { jobs: JobListing[]; counts: Record<JobState, number>; feed: number } {
+    this.#requests++;
     return { jobs: this.#store.list(filter), counts: this.#store.counts(), feed: this.#store.lastFeed };
+  }
+
+  /** What this index has cost since it last woke: requests into it and rows it wrote. */
+  usage(): { requests: number; rowsWritten: number } {
+    return { requests: this.#requests, rowsWritten: this.#store.rowsWritten };
   }
 
   /** The feed: `?since=N&format=json|sse&client=<key>`, from the Worker. */
   override async fetch(request: Request): Promise<Response> {
+    this.#requests++;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } }, { status: 426 });
     }
