@@ -1,23 +1,34 @@
-// The library's entry: give it your job types, export what it returns from your Worker.
+// The library's server entry: give it your job types, export what it returns from your
+// Worker, and bind the two Durable Object classes in wrangler.toml.
 //
 //   const live = liveJobs({ types: [report, importer] });
 //   export const JobObject = live.JobObject;   // wrangler.toml binds JOBS to it
 //   export const OwnerIndex = live.OwnerIndex; // and INDEX to this
-//   export default live.app;
+//   export const JobsRpc = live.JobsRpc;       // for other Workers, through a service binding
+//   export default live.app;                   // or mount it: yourApp.route("/", live.app)
 import { JobObject } from "./job/job-object";
-import type { JobDefinition } from "./jobs/define";
+import type { AnyJobDefinition } from "./jobs/define";
 import { JobRegistry } from "./jobs/registry";
 import { createApp } from "./http/app";
 import { OwnerIndex } from "./owners/owner-index";
 
-export interface LiveJobsOptions {
-  types: JobDefinition[];
+export interface LiveJobsOptions<Types extends readonly AnyJobDefinition[]> {
+  types: Types;
 }
 
-export function liveJobs(options: LiveJobsOptions) {
+export function liveJobs<const Types extends readonly AnyJobDefinition[]>(options: LiveJobsOptions<Types>) {
   const types = new JobRegistry(options.types);
   class ApplicationJobObject extends JobObject {
     protected override readonly types = types;
   }
   return { app: createApp({ types }), JobObject: ApplicationJobObject, OwnerIndex, types };
 }
+
+export { defineJob, NonRetryableError, STEP_DEFAULTS } from "./jobs/define";
+export type {
+  AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
+} from "./jobs/define";
+export { jsonSchemaOf } from "./lib/json-schema";
+export { parseDuration, type Duration } from "./lib/duration";
+export type { Env } from "./env";
+export type * from "./protocol";

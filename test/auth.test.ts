@@ -4,7 +4,7 @@ import { sign } from "hono/jwt";
 import { expect, it } from "vitest";
 import type { AccessConfig } from "../src/access-config";
 import { createRefusal } from "../src/http/auth";
-import { ticker } from "../src/jobs/ticker";
+import { ticker } from "../app/jobs/ticker";
 import type { CreatedJob, JobTypeInfo } from "../src/protocol";
 import { BASE, postJson, snapshot, useVirtualClock } from "./helpers";
 import { ALICE, TEST_SECRETS } from "./secrets";

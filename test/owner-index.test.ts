@@ -4,7 +4,7 @@ import { abortAllDurableObjects, env, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
-import { JOB_TYPES } from "../src/jobs";
+import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
 import { indexFaults } from "./fixtures/jobs";

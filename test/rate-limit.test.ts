@@ -4,7 +4,7 @@ import { env } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
-import { JOB_TYPES } from "../src/jobs";
+import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import { postJson, useVirtualClock } from "./helpers";
 import { ALICE, TEST_SECRETS } from "./secrets";

@@ -5,7 +5,7 @@ import { expect, it } from "vitest";
 import { readAccess } from "../src/access-config";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
-import { JOB_TYPES } from "../src/jobs";
+import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import { TEST_SECRETS } from "./secrets";
 

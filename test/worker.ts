@@ -1,6 +1,6 @@
 // The test Worker: the demo app's job types plus fixtures that count their side effects,
 // and an owner index whose reports can be made to fail.
-import { JOB_TYPES } from "../src/jobs";
+import { JOB_TYPES } from "../app/jobs";
 import type { JobListing } from "../src/protocol";
 import { liveJobs } from "../src/server";
 import { fixtureJobTypes, indexFaults } from "./fixtures/jobs";

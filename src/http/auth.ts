@@ -7,7 +7,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { verify } from "hono/jwt";
 import { OWNER_PATTERN, type AccessConfig } from "../access-config";
 import { sameBytes, sha256 } from "../lib/crypto";
-import type { JobDefinition } from "../jobs/define";
+import type { AnyJobDefinition } from "../jobs/define";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { sessionPrincipal } from "./session";
@@ -83,7 +83,7 @@ export function unauthorized(message: string): ApiError {
 }
 
 /** Why the principal may not create this type (401 for strangers, 403 for owners), or null. */
-export function createRefusal(principal: Principal, definition: JobDefinition, access: AccessConfig): ApiError | null {
+export function createRefusal(principal: Principal, definition: AnyJobDefinition, access: AccessConfig): ApiError | null {
   if (principal.kind === "anonymous") {
     const open = !definition.ownersOnly && access.publicTypes.has(definition.type);
     return open ? null : unauthorized(`Creating a "${definition.type}" job needs credentials: Authorization: Bearer <token or JWT>`);
@@ -94,6 +94,6 @@ export function createRefusal(principal: Principal, definition: JobDefinition, a
   return null;
 }
 
-export function mayCreate(principal: Principal, definition: JobDefinition, access: AccessConfig): boolean {
+export function mayCreate(principal: Principal, definition: AnyJobDefinition, access: AccessConfig): boolean {
   return createRefusal(principal, definition, access) === null;
 }

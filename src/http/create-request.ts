@@ -3,7 +3,7 @@
 // and no message repeats what the client sent.
 import type { Context } from "hono";
 import * as v from "valibot";
-import type { JobDefinition } from "../jobs/define";
+import type { AnyJobDefinition } from "../jobs/define";
 import type { JobRegistry } from "../jobs/registry";
 import { sha256, toHex } from "../lib/crypto";
 import type { Json } from "../protocol";
@@ -11,7 +11,7 @@ import { ApiError, clip, type Issue } from "./errors";
 
 export interface JobRequest {
   type: string;
-  definition: JobDefinition;
+  definition: AnyJobDefinition;
   input: Json;
   /** As asked; the default and the budget's ceiling apply in create-route.ts. */
   timeoutMs?: number;

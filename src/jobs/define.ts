@@ -58,8 +58,12 @@ export interface RunContext<Input> {
   signal: AbortSignal;
 }
 
-export interface JobDefinition<Schema extends StandardSchemaV1 = StandardSchemaV1> {
-  type: string;
+/**
+ * A job type. Its `type`, its input schema and what `run` returns are kept in the
+ * definition's type, so the typed client (src/sdk) knows each type's input and result.
+ */
+export interface JobDefinition<Type extends string = string, Schema extends StandardSchemaV1 = StandardSchemaV1, Result = unknown> {
+  type: Type;
   description: string;
   input: Schema;
   /** JSON Schema of the input for forms and API clients. */
@@ -72,12 +76,28 @@ export interface JobDefinition<Schema extends StandardSchemaV1 = StandardSchemaV
   budget?: Partial<Budget>;
   /** What a job with this input will need, checked against its budget at create (400 over it). */
   needs?(input: StandardSchemaV1.InferOutput<Schema>): Partial<Budget>;
-  run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<unknown>;
+  /** The job's result: JSON (at most 1 MiB), returned to whoever asks for the job. */
+  run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<Result>;
 }
 
-export function defineJob<Schema extends StandardSchemaV1>(definition: JobDefinition<Schema>): JobDefinition {
-  return definition as unknown as JobDefinition;
+/** Any job type, whatever its input and result, as the engine holds them. */
+// The engine only ever passes each type's own validated input to its `run`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJobDefinition = JobDefinition<string, StandardSchemaV1, any>;
+
+export function defineJob<const Type extends string, Schema extends StandardSchemaV1, Result>(
+  definition: JobDefinition<Type, Schema, Result>,
+): JobDefinition<Type, Schema, Result> {
+  return definition;
 }
+
+/** Each type's input (as callers send it) and result, by type name: what the typed client needs. */
+export type JobTypesOf<Definitions extends readonly AnyJobDefinition[]> = {
+  [D in Definitions[number] as D["type"]]: {
+    input: StandardSchemaV1.InferInput<D["input"]>;
+    result: Awaited<ReturnType<D["run"]>>;
+  };
+};
 
 /** Thrown by job code to fail the job at once, without retries. */
 export class NonRetryableError extends Error {

@@ -1,13 +1,13 @@
 // The application's job types, handed to the app and the job object by the factory
 // (src/server.ts) rather than kept in a global list.
 import type { JobTypeInfo } from "../protocol";
-import type { JobDefinition } from "./define";
+import type { AnyJobDefinition } from "./define";
 
 export class JobRegistry {
-  readonly #byType: ReadonlyMap<string, JobDefinition>;
+  readonly #byType: ReadonlyMap<string, AnyJobDefinition>;
 
-  constructor(readonly definitions: readonly JobDefinition[]) {
-    const byType = new Map<string, JobDefinition>();
+  constructor(readonly definitions: readonly AnyJobDefinition[]) {
+    const byType = new Map<string, AnyJobDefinition>();
     for (const definition of definitions) {
       if (byType.has(definition.type)) throw new Error(`Job type "${definition.type}" is defined twice`);
       byType.set(definition.type, definition);
@@ -15,7 +15,7 @@ export class JobRegistry {
     this.#byType = byType;
   }
 
-  find(type: string): JobDefinition | undefined {
+  find(type: string): AnyJobDefinition | undefined {
     return this.#byType.get(type);
   }
 
@@ -24,7 +24,7 @@ export class JobRegistry {
   }
 
   /** What /job-types and the start page show of each type, for the types `include` accepts. */
-  infos(include: (definition: JobDefinition) => boolean = () => true): JobTypeInfo[] {
+  infos(include: (definition: AnyJobDefinition) => boolean = () => true): JobTypeInfo[] {
     return this.definitions.filter(include).map((d) => ({
       type: d.type, description: d.description, inputSchema: d.inputJsonSchema, example: d.example,
     }));

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { countPrimesInSegment } from "../../src/jobs/primes";
+import { countPrimesInSegment } from "../../app/jobs/primes";
 
 it("counts primes in segments that add up to the known totals", () => {
   const small = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97];

@@ -1,6 +1,6 @@
 // The demo Worker: the engine with this repository's job types.
+import { liveJobs } from "../src/server";
 import { JOB_TYPES } from "./jobs";
-import { liveJobs } from "./server";
 
 const live = liveJobs({ types: JOB_TYPES });
 

@@ -3,8 +3,7 @@
 // got every event in order. Further phases at other rates let one set of subscribers
 // measure several rates without reconnecting.
 import * as v from "valibot";
-import { jsonSchemaOf } from "../lib/json-schema";
-import { defineJob } from "./define";
+import { defineJob, jsonSchemaOf } from "../../src/server";
 
 /** Publishing happens inside one step, which must end well inside the 10-minute step timeout. */
 const MAX_PUBLISH_MS = 9 * 60_000;

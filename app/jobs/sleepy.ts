@@ -1,8 +1,6 @@
 // A long durable sleep: the object's alarm wakes the job; nothing waits in memory.
 import * as v from "valibot";
-import { jsonSchemaOf } from "../lib/json-schema";
-import { parseDuration } from "../lib/duration";
-import { defineJob } from "./define";
+import { defineJob, jsonSchemaOf, parseDuration } from "../../src/server";
 
 const MAX_SLEEP_MS = 30 * 86_400_000;
 

@@ -1,7 +1,6 @@
 // The classic demo: three messages a second apart.
 import * as v from "valibot";
-import { jsonSchemaOf } from "../lib/json-schema";
-import { defineJob } from "./define";
+import { defineJob, jsonSchemaOf } from "../../src/server";
 
 const input = v.strictObject({
   intervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000)), 1_000),

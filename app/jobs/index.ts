@@ -1,5 +1,4 @@
 // This application's job types: the demo app is one consumer of the engine.
-import type { JobDefinition } from "./define";
 import { demo } from "./demo";
 import { echo } from "./echo";
 import { flaky } from "./flaky";
@@ -8,4 +7,4 @@ import { sleepy } from "./sleepy";
 import { ticker } from "./ticker";
 
 /** Add a job type here: listings, forms and validation read this list. */
-export const JOB_TYPES: JobDefinition[] = [demo, primes, flaky, sleepy, echo, ticker];
+export const JOB_TYPES = [demo, primes, flaky, sleepy, echo, ticker] as const;

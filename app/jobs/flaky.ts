@@ -1,8 +1,7 @@
 // Fails a chosen number of times and recovers through retries; or fails for good,
 // either with a non-retryable error or by running out of retries.
 import * as v from "valibot";
-import { jsonSchemaOf } from "../lib/json-schema";
-import { defineJob, NonRetryableError } from "./define";
+import { NonRetryableError, defineJob, jsonSchemaOf } from "../../src/server";
 
 const input = v.strictObject({
   failures: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(20)), 2),
