@@ -13,6 +13,8 @@ export default defineConfig({
             main: "./test/worker.ts",
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // Another Worker's view of the app: a service binding to its RPC entrypoint.
+              serviceBindings: { JOBS_API: { name: "live-jobs", entrypoint: "JobsRpc" } },
               bindings: {
                 ...TEST_SECRETS,
                 ALLOWED_ORIGINS: "https://app.example",

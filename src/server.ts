@@ -11,6 +11,7 @@ import type { AnyJobDefinition } from "./jobs/define";
 import { JobRegistry } from "./jobs/registry";
 import { createApp } from "./http/app";
 import { OwnerIndex } from "./owners/owner-index";
+import { jobsRpcClass } from "./rpc";
 
 export interface LiveJobsOptions<Types extends readonly AnyJobDefinition[]> {
   types: Types;
@@ -21,7 +22,7 @@ export function liveJobs<const Types extends readonly AnyJobDefinition[]>(option
   class ApplicationJobObject extends JobObject {
     protected override readonly types = types;
   }
-  return { app: createApp({ types }), JobObject: ApplicationJobObject, OwnerIndex, types };
+  return { app: createApp({ types }), JobObject: ApplicationJobObject, OwnerIndex, JobsRpc: jobsRpcClass(types), types };
 }
 
 export { defineJob, NonRetryableError, STEP_DEFAULTS } from "./jobs/define";
@@ -32,3 +33,4 @@ export { jsonSchemaOf } from "./lib/json-schema";
 export { parseDuration, type Duration } from "./lib/duration";
 export type { Env } from "./env";
 export type * from "./protocol";
+export type { JobsApi, OwnerJobsApi, RpcCreate, RpcCreated, RpcListFilter } from "./rpc";

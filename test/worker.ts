@@ -8,6 +8,7 @@ import { fixtureJobTypes, indexFaults } from "./fixtures/jobs";
 const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
 export const JobObject = live.JobObject;
+export const JobsRpc = live.JobsRpc;
 export class OwnerIndex extends live.OwnerIndex {
   override report(listing: JobListing, seq: number): void {
     if (indexFaults.failing) throw new Error("injected index failure");

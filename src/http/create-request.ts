@@ -73,7 +73,8 @@ async function readForm(c: Context): Promise<unknown> {
   };
 }
 
-async function validate(body: unknown, fromForm: boolean, types: JobRegistry): Promise<JobRequest> {
+/** A job request from any parsed body (JSON, a form, an RPC call): the envelope, the type, its input. */
+export async function validate(body: unknown, fromForm: boolean, types: JobRegistry): Promise<JobRequest> {
   const parsed = v.safeParse(envelope, body);
   if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", issueList(parsed.issues));
   const { type, input = {}, timeoutMs, tags } = parsed.output;

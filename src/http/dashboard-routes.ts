@@ -6,7 +6,7 @@ import { dashboardPage, signInPage } from "../pages/dashboard-page";
 import type { AppEnv } from "./app-env";
 import { fromCredential } from "./auth";
 import { ApiError } from "./errors";
-import { listFor, readFilter } from "./list-route";
+import { listFor, parseFilter } from "./list-route";
 import { endSession, startSession } from "./session";
 
 export function dashboardApp(): Hono<AppEnv> {
@@ -15,8 +15,8 @@ export function dashboardApp(): Hono<AppEnv> {
     const principal = c.var.principal;
     // The dashboard is the browser's: a session, whose forms carry its CSRF token.
     if (principal.kind !== "owner" || principal.csrf === undefined) return c.html(signInPage());
-    const filter = readFilter(c);
-    const list = await listFor(c, principal.owner, filter);
+    const filter = parseFilter(c.req.query());
+    const list = await listFor(c.env, c.var.config.indexShards, principal.owner, filter);
     const { type, tag, cursor } = c.req.query();
     return c.html(dashboardPage({
       owner: principal.owner, list, csrf: principal.csrf, now: Date.now(), limit: filter.limit,

@@ -3,8 +3,8 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { getCookie } from "hono/cookie";
-import type { ControlClaim, JobRpc } from "../job/job-object";
-import type { Env } from "../env";
+import type { ControlClaim } from "../job/job-object";
+import { jobStub } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { createJob, limitCreateBody, submitJob } from "./create-route";
 import { listJobs } from "./list-route";
@@ -34,7 +34,7 @@ export function jobsApp(): Hono<AppEnv> {
       const id = c.req.param("id") ?? "";
       if (!(await isGenuineJobId(c.var.access.jobIdSecret, id))) throw notFound();
       c.set("jobId", id);
-      c.set("job", stubFor(c.env, id));
+      c.set("job", jobStub(c.env, id));
       await next();
     });
   }
@@ -116,10 +116,6 @@ function refusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailab
   if (status === "unavailable") return new ApiError(503, "unavailable", "The job could not be deleted just now (its owner's job list is unreachable); try again", undefined, { "Retry-After": "5" });
   if (status === "unauthorized") return unauthorized("Canceling or deleting a job needs its owner's credentials or its control token (header Control-Token)");
   return new ApiError(403, "forbidden", "These credentials do not control this job: only its owner or its control token may cancel or delete it");
-}
-
-export function stubFor(env: Env, id: string): JobRpc {
-  return env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
 }
 
 function intParam(c: Context, name: string, fallback: number, min: number, max: number, pattern = /^\d{1,16}$/): number {

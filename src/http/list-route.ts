@@ -5,6 +5,7 @@ import { fromBase64Url, toBase64Url } from "../lib/crypto";
 import { DEFAULT_LIST_LIMIT, EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
 import { indexShard } from "../owners/shards";
 import type { JobList, JobListing, JobState } from "../protocol";
+import type { Env } from "../env";
 import type { AppEnv } from "./app-env";
 import { unauthorized } from "./auth";
 import { TAG_PATTERN } from "./create-request";
@@ -16,12 +17,12 @@ const STATES: readonly JobState[] = ["queued", "running", "waiting", "succeeded"
 export async function listJobs(c: Context<AppEnv>): Promise<Response> {
   const principal = c.var.principal;
   if (principal.kind !== "owner") throw unauthorized("Listing jobs needs credentials: Authorization: Bearer <token or JWT>");
-  return c.json(await listFor(c, principal.owner, readFilter(c)));
+  return c.json(await listFor(c.env, c.var.config.indexShards, principal.owner, parseFilter(c.req.query())));
 }
 
-export async function listFor(c: Context<AppEnv>, owner: string, filter: ListFilter): Promise<JobList> {
-  const shards = c.var.config.indexShards;
-  const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(c.env, owner, shard).list(filter)));
+/** An owner's jobs from every shard of its index, merged newest first. */
+export async function listFor(env: Env, shards: number, owner: string, filter: ListFilter): Promise<JobList> {
+  const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(env, owner, shard).list(filter)));
   const jobs = answers.flatMap((answer) => answer.jobs).sort(newestFirst).slice(0, filter.limit);
   const counts = { ...EMPTY_COUNTS };
   for (const answer of answers) for (const state of STATES) counts[state] += answer.counts[state];
@@ -34,8 +35,9 @@ function newestFirst(a: JobListing, b: JobListing): number {
   return b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }
 
-export function readFilter(c: Context): ListFilter {
-  const { state, type, tag, limit, cursor } = c.req.query();
+/** `state`, `type`, `tag`, `limit`, `cursor` as a query gives them; a 400 for anything else. */
+export function parseFilter(query: Record<string, string | undefined>): ListFilter {
+  const { state, type, tag, limit, cursor } = query;
   if (state !== undefined && state !== "" && !STATES.includes(state as JobState)) throw invalid(`state must be one of ${STATES.join(", ")}`);
   if (type !== undefined && type.length > 100) throw invalid("type is at most 100 characters");
   if (tag !== undefined && tag !== "" && !TAG_PATTERN.test(tag)) throw invalid("tag must be 1 to 40 letters, digits or _ . : @ -");

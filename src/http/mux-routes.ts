@@ -11,12 +11,12 @@ import { HEARTBEAT_MS, HIGH_WATER_BYTES, openSocket } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
 import { SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
 import { indexShard } from "../owners/shards";
+import { jobStub } from "../service/create";
 import type { MuxClientFrame, MuxServerFrame } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { unauthorized } from "./auth";
 import { ApiError } from "./errors";
 import { isGenuineJobId } from "./job-id";
-import { stubFor } from "./jobs-app";
 import { clientKey } from "./live-routes";
 import { checkWebSocketOrigin, noStore, requireConfigured } from "./security";
 
@@ -45,7 +45,7 @@ function jobOpener(c: Context<AppEnv>): Opener {
     if (!(await isGenuineJobId(c.var.access.jobIdSecret, source))) return new Response(null, { status: 404 });
     const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c) };
     if (c.req.header("Last-Event-ID") !== undefined) query.resume = "";
-    return openSocket(stubFor(c.env, source), query);
+    return openSocket(jobStub(c.env, source), query);
   };
 }
 

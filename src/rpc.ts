@@ -1,0 +1,162 @@
+// RPC for Workers of the same account, through a service binding to the JobsRpc
+// entrypoint. The caller acts as one owner at a time, under that owner's rules: the
+// same validation, budgets, rate limit and cap on active jobs as the HTTP API; control
+// (cancel, delete) of its own jobs only; a job id is still a watch capability.
+//
+//   // wrangler.toml of the caller: [[services]] binding = "JOBS_API", service = "live-jobs", entrypoint = "JobsRpc"
+//   const jobs = await env.JOBS_API.forOwner("alice");
+//   const { id } = await jobs.create({ type: "primes", input: { n: 1_000_000 } });
+//   const snapshot = await jobs.get(id);
+//
+// A refusal throws an Error whose message starts with its code: "forbidden: …".
+import { RpcTarget, WorkerEntrypoint } from "cloudflare:workers";
+import { OWNER_PATTERN, readAccess } from "./access-config";
+import { readConfig } from "./config";
+import type { Env } from "./env";
+import type { Principal } from "./http/auth";
+import { validate } from "./http/create-request";
+import { ApiError } from "./http/errors";
+import { isGenuineJobId } from "./http/job-id";
+import { listFor, parseFilter } from "./http/list-route";
+import type { ControlClaim } from "./job/job-object";
+import type { JobRegistry } from "./jobs/registry";
+import type { EventPage, JobList, JobSnapshot, JobState, Json } from "./protocol";
+import { createJobAs, jobStub, type Deployment } from "./service/create";
+
+export interface RpcCreate {
+  type: string;
+  input?: Json;
+  timeoutMs?: number;
+  tags?: string[];
+  /** Scoped to the owner, as the HTTP header. */
+  idempotencyKey?: string;
+}
+
+export interface RpcListFilter {
+  state?: JobState;
+  type?: string;
+  tag?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface RpcCreated {
+  id: string;
+  state: JobState;
+  /** false: an idempotent retry found the job it made before. */
+  created: boolean;
+  /** Only with the create that made the job. */
+  controlToken: string | null;
+}
+
+/**
+ * The RPC surface as a caller's service binding sees it. Declared by hand because the
+ * runtime's stub types, recursing through Json, exceed TypeScript's instantiation depth.
+ */
+export interface JobsApi {
+  forOwner(owner: string): Promise<OwnerJobsApi>;
+}
+
+export interface OwnerJobsApi {
+  create(request: RpcCreate): Promise<RpcCreated>;
+  get(id: string): Promise<JobSnapshot | null>;
+  events(id: string, since?: number, limit?: number): Promise<EventPage | null>;
+  list(filter?: RpcListFilter): Promise<JobList>;
+  cancel(id: string): Promise<JobSnapshot>;
+  delete(id: string): Promise<void>;
+}
+
+export function jobsRpcClass(types: JobRegistry) {
+  return class JobsRpc extends WorkerEntrypoint<Env> {
+    /** The jobs of one owner: everything on the returned object acts as that owner. */
+    async forOwner(owner: string): Promise<OwnerJobs> {
+      if (typeof owner !== "string" || !OWNER_PATTERN.test(owner)) throw rpcError(new ApiError(400, "invalid_owner", "An owner is 1 to 128 visible characters, no `=` or `,`"));
+      const deployment = { env: this.env, config: readConfig(this.env), access: await readAccess(this.env, false), types };
+      if (deployment.access.problems.length) throw rpcError(new ApiError(503, "misconfigured", deployment.access.problems.join("; ")));
+      return new OwnerJobs(deployment, owner);
+    }
+  };
+}
+
+export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
+  readonly #principal: Principal & { kind: "owner" };
+
+  constructor(private readonly deployment: Deployment, owner: string) {
+    super();
+    this.#principal = { kind: "owner", owner };
+  }
+
+  async create(request: RpcCreate): Promise<RpcCreated> {
+    return guard(async () => {
+      const { idempotencyKey, ...body } = request ?? ({} as RpcCreate);
+      const parsed = await validate(body, false, this.deployment.types);
+      if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
+        throw new ApiError(400, "invalid_idempotency_key", "An idempotency key is 1 to 255 visible ASCII characters");
+      }
+      const key = idempotencyKey === undefined ? undefined : { owner: this.#principal.owner, key: idempotencyKey };
+      const job = await createJobAs(this.deployment, this.#principal, parsed, key);
+      return { id: job.id, state: job.snapshot.state, created: job.created, controlToken: job.controlToken };
+    });
+  }
+
+  /** The job, with its `usage` when it is this owner's; null once it is gone. */
+  async get(id: string): Promise<JobSnapshot | null> {
+    return guard(async () => (await this.#job(id)).snapshot(this.#principal.owner));
+  }
+
+  async events(id: string, since = 0, limit = 100): Promise<EventPage | null> {
+    return guard(async () => (await this.#job(id)).events(Math.max(0, since), Math.min(1_000, Math.max(1, limit))));
+  }
+
+  /** This owner's jobs, as GET /jobs lists them. */
+  async list(filter: RpcListFilter = {}): Promise<JobList> {
+    return guard(async () => {
+      const query = Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === undefined ? undefined : String(value)]));
+      return listFor(this.deployment.env, this.deployment.config.indexShards, this.#principal.owner, parseFilter(query));
+    });
+  }
+
+  async cancel(id: string): Promise<JobSnapshot> {
+    return guard(async () => {
+      const outcome = await (await this.#job(id)).cancel(this.#claim());
+      if (outcome.status === "canceled") return outcome.snapshot;
+      if (outcome.status === "conflict") throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}`);
+      throw refusal(outcome.status);
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    return guard(async () => {
+      const outcome = await (await this.#job(id)).erase(this.#claim());
+      if (outcome.status !== "erased") throw refusal(outcome.status);
+    });
+  }
+
+  #claim(): ControlClaim {
+    return { owner: this.#principal.owner, controlToken: null };
+  }
+
+  async #job(id: string) {
+    if (typeof id !== "string" || !(await isGenuineJobId(this.deployment.access.jobIdSecret, id))) throw new ApiError(404, "not_found", "No such job");
+    return jobStub(this.deployment.env, id);
+  }
+}
+
+function refusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
+  if (status === "not_found") return new ApiError(410, "gone", "The job was deleted or expired");
+  if (status === "unavailable") return new ApiError(503, "unavailable", "The owner's job list is unreachable; try again");
+  return new ApiError(403, "forbidden", "Only the job's owner may cancel or delete it");
+}
+
+/** RPC carries an Error's message, not its fields: the code goes first in the message. */
+function rpcError(error: ApiError): Error {
+  return new Error(`${error.code}: ${error.message}`);
+}
+
+async function guard<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw error instanceof ApiError ? rpcError(error) : error;
+  }
+}

@@ -1,0 +1,103 @@
+// Creating a job, whoever asks (the HTTP API, a form, "run again", RPC): who may create
+// what and how often, the budget and what the input needs of it, the id (scoped to the
+// owner's idempotency key), admission into the owner's index, and the job's object.
+import type { AccessConfig } from "../access-config";
+import { tighter, type Config } from "../config";
+import type { Env } from "../env";
+import { createRefusal, type Principal } from "../http/auth";
+import { fingerprint, type JobRequest } from "../http/create-request";
+import { ApiError } from "../http/errors";
+import { mintJobId, type ScopedKey } from "../http/job-id";
+import type { JobRpc } from "../job/job-object";
+import type { JobRegistry } from "../jobs/registry";
+import { randomToken, sha256, toHex } from "../lib/crypto";
+import { listingOf } from "../owners/listing";
+import { indexFor } from "../owners/shards";
+import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
+
+/** What every entry point knows of the deployment. */
+export interface Deployment {
+  env: Env;
+  config: Config;
+  access: AccessConfig;
+  types: JobRegistry;
+}
+
+export interface Created {
+  id: string;
+  /** false: an idempotent retry found the job it made before. */
+  created: boolean;
+  snapshot: JobSnapshot;
+  /** Handed out only with the create that made the job. */
+  controlToken: string | null;
+  timeoutMs: number;
+}
+
+/** Both rate limits count per 60-second window (wrangler.toml's `period`). */
+export const RATE_LIMIT_PERIOD_S = 60;
+
+export async function createJobAs(d: Deployment, principal: Principal, request: JobRequest, idempotencyKey?: ScopedKey): Promise<Created> {
+  const { config, access } = d;
+  const refusal = createRefusal(principal, request.definition, access);
+  if (refusal) throw refusal;
+  const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
+  const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
+  checkNeeds(request, { ...(request.definition.needs?.(request.input) ?? {}), runTimeMs: timeoutMs }, budget);
+  await checkRateLimit(d.env, principal);
+
+  const id = await mintJobId(access.jobIdSecret, idempotencyKey);
+  const controlToken = randomToken();
+  const owner = principal.kind === "owner" ? principal.owner : null;
+  const createdAt = Date.now();
+  if (owner !== null) await admit(d, owner, id, request, createdAt);
+  const outcome = await jobStub(d.env, id).create({
+    id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
+    owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, createdAt,
+  });
+  if (outcome.status === "conflict") {
+    throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
+  }
+  const created = outcome.status === "created";
+  return { id, created, snapshot: outcome.snapshot, controlToken: created ? controlToken : null, timeoutMs };
+}
+
+export function jobStub(env: Env, id: string): JobRpc {
+  return env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
+}
+
+async function checkRateLimit(env: Env, principal: Principal): Promise<void> {
+  const [limiter, key, who] = principal.kind === "owner"
+    ? [env.OWNER_CREATE_LIMIT, `owner:${principal.owner}`, "this owner"]
+    : [env.ANON_CREATE_LIMIT, `ip:${principal.ip}`, "anonymous visitors from this address"];
+  if (!limiter || (await limiter.limit({ key })).success) return;
+  throw new ApiError(429, "rate_limited", `Too many jobs created by ${who}; try again in a minute`, undefined, {
+    "Retry-After": String(RATE_LIMIT_PERIOD_S),
+  });
+}
+
+const LIMIT_WORDS: Record<BudgetLimit, string> = { steps: "steps", events: "events", bytes: "bytes stored", runTimeMs: "ms of run time" };
+
+/** Refuses up front a job that would need more than its budget: what it asked (timeoutMs) or what its type says its input needs. */
+function checkNeeds(request: JobRequest, needs: Partial<Budget>, budget: Budget): void {
+  for (const limit of Object.keys(needs) as BudgetLimit[]) {
+    const needed = needs[limit];
+    if (needed === undefined || needed <= budget[limit]) continue;
+    const what = limit === "runTimeMs" ? "timeoutMs asks for" : `this "${request.type}" input needs`;
+    throw new ApiError(400, "limit_exceeded", `Over the ${limit} limit: ${what} ${needed.toLocaleString("en-US")} ${LIMIT_WORDS[limit]}; the limit is ${budget[limit].toLocaleString("en-US")}`);
+  }
+}
+
+/** An owner's new job enters its index first, which holds the cap on active jobs. */
+async function admit(d: Deployment, owner: string, id: string, request: JobRequest, createdAt: number): Promise<void> {
+  const { maxActiveJobs, indexShards } = d.config;
+  const listing = listingOf({
+    id, type: request.type, state: "queued", tags: request.tags, progress: null, error: null, createdAt, startedAt: null, finishedAt: null,
+  });
+  // Each shard keeps its share of the cap: jobs spread evenly over shards by id.
+  const outcome = await indexFor(d.env, owner, id, indexShards).admit(listing, Math.ceil(maxActiveJobs / indexShards));
+  if (outcome === "full") {
+    throw new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
+      "Retry-After": "10",
+    });
+  }
+}

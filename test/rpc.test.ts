@@ -1,0 +1,40 @@
+// RPC for Workers of the same account: a service binding to the JobsRpc entrypoint acts
+// as one owner at a time, with the HTTP API's operations and rules.
+import { env } from "cloudflare:test";
+import { expect, it } from "vitest";
+import { runToEnd, snapshot, useVirtualClock } from "./helpers";
+
+useVirtualClock();
+
+it("creates, reads, lists, cancels and deletes jobs as one owner", async () => {
+  const owner = `rpc-${crypto.randomUUID().slice(0, 8)}`;
+  const jobs = await env.JOBS_API.forOwner(owner);
+  const created = await jobs.create({ type: "demo", input: { intervalMs: 0 }, tags: ["rpc"] });
+  expect(created).toMatchObject({ state: "queued", created: true, controlToken: expect.any(String) });
+  const again = await jobs.create({ type: "demo", input: { intervalMs: 0 }, tags: ["rpc"], idempotencyKey: "k1" });
+  const retried = await jobs.create({ type: "demo", input: { intervalMs: 0 }, tags: ["rpc"], idempotencyKey: "k1" });
+  expect(retried).toMatchObject({ id: again.id, created: false, controlToken: null });
+  await runToEnd(created.id);
+  const done = await jobs.get(created.id);
+  expect(done).toMatchObject({ state: "succeeded", result: { messages: 3 }, usage: { alarms: 3 } });
+  expect((await jobs.events(created.id, 0, 5))?.events).toHaveLength(5);
+  const list = await jobs.list({ tag: "rpc", limit: 10 });
+  expect(list.jobs.map((j) => j.id).sort()).toEqual([created.id, again.id].sort());
+  expect((await jobs.cancel(again.id)).state).toBe("canceled");
+  await jobs.delete(created.id);
+  expect(await jobs.get(created.id)).toBeNull();
+});
+
+it("keeps the owner rules: validation, control of its own jobs only, clear refusals", async () => {
+  const alice = await env.JOBS_API.forOwner(`rpc-a-${crypto.randomUUID().slice(0, 6)}`);
+  const bob = await env.JOBS_API.forOwner(`rpc-b-${crypto.randomUUID().slice(0, 6)}`);
+  const { id } = await alice.create({ type: "sleepy", input: { duration: "1 minute" } });
+  await expect(bob.cancel(id)).rejects.toThrow(/^forbidden: /);
+  await expect(bob.delete(id)).rejects.toThrow(/^forbidden: /);
+  expect((await bob.get(id))?.usage).toBeUndefined(); // a job id is still a watch capability
+  await expect(alice.create({ type: "flaky", input: { fatal2: true } })).rejects.toThrow(/^invalid_input: /);
+  await expect(alice.create({ type: "nope" })).rejects.toThrow(/^unknown_type: /);
+  await expect(alice.get("x".repeat(32))).rejects.toThrow(/^not_found: /);
+  await expect(env.JOBS_API.forOwner("a=b")).rejects.toThrow(/^invalid_owner: /);
+  expect((await snapshot(id)).state).toBe("queued");
+});
