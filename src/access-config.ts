@@ -12,6 +12,9 @@ export interface AccessConfig {
   publicTypes: ReadonlySet<string>;
   allowedOrigins: readonly string[];
   publicOrigin: string | null;
+  /** The key that signs webhooks (its bytes), or null: webhooks are off. */
+  webhookKey: Uint8Array | null;
+  webhookOrigins: readonly string[];
   /** Misconfigurations; while any is listed the job routes answer 503. */
   problems: string[];
 }
@@ -31,7 +34,7 @@ const DEV_SECRETS = new Set([
 const cache = new Map<string, Promise<AccessConfig>>();
 
 export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
-  const key = JSON.stringify([env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, loopback]);
+  const key = JSON.stringify([env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
   let access = cache.get(key);
   if (!access) {
     access = parseAccess(env, loopback);
@@ -54,14 +57,18 @@ async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   const jobIdSecret = secret("JOB_ID_SECRET", env.JOB_ID_SECRET, true) ?? "";
   const jwtSecret = secret("JWT_SECRET", env.JWT_SECRET, false);
   const tokens = await parseTokens(env.API_TOKENS ?? "", problems, loopback);
-  const allowedOrigins = list(env.ALLOWED_ORIGINS).flatMap((origin) => {
+  const origins = (name: string, value: string | undefined) => list(value).flatMap((origin) => {
     const parsed = originOf(origin);
-    if (parsed === null) problems.push(`ALLOWED_ORIGINS lists "${origin.slice(0, 100)}", which is not an origin such as https://app.example.com`);
+    if (parsed === null) problems.push(`${name} lists "${origin.slice(0, 100)}", which is not an origin such as https://app.example.com`);
     return parsed === null ? [] : [parsed];
   });
+  const allowedOrigins = origins("ALLOWED_ORIGINS", env.ALLOWED_ORIGINS);
+  const webhookOrigins = origins("WEBHOOK_ORIGINS", env.WEBHOOK_ORIGINS);
+  const webhookKey = env.WEBHOOK_SECRET ? webhookKeyOf(env.WEBHOOK_SECRET) : null;
+  if (env.WEBHOOK_SECRET && webhookKey === null) problems.push("WEBHOOK_SECRET must be whsec_ and the base64 of 24 to 64 random bytes");
   const publicOrigin = env.PUBLIC_ORIGIN ? originOf(env.PUBLIC_ORIGIN) : null;
   if (env.PUBLIC_ORIGIN && publicOrigin === null) problems.push("PUBLIC_ORIGIN is not an origin such as https://jobs.example.com");
-  return { tokens, jwtSecret, jobIdSecret, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, problems };
+  return { tokens, jwtSecret, jobIdSecret, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, webhookKey, webhookOrigins, problems };
 }
 
 async function parseTokens(value: string, problems: string[], loopback: boolean): Promise<AccessConfig["tokens"]> {
@@ -96,4 +103,12 @@ export function originOf(value: string): string | null {
 
 export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** A Standard Webhooks secret's key bytes, or null when it is not one. */
+export function webhookKeyOf(secret: string): Uint8Array | null {
+  const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
+  if (!match) return null;
+  const bytes = Uint8Array.from(atob(match[1]!), (char) => char.charCodeAt(0));
+  return bytes.length >= 24 && bytes.length <= 64 ? bytes : null;
 }

@@ -21,6 +21,10 @@ export interface Env {
   ALLOWED_ORIGINS?: string;
   /** The deployment's own origin, e.g. https://jobs.example.com; URLs in answers use it. */
   PUBLIC_ORIGIN?: string;
+  /** Signs completion webhooks (Standard Webhooks): `whsec_` and base64 of 24 to 64 random bytes. */
+  WEBHOOK_SECRET?: string;
+  /** Origins completion webhooks may be sent to, comma-separated (https, or http for listed local ones). */
+  WEBHOOK_ORIGINS?: string;
   RETENTION?: string;
   DEFAULT_JOB_TIMEOUT?: string;
   ALARM_BUDGET?: string;

@@ -67,6 +67,15 @@ export interface EventData {
   log: { level: LogLevel; message: string };
   result: { result: Json };
   error: JobErrorInfo;
+  /** A completion webhook's delivery attempt; these come after the job's terminal event. */
+  webhook: { attempt: number; outcome: "delivered" | "retrying" | "failed"; httpStatus?: number; error?: string; until?: number };
+}
+
+/** Where a job's completion webhook stands. */
+export interface WebhookStatus {
+  url: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
 }
 
 export type EventType = keyof EventData;
@@ -129,6 +138,7 @@ export interface JobSnapshot {
   budget: Budget;
   /** Live viewers over every transport, at the time of the snapshot. */
   viewers: number;
+  webhook: WebhookStatus | null;
   /** Only in answers to the job's owner. */
   usage?: Usage;
 }

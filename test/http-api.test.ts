@@ -136,3 +136,11 @@ describe("reads", () => {
     await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "PUT" }), 404, "not_found");
   });
 });
+
+describe("webhooks", () => {
+  it("refuses a webhook where the deployment sends none (400), and a malformed URL", async () => {
+    await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "https://hooks.example/x" } }), 400, "webhooks_off");
+    await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "not a url" } }), 400, "invalid_request");
+    await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "https://hooks.example/x", secret: "mine" } }), 400, "invalid_request");
+  });
+});

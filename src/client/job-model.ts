@@ -21,6 +21,7 @@ export function applyEvent(job: JobSnapshot, event: JobEvent): JobSnapshot {
     case "error":
       return { ...next, state: event.data.code === "canceled" ? "canceled" : "failed", error: event.data, finishedAt: event.at };
     case "log":
+    case "webhook":
       return next;
   }
 }

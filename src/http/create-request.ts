@@ -17,6 +17,8 @@ export interface JobRequest {
   timeoutMs?: number;
   /** Distinct, in the order given. */
   tags: string[];
+  /** Where to POST the completion webhook; checked against WEBHOOK_ORIGINS in service/create.ts. */
+  webhookUrl: string | null;
   /** The request came from an HTML form: answer with a redirect. */
   fromForm: boolean;
 }
@@ -32,6 +34,7 @@ const envelope = v.strictObject({
   type: v.pipe(v.string(), v.minLength(1, "Expected a job type"), v.maxLength(100, "Expected a job type")),
   input: v.optional(v.unknown()),
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "Expected a positive number of milliseconds"))),
+  webhook: v.optional(v.strictObject({ url: v.pipe(v.string(), v.maxLength(2048, "Expected a URL of at most 2048 characters"), v.url("Expected a URL")) })),
   tags: v.optional(v.pipe(
     v.array(v.pipe(v.string(), v.regex(TAG_PATTERN, "Expected a tag of 1 to 40 letters, digits or _ . : @ -"))),
     v.maxLength(MAX_TAGS, `Expected at most ${MAX_TAGS} tags`),
@@ -77,7 +80,7 @@ async function readForm(c: Context): Promise<unknown> {
 export async function validate(body: unknown, fromForm: boolean, types: JobRegistry): Promise<JobRequest> {
   const parsed = v.safeParse(envelope, body);
   if (!parsed.success) throw new ApiError(400, "invalid_request", "The request body is not a job request", issueList(parsed.issues));
-  const { type, input = {}, timeoutMs, tags } = parsed.output;
+  const { type, input = {}, timeoutMs, tags, webhook } = parsed.output;
   const definition = types.find(type);
   if (!definition) {
     throw new ApiError(400, "unknown_type", `Unknown job type. Known types: ${types.names.join(", ")}`);
@@ -86,7 +89,7 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
   if (result.issues) {
     throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
-  return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, tags: [...new Set(tags)], fromForm };
+  return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, tags: [...new Set(tags)], webhookUrl: webhook?.url ?? null, fromForm };
 }
 
 /** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs, each bounded. */
@@ -99,5 +102,5 @@ function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unkn
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */
 export async function fingerprint(request: JobRequest): Promise<string> {
-  return toHex(await sha256(JSON.stringify([request.type, request.input, request.timeoutMs, request.tags])));
+  return toHex(await sha256(JSON.stringify([request.type, request.input, request.timeoutMs, request.tags, request.webhookUrl])));
 }

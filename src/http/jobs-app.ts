@@ -93,7 +93,8 @@ export function jobsApp(): Hono<AppEnv> {
     const checked = await definition.input["~standard"].validate(snapshot.input);
     if (checked.issues) throw new ApiError(409, "invalid_input", "This job's input no longer fits its type's schema");
     const timeoutMs = snapshot.deadlineAt - snapshot.createdAt;
-    return submitJob(c, { type: snapshot.type, definition, input: snapshot.input, timeoutMs, tags: snapshot.tags, fromForm: isFormPost(c) });
+    const webhookUrl = snapshot.webhook?.url ?? null;
+    return submitJob(c, { type: snapshot.type, definition, input: snapshot.input, timeoutMs, tags: snapshot.tags, webhookUrl, fromForm: isFormPost(c) });
   });
 
   jobs.delete("/:id", async (c) => {

@@ -15,6 +15,8 @@ import { isTerminalEvent } from "../lib/job-state";
 import type { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
+import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
+import { webhookKeyOf } from "../access-config";
 import { listingOf } from "../owners/listing";
 import { indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
@@ -33,6 +35,8 @@ export interface CreateJob {
   controlHash: string;
   budget: Budget;
   tags: string[];
+  /** Where to send the completion webhook, already checked against WEBHOOK_ORIGINS. */
+  webhookUrl: string | null;
   /** As the Worker stamped it, so the index and the job agree. */
   createdAt: number;
 }
@@ -105,7 +109,8 @@ export class JobObject extends DurableObject<Env> {
       const status = existing.fingerprint === request.fingerprint ? "existing" : "conflict";
       return { status, snapshot: this.#snapshot(existing, null) };
     }
-    const job = this.#store.create({ ...request, deadlineAt: request.createdAt + request.timeoutMs });
+    const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
+    const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });
     this.#events(job).append("state", { state: "queued" }, true);
     this.#events(job).flush();
     await this.#arm(Date.now());
@@ -223,7 +228,7 @@ export class JobObject extends DurableObject<Env> {
   async #alarm(): Promise<void> {
     const job = this.#store.job();
     if (!job) return;
-    if (isTerminal(job.state)) return this.#expire(job);
+    if (isTerminal(job.state)) return this.#afterEnd(job);
     // After a restart the index may have missed a report: the alarm is the outbox's retry.
     const reporter = this.#reporterOf(job);
     if (reporter?.behind) await reporter.now();
@@ -293,21 +298,50 @@ export class JobObject extends DurableObject<Env> {
     this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
     log.flush();
     // The index hears of the end before the retention alarm replaces the one that would
-    // retry it; if it cannot be told now, that earlier alarm stays (see #expire).
-    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(expiresAt);
+    // retry it; if it cannot be told now, that earlier alarm stays (see #afterEnd). A
+    // webhook is sent by the next alarm, at once.
+    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now());
   }
 
-  /** A finished job's alarm: the index is told of its end, and once it expires, its storage is deleted. */
-  async #expire(job: JobRow): Promise<void> {
+  /**
+   * A finished job's alarm: the index is told of its end, its webhook is delivered (or
+   * retried), and once it expires, its storage is deleted.
+   */
+  async #afterEnd(job: JobRow): Promise<void> {
     const reporter = this.#reporterOf(job);
     if (job.expires_at !== null && Date.now() < job.expires_at) {
       if (reporter?.behind && !(await reporter.now())) return;
+      const webhook = job.webhook === null ? null : (JSON.parse(job.webhook) as WebhookRecord);
+      if (webhook?.state === "pending") return this.#sendWebhook(job, webhook);
       return this.#arm(job.expires_at);
     }
     // Thrown, the alarm is retried by the platform: the index must hear of the removal.
     if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
     this.#fanout.closeAll(CLOSE.normal, "job expired");
     await this.#deleteStorage();
+  }
+
+  /** One attempt at the completion webhook, when it is due; then the next alarm: a retry, or retention. */
+  async #sendWebhook(job: JobRow, webhook: WebhookRecord): Promise<void> {
+    const now = Date.now();
+    if (webhook.next !== null && webhook.next > now) return this.#arm(webhook.next);
+    const key = this.env.WEBHOOK_SECRET ? webhookKeyOf(this.env.WEBHOOK_SECRET) : null;
+    const body = webhookBody({
+      id: job.id, type: job.type, state: job.state, tags: JSON.parse(job.tags) as string[],
+      result: job.result === null ? null : (JSON.parse(job.result) as Json), error: job.error === null ? null : (JSON.parse(job.error) as JobErrorInfo),
+      createdAt: job.created_at, startedAt: job.started_at, finishedAt: job.finished_at,
+    }, now);
+    const id = `msg_${job.id}`;
+    const timestamp = Math.floor(now / 1000);
+    const result = key === null
+      ? { ok: false as const, error: "webhooks are not configured on this deployment (WEBHOOK_SECRET)", final: true }
+      : await sendWebhook(webhook.url, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await webhookSignature(key, id, timestamp, body) }, body);
+    const next = afterAttempt(webhook, result, Date.now());
+    this.#store.updateJob({ webhook: JSON.stringify(next.record) });
+    // Bounded by the attempts: recorded past the job's budget, like its end.
+    this.#events(job).append("webhook", next.event, true);
+    this.#events(job).flush();
+    await this.#arm(next.record.next ?? job.expires_at ?? Date.now());
   }
 
   async #deleteStorage(): Promise<void> {
@@ -393,6 +427,7 @@ export class JobObject extends DurableObject<Env> {
       lastSeq: this.#store.lastSeq(),
       budget: JSON.parse(job.budget) as Budget,
       viewers: this.#fanout.count,
+      webhook: job.webhook === null ? null : webhookStatus(JSON.parse(job.webhook) as WebhookRecord),
       ...(owner !== null && owner === job.owner ? { usage: this.#store.usage() } : {}),
     };
   }
@@ -413,4 +448,8 @@ function safeCloseReply(socket: WebSocket, code: number, reason: string): void {
   } catch {
     // Already closed: nothing left to do.
   }
+}
+
+function webhookStatus({ url, state, attempts }: WebhookRecord): { url: string; state: WebhookRecord["state"]; attempts: number } {
+  return { url, state, attempts };
 }

@@ -16,6 +16,7 @@ CREATE TABLE IF NOT EXISTS job (
   control_hash TEXT NOT NULL,
   budget TEXT NOT NULL,
   tags TEXT NOT NULL,
+  webhook TEXT,
   state TEXT NOT NULL,
   result TEXT,
   error TEXT,
@@ -47,6 +48,8 @@ export interface JobRow {
   budget: string;
   /** JSON array of strings. */
   tags: string;
+  /** JSON WebhookRecord, when the job has a completion webhook. */
+  webhook: string | null;
   state: JobState;
   result: string | null;
   error: string | null;
@@ -95,11 +98,12 @@ export interface NewJob {
   controlHash: string;
   budget: Budget;
   tags: string[];
+  webhook: string | null;
   createdAt: number;
   deadlineAt: number;
 }
 
-type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at">>;
+type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at" | "webhook">>;
 
 const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, awakeMs: 0 };
 
@@ -131,9 +135,9 @@ export class JobStore {
     this.#storedUsage = { ...NO_USAGE };
     this.#write(SCHEMA);
     this.#writeJob(
-      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, tags, state, created_at, deadline_at, usage)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget), JSON.stringify(job.tags),
+      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, tags, webhook, state, created_at, deadline_at, usage)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
+      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget), JSON.stringify(job.tags), job.webhook,
       job.createdAt, job.deadlineAt, () => JSON.stringify(this.usage()),
     );
     this.#lastSeq = 0;

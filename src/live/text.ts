@@ -63,6 +63,11 @@ export class TextFormatter {
         const outcome = event.data.code === "canceled" ? "canceled" : `failed (${event.data.code})`;
         return `${outcome}: ${event.data.message}`;
       }
+      case "webhook": {
+        const { attempt, outcome, httpStatus, error, until } = event.data;
+        const detail = [httpStatus === undefined ? "" : `HTTP ${httpStatus}`, error ?? ""].filter(Boolean).join(", ");
+        return `webhook ${outcome} (attempt ${attempt}${detail ? `: ${detail}` : ""})${until === undefined ? "" : `; next in ${seconds(until - event.at)}`}`;
+      }
     }
   }
 

@@ -43,6 +43,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
   const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
   checkNeeds(request, { ...(request.definition.needs?.(request.input) ?? {}), runTimeMs: timeoutMs }, budget);
+  if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, access);
   await checkRateLimit(d.env, principal);
 
   const id = await mintJobId(access.jobIdSecret, idempotencyKey);
@@ -52,7 +53,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   if (owner !== null) await admit(d, owner, id, request, createdAt);
   const outcome = await jobStub(d.env, id).create({
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
-    owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, createdAt,
+    owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
   });
   if (outcome.status === "conflict") {
     throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
@@ -99,5 +100,13 @@ async function admit(d: Deployment, owner: string, id: string, request: JobReque
     throw new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
       "Retry-After": "10",
     });
+  }
+}
+
+/** Webhooks go only where the deployment says (WEBHOOK_ORIGINS), and only once they can be signed. */
+function checkWebhook(url: string, access: AccessConfig): void {
+  if (access.webhookKey === null) throw new ApiError(400, "webhooks_off", "This deployment sends no webhooks (WEBHOOK_SECRET is not set)");
+  if (!access.webhookOrigins.includes(new URL(url).origin)) {
+    throw new ApiError(400, "webhook_not_allowed", "The webhook's origin is not one this deployment may call (WEBHOOK_ORIGINS)");
   }
 }

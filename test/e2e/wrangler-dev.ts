@@ -30,6 +30,9 @@ export interface DevOptions {
   vars?: Record<string, string>;
 }
 
+/** Signs the completion webhooks of the deployments these tests start. */
+export const WEBHOOK_SECRET = "whsec_" + Buffer.from("e2e-webhook-secret-0123456789").toString("base64");
+
 /** The owner token of the deployments these tests start (owner "e2e"). */
 export const E2E_TOKEN = "e2e-owner-token-0123456789abcdef";
 /** Secrets as `--var`s, so a developer's own .dev.vars never changes what the tests see. */
