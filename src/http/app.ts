@@ -13,7 +13,8 @@ import { dashboardApp } from "./dashboard-routes";
 import { jobsApp } from "./jobs-app";
 import { feedApp, liveApp } from "./mux-routes";
 import { CONTENT_SECURITY_POLICY, errorsAsPages, pagesApp } from "./pages";
-import { apiCors, crossSiteForms } from "./security";
+import { openApiDocument } from "./openapi";
+import { apiCors, crossSiteForms, ownOrigin } from "./security";
 import { requireSessionCsrf } from "./session";
 
 export interface AppOptions {
@@ -44,6 +45,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
     return problems.length ? c.json({ ok: false, problems }, 503) : c.json({ ok: true });
   });
   app.get("/job-types", (c) => c.json({ types: types.infos((d) => mayCreate(c.var.principal, d, c.var.access)) }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument(types, ownOrigin(c))));
   app.route("/jobs", jobsApp());
   app.route("/live", liveApp());
   app.route("/feed", feedApp());

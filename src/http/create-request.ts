@@ -30,7 +30,7 @@ const FORM_TYPES = ["application/x-www-form-urlencoded", "multipart/form-data"];
 export const MAX_TAGS = 10;
 export const TAG_PATTERN = /^[\w.:@-]{1,40}$/;
 
-const envelope = v.strictObject({
+export const envelope = v.strictObject({
   type: v.pipe(v.string(), v.minLength(1, "Expected a job type"), v.maxLength(100, "Expected a job type")),
   input: v.optional(v.unknown()),
   timeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1, "Expected a positive number of milliseconds"))),
