@@ -25,12 +25,7 @@ export function liveJobs<const Types extends readonly AnyJobDefinition[]>(option
   return { app: createApp({ types }), JobObject: ApplicationJobObject, OwnerIndex, JobsRpc: jobsRpcClass(types), types };
 }
 
-export { defineJob, NonRetryableError, STEP_DEFAULTS } from "./jobs/define";
-export type {
-  AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
-} from "./jobs/define";
-export { jsonSchemaOf } from "./lib/json-schema";
-export { parseDuration, type Duration } from "./lib/duration";
+export * from "./authoring";
 export type { Env } from "./env";
 export type * from "./protocol";
 export type { JobsApi, OwnerJobsApi, RpcCreate, RpcCreated, RpcListFilter } from "./rpc";

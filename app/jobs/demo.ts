@@ -1,6 +1,6 @@
 // The classic demo: three messages a second apart.
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf } from "../../src/server";
+import { defineJob, jsonSchemaOf } from "../../src/authoring";
 
 const input = v.strictObject({
   intervalMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000)), 1_000),

@@ -1,7 +1,7 @@
 // Logs the given lines with a pause before each and returns them: a job whose output the
 // caller chooses, to try the pages and streams (and to show that output is text, not HTML).
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf } from "../../src/server";
+import { defineJob, jsonSchemaOf } from "../../src/authoring";
 
 const input = v.strictObject({
   lines: v.pipe(v.array(v.pipe(v.string(), v.maxLength(1_000))), v.minLength(1), v.maxLength(100)),

@@ -1,7 +1,7 @@
 // Fails a chosen number of times and recovers through retries; or fails for good,
 // either with a non-retryable error or by running out of retries.
 import * as v from "valibot";
-import { NonRetryableError, defineJob, jsonSchemaOf } from "../../src/server";
+import { NonRetryableError, defineJob, jsonSchemaOf } from "../../src/authoring";
 
 const input = v.strictObject({
   failures: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(20)), 2),

@@ -1,7 +1,7 @@
 // CPU-bound work cut into many steps: count the primes below n, one segment per step,
 // with true progress. Each segment is sieved on its own, so any step can be replayed.
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf } from "../../src/server";
+import { defineJob, jsonSchemaOf } from "../../src/authoring";
 
 const input = v.strictObject({
   n: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1_000_000_000)),

@@ -1,6 +1,6 @@
 // A long durable sleep: the object's alarm wakes the job; nothing waits in memory.
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf, parseDuration } from "../../src/server";
+import { defineJob, jsonSchemaOf, parseDuration } from "../../src/authoring";
 
 const MAX_SLEEP_MS = 30 * 86_400_000;
 

@@ -3,7 +3,7 @@
 // got every event in order. Further phases at other rates let one set of subscribers
 // measure several rates without reconnecting.
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf } from "../../src/server";
+import { defineJob, jsonSchemaOf } from "../../src/authoring";
 
 /** Publishing happens inside one step, which must end well inside the 10-minute step timeout. */
 const MAX_PUBLISH_MS = 9 * 60_000;

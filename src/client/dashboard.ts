@@ -1,7 +1,8 @@
 // The dashboard in the browser: the server's list, kept live from the owner feed. Rows
 // update in place as jobs progress and end; new jobs that match the filters appear at
 // the top of the first page; removed ones go; the counts follow; ages and durations tick.
-import type { FeedEntry, JobListing, JobState, MuxServerFrame } from "../protocol";
+import type { FeedEntry, JobListing, JobState } from "../protocol";
+import { createClient } from "../sdk/client";
 import { isTerminal } from "../lib/job-state";
 import { ageText, duration, number, stateLabel } from "../pages/format";
 import { byId, el, setText } from "./dom";
@@ -118,38 +119,26 @@ function apply(entry: FeedEntry): void {
   byId("no-jobs").hidden = tbody.rows.length > 0;
 }
 
-/** The counts by state of each feed source (index shard), summed for the page. */
-const countsBySource = new Map<string, Record<JobState, number>>();
-
-function showCounts(source: string, counts: Record<JobState, number>): void {
-  countsBySource.set(source, counts);
-  const total = (state: JobState) => [...countsBySource.values()].reduce((sum, c) => sum + c[state], 0);
-  for (const state of STATES) setText(byId(`count-${state}`), number(total(state)));
-  setText(byId("count-all"), number(STATES.reduce((sum, state) => sum + total(state), 0)));
+function showCounts(counts: Record<JobState, number>): void {
+  for (const state of STATES) setText(byId(`count-${state}`), number(counts[state]));
+  setText(byId("count-all"), number(STATES.reduce((sum, state) => sum + counts[state], 0)));
 }
 
-function follow(): void {
+/** The owner feed through the typed client, from the position of the list the server rendered. */
+async function follow(): Promise<void> {
   const status = byId("live-status");
-  // From the feed position of the list the page shows: only what changed since.
-  const source = new EventSource(`/feed/sse?since=${encodeURIComponent(root.dataset.feed ?? "")}`);
-  source.addEventListener("open", () => setText(status, "Live"));
-  source.addEventListener("error", () => setText(status, source.readyState === EventSource.CLOSED ? "Not live: reload to reconnect" : "Reconnecting…"));
-  source.addEventListener("message", (message) => {
-    let frame: MuxServerFrame;
-    try {
-      frame = JSON.parse((message as MessageEvent<string>).data) as MuxServerFrame;
-    } catch {
-      return; // Not ours: skip it.
-    }
-    if (frame.type === "snapshot" && "counts" in frame.snapshot) showCounts(frame.source, frame.snapshot.counts);
-    if (frame.type === "event" && "event" in frame && (frame.event.type === "job" || frame.event.type === "removed")) {
-      const entry = frame.event as FeedEntry;
-      apply(entry);
-      showCounts(frame.source, entry.counts);
-    }
+  const feed = createClient().feed({
+    since: root.dataset.feed ?? "",
+    onStatus: (live) => setText(status, live === "live" ? "Live" : live === "reconnecting" ? "Reconnecting…" : "Connecting…"),
+    onCounts: showCounts,
   });
+  try {
+    for await (const entry of feed) apply(entry);
+  } catch {
+    setText(status, "Not live: reload to reconnect");
+  }
 }
 
 tick();
 setInterval(tick, 1_000);
-follow();
+void follow();

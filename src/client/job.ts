@@ -1,11 +1,12 @@
-// The job page in the browser: takes over the server-rendered snapshot and keeps it live.
+// The job page in the browser: takes over the server-rendered snapshot and keeps it live
+// with the typed client (src/sdk), which follows the job and resumes by itself.
 import type { JobEvent, JobSnapshot } from "../protocol";
 import { isTerminal } from "../lib/job-state";
 import { enableCopyButtons } from "./copy-buttons";
 import { byId } from "./dom";
 import { applyEvent } from "./job-model";
 import { renderJob } from "./job-view";
-import { LiveJob, type LiveStatus } from "./live-job";
+import { ApiRequestError, createClient, type LiveStatus } from "../sdk/client";
 import { LogView } from "./log-view";
 import { claimStarted } from "./my-jobs";
 
@@ -20,7 +21,9 @@ const clock = setInterval(() => {
   if (isTerminal(job.state)) clearInterval(clock);
 }, 1_000);
 
-const STATUS_TEXT: Record<LiveStatus, string> = {
+type PageStatus = LiveStatus | "ended" | "gone";
+
+const STATUS_TEXT: Record<PageStatus, string> = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
@@ -28,7 +31,7 @@ const STATUS_TEXT: Record<LiveStatus, string> = {
   gone: "This job no longer exists.",
 };
 
-function showStatus(status: LiveStatus): void {
+function showStatus(status: PageStatus): void {
   const element = byId("live-status");
   element.dataset.status = status;
   element.textContent = STATUS_TEXT[status];
@@ -87,8 +90,20 @@ enhanceCancel();
 localizeCreated();
 render();
 if (isTerminal(job.state)) showStatus("ended");
-else {
-  const urls = { sse: root.dataset.sse!, self: root.dataset.self! };
-  const presence = (viewers: number) => ((job = { ...job, viewers }), render());
-  new LiveJob(urls, Number(root.dataset.since), { snapshot: (s) => ((job = s), render()), event: onEvent, status: showStatus, presence }).start();
+else void follow();
+
+async function follow(): Promise<void> {
+  const events = createClient().follow(job.id, {
+    since: Number(root.dataset.since),
+    onSnapshot: (snapshot) => ((job = snapshot), render()),
+    onPresence: (viewers) => ((job = { ...job, viewers }), render()),
+    onStatus: showStatus,
+  });
+  try {
+    for await (const event of events) onEvent(event);
+    showStatus("ended");
+  } catch (error) {
+    if (error instanceof ApiRequestError && (error.status === 404 || error.status === 410)) showStatus("gone");
+    else throw error;
+  }
 }

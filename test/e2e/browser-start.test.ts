@@ -15,15 +15,15 @@ afterAll(async () => {
   await browser?.close();
 });
 
-type Tracked = { eventSources: EventSource[] };
+type Tracked = { sockets: WebSocket[] };
 
-/** Keeps every EventSource the page opens, to check later that it closed. */
-async function trackEventSources(page: Page): Promise<void> {
+/** Keeps every WebSocket the page opens, to check later that it closed. */
+async function trackSockets(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const sources: EventSource[] = [];
-    (window as unknown as Tracked).eventSources = sources;
-    window.EventSource = class extends window.EventSource {
-      constructor(...args: ConstructorParameters<typeof EventSource>) {
+    const sources: WebSocket[] = [];
+    (window as unknown as Tracked).sockets = sources;
+    window.WebSocket = class extends window.WebSocket {
+      constructor(...args: ConstructorParameters<typeof WebSocket>) {
         super(...args);
         sources.push(this);
       }
@@ -50,7 +50,7 @@ async function startEchoFromForm(page: Page): Promise<string> {
 for (const colorScheme of ["light", "dark"] as const) {
   it(`starts a job from the form and follows it live to its result (${colorScheme})`, async () => {
     const { page, problems } = await openPage(browser, { colorScheme });
-    await trackEventSources(page);
+    await trackSockets(page);
     const id = await startEchoFromForm(page);
 
     await waitForText(page, "#live-status", "Live");
@@ -76,8 +76,9 @@ for (const colorScheme of ["light", "dark"] as const) {
     expect(await page.evaluate(() => (window as { pwned?: boolean }).pwned)).toBeUndefined();
     expect(problems).toEqual([]);
 
-    // One stream, and the page closed it after the result (else it would reconnect forever).
-    expect(await page.evaluate(() => (window as unknown as Tracked).eventSources.map((s) => [new URL(s.url).pathname, s.readyState]))).toEqual([[`/jobs/${id}/sse`, 2 /* CLOSED */]]);
+    // One WebSocket, closed after the result (else the client would reconnect forever).
+    await page.waitForFunction(() => (window as unknown as Tracked).sockets.every((s) => s.readyState === 3));
+    expect(await page.evaluate(() => (window as unknown as Tracked).sockets.map((s) => [new URL(s.url).pathname, s.readyState]))).toEqual([[`/jobs/${id}/ws`, 3 /* CLOSED */]]);
 
     // The start page lists the job started from this browser, with its state.
     await page.goto(`${baseUrl}/`);

@@ -1,0 +1,291 @@
+// The typed client, for browsers and Node ≥ 20: create, read, list, cancel and delete
+// jobs, and follow a job (or the owner feed) as an async iterator that resumes by itself
+// after a drop, with backoff and jitter, exactly after the last event it gave you.
+//
+//   import { createClient } from "live-jobs/client";
+//   import type { JobTypesOf } from "live-jobs";
+//   const jobs = createClient<JobTypesOf<typeof JOB_TYPES>>({ baseUrl, token });
+//   const job = await jobs.create("primes", { n: 1_000_000 });   // input checked by type
+//   for await (const event of jobs.follow(job.id)) console.log(event.type, event.data);
+//   const { primes } = await jobs.result(job);                     // result typed too
+//
+// Following uses a WebSocket where there is one (browsers, Node ≥ 22, or `WebSocket` in
+// the options), acknowledging as it reads; elsewhere SSE over fetch. Watching needs no
+// credentials (a job's id is its capability); the feed and control do.
+import type {
+  ApiError as ApiErrorBody, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, Json, MuxServerFrame, ServerFrame, StepPage,
+} from "../protocol";
+import { Channel } from "./channel";
+import { readSse } from "./sse-reader";
+
+/** Each job type's input and result, by type name (`JobTypesOf<typeof yourTypes>`). */
+export type JobTypeMap = Record<string, { input: unknown; result: unknown }>;
+
+type WebSocketClass = new (url: string) => WebSocket;
+
+export interface ClientOptions {
+  /** The deployment's origin; in a browser, the page's own by default. */
+  baseUrl?: string;
+  /** An owner token or a JWT; none for anonymous visitors. */
+  token?: string;
+  fetch?: typeof fetch;
+  /** A WebSocket class where the runtime has none (e.g. `ws` on Node 20); null never uses WebSockets. */
+  WebSocket?: WebSocketClass | null;
+  /** Waits between reconnects: full jitter up to initialMs × 2^failures, at most maxMs. */
+  backoff?: { initialMs?: number; maxMs?: number };
+}
+
+export type LiveStatus = "connecting" | "live" | "reconnecting";
+
+export interface FollowOptions {
+  /** Start after this event (0: the whole history). */
+  since?: number;
+  signal?: AbortSignal;
+  onSnapshot?(snapshot: JobSnapshot): void;
+  onPresence?(viewers: number): void;
+  onStatus?(status: LiveStatus): void;
+}
+
+export interface CreateOptions {
+  timeoutMs?: number;
+  tags?: string[];
+  webhook?: { url: string };
+  idempotencyKey?: string;
+}
+
+export interface ListFilter {
+  state?: JobState;
+  type?: string;
+  tag?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+/** A refusal from the API, with its status and code. */
+export class ApiRequestError extends Error {
+  override name = "ApiRequestError";
+  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: { path: string; message: string }[]) {
+    super(message);
+  }
+}
+
+/** The job ended without a result: failed or canceled. */
+export class JobFailedError extends Error {
+  override name = "JobFailedError";
+  constructor(readonly error: Extract<JobEvent, { type: "error" }>["data"]) {
+    super(error.message);
+  }
+}
+
+/** Characters of frames between acks, and the server's credit (src/lib/fanout.ts). */
+const ACK_EVERY = 64 * 1024;
+
+export function createClient<Types extends JobTypeMap = JobTypeMap>(options: ClientOptions = {}): Client<Types> {
+  return new Client<Types>(options);
+}
+
+export class Client<Types extends JobTypeMap = JobTypeMap> {
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  readonly #WebSocket: WebSocketClass | null;
+
+  constructor(private readonly options: ClientOptions = {}) {
+    this.#base = (options.baseUrl ?? (globalThis as { location?: { origin: string } }).location?.origin ?? "").replace(/\/$/, "");
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#WebSocket = options.WebSocket === undefined ? ((globalThis as { WebSocket?: WebSocketClass }).WebSocket ?? null) : options.WebSocket;
+  }
+
+  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob> {
+    const { idempotencyKey, ...rest } = extra;
+    return this.#json<CreatedJob>("POST", "/jobs", { type, input: input as Json, ...rest }, idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {});
+  }
+
+  get(id: string): Promise<JobSnapshot> {
+    return this.#json("GET", `/jobs/${encodeURIComponent(id)}`);
+  }
+
+  events(id: string, since = 0, limit = 1000): Promise<EventPage> {
+    return this.#json("GET", `/jobs/${encodeURIComponent(id)}/events?since=${since}&limit=${limit}`);
+  }
+
+  steps(id: string, after = -1, limit = 500): Promise<StepPage> {
+    return this.#json("GET", `/jobs/${encodeURIComponent(id)}/steps?after=${after}&limit=${limit}`);
+  }
+
+  list(filter: ListFilter = {}): Promise<JobList> {
+    const query = new URLSearchParams(Object.entries(filter).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])));
+    return this.#json("GET", `/jobs${query.size ? `?${query}` : ""}`);
+  }
+
+  /** As the owner (the client's token), or with the job's control token. */
+  cancel(id: string, controlToken?: string): Promise<JobSnapshot> {
+    return this.#json("POST", `/jobs/${encodeURIComponent(id)}/cancel`, undefined, controlToken ? { "Control-Token": controlToken } : {});
+  }
+
+  async delete(id: string, controlToken?: string): Promise<void> {
+    await this.#json("DELETE", `/jobs/${encodeURIComponent(id)}`, undefined, controlToken ? { "Control-Token": controlToken } : {});
+  }
+
+  /** The job's events after `since`, live, ending with its terminal event; resumes by itself after drops. */
+  follow(id: string, options: FollowOptions = {}): AsyncIterableIterator<JobEvent> {
+    const channel = new Channel<JobEvent>();
+    let lastSeq = options.since ?? 0;
+    let ended = false;
+    const deliver = (event: JobEvent) => {
+      if (event.seq <= lastSeq || ended) return;
+      lastSeq = event.seq;
+      channel.push(event);
+      if (event.type === "result" || event.type === "error") ended = true;
+    };
+    void this.#keepUp(channel, options, () => ended, async (onLive) => {
+      const outcome = this.#WebSocket
+        ? await this.#followSocket(id, lastSeq, deliver, options, onLive)
+        : await this.#followSse(id, lastSeq, deliver, options, onLive);
+      // A socket that failed before it opened may have met a job that is gone.
+      if (outcome === "refused") await this.get(id);
+      if (outcome === "seen") ended = true;
+    });
+    return channel;
+  }
+
+  /** Follows the job to its end: its result, or a JobFailedError. */
+  async result<K extends keyof Types & string>(job: { id: string; type?: K } | string): Promise<Types[K]["result"]> {
+    for await (const event of this.follow(typeof job === "string" ? job : job.id)) {
+      if (event.type === "result") return event.data.result as Types[K]["result"];
+      if (event.type === "error") throw new JobFailedError(event.data);
+    }
+    throw new Error("The job's stream ended without its result");
+  }
+
+  /**
+   * The owner feed, live, from `since` (a list's `feed`, or "" for everything): every
+   * change to the owner's jobs. Needs the client's token (or a browser's session cookie).
+   */
+  feed(options: { since?: string; signal?: AbortSignal; onStatus?(status: LiveStatus): void; onCounts?(counts: Record<JobState, number>): void } = {}): AsyncIterableIterator<FeedEntry> {
+    const channel = new Channel<FeedEntry>();
+    const positions = new Map<string, number>((options.since ?? "").split(".").filter(Boolean).map((seq, shard) => [`feed-${shard}`, Number(seq)]));
+    const since = () => [...positions.values()].join(".");
+    // Each shard of the owner's index counts its own jobs: the owner's counts are their sum.
+    const countsBySource = new Map<string, Record<JobState, number>>();
+    const counted = (source: string, counts: Record<JobState, number>) => {
+      countsBySource.set(source, counts);
+      const sum = { ...counts };
+      for (const state of Object.keys(sum) as JobState[]) sum[state] = [...countsBySource.values()].reduce((total, c) => total + c[state], 0);
+      options.onCounts?.(sum);
+    };
+    void this.#keepUp(channel, options, () => false, async (onLive) => {
+      const response = await this.#request("GET", `/feed/sse?since=${encodeURIComponent(since())}`, undefined, { Accept: "text/event-stream" }, options.signal);
+      onLive();
+      for await (const message of readSse(response.body!)) {
+        const frame = JSON.parse(message.data) as MuxServerFrame;
+        if (frame.type === "snapshot" && "counts" in frame.snapshot) counted(frame.source, frame.snapshot.counts);
+        if (frame.type !== "event" || !("event" in frame) || !("counts" in frame.event)) continue;
+        const entry = frame.event as FeedEntry;
+        if (entry.seq <= (positions.get(frame.source) ?? 0)) continue;
+        positions.set(frame.source, entry.seq);
+        counted(frame.source, entry.counts);
+        channel.push(entry);
+      }
+    });
+    return channel;
+  }
+
+  /** Runs `connect` again after every drop, with backoff and jitter, until done, aborted or refused. */
+  async #keepUp<T>(channel: Channel<T>, options: { signal?: AbortSignal; onStatus?(status: LiveStatus): void }, done: () => boolean, connect: (onLive: () => void) => Promise<void>): Promise<void> {
+    let failures = 0;
+    const { initialMs = 500, maxMs = 15_000 } = this.options.backoff ?? {};
+    while (!done() && !options.signal?.aborted) {
+      options.onStatus?.(failures ? "reconnecting" : "connecting");
+      try {
+        await connect(() => {
+          failures = 0;
+          options.onStatus?.("live");
+        });
+      } catch (error) {
+        // A refusal will not change by trying again (a 429 or a 5xx may).
+        if (error instanceof ApiRequestError && error.status < 500 && error.status !== 429) return channel.close(error);
+      }
+      if (done() || options.signal?.aborted) break;
+      const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    channel.close();
+  }
+
+  /** One WebSocket: resolves when it closes, with whether the job's stream ended. */
+  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"ended" | "dropped" | "refused" | "seen"> {
+    const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
+    return new Promise((resolve) => {
+      const socket = new this.#WebSocket!(url);
+      let opened = false;
+      let received = 0;
+      let last = since;
+      let ended = false;
+      const ack = (seq: number) => {
+        received = 0;
+        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", seq }));
+      };
+      const abort = () => socket.close(1000, "aborted");
+      options.signal?.addEventListener("abort", abort);
+      socket.addEventListener("open", () => {
+        opened = true;
+        onLive();
+      });
+      socket.addEventListener("message", (message) => {
+        const text = String(message.data);
+        if (text === "pong") return;
+        received += text.length;
+        const frame = JSON.parse(text) as ServerFrame;
+        if (frame.type === "snapshot") options.onSnapshot?.(frame.snapshot);
+        else if (frame.type === "presence") options.onPresence?.(frame.viewers);
+        else if (frame.type === "paused") ack(frame.seq);
+        else {
+          last = frame.event.seq;
+          if (frame.event.type === "result" || frame.event.type === "error") ended = true;
+          deliver(frame.event);
+        }
+        if (received >= ACK_EVERY) ack(last);
+      });
+      socket.addEventListener("close", () => {
+        options.signal?.removeEventListener("abort", abort);
+        resolve(ended ? "ended" : opened ? "dropped" : "refused");
+      });
+    });
+  }
+
+  /** One SSE response over fetch: resolves when it ends, with whether the job's stream ended. */
+  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"ended" | "dropped" | "seen"> {
+    const headers: Record<string, string> = { Accept: "text/event-stream", ...(since > 0 ? { "Last-Event-ID": String(since) } : {}) };
+    const response = await this.#request("GET", `/jobs/${encodeURIComponent(id)}/sse`, undefined, headers, options.signal);
+    if (response.status === 204) return "seen";
+    onLive();
+    let ended = false;
+    for await (const message of readSse(response.body!)) {
+      if (message.event === "snapshot") options.onSnapshot?.(JSON.parse(message.data) as JobSnapshot);
+      else if (message.event === "presence") options.onPresence?.((JSON.parse(message.data) as { viewers: number }).viewers);
+      else if (message.id !== undefined) {
+        const event = JSON.parse(message.data) as JobEvent;
+        if (event.type === "result" || event.type === "error") ended = true;
+        deliver(event);
+      }
+    }
+    return ended ? "ended" : "dropped";
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const response = await this.#request(method, path, body, { Accept: "application/json", ...headers });
+    return (response.status === 204 ? undefined : await response.json()) as T;
+  }
+
+  /** A request with the client's credentials; a refusal becomes an ApiRequestError. */
+  async #request(method: string, path: string, body: unknown, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    const response = await this.#fetch(`${this.#base}${path}`, {
+      method, signal,
+      headers: { ...(this.options.token ? { Authorization: `Bearer ${this.options.token}` } : {}), ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (response.ok || response.status === 204) return response;
+    const error = ((await response.json().catch(() => null)) as ApiErrorBody | null)?.error;
+    throw new ApiRequestError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, error?.issues);
+  }
+}
