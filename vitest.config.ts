@@ -2,6 +2,13 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { TEST_SECRETS } from "./test/secrets.ts";
 
+/** The library's entry points, for code that imports it by name (the example Worker). */
+const LIBRARY = {
+  "live-jobs/define": new URL("./src/authoring.ts", import.meta.url).pathname,
+  "live-jobs/client": new URL("./src/sdk/client.ts", import.meta.url).pathname,
+  "live-jobs": new URL("./src/server.ts", import.meta.url).pathname,
+};
+
 export default defineConfig({
   test: {
     projects: [
@@ -29,6 +36,18 @@ export default defineConfig({
           }),
         ],
         test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"], testTimeout: 20_000 },
+      },
+      {
+        // The example Worker (examples/minimal), built on the library as an app would.
+        resolve: { alias: LIBRARY },
+        plugins: [
+          cloudflareTest({
+            main: "./examples/minimal/worker.ts",
+            wrangler: { configPath: "./examples/minimal/wrangler.toml" },
+            miniflare: { bindings: { JOB_ID_SECRET: TEST_SECRETS.JOB_ID_SECRET } },
+          }),
+        ],
+        test: { name: "example", include: ["examples/**/*.test.ts"] },
       },
       {
         // End-to-end tests in Node against `wrangler dev`: curl and a real browser.
