@@ -207,9 +207,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
-    this.#fanout.closed(socket);
-    // Complete the closing handshake; 1005/1006 are reserved and may not be sent.
-    safeCloseReply(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    this.#fanout.hungUp(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
@@ -440,14 +438,6 @@ async function checkClaim(job: JobRow, claim: ControlClaim): Promise<ControlRefu
     return sameBytes(await sha256(claim.controlToken), fromHex(job.control_hash)) ? null : { status: "forbidden" };
   }
   return claim.owner === null ? { status: "unauthorized" } : { status: "forbidden" };
-}
-
-function safeCloseReply(socket: WebSocket, code: number, reason: string): void {
-  try {
-    socket.close(code, reason);
-  } catch {
-    // Already closed: nothing left to do.
-  }
 }
 
 function webhookStatus({ url, state, attempts }: WebhookRecord): { url: string; state: WebhookRecord["state"]; attempts: number } {

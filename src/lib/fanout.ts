@@ -170,6 +170,13 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     }
   }
 
+  /** The runtime's webSocketClose: the subscriber goes, and the closing handshake completes. */
+  hungUp(socket: WebSocket, code: number, reason: string): void {
+    this.closed(socket);
+    // 1005 and 1006 are reserved and may not be sent.
+    safeClose(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+  }
+
   /** A subscriber went away. */
   closed(socket: WebSocket): void {
     const cursor = this.#cursors.get(socket);

@@ -5,8 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Env } from "../env";
-import { CLOSE, Fanout, type Frames } from "../lib/fanout";
-import { safeClose } from "../lib/websocket";
+import { Fanout, type Frames } from "../lib/fanout";
 import { sseMessage, ssePresence, sseSnapshot } from "../live/sse";
 import type { FeedEntry, FeedFrame, FeedSnapshot, JobListing, JobState } from "../protocol";
 import { IndexStore, type ListFilter } from "./index-store";
@@ -98,8 +97,7 @@ export class OwnerIndex extends DurableObject<Env> {
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
-    this.#fanout.closed(socket);
-    safeClose(socket, code === 1005 || code === 1006 ? CLOSE.normal : code, reason);
+    this.#fanout.hungUp(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
