@@ -254,7 +254,8 @@ export class JobObject extends DurableObject<Env> {
   }
 
   async #apply(job: JobRow, outcome: SliceOutcome): Promise<void> {
-    if (outcome.kind === "stopped" || isTerminal(this.#store.job()!.state)) return; // canceled or deleted meanwhile
+    const current = this.#store.job();
+    if (outcome.kind === "stopped" || current === null || isTerminal(current.state)) return; // canceled or deleted meanwhile
     switch (outcome.kind) {
       case "succeeded":
         return this.#finish(job, "succeeded", { result: outcome.result });
