@@ -182,18 +182,19 @@ export interface ApiError {
 }
 
 /**
- * Frames the server sends on a live WebSocket, one per message. `paused`: the server has
- * sent as much as it sends ahead of acknowledgements and waits for an `ack`. `presence`:
- * the number of live viewers changed (not stored, not in the log).
+ * Frames the server sends on a live WebSocket, one per message. `mark`: answer it with an
+ * ack quoting its token once you have handled the frames before it; the server sends at
+ * most 256 KiB you have not confirmed. `presence`: the number of live viewers changed
+ * (not stored, not in the log).
  */
 export type ServerFrame =
   | { type: "snapshot"; snapshot: JobSnapshot }
   | { type: "event"; event: JobEvent }
   | { type: "presence"; viewers: number }
-  | { type: "paused"; seq: number };
+  | { type: "mark"; seq: number; token: string };
 
-/** Frames a client sends: `ack` after processing events up to `seq` (and the text frame "ping"). */
-export type ClientFrame = { type: "ack"; seq: number };
+/** Frames a client sends: `ack` answering a mark (and the text frame "ping"). */
+export type ClientFrame = { type: "ack"; token: string };
 
 /** A job as its owner's list shows it. */
 export interface JobListing {
@@ -238,12 +239,12 @@ export interface FeedSnapshot {
   viewers?: number;
 }
 
-/** Frames of the owner feed's WebSocket, as for a job's: snapshot, entries, presence, paused. */
+/** Frames of the owner feed's WebSocket, as for a job's: snapshot, entries, presence, marks. */
 export type FeedFrame =
   | { type: "snapshot"; snapshot: FeedSnapshot }
   | { type: "event"; event: FeedEntry }
   | { type: "presence"; viewers: number }
-  | { type: "paused"; seq: number };
+  | { type: "mark"; seq: number; token: string };
 
 /**
  * Many streams on one connection (/live: jobs; /feed: the owner feed's shards): every
@@ -260,4 +261,4 @@ export type MuxServerFrame =
 export type MuxClientFrame =
   | { type: "subscribe"; source: string; since?: number }
   | { type: "unsubscribe"; source: string }
-  | { type: "ack"; source: string; seq: number };
+  | { type: "ack"; source: string; token: string };

@@ -11,18 +11,18 @@ const snapshot: BridgeFrame = { seq: 0, wire: "retry: 2000\nevent: snapshot\ndat
 function pair() {
   const { 0: object, 1: worker } = new WebSocketPair();
   object.accept();
-  const acks: number[] = [];
-  object.addEventListener("message", (message) => acks.push((JSON.parse(message.data as string) as { seq: number }).seq));
+  const acks: string[] = [];
+  object.addEventListener("message", (message) => acks.push((JSON.parse(message.data as string) as { token: string }).token));
   const closed = new Promise<CloseEvent>((resolve) => object.addEventListener("close", resolve));
   return { object, subscription: new Subscription(worker, parseFrame), closed, acks };
 }
 
 const sse = (seq: number, data: string) => `${seq}\nid: ${seq}\nevent: log\ndata: ${data}\n\n`;
 
-it("reads the seq each frame carries, and skips frames that are not ours", () => {
+it("reads the seq each frame carries and the token of marks, and skips frames that are not ours", () => {
   for (const bad of ["", "nope", "\nx", "x\ny", "1.5\nz", new ArrayBuffer(2)]) expect(parseFrame(bad)).toBeNull();
   expect(parseFrame("12\nid: 12\n\n")).toEqual({ seq: 12, wire: "id: 12\n\n" });
-  expect(parseFrame("7\n")).toEqual({ seq: 7, wire: "" });
+  expect(parseFrame("7 abcdefgh\n")).toEqual({ seq: 7, wire: "", token: "abcdefgh" });
 });
 
 it("writes frames through in order and ends when the object closes the socket", async () => {
@@ -35,25 +35,25 @@ it("writes frames through in order and ends when the object closes the socket", 
   expect(await new Response(body).text()).toBe(`${snapshot.wire}id: 1\nevent: log\ndata: one\n\nid: 2\nevent: log\ndata: two\n\n`);
 });
 
-it("acknowledges as the viewer reads, and stops while it does not", async () => {
+it("answers the object's marks as the viewer reads, and not while it does not", async () => {
   const { object, subscription, acks } = pair();
   const reader = streamBody(subscription, snapshot, streamFormat("sse")).getReader();
   const line = "x".repeat(8 * 1024);
-  // A little, then the object pauses: with room in the response, the bridge acks at once.
+  // A little, then a mark: with room in the response, the bridge answers at once.
   for (let seq = 1; seq <= 2; seq++) object.send(sse(seq, line));
-  object.send("2\n");
-  await vi.waitFor(() => expect(acks).toEqual([2]));
-  // More than the response's high-water mark, unread: no ack, however long we wait.
+  object.send("2 markAAAA\n");
+  await vi.waitFor(() => expect(acks).toEqual(["markAAAA"]));
+  // More than the response's high-water mark, unread: the next mark waits, however long.
   const last = 2 + Math.ceil((HIGH_WATER_BYTES + 2 * ACK_EVERY) / line.length);
   for (let seq = 3; seq <= last; seq++) object.send(sse(seq, line));
-  object.send(`${last}\n`);
+  object.send(`${last} markBBBB\n`);
   await new Promise((resolve) => setTimeout(resolve, 50));
-  expect(acks).toEqual([2]);
+  expect(acks).toEqual(["markAAAA"]);
   // The viewer reads everything and waits for more (as a response body's reader does):
-  // the bridge acknowledges the last frame.
+  // the bridge answers the mark.
   for (let read = 0; read <= last; read++) await reader.read();
   const waiting = reader.read();
-  await vi.waitFor(() => expect(acks.at(-1)).toBe(last));
+  await vi.waitFor(() => expect(acks).toEqual(["markAAAA", "markBBBB"]));
   await reader.cancel();
   await waiting;
 });

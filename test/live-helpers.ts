@@ -1,7 +1,6 @@
 // Clients for the three live transports, as a test sees them through the Worker.
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { ACK_EVERY } from "../src/lib/fanout";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../src/protocol";
 import { BASE } from "./helpers";
 
@@ -18,20 +17,12 @@ export async function openSocket(id: string, query = "", ip?: string): Promise<S
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: ServerFrame[] = [];
-  // Acknowledge as a client must for the server to send past its credit: every
-  // ACK_EVERY characters, and whenever the server says it paused.
-  let unacked = 0;
-  let last = 0;
+  // Answer every mark, as a client must for the server to send past its credit.
   socket.addEventListener("message", (message) => {
     if (message.data === "pong") return;
     const frame = JSON.parse(message.data as string) as ServerFrame;
     frames.push(frame);
-    unacked += (message.data as string).length;
-    if (frame.type === "event") last = frame.event.seq;
-    if (frame.type === "paused" || unacked >= ACK_EVERY) {
-      unacked = 0;
-      socket.send(JSON.stringify({ type: "ack", seq: frame.type === "paused" ? frame.seq : last }));
-    }
+    if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
   });
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
   socket.accept();

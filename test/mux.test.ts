@@ -27,9 +27,7 @@ async function openMux(): Promise<Mux> {
   socket.addEventListener("message", (message) => {
     const frame = JSON.parse(message.data as string) as MuxServerFrame;
     frames.push(frame);
-    // Acknowledge every event, as a client of the paced protocol does (here: eagerly).
-    if (frame.type === "event" && "event" in frame) socket.send(JSON.stringify({ type: "ack", source: frame.source, seq: frame.event.seq }));
-    if (frame.type === "paused") socket.send(JSON.stringify({ type: "ack", source: frame.source, seq: frame.seq }));
+    if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", source: frame.source, token: frame.token }));
   });
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
   socket.accept();

@@ -5,7 +5,7 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { ACK_EVERY, MAX_CLIENT_FRAME_BYTES } from "../lib/fanout";
+import { MAX_CLIENT_FRAME_BYTES } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { HEARTBEAT_MS, HIGH_WATER_BYTES, openSocket } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
@@ -101,7 +101,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
       return void hub.subscribe(frame.source, frame.since ?? 0);
     }
     if (frame.type === "unsubscribe") return hub.unsubscribe(frame.source);
-    hub.ack(frame.source, frame.seq);
+    hub.ack(frame.source, frame.token);
   });
   server.addEventListener("close", () => hub.close());
   return new Response(null, { status: 101, webSocket: client });
@@ -118,21 +118,13 @@ export function parseClientFrame(text: string): MuxClientFrame | null {
   const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (frame.type === "subscribe" && (frame.since === undefined || seq(frame.since))) return { type: "subscribe", source: frame.source, since: frame.since as number | undefined };
   if (frame.type === "unsubscribe") return { type: "unsubscribe", source: frame.source };
-  if (frame.type === "ack" && seq(frame.seq)) return { type: "ack", source: frame.source, seq: frame.seq as number };
+  if (frame.type === "ack" && typeof frame.token === "string" && frame.token.length <= 32) return { type: "ack", source: frame.source, token: frame.token };
   return null;
 }
 
-/** Per source: the last seq written to the response and acknowledged, and what waits for an ack. */
-interface AckState {
-  written: number;
-  acked: number;
-  unacked: number;
-  due: boolean;
-}
-
 /**
- * The SSE response: one message per frame, `id:` the positions of every source. Sources
- * are acknowledged as the response is read, as the single-job bridge does.
+ * The SSE response: one message per frame, `id:` the positions of every source. Each
+ * source's marks are answered as the response is read, as the single-job bridge does.
  */
 async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], endsWithSources: boolean): Promise<Response> {
   const resuming = c.req.header("Last-Event-ID") !== undefined;
@@ -140,7 +132,8 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
   const encoder = new TextEncoder();
   const live = new Set(sources);
-  const acks = new Map(sources.map((source) => [source, { written: 0, acked: 0, unacked: 0, due: false } as AckState]));
+  /** Each source's latest mark not yet answered. */
+  const marks = new Map<string, string>();
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let streaming = true;
   let lastWrite = Date.now();
@@ -149,20 +142,10 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     controller.enqueue(encoder.encode(text));
     lastWrite = Date.now();
   };
-  const ack = (source: string, state: AckState) => {
-    state.due = false;
-    state.unacked = 0;
-    if (state.written > state.acked) {
-      state.acked = state.written;
-      hub.ack(source, state.written);
-    }
+  const answer = () => {
+    for (const [source, token] of marks) hub.ack(source, token);
+    marks.clear();
   };
-  /** The object waits (it paused) or ACK_EVERY went by: ack now if the reader keeps up, else once it drains. */
-  const ackWhenRead = (source: string, state: AckState) => {
-    if ((controller.desiredSize ?? 0) > 0) ack(source, state);
-    else state.due = true;
-  };
-  /** The end of the response: all sources ended (`close`), or the reader went away. */
   const finish = (close = true) => {
     if (!streaming) return;
     streaming = false;
@@ -177,20 +160,15 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   };
   const hub = new Hub(open, {
     frame: (source, frame) => {
-      const parsed = JSON.parse(frame) as { type: string; seq?: number; event?: { seq: number } };
-      const state = acks.get(source)!;
-      if (parsed.type === "paused") {
-        state.written = Math.max(state.written, parsed.seq ?? 0);
-        return ackWhenRead(source, state);
+      const parsed = JSON.parse(frame) as { type: string; token?: string; event?: { seq: number } };
+      if (parsed.type === "mark") {
+        // What came before the mark is read once the response has room again.
+        marks.set(source, parsed.token!);
+        if ((controller.desiredSize ?? 0) > 0) answer();
+        return;
       }
-      if (parsed.type === "event" && parsed.event) {
-        positions.set(source, parsed.event.seq);
-        state.written = parsed.event.seq;
-      }
-      const text = tagged(source, frame);
-      write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${text}\n\n`);
-      state.unacked += text.length;
-      if (state.unacked >= ACK_EVERY) ackWhenRead(source, state);
+      if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
+      write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
     },
     end: (source) => ended(source, { type: "end", source }),
     error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
@@ -204,7 +182,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
       write("retry: 2000\n\n");
     },
     pull() {
-      for (const [source, state] of acks) if (state.due) ack(source, state);
+      answer();
     },
     cancel() {
       finish(false);

@@ -3,17 +3,21 @@
 // connected, and ping/pong is answered by the runtime.
 //
 // Flow control. The object sends each subscriber at most CREDIT characters of frames
-// ahead of its acknowledgements (`{"type":"ack","seq":N}`), so what it holds for a
-// subscriber is bounded whatever the history or the subscriber's speed. History is read
-// from storage a page at a time as acks arrive; live entries go straight to a subscriber
-// that has everything before them and credit left. A subscriber out of credit gets one
-// `paused` frame and no more until it acks; it then continues from storage at its own
-// pace, and rejoins the live tail when it catches up. Nobody is dropped for being slow,
-// and nothing it missed is skipped.
+// that it has not confirmed reading, so what it holds for a subscriber is bounded
+// whatever the history or the subscriber's speed. After every ACK_EVERY characters, and
+// when it runs out of credit, it sends a `mark` with a random token; a subscriber
+// answers with an ack that quotes the token (`{"type":"ack","token":"…"}`). Only such an
+// ack returns credit, and only up to its mark: a client cannot confirm what it has not
+// read, because the mark comes after those frames on the same socket. History is read
+// from storage a page at a time as credit returns; live entries go straight to a
+// subscriber that has everything before them and credit left. One out of credit gets no
+// more until it confirms, then continues from storage at its own pace and rejoins the
+// live tail when it catches up. Nobody is dropped for being slow; nothing is skipped.
 //
 // Subscribers of the Worker's SSE and text bridges ask for frames already in their wire
 // format, prefixed with the seq they carry ("12\n<wire text>"), so the Worker only writes
-// them through; an empty wire text is their `paused`.
+// them through; a mark is "12 <token>\n" (no wire text).
+import { toBase64Url } from "./crypto";
 import { safeClose } from "./websocket";
 
 /** The only text frame besides acks; the runtime answers it without waking the object. */
@@ -21,11 +25,11 @@ export const PING = "ping";
 export const PONG = "pong";
 /** Larger client frames are refused (1009). */
 export const MAX_CLIENT_FRAME_BYTES = 1_024;
-/** Characters of frames the object sends a subscriber ahead of its acks. */
+/** Characters of frames the object sends a subscriber ahead of what it confirmed reading. */
 export const CREDIT = 256 * 1024;
 /**
- * Clients ack at least this often (characters received) and whenever they get `paused`.
- * A paused subscriber is resumed once its unacknowledged frames are down to half the credit.
+ * A mark follows every this many characters of frames. A subscriber out of credit is
+ * resumed once what it has not confirmed is down to half the credit.
  */
 export const ACK_EVERY = 64 * 1024;
 /** Presence frames go out at most this often. */
@@ -77,9 +81,12 @@ interface Cursor<State> {
   format: Format;
   client: string;
   sent: number;
-  /** Characters sent and not acknowledged, and per frame: seq, characters. */
-  unacked: number;
-  inflight: number[];
+  /** Characters sent on this connection, and how many of them the subscriber confirmed reading. */
+  position: number;
+  confirmed: number;
+  /** Characters sent since the last mark, and each mark not yet answered: token → position. */
+  sinceMark: number;
+  marks: Map<string, number>;
   paused: boolean;
   state: State;
 }
@@ -136,7 +143,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       if (cursor.sent !== first - 1 || cursor.paused) continue;
       const cache = this.frames.shared(cursor.format) ? (shared.get(cursor.format) ?? shared.set(cursor.format, []).get(cursor.format)!) : null;
       for (const [i, entry] of entries.entries()) {
-        if (cursor.unacked >= CREDIT) {
+        if (unconfirmed(cursor) >= CREDIT) {
           this.#pause(cursor);
           break;
         }
@@ -151,20 +158,20 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     }
   }
 
-  /** A subscriber processed everything up to `seq`: its credit returns, and its replay goes on. */
-  ack(socket: WebSocket, seq: number): void {
+  /**
+   * A subscriber answered a mark: it read everything before it, so that much credit
+   * returns and its replay goes on. A token that is not an open mark of its (forged, or
+   * from before the object hibernated) confirms nothing.
+   */
+  ack(socket: WebSocket, token: string): void {
     const cursor = this.#cursors.get(socket);
-    if (!cursor) return;
-    let i = 0;
-    while (i < cursor.inflight.length && cursor.inflight[i]! <= seq) {
-      cursor.unacked -= cursor.inflight[i + 1]!;
-      i += 2;
-    }
-    cursor.inflight.splice(0, i);
-    if (cursor.inflight.length === 0) cursor.unacked = 0;
+    const at = cursor?.marks.get(token);
+    if (!cursor || at === undefined) return;
+    cursor.confirmed = Math.max(cursor.confirmed, at);
+    for (const [open, position] of cursor.marks) if (position <= at) cursor.marks.delete(open);
     // Resume only once half the credit is back, so a paused subscriber gets a stretch of
     // frames per round trip rather than one frame per ack.
-    if (cursor.paused && cursor.unacked <= CREDIT / 2) {
+    if (cursor.paused && unconfirmed(cursor) <= CREDIT / 2) {
       cursor.paused = false;
       this.#pump(cursor);
     }
@@ -198,16 +205,16 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   message(socket: WebSocket, message: string | ArrayBuffer): void {
     if (typeof message !== "string") return safeClose(socket, CLOSE.unsupportedData, "binary frames are not supported");
     if (message.length > MAX_CLIENT_FRAME_BYTES) return safeClose(socket, CLOSE.tooBig, "frame too large");
-    const seq = parseAck(message);
-    if (seq === null) return safeClose(socket, CLOSE.policyViolation, `unexpected frame: only "${PING}" and acks are accepted`);
-    this.ack(socket, seq);
+    const token = parseAck(message);
+    if (token === null) return safeClose(socket, CLOSE.policyViolation, `unexpected frame: only "${PING}" and acks are accepted`);
+    this.ack(socket, token);
   }
 
   #track(socket: WebSocket, attachment: Attachment): Cursor<State> {
     const live = attachment.sent === "live";
     const cursor: Cursor<State> = {
       socket, format: attachment.format, client: attachment.client, sent: live ? this.source.lastSeq() : (attachment.sent as number),
-      unacked: 0, inflight: [], paused: false,
+      position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false,
       state: live ? this.frames.resumeState(attachment.format) : this.frames.state(attachment.format),
     };
     this.#cursors.set(socket, cursor);
@@ -218,11 +225,11 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /** Sends from storage until the subscriber is caught up or out of credit. */
   #pump(cursor: Cursor<State>): void {
     const last = this.source.lastSeq();
-    while (cursor.sent < last && cursor.unacked < CREDIT && this.#cursors.has(cursor.socket)) {
+    while (cursor.sent < last && unconfirmed(cursor) < CREDIT && this.#cursors.has(cursor.socket)) {
       const entries = this.source.entriesAfter(cursor.sent, PAGE_ENTRIES);
       if (entries.length === 0) break;
       for (const entry of entries) {
-        if (cursor.unacked >= CREDIT) break;
+        if (unconfirmed(cursor) >= CREDIT) break;
         this.#send(cursor, entry.seq, this.#entryFrame(cursor, entry));
       }
     }
@@ -232,11 +239,19 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.#remember(cursor);
   }
 
+  /** Out of credit: nothing more until a mark is answered, and there is a mark to answer. */
   #pause(cursor: Cursor<State>): void {
     if (cursor.paused) return;
     cursor.paused = true;
-    this.#write(cursor, cursor.format === "json" ? JSON.stringify({ type: "paused", seq: cursor.sent }) : `${cursor.sent}\n`);
+    if (cursor.sinceMark > 0) this.#mark(cursor);
     this.#remember(cursor);
+  }
+
+  #mark(cursor: Cursor<State>): void {
+    const token = markToken();
+    cursor.marks.set(token, cursor.position);
+    cursor.sinceMark = 0;
+    this.#write(cursor, cursor.format === "json" ? JSON.stringify({ type: "mark", seq: cursor.sent, token }) : `${cursor.sent} ${token}\n`);
   }
 
   #finish(cursor: Cursor<State>): void {
@@ -261,9 +276,10 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   #send(cursor: Cursor<State>, seq: number, frame: string): void {
     cursor.sent = Math.max(cursor.sent, seq);
-    cursor.unacked += frame.length;
-    cursor.inflight.push(seq, frame.length);
+    cursor.position += frame.length;
+    cursor.sinceMark += frame.length;
     this.#write(cursor, frame);
+    if (cursor.sinceMark >= ACK_EVERY) this.#mark(cursor);
   }
 
   #write(cursor: Cursor<State>, frame: string): void {
@@ -284,18 +300,29 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       // Like entries, presence counts against a subscriber's credit: one that stopped reading stops getting it.
       for (const cursor of this.#cursors.values()) {
         const text = this.frames.presence(cursor.format, viewers);
-        if (text === null || cursor.paused || cursor.unacked >= CREDIT) continue;
+        if (text === null || cursor.paused || unconfirmed(cursor) >= CREDIT) continue;
         this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, text));
       }
     }, PRESENCE_INTERVAL_MS);
   }
 }
 
-/** `{"type":"ack","seq":N}` → N; anything else → null. */
-export function parseAck(message: string): number | null {
+function unconfirmed(cursor: Cursor<unknown>): number {
+  return cursor.position - cursor.confirmed;
+}
+
+/** 48 random bits: a client cannot answer a mark it has not read. */
+function markToken(): string {
+  return toBase64Url(crypto.getRandomValues(new Uint8Array(6)));
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{8}$/;
+
+/** `{"type":"ack","token":"…"}` → the token; anything else → null. */
+export function parseAck(message: string): string | null {
   try {
-    const frame = JSON.parse(message) as { type?: unknown; seq?: unknown } | null;
-    return frame?.type === "ack" && Number.isSafeInteger(frame.seq) && (frame.seq as number) >= 0 ? (frame.seq as number) : null;
+    const frame = JSON.parse(message) as { type?: unknown; token?: unknown } | null;
+    return frame?.type === "ack" && typeof frame.token === "string" && TOKEN.test(frame.token) ? frame.token : null;
   } catch {
     return null;
   }

@@ -2,10 +2,9 @@
 // object per viewer and writes its frames to the HTTP response. The object can then
 // hibernate between events while viewers wait (DESIGN.md, "Watching"). The object sends
 // these frames already in their wire format, each prefixed with the seq it carries
-// ("12\n<wire>"), so the Worker only writes them through, and acknowledges them as the
-// viewer reads: what the Worker holds for a viewer is bounded by the object's CREDIT
-// plus the response's HIGH_WATER_BYTES, however slowly the viewer reads.
-import { ACK_EVERY } from "../lib/fanout";
+// ("12\n<wire>"), so the Worker only writes them through, and answers the object's marks
+// ("12 <token>\n") as the viewer reads: what the Worker holds for a viewer is bounded by
+// the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import { safeClose } from "../lib/websocket";
 
@@ -19,8 +18,8 @@ export interface StreamFormat {
   heartbeat?: string;
 }
 
-/** A frame from the object: the seq it carries and its wire text ("" for `paused`). */
-export type BridgeFrame = { seq: number; wire: string };
+/** A frame from the object: the seq it carries and its wire text, or a mark's token. */
+export type BridgeFrame = { seq: number; wire: string; token?: string };
 
 export interface SubscribeOptions {
   since: number;
@@ -63,9 +62,10 @@ export class Subscription<F = BridgeFrame> {
     });
   }
 
-  ack(seq: number): void {
+  /** Answers a mark: everything before it was handled. */
+  ack(token: string): void {
     try {
-      this.socket.send(JSON.stringify({ type: "ack", seq }));
+      this.socket.send(JSON.stringify({ type: "ack", token }));
     } catch {
       // Closing: nothing left to acknowledge.
     }
@@ -95,12 +95,14 @@ export async function openSocket(target: { fetch(request: Request): Promise<Resp
   return response.status === 101 && response.webSocket ? response.webSocket : response;
 }
 
-/** "12\n<wire>" → { seq: 12, wire }; frames come from our own object, but a stream must never die on a bad one. */
+/** "12\n<wire>" → { seq: 12, wire }, "12 <token>\n" → a mark; frames come from our own object, but a stream must never die on a bad one. */
 export function parseFrame(data: unknown): BridgeFrame | null {
   if (typeof data !== "string") return null;
   const newline = data.indexOf("\n");
-  const seq = newline > 0 ? Number(data.slice(0, newline)) : NaN;
-  return Number.isSafeInteger(seq) ? { seq, wire: data.slice(newline + 1) } : null;
+  const [head = "", token] = (newline > 0 ? data.slice(0, newline) : "").split(" ");
+  const seq = /^\d+$/.test(head) ? Number(head) : NaN;
+  if (!Number.isSafeInteger(seq)) return null;
+  return token === undefined ? { seq, wire: data.slice(newline + 1) } : { seq, wire: "", token };
 }
 
 const encoder = new TextEncoder();
@@ -113,22 +115,17 @@ const encoder = new TextEncoder();
 export function streamBody(subscription: Subscription, snapshot: BridgeFrame, format: StreamFormat): ReadableStream<Uint8Array> {
   let heartbeat: ReturnType<typeof setTimeout> | null = null;
   let open = true;
-  let written = snapshot.seq;
-  let acked = -1;
-  let sinceAck = 0;
-  let ackWhenDrained = false;
+  /** The latest mark not yet answered: answered once the viewer keeps up. */
+  let mark: string | null = null;
   const stop = (code: number, reason: string) => {
     open = false;
     if (heartbeat !== null) clearTimeout(heartbeat);
     subscription.close(code, reason);
   };
-  const ack = () => {
-    ackWhenDrained = false;
-    sinceAck = 0;
-    if (written > acked) {
-      acked = written;
-      subscription.ack(written);
-    }
+  const answer = () => {
+    if (mark === null) return;
+    subscription.ack(mark);
+    mark = null;
   };
   return new ReadableStream<Uint8Array>(
     {
@@ -136,9 +133,7 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
         let lastWrite = Date.now();
         const write = (text: string) => {
           if (!open || text === "") return;
-          const bytes = encoder.encode(text);
-          controller.enqueue(bytes);
-          sinceAck += bytes.byteLength;
+          controller.enqueue(encoder.encode(text));
           lastWrite = Date.now();
         };
         // One timer per viewer that looks at the last write, rather than a timer re-armed
@@ -158,18 +153,14 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
             }
             return;
           }
-          write(frame.wire);
-          written = Math.max(written, frame.seq);
-          // The object waits for an ack (it paused), or we are past ACK_EVERY: ack if the viewer keeps up.
-          const room = (controller.desiredSize ?? 0) > 0;
-          if (frame.wire === "" || sinceAck >= ACK_EVERY) {
-            if (room) ack();
-            else ackWhenDrained = true;
-          }
+          if (frame.token === undefined) return write(frame.wire);
+          // The viewer has read what came before the mark once the response has room again.
+          mark = frame.token;
+          if ((controller.desiredSize ?? 0) > 0) answer();
         });
       },
       pull() {
-        if (ackWhenDrained) ack();
+        answer();
       },
       cancel() {
         stop(1000, "viewer left");

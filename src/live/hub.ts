@@ -81,9 +81,10 @@ export class Hub {
     this.sink.end(source);
   }
 
-  ack(source: string, seq: number): void {
+  /** Answers a source's mark (its token). */
+  ack(source: string, token: string): void {
     const subscription = this.#sources.get(source);
-    if (subscription && subscription !== "opening") subscription.ack(seq);
+    if (subscription && subscription !== "opening") subscription.ack(token);
   }
 
   close(): void {

@@ -77,9 +77,6 @@ export class JobFailedError extends Error {
   }
 }
 
-/** Characters of frames between acks, and the server's credit (src/lib/fanout.ts). */
-const ACK_EVERY = 64 * 1024;
-
 export function createClient<Types extends JobTypeMap = JobTypeMap>(options: ClientOptions = {}): Client<Types> {
   return new Client<Types>(options);
 }
@@ -218,13 +215,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
       let opened = false;
-      let received = 0;
-      let last = since;
       let ended = false;
-      const ack = (seq: number) => {
-        received = 0;
-        if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ack", seq }));
-      };
       const abort = () => socket.close(1000, "aborted");
       options.signal?.addEventListener("abort", abort);
       socket.addEventListener("open", () => {
@@ -234,17 +225,15 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       socket.addEventListener("message", (message) => {
         const text = String(message.data);
         if (text === "pong") return;
-        received += text.length;
         const frame = JSON.parse(text) as ServerFrame;
         if (frame.type === "snapshot") options.onSnapshot?.(frame.snapshot);
         else if (frame.type === "presence") options.onPresence?.(frame.viewers);
-        else if (frame.type === "paused") ack(frame.seq);
+        // Everything before the mark was handled (delivered to the iterator's queue): answer it.
+        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
         else {
-          last = frame.event.seq;
           if (frame.event.type === "result" || frame.event.type === "error") ended = true;
           deliver(frame.event);
         }
-        if (received >= ACK_EVERY) ack(last);
       });
       socket.addEventListener("close", () => {
         options.signal?.removeEventListener("abort", abort);
