@@ -82,22 +82,28 @@ export class IndexStore {
     return this.#counts.queued + this.#counts.running + this.#counts.waiting;
   }
 
-  has(id: string): boolean {
-    return this.#sql.exec("SELECT 1 FROM jobs WHERE id = ?", id).toArray().length > 0;
+  /** A job's state here, "removed" for a tombstone, null if it was never here. */
+  stateOf(id: string): JobState | "removed" | null {
+    return (this.#sql.exec<{ state: JobState | "removed" }>("SELECT state FROM jobs WHERE id = ?", id).toArray()[0]?.state) ?? null;
   }
 
-  /** Saves a job's listing if it is newer than what is stored; the feed entry it made, or null. */
-  save(listing: JobListing, seq: number, now: number): FeedEntry | null {
+  /**
+   * Saves a job's listing if it is newer than what is stored; the feed entry it made, or
+   * null. A removed job's reports are late and change nothing, unless the job is made
+   * anew under its id (`anew`: an idempotent create after a delete).
+   */
+  save(listing: JobListing, seq: number, now: number, anew = false): FeedEntry | null {
     const old = this.#sql.exec<{ seq: number; state: string }>("SELECT seq, state FROM jobs WHERE id = ?", listing.id).toArray()[0];
-    if (old && (old.seq >= seq || old.state === "removed")) return null;
+    if (old && !anew && (old.seq >= seq || old.state === "removed")) return null;
     const feed = ++this.#lastFeed;
     // An update touches only what changes (not the list's index, keyed by creation): fewer rows written.
-    if (old) {
+    if (old && !anew) {
       this.#write(
         "UPDATE jobs SET state = ?, percent = ?, message = ?, started_at = ?, finished_at = ?, seq = ?, feed = ?, changed_at = ? WHERE id = ?",
         listing.state, listing.percent, listing.message, listing.startedAt, listing.finishedAt, seq, feed, now, listing.id,
       );
     } else {
+      if (old) this.#write("DELETE FROM jobs WHERE id = ?", listing.id);
       this.#write(
         `INSERT INTO jobs (id, type, state, tags, percent, message, created_at, started_at, finished_at, seq, feed, changed_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -48,9 +48,11 @@ export class OwnerIndex extends DurableObject<Env> {
   /** A new job of this owner, unless it already has `maxActive` queued, running or waiting. */
   admit(listing: JobListing, maxActive: number): AdmitOutcome {
     this.#requests++;
-    if (this.#store.has(listing.id)) return "existing";
+    const state = this.#store.stateOf(listing.id);
+    if (state !== null && state !== "removed") return "existing";
     if (this.#store.active >= maxActive) return "full";
-    this.#publish(this.#store.save(listing, 1, Date.now()));
+    // A removed job's id comes back only through an idempotent create after a delete: a new job.
+    this.#publish(this.#store.save(listing, 1, Date.now(), state === "removed"));
     return "admitted";
   }
 
