@@ -73,7 +73,8 @@ export interface EventData {
 
 /** Where a job's completion webhook stands. */
 export interface WebhookStatus {
-  url: string;
+  /** Shown to the job's owner only: a receiver's URL may carry a secret. */
+  url?: string;
   state: "pending" | "delivered" | "failed";
   attempts: number;
 }

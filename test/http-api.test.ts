@@ -3,7 +3,11 @@
 import { env, listDurableObjectIds, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
-import { TEST_SECRETS } from "./secrets";
+import { JOB_TYPES } from "../app/jobs";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { JobRegistry } from "../src/jobs/registry";
+import { ALICE, BOB, TEST_SECRETS } from "./secrets";
 import type { CreatedJob, JobSnapshot, JobTypeInfo } from "../src/protocol";
 import { BASE, cancelJob, createJob, postJson, stubOf, useVirtualClock } from "./helpers";
 
@@ -142,5 +146,28 @@ describe("webhooks", () => {
     await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "https://hooks.example/x" } }), 400, "webhooks_off");
     await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "not a url" } }), 400, "invalid_request");
     await expectError(await postJson("/jobs", { type: "demo", webhook: { url: "https://hooks.example/x", secret: "mine" } }), 400, "invalid_request");
+  });
+
+  it("takes webhooks from owners only, to listed origins, and shows the URL to the owner alone", async () => {
+    const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+    const deployment = { ...env, ...TEST_SECRETS, WEBHOOK_SECRET: `whsec_${btoa("k".repeat(32))}`, WEBHOOK_ORIGINS: "https://hooks.example" } as Env;
+    const post = (body: unknown, token: string | null) => app.request(`${BASE}/jobs`, {
+      method: "POST", headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+    }, deployment);
+    const url = "https://hooks.example/jobs?key=receiver-secret";
+    // A stranger may create a public "demo" job, but not make the deployment call anyone.
+    expect((await post({ type: "demo" }, null)).status).toBe(201);
+    await expectError(await post({ type: "demo", webhook: { url } }, null), 401, "unauthorized");
+    await expectError(await post({ type: "demo", webhook: { url: "https://elsewhere.example/x" } }, ALICE), 400, "webhook_not_allowed");
+    const created = await post({ type: "demo", webhook: { url } }, ALICE);
+    expect(created.status).toBe(201);
+    const { id } = await created.json<CreatedJob>();
+    const seenBy = async (token: string | null) => {
+      const response = await app.request(`${BASE}/jobs/${id}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} }, deployment);
+      return (await response.json<JobSnapshot>()).webhook;
+    };
+    expect(await seenBy(ALICE)).toEqual({ url, state: "pending", attempts: 0 });
+    expect(await seenBy(BOB)).toEqual({ state: "pending", attempts: 0 });
+    expect(await seenBy(null)).toEqual({ state: "pending", attempts: 0 });
   });
 });

@@ -46,7 +46,7 @@ const SCHEMAS: Record<string, Schema> = {
     result: {}, error: nullable(jobError),
     createdAt: integer, startedAt: nullable(integer), finishedAt: nullable(integer), deadlineAt: integer, expiresAt: nullable(integer),
     lastSeq: integer, budget, viewers: integer,
-    webhook: nullable(object({ url: string, state: { enum: ["pending", "delivered", "failed"] }, attempts: integer })),
+    webhook: nullable(object({ url: { ...string, description: "Shown to the job's owner only" }, state: { enum: ["pending", "delivered", "failed"] }, attempts: integer }, ["state", "attempts"])),
     usage: object({ rowsWritten: integer, alarms: integer, requests: integer, awakeMs: integer }),
   }, ["id", "type", "tags", "state", "input", "progress", "steps", "result", "error", "createdAt", "startedAt", "finishedAt", "deadlineAt", "expiresAt", "lastSeq", "budget", "viewers", "webhook"]),
   EventPage: object({ events: { type: "array", items: event }, nextSince: integer, lastSeq: integer, done: { type: "boolean" } }),

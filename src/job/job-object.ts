@@ -6,8 +6,7 @@ import type { Env } from "../env";
 import type { JobRegistry } from "../jobs/registry";
 import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { isTerminal } from "../lib/job-state";
-import type { JobEvent, JobListing } from "../protocol";
-import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobSnapshot, Json, StepPage, TerminalState } from "../protocol";
+import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing, JobSnapshot, Json, StepPage, TerminalState, WebhookStatus } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout } from "../lib/fanout";
@@ -408,6 +407,7 @@ export class JobObject extends DurableObject<Env> {
 
   #snapshot(job: JobRow, owner: string | null): JobSnapshot {
     const log = this.#events(job);
+    const isOwner = owner !== null && owner === job.owner;
     return {
       id: job.id,
       type: job.type,
@@ -426,8 +426,8 @@ export class JobObject extends DurableObject<Env> {
       lastSeq: this.#store.lastSeq(),
       budget: JSON.parse(job.budget) as Budget,
       viewers: this.#fanout.count,
-      webhook: job.webhook === null ? null : webhookStatus(JSON.parse(job.webhook) as WebhookRecord),
-      ...(owner !== null && owner === job.owner ? { usage: this.#store.usage() } : {}),
+      webhook: job.webhook === null ? null : webhookStatus(JSON.parse(job.webhook) as WebhookRecord, isOwner),
+      ...(isOwner ? { usage: this.#store.usage() } : {}),
     };
   }
 }
@@ -441,6 +441,6 @@ async function checkClaim(job: JobRow, claim: ControlClaim): Promise<ControlRefu
   return claim.owner === null ? { status: "unauthorized" } : { status: "forbidden" };
 }
 
-function webhookStatus({ url, state, attempts }: WebhookRecord): { url: string; state: WebhookRecord["state"]; attempts: number } {
-  return { url, state, attempts };
+function webhookStatus({ url, state, attempts }: WebhookRecord, isOwner: boolean): WebhookStatus {
+  return { ...(isOwner ? { url } : {}), state, attempts };
 }

@@ -14,6 +14,7 @@ export const ATTEMPT_TIMEOUT_MS = 10_000;
 
 /** What the job stores of its webhook. */
 export interface WebhookRecord extends WebhookStatus {
+  url: string;
   /** When the next attempt is due, while pending. */
   next: number | null;
 }

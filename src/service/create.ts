@@ -4,7 +4,7 @@
 import type { AccessConfig } from "../access-config";
 import { tighter, type Config } from "../config";
 import type { Env } from "../env";
-import { createRefusal, type Principal } from "../http/auth";
+import { createRefusal, unauthorized, type Principal } from "../http/auth";
 import { fingerprint, type JobRequest } from "../http/create-request";
 import { ApiError } from "../http/errors";
 import { mintJobId, type ScopedKey } from "../http/job-id";
@@ -43,7 +43,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
   const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
   checkNeeds(request, { ...(request.definition.needs?.(request.input) ?? {}), runTimeMs: timeoutMs }, budget);
-  if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, access);
+  if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, principal, access);
   await checkRateLimit(d.env, principal);
 
   const id = await mintJobId(access.jobIdSecret, idempotencyKey);
@@ -103,8 +103,12 @@ async function admit(d: Deployment, owner: string, id: string, request: JobReque
   }
 }
 
-/** Webhooks go only where the deployment says (WEBHOOK_ORIGINS), and only once they can be signed. */
-function checkWebhook(url: string, access: AccessConfig): void {
+/**
+ * Webhooks go only where the deployment says (WEBHOOK_ORIGINS), only once they can be
+ * signed, and only for owners: a stranger must not make the deployment call anyone.
+ */
+function checkWebhook(url: string, principal: Principal, access: AccessConfig): void {
+  if (principal.kind !== "owner") throw unauthorized("A webhook needs an owner's credentials: Authorization: Bearer <token or JWT>");
   if (access.webhookKey === null) throw new ApiError(400, "webhooks_off", "This deployment sends no webhooks (WEBHOOK_SECRET is not set)");
   if (!access.webhookOrigins.includes(new URL(url).origin)) {
     throw new ApiError(400, "webhook_not_allowed", "The webhook's origin is not one this deployment may call (WEBHOOK_ORIGINS)");
