@@ -48,17 +48,22 @@ describe("POST /jobs", () => {
     await expectError(response, 400, "invalid_json");
   });
 
-  it("refuses an unknown type (400), naming the known ones", async () => {
-    const error = await expectError(await postJson("/jobs", { type: "nope" }), 400, "unknown_type");
-    expect(error.message).toContain("demo, primes, flaky, sleepy");
+  it("refuses an unknown type (400), pointing to /job-types rather than listing every type", async () => {
+    const error = await expectError(await postJson("/jobs", { type: "nope" }, {}, null), 400, "unknown_type");
+    expect(error.message).toContain("/job-types");
+    expect(error.message).not.toContain("primes");
   });
 
-  it("refuses input that breaks the type's schema (400), listing the issues", async () => {
-    const error = await expectError(await postJson("/jobs", { type: "primes", input: { n: "many", segment: 5 } }), 400, "invalid_input");
+  it("refuses input that breaks the type's schema (400), listing the issues without echoing the input", async () => {
+    const error = await expectError(await postJson("/jobs", { type: "primes", input: { n: "many-<script>", segment: 5 } }), 400, "invalid_input");
     expect(error.issues).toEqual([
       { path: "n", message: expect.stringContaining("number") },
       { path: "segment", message: expect.stringContaining("1000") },
     ]);
+    expect(JSON.stringify(error)).not.toContain("many-");
+    const unknown = await expectError(await postJson("/jobs", { type: "demo", input: {}, extra: "secret-value" }), 400, "invalid_request");
+    expect(unknown.issues).toEqual([{ path: "extra", message: "Unknown field" }]);
+    expect(JSON.stringify(unknown)).not.toContain("secret-value");
   });
 
   it("refuses a body that is not a job request (400)", async () => {

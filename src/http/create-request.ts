@@ -83,7 +83,8 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
   const { type, input = {}, timeoutMs, tags, webhook } = parsed.output;
   const definition = types.find(type);
   if (!definition) {
-    throw new ApiError(400, "unknown_type", `Unknown job type. Known types: ${types.names.join(", ")}`);
+    // Not a list of every type: /job-types shows each caller only what it may create.
+    throw new ApiError(400, "unknown_type", "Unknown job type; GET /job-types lists the ones you may create");
   }
   const result = await definition.input["~standard"].validate(input);
   if (result.issues) {
@@ -96,8 +97,14 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
 function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unknown })[] | undefined; message: string }[]): Issue[] {
   return issues.map((issue) => ({
     path: clip((issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."), 100),
-    message: clip(issue.message, 200),
+    message: clip(issueMessage(issue.message), 200),
   }));
+}
+
+/** What was expected, never what was sent: valibot's "… but received <the input>" goes, and its "Invalid key" says what it means. */
+export function issueMessage(message: string): string {
+  if (message.startsWith("Invalid key:")) return "Unknown field";
+  return message.replace(/,? but received [\s\S]*$/, "");
 }
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */
