@@ -96,18 +96,18 @@ it("caps subscribers per job (250 in the tests): the next upgrade gets 429", asy
   for (const client of clients) client.socket.close(1000, "bye");
 });
 
-it("caps each client's subscribers on one job (20), so one client cannot fill the job's cap", async () => {
+it("caps each client's subscribers on one job (20), so one client cannot fill the job's cap; an IPv6 /64 is one client", async () => {
   const id = await createJob("sleepy");
-  const mine = await Promise.all(Array.from({ length: 20 }, () => openSocket(id, "", "192.0.2.1")));
+  const mine = await Promise.all(Array.from({ length: 20 }, (_, i) => openSocket(id, "", `2001:db8:0:1::${i + 1}`)));
   for (const transport of ["ws", "sse", "stream"]) {
-    const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "192.0.2.1" } });
+    const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:db8:0:1:ffff::9" } });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("You already have 20") } });
   }
   // Someone else still gets in; and a slot comes back when one of mine leaves.
-  const other = await openSocket(id, "", "192.0.2.2");
+  const other = await openSocket(id, "", "2001:db8:0:2::1");
   mine[0]!.socket.close(1000, "bye");
-  await vi.waitFor(async () => expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "192.0.2.1" } })).status).toBe(101));
+  await vi.waitFor(async () => expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:db8:0:1::1" } })).status).toBe(101));
   for (const client of [...mine, other]) client.socket.close(1000, "bye");
 });
 

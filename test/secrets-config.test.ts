@@ -24,7 +24,7 @@ it.each([
   [{ JOB_ID_SECRET: "short-secret" }, "JOB_ID_SECRET is shorter than 32 bytes"],
   [{ JOB_ID_SECRET: DEV }, "JOB_ID_SECRET is the development value"],
   [{ JWT_SECRET: "too-short" }, "JWT_SECRET is shorter than 32 bytes"],
-  [{ API_TOKENS: "alice=short" }, 'the token of "alice" is shorter than 20 characters'],
+  [{ API_TOKENS: "alice=short" }, "API_TOKENS pair 1: the token is shorter than 20 characters"],
   [{ API_TOKENS: "no-equals-sign-in-this-pair-at-all" }, "pair 1 is not owner=token"],
   [{ ALLOWED_ORIGINS: "https://app.example/path" }, "ALLOWED_ORIGINS lists"],
 ] as [Partial<Env>, string][])("answers 503 and reports %o in /health", async (overrides, problem) => {
@@ -37,9 +37,11 @@ it.each([
   expect(await create.json()).toMatchObject({ error: { code: "misconfigured" } });
 });
 
-it("never names a token in a problem", async () => {
+it("names neither a token nor an owner in a problem: /health is public", async () => {
   const { health } = await problemsOf({ API_TOKENS: "alice=short-token,bob" });
-  expect(await health.text()).not.toContain("short-token");
+  const text = await health.text();
+  expect(text).not.toContain("short-token");
+  expect(text).not.toContain("alice");
 });
 
 it("accepts the published development values on a loopback host only", async () => {

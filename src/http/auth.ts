@@ -33,7 +33,26 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 function anonymous(c: Context): Principal {
   // Cloudflare sets CF-Connecting-IP; without it (tests, local tools) all share one key.
-  return { kind: "anonymous", ip: c.req.header("CF-Connecting-IP") ?? "unknown" };
+  return { kind: "anonymous", ip: addressKey(c.req.header("CF-Connecting-IP") ?? "unknown") };
+}
+
+/**
+ * What anonymous visitors are counted by: an IPv4 address, or an IPv6 address's /64 (one
+ * subscriber line gets a whole /64, so a single visitor could otherwise be 2^64 visitors).
+ */
+export function addressKey(ip: string): string {
+  if (!ip.includes(":")) return ip.slice(0, 45);
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const [head = "", tail] = ip.toLowerCase().split("::", 2);
+  const groups = head ? head.split(":") : [];
+  const rest = tail === undefined ? [] : tail ? tail.split(":") : [];
+  // "::" stands for however many zero groups make eight (an embedded IPv4 tail counts as two).
+  const width = (parts: string[]) => parts.reduce((n, part) => n + (part.includes(".") ? 2 : 1), 0);
+  if (tail !== undefined) groups.push(...Array<string>(Math.max(0, 8 - width(groups) - width(rest))).fill("0"), ...rest);
+  const prefix = groups.slice(0, 4).map((group) => group.replace(/^0+(?=.)/, ""));
+  const valid = prefix.length === 4 && prefix.every((group) => /^[0-9a-f]{1,4}$/.test(group));
+  return valid ? `${prefix.join(":")}::/64` : ip.slice(0, 45);
 }
 
 async function fromAuthorization(header: string, access: AccessConfig): Promise<Principal> {

@@ -9,7 +9,7 @@ import { isTerminal } from "../lib/job-state";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing, JobSnapshot, Json, StepPage, TerminalState, WebhookStatus } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
-import { CLOSE, Fanout } from "../lib/fanout";
+import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
 import { isTerminalEvent } from "../lib/job-state";
 import type { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
@@ -187,7 +187,7 @@ export class JobObject extends DurableObject<Env> {
     const params = new URL(request.url).searchParams;
     const since = Math.max(0, Number(params.get("since")) || 0);
     const format = JOB_FORMATS.find((f) => f === params.get("format")) ?? "json";
-    const client = (params.get("client") ?? "").slice(0, 128) || "unknown";
+    const client = (params.get("client") ?? "").slice(0, MAX_CLIENT_KEY) || "unknown";
     // An EventSource reconnecting to a job whose end it saw gets 204, which stops its retries.
     if (params.has("resume") && isTerminal(job.state) && since >= this.#store.lastSeq()) return new Response(null, { status: 204 });
     const refusal = this.#fanout.admit(client, { total: this.#config.maxSubscribers, perClient: this.#config.maxSubscribersPerClient });

@@ -25,6 +25,8 @@ export const PING = "ping";
 export const PONG = "pong";
 /** Larger client frames are refused (1009). */
 export const MAX_CLIENT_FRAME_BYTES = 1_024;
+/** A subscriber's client key ("owner:<up to 128 chars>" or "ip:<address>") fits whole: no two clients share a cut. */
+export const MAX_CLIENT_KEY = 140;
 /** Characters of frames the object sends a subscriber ahead of what it confirmed reading. */
 export const CREDIT = 256 * 1024;
 /**

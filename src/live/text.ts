@@ -1,7 +1,8 @@
 // The plain-text view for `curl -N`: one line per event with time, percent, step and
 // message, ending with a line that states the outcome and the result or error. Job
 // output is made terminal-safe: control characters (C0 but the line's own newline, DEL,
-// C1) are shown escaped, so a log line can neither drive the terminal nor fake a line.
+// C1, bidi and zero-width characters) are shown escaped, so a log line can neither drive
+// the terminal, nor fake a line, nor read otherwise than it is.
 import { percentOf } from "../lib/job-state";
 import type { JobEvent, JobSnapshot } from "../protocol";
 
@@ -89,9 +90,13 @@ export class TextFormatter {
 
 const NAMED: Record<string, string> = { "\t": "\\t", "\n": "\\n", "\r": "\\r" };
 
-/** Control characters as visible escapes: \t \n \r, \xHH for the rest of C0 and DEL, \u00HH for C1. */
+/**
+ * Control characters as visible escapes: \t \n \r, \xHH for the rest of C0 and DEL, \uHHHH
+ * for C1 and for the invisible characters that reorder or hide text (bidi controls,
+ * zero-width characters, line and paragraph separators, the byte-order mark).
+ */
 export function terminalSafe(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (char) => {
+  return text.replace(/[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g, (char) => {
     const code = char.charCodeAt(0);
     return NAMED[char] ?? (code < 0x80 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`);
   });

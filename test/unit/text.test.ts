@@ -63,4 +63,6 @@ it("escapes control characters in job output, so a terminal shows them instead o
     "12:30:45.123    -  -  info: a\\x1b[2J\\x1b[H\\x1b]0;PWNED\\x07b\\nfake line\\r\\tc\\x7f\\u0085\\u009bd\n",
   );
   expect(terminalSafe("plain text, é and ✓ stay")).toBe("plain text, é and ✓ stay");
+  // Text that would read otherwise than it is: reordered, hidden or broken.
+  expect(terminalSafe("ok\u202egnp.exe\u200b\u2028x\ufeff\u2066y")).toBe("ok\\u202egnp.exe\\u200b\\u2028x\\ufeff\\u2066y");
 });
