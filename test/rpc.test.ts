@@ -6,6 +6,20 @@ import { runToEnd, snapshot, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
+/**
+ * The message an RPC call was refused with. Awaited here rather than handed to
+ * `expect(...).rejects`: an RPC promise pipelines every property read, and the matcher's
+ * reads would become calls that reject unhandled.
+ */
+async function refusal(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return "(not refused)";
+}
+
 it("creates, reads, lists, cancels and deletes jobs as one owner", async () => {
   const owner = `rpc-${crypto.randomUUID().slice(0, 8)}`;
   const jobs = await env.JOBS_API.forOwner(owner);
@@ -29,12 +43,12 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   const alice = await env.JOBS_API.forOwner(`rpc-a-${crypto.randomUUID().slice(0, 6)}`);
   const bob = await env.JOBS_API.forOwner(`rpc-b-${crypto.randomUUID().slice(0, 6)}`);
   const { id } = await alice.create({ type: "sleepy", input: { duration: "1 minute" } });
-  await expect(bob.cancel(id)).rejects.toThrow(/^forbidden: /);
-  await expect(bob.delete(id)).rejects.toThrow(/^forbidden: /);
+  expect(await refusal(bob.cancel(id))).toMatch(/^forbidden: /);
+  expect(await refusal(bob.delete(id))).toMatch(/^forbidden: /);
   expect((await bob.get(id))?.usage).toBeUndefined(); // a job id is still a watch capability
-  await expect(alice.create({ type: "flaky", input: { fatal2: true } })).rejects.toThrow(/^invalid_input: /);
-  await expect(alice.create({ type: "nope" })).rejects.toThrow(/^unknown_type: /);
-  await expect(alice.get("x".repeat(32))).rejects.toThrow(/^not_found: /);
-  await expect(env.JOBS_API.forOwner("a=b")).rejects.toThrow(/^invalid_owner: /);
+  expect(await refusal(alice.create({ type: "flaky", input: { fatal2: true } }))).toMatch(/^invalid_input: /);
+  expect(await refusal(alice.create({ type: "nope" }))).toMatch(/^unknown_type: /);
+  expect(await refusal(alice.get("x".repeat(32)))).toMatch(/^not_found: /);
+  expect(await refusal(env.JOBS_API.forOwner("a=b"))).toMatch(/^invalid_owner: /);
   expect((await snapshot(id)).state).toBe("queued");
 });
