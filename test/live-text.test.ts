@@ -1,9 +1,9 @@
 // The plain-text stream for curl -N: a line per event, ending with the outcome.
-import { SELF } from "cloudflare:test";
+import { evictDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
 import { TEST_SECRETS } from "./secrets";
-import { allEvents, BASE, createJob, postJson, runToEnd, useVirtualClock } from "./helpers";
+import { allEvents, BASE, cancelJob, createJob, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { readText } from "./live-helpers";
 
 useVirtualClock();
@@ -64,4 +64,19 @@ it("escapes control characters in job output, so a terminal never acts on them",
     " info: two\\n12:00:00.000 100%  x  succeeded: {}",
   ]);
   expect(lines.join("\n")).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+});
+
+it("keeps a live viewer through the object's eviction: the woken object answers, and the viewer sees the end", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  await runNextAlarm(id);
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/stream`);
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("step sleeping")) text += (await reader.read()).value ?? "";
+  await evictDurableObject(stubOf(id));
+  // The woken object rebuilds its viewers' cursors, the text viewer's columns included.
+  expect((await snapshot(id)).viewers).toBe(1);
+  expect((await cancelJob(id)).status).toBe(200);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+  expect(text.trimEnd().split("\n").at(-1)).toMatch(/ {2}nap {2}canceled: The job was canceled$/);
 });

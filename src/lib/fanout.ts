@@ -96,8 +96,9 @@ interface Cursor<State> {
 export type SubscribeRefusal = "too_many" | "too_many_from_client";
 
 export class Fanout<S extends { viewers?: number }, E extends { seq: number }, State = null> {
-  readonly #cursors = new Map<WebSocket, Cursor<State>>();
+  readonly #subscribers = new Map<WebSocket, Cursor<State>>();
   readonly #perClient = new Map<string, number>();
+  #woken = false;
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
   #presenceSent = -1;
 
@@ -107,11 +108,22 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     private readonly frames: Frames<S, E, State>,
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
-    // Woken from hibernation: the subscribers are still connected; rebuild their cursors.
-    for (const socket of ctx.getWebSockets()) {
-      const attachment = socket.deserializeAttachment() as Attachment | null;
-      if (attachment) this.#track(socket, attachment);
+  }
+
+  /**
+   * The subscribers. Woken from hibernation, they are still connected: their cursors are
+   * rebuilt on first use, not in the constructor, where the object that owns this fan-out
+   * is still being built (a text viewer's state reads that object's snapshot).
+   */
+  get #cursors(): Map<WebSocket, Cursor<State>> {
+    if (!this.#woken) {
+      this.#woken = true;
+      for (const socket of this.ctx.getWebSockets()) {
+        const attachment = socket.deserializeAttachment() as Attachment | null;
+        if (attachment) this.#track(socket, attachment);
+      }
     }
+    return this.#subscribers;
   }
 
   get count(): number {
