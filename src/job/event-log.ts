@@ -3,9 +3,11 @@
 // engine needs it durable (a step attempt is about to start: the previous step's record
 // and events ride along), when the job's slice ends, or when it grows past
 // MAX_BATCH_CHARS. While a step's body runs, what it logs is written at the end of the
-// turn, but at most once per `windowMs`: a lone line goes out at once, a flood goes out
-// in batches, one row per window. Progress is coalesced: an update replaces the one still
-// waiting, and one is written at most once per window.
+// turn, but at most once per `windowMs` after the last write (the step's own start is
+// one): a flood goes out in batches, one row per window, and a step that ends within the
+// window writes its lines with its result, in one row. So a line waits at most
+// `windowMs`: the price of rows per step near one. Progress is coalesced: an update
+// replaces the one still waiting, and one is written at most once per window.
 //
 // Budgets: an event past the job's `events` budget, or a write past its `bytes` budget,
 // is refused and reported through `onLimit`, which ends the job. The events that end a
