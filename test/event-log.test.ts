@@ -3,6 +3,7 @@
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { openGate } from "./fixtures/jobs";
+import { EVENT_PAGE_CHARS } from "../src/job/job-object";
 import type { EventPage } from "../src/protocol";
 import { allEvents, BASE, createJob, expectGapFree, runToEnd, stepStatuses, stubOf, useVirtualClock } from "./helpers";
 
@@ -25,6 +26,20 @@ it("pages through the log with since and limit", async () => {
   expect(rest.done).toBe(true);
   expect(await page(id, `since=${done.lastSeq}`)).toEqual({ events: [], nextSince: done.lastSeq, lastSeq: done.lastSeq, done: true });
   expect((await page(id, "since=999999")).nextSince).toBe(done.lastSeq);
+});
+
+it("keeps a page of big events near 1 MiB, and the next page goes on from there", async () => {
+  const id = await createJob("test-logger", { lines: 300, size: 10_000, perStep: 100 });
+  await runToEnd(id);
+  const first = await (await SELF.fetch(`${BASE}/jobs/${id}/events?limit=1000`)).text();
+  expect(first.length).toBeLessThan(EVENT_PAGE_CHARS + 100_000);
+  const { events, nextSince, done } = JSON.parse(first) as EventPage;
+  expect(events.length).toBeGreaterThan(50);
+  expect(done).toBe(false);
+  expect(nextSince).toBe(events.at(-1)!.seq);
+  const all = await allEvents(id);
+  expect(all.filter((e) => e.type === "log")).toHaveLength(300);
+  expectGapFree(all);
 });
 
 it("coalesces rapid progress but always keeps the latest", async () => {

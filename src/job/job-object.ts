@@ -21,6 +21,9 @@ import { indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
 
+/** An events page stops near this many characters of stored JSON, however many events it has room for. */
+export const EVENT_PAGE_CHARS = 1 << 20;
+
 export interface CreateJob {
   id: string;
   type: string;
@@ -91,7 +94,7 @@ export class JobObject extends DurableObject<Env> {
     this.#store = new JobStore(ctx.storage);
     const source = {
       lastSeq: () => this.#store.lastSeq(),
-      entriesAfter: (since: number, limit: number) => this.#store.eventsAfter(since, limit),
+      entriesAfter: (since: number, limit: number, maxChars: number) => this.#store.eventsAfter(since, limit, maxChars),
       ended: () => {
         const job = this.#store.job();
         return job === null || isTerminal(job.state);
@@ -131,7 +134,7 @@ export class JobObject extends DurableObject<Env> {
     this.#count();
     const job = this.#store.job();
     if (!job) return null;
-    const events = this.#store.eventsAfter(since, limit);
+    const events = this.#store.eventsAfter(since, limit, EVENT_PAGE_CHARS);
     const lastSeq = this.#store.lastSeq();
     const nextSince = events.at(-1)?.seq ?? Math.min(since, lastSeq);
     return { events, nextSince, lastSeq, done: isTerminal(job.state) && nextSince >= lastSeq };

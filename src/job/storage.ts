@@ -202,8 +202,13 @@ export class JobStore {
   }
 
   /** Events with seq > since, oldest first, at most `limit` of them. */
-  eventsAfter(since: number, limit: number): JobEvent[] {
+  /**
+   * Up to `limit` events after `since`, and no more rows than make about `maxChars` of
+   * JSON (at least one): what a reader can take is read, not a whole page of big events.
+   */
+  eventsAfter(since: number, limit: number, maxChars = Infinity): JobEvent[] {
     const events: JobEvent[] = [];
+    let chars = 0;
     const rows = this.sql.exec<{ events: string }>("SELECT events FROM log WHERE seq > ? ORDER BY seq", since);
     for (const row of rows) {
       for (const event of JSON.parse(row.events) as JobEvent[]) {
@@ -211,6 +216,8 @@ export class JobStore {
         events.push(event);
         if (events.length >= limit) return events;
       }
+      chars += row.events.length;
+      if (chars >= maxChars) return events;
     }
     return events;
   }

@@ -51,7 +51,8 @@ export type Format = "json" | "sse" | "text";
 /** An ordered log the subscribers follow. */
 export interface Source<S, E extends { seq: number }> {
   lastSeq(): number;
-  entriesAfter(since: number, limit: number): E[];
+  /** Up to `limit` entries after `since`; a source may stop near `maxChars` of them. */
+  entriesAfter(since: number, limit: number, maxChars: number): E[];
   /** The log is complete: a subscriber that has every entry is closed. */
   ended(): boolean;
   /** Whether this entry is the last there will be. */
@@ -240,7 +241,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   #pump(cursor: Cursor<State>): void {
     const last = this.source.lastSeq();
     while (cursor.sent < last && unconfirmed(cursor) < CREDIT && this.#cursors.has(cursor.socket)) {
-      const entries = this.source.entriesAfter(cursor.sent, PAGE_ENTRIES);
+      // Read what the credit left can send, not a page of entries it cannot.
+      const entries = this.source.entriesAfter(cursor.sent, PAGE_ENTRIES, CREDIT - unconfirmed(cursor));
       if (entries.length === 0) break;
       for (const entry of entries) {
         if (unconfirmed(cursor) >= CREDIT) break;
