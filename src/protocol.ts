@@ -43,9 +43,12 @@ export type BudgetLimit = keyof Budget;
 export interface Usage {
   /** SQLite rows written, each alarm set counted as one. */
   rowsWritten: number;
+  /** Alarms set. */
   alarms: number;
-  /** Requests into the object: creates, reads, subscribes, acks, control. */
+  /** Requests into the object: creates, reads, subscribes, control, and alarm runs. */
   requests: number;
+  /** WebSocket messages into the object (acks): billed as one request per 20. */
+  messages: number;
   /** Time spent running slices and answering requests, ms. */
   awakeMs: number;
 }

@@ -3,7 +3,8 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { JobSnapshot } from "../src/protocol";
-import { auth, BASE, createJob, runToEnd, useVirtualClock } from "./helpers";
+import { auth, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { openSocket } from "./live-helpers";
 import { BOB } from "./secrets";
 
 useVirtualClock();
@@ -33,6 +34,18 @@ it("shows usage to the job's owner only", async () => {
   expect(usage.awakeMs).toBeGreaterThanOrEqual(0);
   expect((await (await SELF.fetch(`${BASE}/jobs/${id}`)).json<JobSnapshot>()).usage).toBeUndefined();
   expect((await asOwner(id, BOB)).usage).toBeUndefined();
+});
+
+it("counts requests as Cloudflare bills them: an alarm run is one, WebSocket messages are counted apart", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  const before = (await asOwner(id)).usage!;
+  await runNextAlarm(id); // one alarm run
+  const viewer = await openSocket(id); // one subscribe
+  viewer.socket.send("not an ack"); // one message (the object closes the socket for it)
+  await viewer.closed;
+  const after = (await asOwner(id)).usage!; // and this read
+  expect(after.requests - before.requests).toBe(3);
+  expect(after.messages - before.messages).toBe(1);
 });
 
 it("writes a flood of log lines from one turn of a step in a few rows", async () => {

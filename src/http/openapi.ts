@@ -47,7 +47,7 @@ const SCHEMAS: Record<string, Schema> = {
     createdAt: integer, startedAt: nullable(integer), finishedAt: nullable(integer), deadlineAt: integer, expiresAt: nullable(integer),
     lastSeq: integer, budget, viewers: integer,
     webhook: nullable(object({ url: { ...string, description: "Shown to the job's owner only" }, state: { enum: ["pending", "delivered", "failed"] }, attempts: integer }, ["state", "attempts"])),
-    usage: object({ rowsWritten: integer, alarms: integer, requests: integer, awakeMs: integer }),
+    usage: object({ rowsWritten: integer, alarms: integer, requests: integer, messages: integer, awakeMs: integer }),
   }, ["id", "type", "tags", "state", "input", "progress", "steps", "result", "error", "createdAt", "startedAt", "finishedAt", "deadlineAt", "expiresAt", "lastSeq", "budget", "viewers", "webhook"]),
   EventPage: object({ events: { type: "array", items: event }, nextSince: integer, lastSeq: integer, done: { type: "boolean" } }),
   StepPage: object({ steps: { type: "array", items: step }, next: nullable(integer), total: integer }),

@@ -204,7 +204,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    this.#count();
+    this.#store.count("message");
     this.#fanout.message(socket, message);
   }
 
@@ -217,6 +217,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#count();
     const started = Date.now();
     try {
       await this.#alarm();

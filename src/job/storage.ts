@@ -105,7 +105,7 @@ export interface NewJob {
 
 type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at" | "webhook">>;
 
-const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, awakeMs: 0 };
+const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, messages: 0, awakeMs: 0 };
 
 export class JobStore {
   #exists = false;
@@ -165,19 +165,24 @@ export class JobStore {
       rowsWritten: stored.rowsWritten + this.#usage.rowsWritten,
       alarms: stored.alarms + this.#usage.alarms,
       requests: stored.requests + this.#usage.requests,
+      messages: (stored.messages ?? 0) + this.#usage.messages,
       awakeMs: stored.awakeMs + Math.round(this.#usage.awakeMs),
     };
   }
 
-  /** Counts toward usage; alarms count as rows written, as Cloudflare bills them. */
-  count(what: "alarm" | "request", awakeMs = 0): void {
+  /**
+   * Counts toward usage as Cloudflare bills it: an alarm set is a row written, an alarm
+   * run is a request, and incoming WebSocket messages are counted apart (20 bill as one).
+   */
+  count(what: "alarm" | "request" | "message"): void {
     if (what === "alarm") {
       this.#usage.alarms += 1;
       this.#usage.rowsWritten += 1;
-    } else {
+    } else if (what === "request") {
       this.#usage.requests += 1;
+    } else {
+      this.#usage.messages += 1;
     }
-    this.#usage.awakeMs += awakeMs;
   }
 
   addAwake(ms: number): void {
