@@ -46,7 +46,7 @@ export interface KneeOptions {
 export async function findKnee(options: KneeOptions): Promise<KneeRow> {
   const { base, transport, subscribers, pace } = options;
   const phases = OFFERED_LADDER.map((offered) => phaseAt(offered / subscribers, PHASE_SECONDS));
-  const run = await startTickerRun({ base, transport, subscribers, phases, pauseMs: PAUSE_MS, pace });
+  const run = await startTickerRun({ base, contender: "project", transport, subscribers, phases, pauseMs: PAUSE_MS, pace });
   const results: PhaseResult[] = [];
   try {
     let first = 1;
