@@ -214,7 +214,7 @@ function printTables(): void {
   if (results.knee.length) console.log(`### Delivery throughput\n\n${kneeTable(results.knee)}\n`);
   if (results.jobs.length) console.log(`### Job throughput (live-jobs: ${results.jobsCompared?.project}; floor: ${results.jobsCompared?.floor})\n\n${jobsTable(results.jobs)}\n`);
   if (results.costs.length) console.log(`### Costs per job ($${PRICES.perMillionRowsWritten.toFixed(2)} per million rows written, $${PRICES.perMillionRequests.toFixed(2)} per million requests)\n\n${costsTable(results.costs)}\n`);
-  if (results.memory) console.log(`### Memory per viewer\n\n${memoryTable(results.memory)}\n`);
+  if (results.memory) console.log(`### Memory per viewer\n\n${memoryTable(results.memory)}\n${results.memory.notes.map((note) => `\n${note}`).join("")}`);
   for (const name of results.skipped) console.log(`skipped: ${name}`);
   for (const error of results.errors) console.log(`error: ${error}`);
 }

@@ -44,8 +44,12 @@ export class RuntimeInspector {
     });
   }
 
+  /** Why the last `open` found no inspector. */
+  static lastError = "";
+
   /** Connects to the Worker's isolate (the target named core:user:<worker name>); null if there is none. */
   static async open(processes: DevProcesses): Promise<RuntimeInspector | null> {
+    RuntimeInspector.lastError = "no inspector port";
     for (const port of listeningPorts(processes.runtime)) {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(1_000) });
@@ -60,8 +64,9 @@ export class RuntimeInspector {
         const inspector = new RuntimeInspector(socket);
         await inspector.call("Runtime.enable");
         return inspector;
-      } catch {
+      } catch (error) {
         // Not the inspector (the entry port, the control port), or it did not answer.
+        RuntimeInspector.lastError = `port ${port}: ${error instanceof Error ? error.message : String(error)}`;
       }
     }
     return null;
@@ -88,9 +93,14 @@ export class RuntimeInspector {
     });
   }
 
-  /** Bytes of the Worker isolate's JavaScript heap in use (live objects and garbage not yet collected). */
+  /**
+   * Bytes of the Worker isolate's JavaScript heap in use (live objects and garbage not yet
+   * collected; workerd does not answer HeapProfiler.collectGarbage) plus the ArrayBuffer
+   * backing stores (the byte chunks a stream queues).
+   */
   async heapUsed(): Promise<number> {
-    return (await this.call<{ usedSize: number }>("Runtime.getHeapUsage")).usedSize;
+    const usage = await this.call<{ usedSize: number; backingStorageSize?: number }>("Runtime.getHeapUsage");
+    return usage.usedSize + (usage.backingStorageSize ?? 0);
   }
 
   async startProfile(intervalUs = 200): Promise<void> {

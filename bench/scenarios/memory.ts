@@ -51,6 +51,7 @@ export interface MemoryResult {
   /** The stalled viewers' job: events and characters of its history. */
   bigJob: { events: number; historyChars: number } | null;
   rows: MemoryRow[];
+  notes: string[];
 }
 
 export interface MemoryOptions {
@@ -65,8 +66,8 @@ export interface MemoryOptions {
   stalled: number;
 }
 
-async function reading(processes: DevProcesses, ports: number[], inspector: RuntimeInspector | null) {
-  const heapBytes = inspector ? await inspector.heapUsed().catch(() => null) : null;
+async function reading(processes: DevProcesses, ports: number[], inspector: RuntimeInspector | null, notes: string[]) {
+  const heapBytes = inspector ? await inspector.heapUsed().catch((error: Error) => (notes.push(`heap: ${error.message}`), null)) : null;
   return { runtimeBytes: rssBytes(processes.runtime), proxyBytes: rssBytes(processes.proxy), queuedBytes: socketQueuedBytes(ports), heapBytes };
 }
 
@@ -87,6 +88,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
   const sets: SubscriberSet[] = [];
   const jobs: string[] = [];
   const inspector = await RuntimeInspector.open(processes);
+  const notes: string[] = inspector ? [] : [`no JS heap figures: ${RuntimeInspector.lastError}`];
   const sleepingJob = async () => {
     // A job that sleeps for the whole measurement: its subscribers only wait.
     const job = await createJob(base, "ticker", { count: 1, intervalMs: 0, startAt: Date.now() + 600_000 });
@@ -100,7 +102,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
       big = { id: job.id, events: (await waitForEnd(base, job.id, 60_000)).snapshot.lastSeq };
     }
     await sleep(SETTLE_MS);
-    const baseline = await reading(processes, options.ports, inspector);
+    const baseline = await reading(processes, options.ports, inspector, notes);
     let before = baseline;
     const rows: MemoryRow[] = [];
     const measure = async (transport: Transport, kind: ViewerKind, jobId: string, subscribers: number) => {
@@ -114,7 +116,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
       await sleep(SETTLE_MS);
       await untilQuiet(processes, MAX_QUIET_WAIT_MS);
       const runtimeCpuMsPerViewer = ((cpuSeconds(processes.runtime) - cpuBefore) * 1000) / subscribers;
-      const after = await reading(processes, options.ports, inspector);
+      const after = await reading(processes, options.ports, inspector, notes);
       // The read after counts itself, and the read before.
       const requests = (await getSnapshot(base, jobId)).usage.requests - requestsBefore - 1;
       const runtimeBytes = after.runtimeBytes - before.runtimeBytes;
@@ -136,7 +138,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
         await measure(transport, "stalled, 32 MB history", big.id, options.stalled);
       }
     }
-    return { baseline, bigJob: big && { events: big.events, historyChars: BIG_JOB.input.steps * BIG_JOB.input.lines * BIG_JOB.input.chars }, rows };
+    return { baseline, notes, bigJob: big && { events: big.events, historyChars: BIG_JOB.input.steps * BIG_JOB.input.lines * BIG_JOB.input.chars }, rows };
   } finally {
     inspector?.close();
     for (const id of jobs) await cancelJob(base, id);
