@@ -16,23 +16,25 @@ export interface Plan {
     direct: { transport: Transport; subscribers: number }[];
   };
   knee: { transport: Transport; subscribers: number }[];
+  /** Offered deliveries per second of the knee's phases. */
+  kneeLadder: number[];
   /** Each number of clients runs the project's job, then the floor's. */
   jobs: { clients: number[]; seconds: number };
 }
 
 export const FULL_PLAN: Plan = {
   name: "full",
-  memory: { idle: 1_000, stalled: 50 },
+  memory: { idle: 1_000, stalled: 40 },
   latency: {
     rate: 5,
-    seconds: 4,
+    seconds: 3,
     runs: [
       { transport: "ws", sizes: [100, 1_000] },
       { transport: "sse", sizes: [100, 1_000] },
       { transport: "text", sizes: [100, 1_000] },
     ],
     floor: [100, 1_000],
-    direct: [{ transport: "ws", subscribers: 1_000 }],
+    direct: [],
   },
   knee: [
     { transport: "ws", subscribers: 100 },
@@ -40,12 +42,13 @@ export const FULL_PLAN: Plan = {
     { transport: "sse", subscribers: 100 },
     { transport: "sse", subscribers: 1_000 },
   ],
-  jobs: { clients: [1, 10, 50], seconds: 3 },
+  kneeLadder: [2_500, 5_000, 10_000, 20_000, 40_000, 80_000],
+  jobs: { clients: [1, 10, 50], seconds: 2 },
 };
 
 export const QUICK_PLAN: Plan = {
   name: "quick",
-  memory: { idle: 200, stalled: 20 },
+  memory: { idle: 100, stalled: 10 },
   latency: {
     rate: 5,
     seconds: 2,
@@ -58,5 +61,6 @@ export const QUICK_PLAN: Plan = {
     direct: [],
   },
   knee: [{ transport: "ws", subscribers: 100 }],
+  kneeLadder: [5_000, 20_000, 80_000],
   jobs: { clients: [10], seconds: 2 },
 };

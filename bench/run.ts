@@ -167,7 +167,7 @@ async function main(): Promise<void> {
   console.log("delivery throughput");
   for (const { transport, subscribers } of plan.knee) {
     teardown.hold(pace);
-    const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace }));
+    const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace, ladder: plan.kneeLadder }));
     if (row) results.knee.push(row);
   }
 }

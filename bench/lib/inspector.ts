@@ -47,15 +47,33 @@ export class RuntimeInspector {
   /** Why the last `open` found no inspector. */
   static lastError = "";
 
-  /** Connects to the Worker's isolate (the target named core:user:<worker name>); null if there is none. */
-  static async open(processes: DevProcesses): Promise<RuntimeInspector | null> {
+  /**
+   * Connects to the Worker's isolate (the target named core:user:<worker name>); null if
+   * there is none. wrangler keeps its own session (for console output), and a new session
+   * is sometimes closed at once while they settle; so a few attempts.
+   */
+  static async open(processes: DevProcesses, attempts = 3): Promise<RuntimeInspector | null> {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      const inspector = await RuntimeInspector.#open(processes);
+      if (inspector) return inspector;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return null;
+  }
+
+  static async #open(processes: DevProcesses): Promise<RuntimeInspector | null> {
+    const errors: string[] = [];
     RuntimeInspector.lastError = "no inspector port";
     for (const port of listeningPorts(processes.runtime)) {
       try {
         const response = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(1_000) });
         const targets = (await response.json()) as Target[];
+        if (!Array.isArray(targets)) continue;
         const target = targets.find((t) => t.id.startsWith("core:user:"));
-        if (!target) continue;
+        if (!target) {
+          errors.push(`port ${port}: no core:user target in ${targets.map((t) => t.id).join(", ")}`);
+          continue;
+        }
         const socket = new WebSocket(target.webSocketDebuggerUrl);
         await new Promise<void>((resolve, reject) => {
           socket.addEventListener("open", () => resolve(), { once: true });
@@ -66,7 +84,8 @@ export class RuntimeInspector {
         return inspector;
       } catch (error) {
         // Not the inspector (the entry port, the control port), or it did not answer.
-        RuntimeInspector.lastError = `port ${port}: ${error instanceof Error ? error.message : String(error)}`;
+        errors.push(`port ${port}: ${error instanceof Error ? error.message : String(error)}`);
+        RuntimeInspector.lastError = errors.join("; ");
       }
     }
     return null;
@@ -94,9 +113,16 @@ export class RuntimeInspector {
   }
 
   /**
-   * Bytes of the Worker isolate's JavaScript heap in use (live objects and garbage not yet
-   * collected; workerd does not answer HeapProfiler.collectGarbage) plus the ArrayBuffer
-   * backing stores (the byte chunks a stream queues).
+   * A full garbage collection. workerd does not answer HeapProfiler.collectGarbage, but a
+   * heap snapshot collects garbage first (its chunks arrive as events, which are dropped).
+   */
+  async collectGarbage(): Promise<void> {
+    await this.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false, captureNumericValue: false }, 60_000);
+  }
+
+  /**
+   * Bytes of the Worker isolate's JavaScript heap in use (after collectGarbage: live
+   * objects) plus the ArrayBuffer backing stores (the byte chunks a stream queues).
    */
   async heapUsed(): Promise<number> {
     const usage = await this.call<{ usedSize: number; backingStorageSize?: number }>("Runtime.getHeapUsage");

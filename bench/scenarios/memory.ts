@@ -10,7 +10,9 @@
 // text stream before the Worker feels any backpressure, so a 12 MB history would simply
 // be sent. Those kernel queues are not in any process's RSS; they are reported apart.
 // Every set stays open while the next ones connect, so each reading is fresh growth, not
-// memory the allocator kept from connections closed earlier.
+// memory the allocator kept from connections closed earlier. Each reading follows a full
+// garbage collection of the Worker's isolate (through the runtime's inspector), so the
+// JavaScript heap column is live memory; RSS also holds what V8 and the allocator keep.
 import { cancelJob, createJob, getSnapshot, waitForEnd } from "../lib/api.ts";
 import { RuntimeInspector } from "../lib/inspector.ts";
 import { cpuSeconds, rssBytes, socketQueuedBytes, type DevProcesses } from "../lib/proc.ts";
@@ -36,7 +38,7 @@ export interface MemoryRow {
   proxyBytes: number;
   /** Growth of runtime plus proxy per subscriber. */
   bytesPerSubscriber: number;
-  /** Growth of the Worker isolate's JavaScript heap in use per viewer (garbage included), from the inspector; null without it. */
+  /** Growth of the Worker isolate's live JavaScript heap (after a full GC) per viewer, from the inspector; null without it. */
   heapBytesPerViewer: number | null;
   /** Growth of the kernel's socket queues on the server's ports, per viewer (not in any RSS). */
   socketQueuedBytesPerViewer: number;
@@ -66,8 +68,13 @@ export interface MemoryOptions {
   stalled: number;
 }
 
+/** After a full garbage collection when the inspector is there: live memory, not garbage waiting to be collected. */
 async function reading(processes: DevProcesses, ports: number[], inspector: RuntimeInspector | null, notes: string[]) {
-  const heapBytes = inspector ? await inspector.heapUsed().catch((error: Error) => (notes.push(`heap: ${error.message}`), null)) : null;
+  const heap = async (inspector: RuntimeInspector) => {
+    await inspector.collectGarbage();
+    return inspector.heapUsed();
+  };
+  const heapBytes = inspector ? await heap(inspector).catch((error: Error) => (notes.push(`heap: ${error.message}`), null)) : null;
   return { runtimeBytes: rssBytes(processes.runtime), proxyBytes: rssBytes(processes.proxy), queuedBytes: socketQueuedBytes(ports), heapBytes };
 }
 
