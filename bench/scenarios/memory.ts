@@ -18,8 +18,10 @@ import { RuntimeInspector } from "../lib/inspector.ts";
 import { cpuSeconds, rssBytes, socketQueuedBytes, type DevProcesses } from "../lib/proc.ts";
 import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "../lib/subscribers.ts";
 
-/** Lets the runtime finish the handshakes' work and collect garbage before a reading. */
-const SETTLE_MS = 2_000;
+/** Lets the runtime finish the handshakes' work before a reading. */
+const SETTLE_MS = 1_000;
+/** After a full GC, V8 and the allocator hand pages back to the system over a moment. */
+const AFTER_GC_MS = 1_000;
 /** ...and, for stalled viewers, send what it will send: until its CPU is quiet, at most this long. */
 const MAX_QUIET_WAIT_MS = 20_000;
 /** The stalled viewers' job: its history, 32 MB of log lines. */
@@ -72,6 +74,7 @@ export interface MemoryOptions {
 async function reading(processes: DevProcesses, ports: number[], inspector: RuntimeInspector | null, notes: string[]) {
   const heap = async (inspector: RuntimeInspector) => {
     await inspector.collectGarbage();
+    await sleep(AFTER_GC_MS);
     return inspector.heapUsed();
   };
   const heapBytes = inspector ? await heap(inspector).catch((error: Error) => (notes.push(`heap: ${error.message}`), null)) : null;
@@ -110,9 +113,10 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
     }
     await sleep(SETTLE_MS);
     const baseline = await reading(processes, options.ports, inspector, notes);
-    let before = baseline;
     const rows: MemoryRow[] = [];
     const measure = async (transport: Transport, kind: ViewerKind, jobId: string, subscribers: number) => {
+      // Read afresh: the previous set's garbage, collected at its reading, may be handed back only now.
+      const before = rows.length ? await reading(processes, options.ports, inspector, notes) : baseline;
       const requestsBefore = (await getSnapshot(base, jobId)).usage.requests;
       const started = Date.now();
       const cpuBefore = cpuSeconds(processes.runtime);
@@ -136,7 +140,6 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
         receivedCharsPerViewer: Math.round(set.receivers.reduce((sum, r) => sum + r.chars, 0) / subscribers),
         requestsPerViewer: requests / subscribers,
       });
-      before = after;
     };
     for (const transport of transports) await measure(transport, "idle", await sleepingJob(), options.idle);
     if (big) {
