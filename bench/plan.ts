@@ -24,7 +24,7 @@ export interface Plan {
 
 export const FULL_PLAN: Plan = {
   name: "full",
-  memory: { idle: 1_000, stalled: 40 },
+  memory: { idle: 1_000, stalled: 30 },
   latency: {
     rate: 5,
     seconds: 3,
@@ -61,6 +61,6 @@ export const QUICK_PLAN: Plan = {
     direct: [],
   },
   knee: [{ transport: "ws", subscribers: 100 }],
-  kneeLadder: [5_000, 20_000, 80_000],
+  kneeLadder: [10_000, 40_000],
   jobs: { clients: [10], seconds: 2 },
 };

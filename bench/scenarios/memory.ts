@@ -21,7 +21,7 @@ import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "..
 /** Lets the runtime finish the handshakes' work before a reading. */
 const SETTLE_MS = 1_000;
 /** After a full GC, V8 and the allocator hand pages back to the system over a moment. */
-const AFTER_GC_MS = 1_000;
+const AFTER_GC_MS = 500;
 /** ...and, for stalled viewers, send what it will send: until its CPU is quiet, at most this long. */
 const MAX_QUIET_WAIT_MS = 20_000;
 /** The stalled viewers' job: its history, 32 MB of log lines. */
@@ -114,9 +114,11 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
     await sleep(SETTLE_MS);
     const baseline = await reading(processes, options.ports, inspector, notes);
     const rows: MemoryRow[] = [];
+    let last = baseline;
     const measure = async (transport: Transport, kind: ViewerKind, jobId: string, subscribers: number) => {
-      // Read afresh: the previous set's garbage, collected at its reading, may be handed back only now.
-      const before = rows.length ? await reading(processes, options.ports, inspector, notes) : baseline;
+      // Read afresh after a busy set (a stalled one, or one right after it): its garbage,
+      // collected at its reading, may be handed back only now.
+      const before = rows.length && kind !== "idle" ? await reading(processes, options.ports, inspector, notes) : (rows.length ? last : baseline);
       const requestsBefore = (await getSnapshot(base, jobId)).usage.requests;
       const started = Date.now();
       const cpuBefore = cpuSeconds(processes.runtime);
@@ -128,6 +130,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
       await untilQuiet(processes, MAX_QUIET_WAIT_MS);
       const runtimeCpuMsPerViewer = ((cpuSeconds(processes.runtime) - cpuBefore) * 1000) / subscribers;
       const after = await reading(processes, options.ports, inspector, notes);
+      last = after;
       // The read after counts itself, and the read before. (A job object woken from
       // hibernation with a live text viewer fails every request as of 3e1d676: no figure then.)
       const requests = await getSnapshot(base, jobId).then(
