@@ -3,34 +3,38 @@ import type { Transport } from "./lib/subscribers.ts";
 
 export interface Plan {
   name: string;
-  memory: { subscribers: number };
+  /** Idle subscribers per transport; stalled viewers per transport (and as many idle ones of a small job). */
+  memory: { idle: number; stalled: number };
   latency: {
     /** Events per second the job publishes, and for how long. */
     rate: number;
     seconds: number;
     runs: { transport: Transport; sizes: number[] }[];
+    /** The floor's ticker to as many WebSocket subscribers, after the project's run of that size. */
+    floor: number[];
     /** The same runs against the runtime's own port, bypassing wrangler dev's proxy. */
     direct: { transport: Transport; subscribers: number }[];
   };
   knee: { transport: Transport; subscribers: number }[];
+  /** Offered deliveries per second of the knee's phases. */
+  kneeLadder: number[];
+  /** Each number of clients runs the project's job, then the floor's. */
   jobs: { clients: number[]; seconds: number };
 }
 
 export const FULL_PLAN: Plan = {
   name: "full",
-  memory: { subscribers: 1_000 },
+  memory: { idle: 1_000, stalled: 30 },
   latency: {
     rate: 5,
-    seconds: 4,
+    seconds: 3,
     runs: [
-      { transport: "ws", sizes: [100, 1_000, 3_000] },
+      { transport: "ws", sizes: [100, 1_000] },
       { transport: "sse", sizes: [100, 1_000] },
       { transport: "text", sizes: [100, 1_000] },
     ],
-    direct: [
-      { transport: "ws", subscribers: 1_000 },
-      { transport: "sse", subscribers: 1_000 },
-    ],
+    floor: [100, 1_000],
+    direct: [],
   },
   knee: [
     { transport: "ws", subscribers: 100 },
@@ -38,12 +42,13 @@ export const FULL_PLAN: Plan = {
     { transport: "sse", subscribers: 100 },
     { transport: "sse", subscribers: 1_000 },
   ],
-  jobs: { clients: [1, 10, 50], seconds: 4 },
+  kneeLadder: [2_500, 5_000, 10_000, 20_000, 40_000, 80_000],
+  jobs: { clients: [1, 10, 50], seconds: 2 },
 };
 
 export const QUICK_PLAN: Plan = {
   name: "quick",
-  memory: { subscribers: 200 },
+  memory: { idle: 100, stalled: 10 },
   latency: {
     rate: 5,
     seconds: 2,
@@ -52,8 +57,10 @@ export const QUICK_PLAN: Plan = {
       { transport: "sse", sizes: [100] },
       { transport: "text", sizes: [100] },
     ],
-    direct: [{ transport: "ws", subscribers: 100 }],
+    floor: [100],
+    direct: [],
   },
   knee: [{ transport: "ws", subscribers: 100 }],
-  jobs: { clients: [1, 10], seconds: 2 },
+  kneeLadder: [10_000, 40_000],
+  jobs: { clients: [10], seconds: 2 },
 };

@@ -1,6 +1,6 @@
 // Turns scenario results into the tables `npm run bench` prints and README.md shows.
 import type { CpuShare } from "./lib/proc.ts";
-import { markdownTable } from "./lib/table.ts";
+import { markdownTable, type Cell } from "./lib/table.ts";
 import type { CostRow } from "./scenarios/costs.ts";
 import type { KneeRow, PhaseResult } from "./scenarios/delivery-throughput.ts";
 import type { LatencyRow } from "./scenarios/fanout-latency.ts";
@@ -9,14 +9,16 @@ import type { MemoryResult } from "./scenarios/memory.ts";
 
 const MiB = 1024 * 1024;
 const oneDecimal = (value: number) => Math.round(value * 10) / 10;
+const twoDecimals = (value: number) => Math.round(value * 100) / 100;
 const transportName = { ws: "WebSocket", sse: "SSE", text: "text" } as const;
+const contenderName = { project: "live-jobs", floor: "floor" } as const;
 
 export function latencyTable(rows: LatencyRow[]): string {
   return markdownTable(
-    ["transport", "via", "subs", "events/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "complete, in order", "CPU runtime/proxy/client/other %"],
+    ["server", "transport", "via", "subs", "events/s", "deliveries/s", "p50 ms", "p99 ms", "max ms", "complete, in order", "runtime CPU µs/delivery", "CPU runtime/proxy/client/other %"],
     rows.map((r) => [
-      transportName[r.transport], r.via, r.subscribers, r.eventsPerSecond, r.deliveriesPerSecond,
-      r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, `${r.complete}/${r.subscribers}`,
+      contenderName[r.contender], transportName[r.transport], r.via, r.subscribers, r.eventsPerSecond, r.deliveriesPerSecond,
+      r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max, `${r.complete}/${r.subscribers}`, Math.round(r.runtimeUsPerDelivery),
       cpuCell(r.cpu),
     ]),
   );
@@ -39,31 +41,101 @@ export function kneeTable(rows: KneeRow[]): string {
 
 export function jobsTable(rows: JobThroughputRow[]): string {
   return markdownTable(
-    ["clients", "jobs done", "failed", "jobs/s", "create p50 ms", "create p99 ms", "end-to-end p50 ms", "end-to-end p99 ms", "CPU runtime/proxy/client/other %"],
+    ["server", "clients", "jobs done", "failed", "jobs/s", "create p50 ms", "create p99 ms", "end-to-end p50 ms", "end-to-end p99 ms", "runtime CPU ms/job", "proxy CPU ms/job", "CPU runtime/proxy/client/other %"],
     rows.map((r) => [
-      r.clients, r.completed, r.failed, Math.round(r.jobsPerSecond * 10) / 10,
+      contenderName[r.contender], r.clients, r.completed, r.failed, oneDecimal(r.jobsPerSecond),
       Math.round(r.createMs.p50), Math.round(r.createMs.p99), Math.round(r.endToEndMs.p50), Math.round(r.endToEndMs.p99),
-      cpuCell(r.cpu),
+      oneDecimal(r.runtimeCpuMsPerJob), oneDecimal(r.proxyCpuMsPerJob), cpuCell(r.cpu),
     ]),
   );
 }
 
 export function costsTable(rows: CostRow[]): string {
   return markdownTable(
-    ["job", "state", "run ms", "steps", "events stored", "rows written", "alarms armed", "rows/step", "rows/event"],
+    ["job", "state", "run ms", "steps", "events stored", "rows written", "alarms", "requests", "rows/step", "$ per million jobs"],
     rows.map((r) => [
-      r.job, r.state, r.runMs, r.costs.steps, r.costs.eventsStored, r.costs.rowsWritten, r.costs.alarmsArmed,
-      Math.round(r.rowsPerStep * 10) / 10, Math.round(r.rowsPerEvent * 100) / 100,
+      r.job, r.state, r.runMs, r.steps, r.eventsStored, r.usage.rowsWritten, r.usage.alarms, r.requests,
+      oneDecimal(r.rowsPerStep), twoDecimals(r.dollarsPerMillionJobs),
     ]),
   );
 }
 
 export function memoryTable(result: MemoryResult): string {
   return markdownTable(
-    ["transport", "idle subs", "connect s", "runtime CPU ms/connect", "runtime RSS +MiB", "proxy RSS +MiB", "KiB per subscriber"],
+    ["transport", "viewers", "count", "connect s", "runtime CPU ms/viewer", "runtime RSS +MiB", "proxy RSS +MiB", "RSS KiB per viewer", "live JS heap KiB per viewer", "kernel socket queues KiB per viewer", "KiB received per viewer", "object requests per viewer"],
     result.rows.map((r) => [
-      transportName[r.transport], r.subscribers, oneDecimal(r.connectMs / 1000), oneDecimal(r.runtimeCpuMsPerConnect),
-      oneDecimal(r.runtimeBytes / MiB), oneDecimal(r.proxyBytes / MiB), oneDecimal(r.bytesPerSubscriber / 1024),
+      transportName[r.transport], r.kind, r.subscribers, oneDecimal(r.connectMs / 1000), oneDecimal(r.runtimeCpuMsPerViewer),
+      oneDecimal(r.runtimeBytes / MiB), oneDecimal(r.proxyBytes / MiB), Math.round(r.bytesPerSubscriber / 1024),
+      r.heapBytesPerViewer === null ? null : Math.round(r.heapBytesPerViewer / 1024),
+      Math.round(r.socketQueuedBytesPerViewer / 1024), Math.round(r.receivedCharsPerViewer / 1024), oneDecimal(r.requestsPerViewer),
     ]),
   );
+}
+
+/** The project against the floor, and the project's transports against its WebSocket. */
+export interface Comparison {
+  jobs: { clients: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number }[];
+  fanout: { subscribers: number; projectUsPerDelivery: number; floorUsPerDelivery: number; ratio: number; projectP99Ms: number; floorP99Ms: number }[];
+  transports: { subscribers: number; wsUsPerDelivery: number; sseVsWs: number | null; textVsWs: number | null; wsP99Ms: number; sseP99VsWs: number | null; textP99VsWs: number | null }[];
+}
+
+export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Comparison {
+  const comparison: Comparison = { jobs: [], fanout: [], transports: [] };
+  for (const project of jobs.filter((r) => r.contender === "project")) {
+    const floor = jobs.find((r) => r.contender === "floor" && r.clients === project.clients);
+    if (!floor) continue;
+    comparison.jobs.push({
+      clients: project.clients,
+      projectJobsPerSecond: project.jobsPerSecond, floorJobsPerSecond: floor.jobsPerSecond, jobsPerSecondRatio: project.jobsPerSecond / floor.jobsPerSecond,
+      projectCpuMsPerJob: project.runtimeCpuMsPerJob, floorCpuMsPerJob: floor.runtimeCpuMsPerJob, cpuPerJobRatio: project.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob,
+    });
+  }
+  const viaProxy = latency.filter((r) => r.via === "wrangler dev");
+  const find = (contender: LatencyRow["contender"], transport: LatencyRow["transport"], subscribers: number) =>
+    viaProxy.find((r) => r.contender === contender && r.transport === transport && r.subscribers === subscribers);
+  for (const ws of viaProxy.filter((r) => r.contender === "project" && r.transport === "ws")) {
+    const floor = find("floor", "ws", ws.subscribers);
+    if (floor) {
+      comparison.fanout.push({
+        subscribers: ws.subscribers, projectUsPerDelivery: ws.runtimeUsPerDelivery, floorUsPerDelivery: floor.runtimeUsPerDelivery,
+        ratio: ws.runtimeUsPerDelivery / floor.runtimeUsPerDelivery, projectP99Ms: ws.latencyMs.p99, floorP99Ms: floor.latencyMs.p99,
+      });
+    }
+    const sse = find("project", "sse", ws.subscribers);
+    const text = find("project", "text", ws.subscribers);
+    if (sse || text) {
+      comparison.transports.push({
+        subscribers: ws.subscribers, wsUsPerDelivery: ws.runtimeUsPerDelivery,
+        sseVsWs: sse ? sse.runtimeUsPerDelivery / ws.runtimeUsPerDelivery : null, textVsWs: text ? text.runtimeUsPerDelivery / ws.runtimeUsPerDelivery : null,
+        wsP99Ms: ws.latencyMs.p99,
+        sseP99VsWs: sse ? sse.latencyMs.p99 / ws.latencyMs.p99 : null, textP99VsWs: text ? text.latencyMs.p99 / ws.latencyMs.p99 : null,
+      });
+    }
+  }
+  return comparison;
+}
+
+const ratio = (value: number | null): Cell => (value === null || !Number.isFinite(value) ? null : `${twoDecimals(value).toFixed(2)}×`);
+
+export function comparisonTables(c: Comparison, jobLabels: { project: string; floor: string }): string {
+  const parts: string[] = [];
+  if (c.jobs.length) {
+    parts.push(`Job throughput — live-jobs: ${jobLabels.project}; floor: ${jobLabels.floor}\n\n${markdownTable(
+      ["clients", "live-jobs jobs/s", "floor jobs/s", "jobs/s live-jobs/floor", "live-jobs runtime CPU ms/job", "floor runtime CPU ms/job", "CPU/job live-jobs/floor"],
+      c.jobs.map((r) => [r.clients, oneDecimal(r.projectJobsPerSecond), oneDecimal(r.floorJobsPerSecond), ratio(r.jobsPerSecondRatio), oneDecimal(r.projectCpuMsPerJob), oneDecimal(r.floorCpuMsPerJob), ratio(r.cpuPerJobRatio)]),
+    )}`);
+  }
+  if (c.fanout.length) {
+    parts.push(`Fan-out over WebSocket — the same tick frames at the same rate to the same subscribers\n\n${markdownTable(
+      ["subs", "live-jobs runtime CPU µs/delivery", "floor runtime CPU µs/delivery", "live-jobs/floor", "live-jobs p99 ms", "floor p99 ms"],
+      c.fanout.map((r) => [r.subscribers, Math.round(r.projectUsPerDelivery), Math.round(r.floorUsPerDelivery), ratio(r.ratio), r.projectP99Ms, r.floorP99Ms]),
+    )}`);
+  }
+  if (c.transports.length) {
+    parts.push(`live-jobs' SSE and text against its WebSocket (runtime CPU per delivery, p99)\n\n${markdownTable(
+      ["subs", "WebSocket µs/delivery", "SSE/WebSocket CPU", "text/WebSocket CPU", "WebSocket p99 ms", "SSE/WebSocket p99", "text/WebSocket p99"],
+      c.transports.map((r) => [r.subscribers, Math.round(r.wsUsPerDelivery), ratio(r.sseVsWs), ratio(r.textVsWs), r.wsP99Ms, ratio(r.sseP99VsWs), ratio(r.textP99VsWs)]),
+    )}`);
+  }
+  return parts.join("\n\n");
 }

@@ -1,21 +1,22 @@
-// `npm run bench`: starts `wrangler dev` on 127.0.0.1, runs the scenarios, prints their
+// `npm run bench`: starts `wrangler dev -c bench/wrangler.toml` on 127.0.0.1 (the app with
+// the bench's job types, and the floor contender), runs the scenarios, prints their
 // tables, writes bench/results/latest.json and stops everything it started, also on
 // failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { createJob } from "./lib/api.ts";
-import { runtimeUrl } from "./lib/proc.ts";
+import { createFloorJob, createJob, waitForEnd } from "./lib/api.ts";
+import { cpuSeconds, runtimeUrl, type DevProcesses } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
-import { subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
+import { streamUrl, subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
-import { costsTable, jobsTable, kneeTable, latencyTable, memoryTable } from "./report.ts";
-import { measureCosts } from "./scenarios/costs.ts";
+import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, type Comparison } from "./report.ts";
+import { measureCosts, PRICES } from "./scenarios/costs.ts";
 import { findKnee, type KneeRow } from "./scenarios/delivery-throughput.ts";
 import { measureLatency, type LatencyRow } from "./scenarios/fanout-latency.ts";
-import { measureJobThroughput, type JobThroughputRow } from "./scenarios/job-throughput.ts";
+import { floorJob, measureFrames, measureJobThroughput, projectJob, type FrameShape, type JobThroughputRow } from "./scenarios/job-throughput.ts";
 import { measureMemory, type MemoryResult } from "./scenarios/memory.ts";
 
 const RESULTS = join(import.meta.dirname, "results/latest.json");
@@ -25,8 +26,15 @@ const HARD_LIMIT_MS = 9 * 60_000;
 /** No single measurement takes this long unless something hangs. */
 const UNIT_TIMEOUT_MS = 120_000;
 
-/** Raised so the bench's own load is not refused or truncated by the defaults. */
-const VARS = { MAX_SUBSCRIBERS: "20000", MAX_EVENTS: "200000" };
+/** Raised so the bench's own load is not refused or cut short by the defaults (bench/wrangler.toml has the rest). */
+const VARS = {
+  MAX_SUBSCRIBERS: "20000",
+  MAX_SUBSCRIBERS_PER_CLIENT: "20000",
+  JOB_BUDGET: "steps=10000, events=200000, bytes=64 MiB, runTime=7 days",
+};
+
+/** The project's job in the job-throughput comparison; the floor's job sends the frames it sends. */
+const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
 const plan = process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN;
 const startedAt = Date.now();
@@ -53,6 +61,13 @@ const results = {
   startedAt: new Date(startedAt).toISOString(),
   machine: machine(),
   plan,
+  vars: VARS,
+  prices: PRICES,
+  /** The runtime's and the proxy's CPU seconds per second while idle, taken off the CPU per job. */
+  idleCpu: { runtime: 0, proxy: 0 },
+  /** What the compared jobs do: the project's job, and the floor's job sized from its frames. */
+  jobsCompared: null as { project: string; floor: string; frames: FrameShape } | null,
+  comparison: null as Comparison | null,
   memory: null as MemoryResult | null,
   latency: [] as LatencyRow[],
   knee: [] as KneeRow[],
@@ -96,60 +111,91 @@ function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<
 }
 
 async function main(): Promise<void> {
-  console.log(`bench: starting wrangler dev (${plan.name} plan)`);
+  console.log(`bench: starting wrangler dev -c bench/wrangler.toml (${plan.name} plan)`);
   server = await startBenchServer(VARS);
   const base = server.url;
   const processes = () => server!.processes();
   const direct = await runtimeUrl(processes());
-  teardown = new Teardown([server.port, ...(direct ? [Number(new URL(direct).port)] : [])]);
-  await warmUp(base);
+  const ports = [server.port, ...(direct ? [Number(new URL(direct).port)] : [])];
+  teardown = new Teardown(ports);
+  const frames = await warmUp(base);
+  await teardown.settle();
+  results.idleCpu = await idleCpu(processes());
   const pace = new ConnectPace();
 
   // Jobs first: the thousands of subscribers of the later scenarios leave workerd busy closing them.
   console.log("job throughput");
+  const floorLabel = `snapshot + ${frames.events} event frames of ~${frames.eventChars} characters, sent as the subscriber connects`;
+  results.jobsCompared = { project: `${SHORT_JOB.label} (${frames.events} events)`, floor: floorLabel, frames };
+  const kinds = [
+    projectJob(SHORT_JOB.label, SHORT_JOB.type, SHORT_JOB.input),
+    floorJob(floorLabel, { snapshotChars: frames.snapshotChars, events: frames.events, eventChars: frames.eventChars }),
+  ];
   for (const clients of plan.jobs.clients) {
-    const row = await unit(`${clients} clients`, () => measureJobThroughput({ base, processes: processes(), clients, seconds: plan.jobs.seconds }));
-    if (row) results.jobs.push(row);
+    for (const job of kinds) {
+      const row = await unit(`${job.contender}, ${clients} clients`, () =>
+        measureJobThroughput({ base, processes: processes(), job, clients, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu }), true);
+      if (row) results.jobs.push(row);
+    }
   }
 
   console.log("costs");
-  results.costs = (await unit("cost counters", () => measureCosts(base))) ?? [];
+  results.costs = (await unit("usage of each job", () => measureCosts(base), true)) ?? [];
 
-  console.log("memory with idle subscribers");
-  results.memory = await unit(`memory, ${plan.memory.subscribers} idle per transport`, () =>
-    measureMemory(base, processes(), TRANSPORTS, plan.memory.subscribers), true);
+  console.log("memory with idle and stalled viewers");
+  results.memory = await unit(`memory, ${plan.memory.idle} idle per transport, ${plan.memory.stalled} stalled per transport`, () =>
+    measureMemory({ base, processes: processes(), ports, transports: TRANSPORTS, idle: plan.memory.idle, stalled: plan.memory.stalled }), true);
 
   console.log("fan-out latency");
+  const latency = async (contender: LatencyRow["contender"], transport: LatencyRow["transport"], subscribers: number, via: LatencyRow["via"], url: string) => {
+    teardown.hold(pace);
+    const name = `${contender === "floor" ? "floor " : ""}${transport} × ${subscribers}${via === "runtime" ? ", runtime port" : ""}`;
+    const row = await unit(name, () =>
+      measureLatency({ base: url, contender, via, processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
+    if (row) results.latency.push(row);
+  };
   for (const { transport, sizes } of plan.latency.runs) {
     for (const subscribers of sizes) {
-      teardown.hold(pace);
-      const row = await unit(`${transport} × ${subscribers}`, () =>
-        measureLatency({ base, via: "wrangler dev", processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
-      if (row) results.latency.push(row);
+      await latency("project", transport, subscribers, "wrangler dev", base);
+      if (transport === "ws" && plan.latency.floor.includes(subscribers)) await latency("floor", "ws", subscribers, "wrangler dev", base);
     }
   }
   for (const { transport, subscribers } of plan.latency.direct) {
-    if (!direct) break;
-    teardown.hold(pace);
-    const row = await unit(`${transport} × ${subscribers}, runtime port`, () =>
-      measureLatency({ base: direct, via: "runtime", processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
-    if (row) results.latency.push(row);
+    if (direct) await latency("project", transport, subscribers, "runtime", direct);
   }
 
   console.log("delivery throughput");
   for (const { transport, subscribers } of plan.knee) {
     teardown.hold(pace);
-    const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace }));
+    const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace, ladder: plan.kneeLadder }));
     if (row) results.knee.push(row);
   }
 }
 
-/** First requests compile the Worker's code paths; the memory baseline should include that. */
-async function warmUp(base: string): Promise<void> {
+/**
+ * First requests compile the Worker's code paths; the memory baseline should include that.
+ * Returns the frames a subscriber of the project's short job gets, which the floor's job copies.
+ */
+async function warmUp(base: string): Promise<FrameShape> {
   const job = await createJob(base, "ticker", { count: 5, intervalMs: 20, startAt: Date.now() + 500 });
-  const sets = await Promise.all(TRANSPORTS.map((transport) => subscribeMany({ base, jobId: job.id, transport, subscribers: 5, events: 5 })));
+  const sets = await Promise.all(TRANSPORTS.map((transport) => subscribeMany({ url: streamUrl(base, job.id, transport), transport, subscribers: 5, events: 5 })));
   await Promise.all(sets.map((set) => set.ended(Date.now() + 10_000)));
   sets.forEach((set) => set.close());
+  const short = await createJob(base, SHORT_JOB.type, SHORT_JOB.input);
+  await waitForEnd(base, short.id, 10_000);
+  const frames = await measureFrames(short.urls.ws);
+  const floor = await createFloorJob(base, "burst", { snapshotChars: frames.snapshotChars, events: frames.events, eventChars: frames.eventChars });
+  const copy = await measureFrames(floor.ws);
+  if (copy.events !== frames.events) throw new Error(`The floor sent ${copy.events} event frames, not ${frames.events}`);
+  return frames;
+}
+
+/** The runtime's and the proxy's CPU use while nothing runs, in CPU seconds per second. */
+async function idleCpu(processes: DevProcesses): Promise<{ runtime: number; proxy: number }> {
+  const ms = 2_000;
+  const before = { runtime: cpuSeconds(processes.runtime), proxy: cpuSeconds(processes.proxy) };
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return { runtime: (cpuSeconds(processes.runtime) - before.runtime) / (ms / 1000), proxy: (cpuSeconds(processes.proxy) - before.proxy) / (ms / 1000) };
 }
 
 function machine() {
@@ -160,11 +206,15 @@ function machine() {
 function printTables(): void {
   const m = results.machine;
   console.log(`\n## Results (${m.cpus} cores, ${m.memoryGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}; run ${Math.round(results.runMs / 1000)} s)\n`);
+  if (results.comparison && results.jobsCompared) {
+    const text = comparisonTables(results.comparison, results.jobsCompared);
+    if (text) console.log(`### live-jobs against the floor (a bare Worker + Durable Object)\n\n${text}\n`);
+  }
   if (results.latency.length) console.log(`### Fan-out latency (${plan.latency.rate} events/s for ${plan.latency.seconds} s)\n\n${latencyTable(results.latency)}\n`);
   if (results.knee.length) console.log(`### Delivery throughput\n\n${kneeTable(results.knee)}\n`);
-  if (results.jobs.length) console.log(`### Job throughput (demo job: 3 steps, 3 sleeps)\n\n${jobsTable(results.jobs)}\n`);
-  if (results.costs.length) console.log(`### Cost counters per job\n\n${costsTable(results.costs)}\n`);
-  if (results.memory) console.log(`### Memory with idle subscribers\n\n${memoryTable(results.memory)}\n`);
+  if (results.jobs.length) console.log(`### Job throughput (live-jobs: ${results.jobsCompared?.project}; floor: ${results.jobsCompared?.floor})\n\n${jobsTable(results.jobs)}\n`);
+  if (results.costs.length) console.log(`### Costs per job ($${PRICES.perMillionRowsWritten.toFixed(2)} per million rows written, $${PRICES.perMillionRequests.toFixed(2)} per million requests)\n\n${costsTable(results.costs)}\n`);
+  if (results.memory) console.log(`### Memory per viewer\n\n${memoryTable(results.memory)}\n${results.memory.notes.map((note) => `\n${note}`).join("")}`);
   for (const name of results.skipped) console.log(`skipped: ${name}`);
   for (const error of results.errors) console.log(`error: ${error}`);
 }
@@ -178,6 +228,7 @@ try {
   await stopServer();
 }
 results.runMs = Date.now() - startedAt;
+results.comparison = compare(results.jobs, results.latency);
 mkdirSync(join(import.meta.dirname, "results"), { recursive: true });
 writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
 printTables();

@@ -1,50 +1,68 @@
-// The few HTTP calls the scenarios make against the app's public API.
+// The few HTTP calls the scenarios make: the app's public API as its owner "e2e" (the
+// token test/e2e/wrangler-dev.ts configures), and the floor contender's routes.
 import { isTerminal } from "../../src/lib/job-state.ts";
-import type { CreatedJob, JobSnapshot } from "../../src/protocol.ts";
+import type { CreatedJob, JobSnapshot, Usage } from "../../src/protocol.ts";
+import { E2E_TOKEN } from "../../test/e2e/wrangler-dev.ts";
 
-/** Mirrors JobCosts in src/job/storage.ts (GET /jobs/:id/costs). */
-export interface JobCosts {
-  rowsWritten: number;
-  alarmsArmed: number;
-  eventsStored: number;
-  steps: number;
+/** Every bench job is created by this owner: `ticker` and the bench types are owners-only, and the owner sees `usage`. */
+export const OWNER_AUTH = { Authorization: `Bearer ${E2E_TOKEN}` };
+
+/** What the bench needs of a created job, on either contender. */
+export interface Created {
+  id: string;
+  /** The job's WebSocket subscribe URL. */
+  ws: string;
 }
 
 export async function createJob(base: string, type: string, input: unknown): Promise<CreatedJob> {
   const response = await fetch(`${base}/jobs`, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...OWNER_AUTH },
     body: JSON.stringify({ type, input }),
   });
   if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as CreatedJob;
 }
 
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`GET ${url} answered ${response.status}: ${await response.text()}`);
-  return (await response.json()) as T;
+/** The floor's input (bench/.worker/floor.ts, FloorInput). */
+export interface FloorInput {
+  snapshotChars?: number;
+  events?: number;
+  eventChars?: number;
+  ticker?: { count: number; intervalMs: number; batch: number; startAt: number };
 }
 
-export function getSnapshot(base: string, id: string): Promise<JobSnapshot> {
-  return getJson(`${base}/jobs/${id}`);
+export async function createFloorJob(base: string, type: string, input: FloorInput): Promise<Created> {
+  const response = await fetch(`${base}/floor/jobs`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ type, input }),
+  });
+  if (response.status !== 201) throw new Error(`POST /floor/jobs answered ${response.status}: ${await response.text()}`);
+  const body = (await response.json()) as { id: string; urls: { ws: string } };
+  return { id: body.id, ws: body.urls.ws };
 }
 
-export function getCosts(base: string, id: string): Promise<JobCosts> {
-  return getJson(`${base}/jobs/${id}/costs`);
+/** The job as its owner sees it: with `usage`. Each call is one request into the object. */
+export async function getSnapshot(base: string, id: string): Promise<JobSnapshot & { usage: Usage }> {
+  const response = await fetch(`${base}/jobs/${id}`, { headers: OWNER_AUTH });
+  if (!response.ok) throw new Error(`GET /jobs/${id} answered ${response.status}: ${await response.text()}`);
+  const snapshot = (await response.json()) as JobSnapshot;
+  if (!snapshot.usage) throw new Error(`GET /jobs/${id} as its owner has no usage`);
+  return snapshot as JobSnapshot & { usage: Usage };
 }
 
 export async function cancelJob(base: string, id: string): Promise<void> {
-  const response = await fetch(`${base}/jobs/${id}/cancel`, { method: "POST" });
+  const response = await fetch(`${base}/jobs/${id}/cancel`, { method: "POST", headers: OWNER_AUTH });
   await response.body?.cancel();
 }
 
-/** Polls until the job ended; the scenarios that need this run few jobs. */
-export async function waitForEnd(base: string, id: string, timeoutMs: number): Promise<JobSnapshot> {
+/** Polls until the job ended; returns the last snapshot and how many status reads it took (each a request into the object). */
+export async function waitForEnd(base: string, id: string, timeoutMs: number): Promise<{ snapshot: JobSnapshot & { usage: Usage }; reads: number }> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  for (let reads = 1; ; reads++) {
     const snapshot = await getSnapshot(base, id);
-    if (isTerminal(snapshot.state)) return snapshot;
+    if (isTerminal(snapshot.state)) return { snapshot, reads };
     if (Date.now() > deadline) throw new Error(`Job ${id} still ${snapshot.state} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

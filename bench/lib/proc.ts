@@ -72,6 +72,10 @@ export interface CpuShare {
   cli: number;
   client: number;
   other: number;
+  /** CPU seconds the runtime and the proxy used in the interval, and its length in seconds. */
+  runtimeSeconds: number;
+  proxySeconds: number;
+  elapsedSeconds: number;
 }
 
 /** Starts measuring CPU use; the returned function ends the interval and reports it. */
@@ -91,7 +95,8 @@ export function cpuMeter(processes: DevProcesses): () => CpuShare {
     const percent = (key: Exclude<keyof typeof start, "at">) => ((end[key] - start[key]) / seconds) * 100;
     const ours = percent("runtime") + percent("proxy") + percent("cli") + percent("client");
     const share = { runtime: percent("runtime"), proxy: percent("proxy"), cli: percent("cli"), client: percent("client"), other: percent("machine") - ours };
-    return Object.fromEntries(Object.entries(share).map(([key, value]) => [key, Math.max(0, Math.round(value))])) as unknown as CpuShare;
+    const rounded = Object.fromEntries(Object.entries(share).map(([key, value]) => [key, Math.max(0, Math.round(value))])) as Omit<CpuShare, `${string}Seconds`>;
+    return { ...rounded, runtimeSeconds: end.runtime - start.runtime, proxySeconds: end.proxy - start.proxy, elapsedSeconds: seconds };
   };
 }
 
@@ -143,4 +148,24 @@ export function openServerConnections(ports: number[]): number {
     if (wanted.has(parseInt(cols[1]!.split(":")[1]!, 16))) open++;
   }
   return open;
+}
+
+/**
+ * Bytes waiting in the kernel's socket queues (sent and not yet acknowledged by the peer,
+ * or received and not yet read) of the TCP connections on `ports`, at either end: what a
+ * stalled reader leaves in the kernel rather than in any process's memory.
+ */
+export function socketQueuedBytes(ports: number[]): number {
+  const wanted = new Set(ports);
+  let bytes = 0;
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 5 || cols[3] === "0A") continue;
+    const local = parseInt(cols[1]!.split(":")[1]!, 16);
+    const remote = parseInt(cols[2]!.split(":")[1]!, 16);
+    if (!wanted.has(local) && !wanted.has(remote)) continue;
+    const [tx = "0", rx = "0"] = cols[4]!.split(":");
+    bytes += parseInt(tx, 16) + parseInt(rx, 16);
+  }
+  return bytes;
 }

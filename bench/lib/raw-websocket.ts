@@ -1,21 +1,24 @@
 // A minimal WebSocket client (RFC 6455) for receiving many small text frames cheaply.
 // Node's global WebSocket spends tens of µs of CPU per message and ~2 ms per handshake;
 // on a 2-core machine the client would then compete with the server it measures.
-// It sends nothing but the handshake, pongs and close frames, and reads text frames.
+// It reads text frames and sends short text frames (acks), pongs and close frames.
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
 
 export interface RawSocketHandlers {
-  message(text: string): void;
+  /** A text frame; `socket` may already answer it (before the open promise resolves). */
+  message(text: string, socket: RawSocket): void;
   /** The server's close code, or 1006 when the connection dropped without one. */
   closed(code: number): void;
 }
 
 export interface RawSocket {
+  /** Sends a text frame; false once the connection is closing. */
+  send(text: string): boolean;
   close(): void;
 }
 
-const OPCODE = { continuation: 0x0, text: 0x1, close: 0x8, ping: 0x9 } as const;
+const OPCODE = { continuation: 0x0, text: 0x1, close: 0x8, ping: 0x9, pong: 0xa } as const;
 
 /** Resolves on 101 Switching Protocols; rejects on any other answer or none within `timeoutMs`. */
 export function openRawWebSocket(url: string, timeoutMs: number, handlers: RawSocketHandlers): Promise<RawSocket> {
@@ -28,10 +31,17 @@ export function openRawWebSocket(url: string, timeoutMs: number, handlers: RawSo
     closed = true;
     handlers.closed(code);
   };
-  const send = (opcode: number, payload: Buffer) => socket.write(maskedFrame(opcode, payload));
+  const send = (opcode: number, payload: Buffer) => {
+    socket.write(maskedFrame(opcode, payload));
+    return true;
+  };
+  const raw: RawSocket = {
+    send: (text) => !closed && socket.writable && send(OPCODE.text, Buffer.from(text, "utf8")),
+    close: () => (closed ? socket.destroy() : socket.end(maskedFrame(OPCODE.close, Buffer.from([0x03, 0xe8])))),
+  };
   const parser = new FrameParser((opcode, payload) => {
-    if (opcode === OPCODE.text) handlers.message(payload.toString("utf8"));
-    else if (opcode === OPCODE.ping) send(0xa, payload);
+    if (opcode === OPCODE.text) handlers.message(payload.toString("utf8"), raw);
+    else if (opcode === OPCODE.ping) send(OPCODE.pong, payload);
     else if (opcode === OPCODE.close) {
       // Answer the close and end the connection: workerd closes its side only ~10 s later.
       socket.end(maskedFrame(OPCODE.close, payload.subarray(0, 2)));
@@ -59,7 +69,7 @@ export function openRawWebSocket(url: string, timeoutMs: number, handlers: RawSo
         socket.destroy();
         return reject(new Error(`${url} answered ${status}`));
       }
-      resolve({ close: () => (closed ? socket.destroy() : socket.end(maskedFrame(OPCODE.close, Buffer.from([0x03, 0xe8])))) });
+      resolve(raw);
       if (rest.length) parser.push(rest);
     });
     socket.on("error", (error) => {
@@ -74,7 +84,10 @@ export function openRawWebSocket(url: string, timeoutMs: number, handlers: RawSo
 function maskedFrame(opcode: number, payload: Buffer): Buffer {
   const mask = [0x12, 0x34, 0x56, 0x78];
   const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
-  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | masked.length, ...mask]), masked]);
+  // Acks, pongs and closes are short; frames up to 64 KiB take the 16-bit length.
+  const length = masked.length < 126 ? [0x80 | masked.length] : [0x80 | 126, masked.length >> 8, masked.length & 0xff];
+  if (masked.length > 0xffff) throw new Error("Client frames over 64 KiB are not supported");
+  return Buffer.concat([Buffer.from([0x80 | opcode, ...length, ...mask]), masked]);
 }
 
 /** Reassembles unmasked server frames across TCP chunks, and fragmented messages. */

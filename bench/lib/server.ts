@@ -1,7 +1,8 @@
 // Starts `wrangler dev` for the bench on a snapshot of the project: wrangler dev rebuilds
 // and restarts the Worker on every file change, and an edit made while the bench runs
 // must not restart the objects under measurement. The snapshot's own copy of
-// test/e2e/wrangler-dev.ts starts it, so it runs exactly as the end-to-end tests do.
+// test/e2e/wrangler-dev.ts starts it, so it runs as the end-to-end tests do, but with the
+// bench's own config (bench/wrangler.toml: the app plus the bench's job types and the floor).
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -29,7 +30,7 @@ export async function startBenchServer(vars: Record<string, string>): Promise<Be
     cpSync(PROJECT, root, { recursive: true, filter: (source) => !SKIPPED.has(relative(PROJECT, source)) });
     symlinkSync(join(PROJECT, "node_modules"), join(root, "node_modules"));
     const helper = (await import(pathToFileURL(join(root, "test/e2e/wrangler-dev.ts")).href)) as WranglerDevModule;
-    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state") });
+    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml" });
     return {
       url: dev.url,
       port: dev.port,

@@ -1,16 +1,24 @@
-// N live subscribers of one ticker job over one transport. Every delivery is recorded
-// with its tick index and publish→receive latency; each subscriber checks that its
-// ticks arrive complete and in order. Parsing is one regex on the raw frame or line,
-// the same for every transport, and the clients are lean (./raw-websocket.ts and
-// node:http rather than WebSocket and fetch), so the client spends little CPU per delivery.
+// N live subscribers of one job over one transport. Every delivery is recorded with its
+// tick index and publish→receive latency; each subscriber checks that its ticks arrive
+// complete and in order. Parsing is one regex on the raw frame or line, the same for
+// every transport, and the clients are lean (./raw-websocket.ts and node:http rather than
+// WebSocket and fetch), so the client spends little CPU per delivery. WebSocket clients
+// acknowledge as the app asks (README "Live updates"); SSE and text need not. A stalled
+// subscriber takes what arrives and never acks (WebSocket), or stops reading after the
+// first chunk (SSE, text).
 import { get } from "node:http";
-import { openRawWebSocket } from "./raw-websocket.ts";
+import { openRawWebSocket, type RawSocket } from "./raw-websocket.ts";
 
 export type Transport = "ws" | "sse" | "text";
 
 export const TRANSPORTS: Transport[] = ["ws", "sse", "text"];
 
 const PATHS: Record<Transport, string> = { ws: "ws", sse: "sse", text: "stream" };
+
+/** A job's live URL on the app for one transport (http: also for WebSocket). */
+export function streamUrl(base: string, jobId: string, transport: Transport): string {
+  return `${base}/jobs/${jobId}/${PATHS[transport]}`;
+}
 
 /** A subscriber that is not connected by then fails the run instead of stalling it. */
 export const CONNECT_TIMEOUT_MS = 20_000;
@@ -54,6 +62,8 @@ export class Tally {
 export class Receiver {
   next = 1;
   received = 0;
+  /** Characters of frames (WebSocket) or of the body (SSE, text) received. */
+  chars = 0;
   inOrder = true;
   ended = false;
   error: string | null = null;
@@ -64,6 +74,7 @@ export class Receiver {
   }
 
   line(text: string): void {
+    this.chars += text.length + 1;
     const match = TICK.exec(text);
     if (!match) return;
     const index = Number(match[1]);
@@ -85,21 +96,23 @@ export interface SubscriberSet {
 }
 
 export interface SubscribeOptions {
-  base: string;
-  jobId: string;
+  /** The job's live URL for `transport` (see streamUrl; the floor's /floor/jobs/:id/ws). */
+  url: string;
   transport: Transport;
   subscribers: number;
   /** Ticks the job publishes in all. */
   events: number;
   /** Connections opened at once: more only lengthens the server's accept queue. */
   concurrency?: number;
+  /** Never acknowledge (WebSocket), or stop reading after the first chunk (SSE, text). */
+  stalled?: boolean;
 }
 
 export async function subscribeMany(options: SubscribeOptions): Promise<SubscriberSet> {
   const tally = new Tally(options.events);
   const receivers: Receiver[] = [];
   const connections: Connection[] = [];
-  const url = `${options.base}/jobs/${options.jobId}/${PATHS[options.transport]}`;
+  const { url, stalled = false } = options;
   const open = options.transport === "ws" ? connectWebSocket : connectStream;
   let failure: unknown = null;
   const worker = async () => {
@@ -107,7 +120,7 @@ export async function subscribeMany(options: SubscribeOptions): Promise<Subscrib
       const receiver = new Receiver(tally);
       receivers.push(receiver);
       try {
-        connections.push(await open(url, receiver));
+        connections.push(await open(url, receiver, stalled));
       } catch (error) {
         failure ??= error;
       }
@@ -141,16 +154,57 @@ interface Connection {
 /** The job's last frame: a terminal event (src/protocol.ts), serialized as {seq, at, type, data}. */
 export const TERMINAL_FRAME = /^\{"type":"event","event":\{"seq":\d+,"at":\d+,"type":"(?:result|error)"/;
 
+/** Mirrors ACK_EVERY in src/job/fanout.ts: a client acks at least this often (characters of frames received). */
+export const ACK_EVERY = 64 * 1024;
+const EVENT_SEQ = /^\{"type":"event","event":\{"seq":(\d+)/;
+const PAUSED_SEQ = /^\{"type":"paused","seq":(\d+)/;
+
+export interface JobSocketHandlers {
+  /** Every frame but `paused`. */
+  frame(text: string): void;
+  /** The server's close code, or 1006 when the connection dropped without one. */
+  closed(code: number): void;
+}
+
+/**
+ * A WebSocket subscriber as the app's protocol asks: it acks the last event it handled
+ * every ACK_EVERY characters received and whenever the server says `paused`. With
+ * `ack: false` it never acks (a stalled viewer). The floor ignores acks.
+ */
+export function openJobSocket(url: string, handlers: JobSocketHandlers, { ack = true } = {}): Promise<RawSocket> {
+  let handled = 0;
+  let sinceAck = 0;
+  const acknowledge = (socket: RawSocket, seq: number) => {
+    sinceAck = 0;
+    socket.send(`{"type":"ack","seq":${seq}}`);
+  };
+  return openRawWebSocket(url.replace(/^http/, "ws"), CONNECT_TIMEOUT_MS, {
+    message(text, socket) {
+      sinceAck += text.length;
+      if (text.startsWith('{"type":"paused"')) {
+        const paused = PAUSED_SEQ.exec(text);
+        if (ack && paused) acknowledge(socket, Number(paused[1]));
+        return;
+      }
+      const event = EVENT_SEQ.exec(text);
+      if (event) handled = Number(event[1]);
+      handlers.frame(text);
+      if (ack && sinceAck >= ACK_EVERY) acknowledge(socket, handled);
+    },
+    closed: (code) => handlers.closed(code),
+  });
+}
+
 /**
  * Resolves once the object accepted the socket (101): the subscriber is registered.
  * A subscriber is done at the terminal event or at the close frame, whichever comes
  * first; the client never waits for workerd to close the TCP connection (~10 s later).
  */
-async function connectWebSocket(httpUrl: string, receiver: Receiver): Promise<Connection> {
+async function connectWebSocket(httpUrl: string, receiver: Receiver, stalled: boolean): Promise<Connection> {
   let markDone!: () => void;
   const done = new Promise<void>((settle) => (markDone = settle));
-  const socket = await openRawWebSocket(httpUrl.replace(/^http/, "ws"), CONNECT_TIMEOUT_MS, {
-    message(text) {
+  const socket = await openJobSocket(httpUrl, {
+    frame(text) {
       receiver.line(text);
       if (!TERMINAL_FRAME.test(text)) return;
       receiver.ended = true;
@@ -160,12 +214,12 @@ async function connectWebSocket(httpUrl: string, receiver: Receiver): Promise<Co
       if (code !== 1000) receiver.error ??= `closed with ${code}`;
       markDone();
     },
-  });
+  }, { ack: !stalled });
   return { done, close: () => socket.close() };
 }
 
 /** SSE and text: the Worker answers once it has subscribed to the object, so headers mean registered. */
-function connectStream(url: string, receiver: Receiver): Promise<Connection> {
+function connectStream(url: string, receiver: Receiver, stalled: boolean): Promise<Connection> {
   return new Promise((resolve, reject) => {
     // No agent: one connection per subscriber, as separate viewers would have.
     const request = get(url, { agent: false }, (response) => {
@@ -177,6 +231,8 @@ function connectStream(url: string, receiver: Receiver): Promise<Connection> {
       response.setEncoding("utf8");
       let partial = "";
       response.on("data", (chunk: string) => {
+        // A stalled viewer reads the first chunk only: the Worker's and the kernel's buffers fill up behind it.
+        if (stalled) response.pause();
         const lines = (partial + chunk).split("\n");
         partial = lines.pop()!;
         for (const line of lines) receiver.line(line);

@@ -1,7 +1,12 @@
 // One measured run: a ticker job that sleeps until its subscribers are connected, then
 // publishes its phases. Shared by the fan-out latency and delivery throughput scenarios.
-import { cancelJob, createJob } from "./api.ts";
-import { subscribeMany, type SubscriberSet, type Transport } from "./subscribers.ts";
+// The project's job is the `ticker` type (src/jobs/ticker.ts); the floor's is its ticker
+// (bench/.worker/floor.ts): the same tick frames at the same rate, one phase only.
+import { cancelJob, createFloorJob, createJob } from "./api.ts";
+import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "./subscribers.ts";
+
+/** Who serves the job: the app, or the bare Worker + Durable Object it is compared with. */
+export type Contender = "project" | "floor";
 
 /** One phase of the ticker job (src/jobs/ticker.ts). */
 export interface Phase {
@@ -30,16 +35,25 @@ export function phaseMs(phase: Phase): number {
  * When a run's first event is due. Connecting costs a few ms per subscriber and varies
  * with load, so the budget follows the pace seen so far; a run that was not ready in
  * time is repeated. The previous run's connections close in a burst about 10 s after it
- * ended (workerd evicts the idle object then), so the first event also waits for that:
- * connecting overlaps the wait, publishing does not.
+ * ended (workerd evicts the idle object then), so the first event also waits for that.
+ * The job is created and its subscribers connected just in time (`createAt`), not at the
+ * start of that wait: a job object idle for 10 s hibernates, and (as of 3e1d676) one that
+ * wakes with a live text viewer throws in its constructor (Fanout rebuilds the text
+ * cursor with a snapshot, which reads `#fanout.count` before it is set), so its job
+ * never publishes. Connecting late also keeps every transport's run free of a wake-up.
  */
 export class ConnectPace {
   #msPerSubscriber = 8;
   /** Epoch ms before which no run should publish. */
   notBefore = 0;
 
+  /** How long before its first event a run with this many subscribers creates its job. */
+  leadMs(subscribers: number): number {
+    return 1_500 + Math.ceil(subscribers * this.#msPerSubscriber * 1.3);
+  }
+
   startAt(subscribers: number): number {
-    return Math.max(Date.now() + 1_500 + Math.ceil(subscribers * this.#msPerSubscriber * 1.3), this.notBefore);
+    return Math.max(Date.now() + this.leadMs(subscribers), this.notBefore);
   }
 
   observe(subscribers: number, ms: number): void {
@@ -49,6 +63,7 @@ export class ConnectPace {
 
 export interface TickerRunOptions {
   base: string;
+  contender: Contender;
   transport: Transport;
   subscribers: number;
   phases: Phase[];
@@ -67,19 +82,28 @@ export interface TickerRun {
 
 /** Creates the job, connects every subscriber and waits for the first event to be due. */
 export async function startTickerRun(options: TickerRunOptions, attempt = 1): Promise<TickerRun> {
-  const { base, transport, subscribers, phases, pauseMs, pace } = options;
+  const { base, contender, transport, subscribers, phases, pauseMs, pace } = options;
   const events = phases.reduce((sum, phase) => sum + phase.count, 0);
   const startAt = pace.startAt(subscribers);
+  await new Promise((resolve) => setTimeout(resolve, startAt - pace.leadMs(subscribers) - Date.now()));
   const [first, ...then] = phases;
-  const job = await createJob(base, "ticker", { ...first, then, pauseMs, startAt });
+  let job: { id: string; url: string };
+  if (contender === "floor") {
+    if (then.length || transport !== "ws") throw new Error("The floor publishes one phase over WebSocket only");
+    const floor = await createFloorJob(base, "ticker", { ticker: { ...first!, startAt } });
+    job = { id: floor.id, url: floor.ws };
+  } else {
+    const created = await createJob(base, "ticker", { ...first, then, pauseMs, startAt });
+    job = { id: created.id, url: streamUrl(base, created.id, transport) };
+  }
   const connectStart = Date.now();
-  const set = await subscribeMany({ base, jobId: job.id, transport, subscribers, events });
+  const set = await subscribeMany({ url: job.url, transport, subscribers, events });
   const connectMs = set.connectedAt - connectStart;
   pace.observe(subscribers, connectMs);
   if (set.connectedAt > startAt) {
     // Late subscribers would get the first events as history, not live: measure again.
     set.close();
-    await cancelJob(base, job.id);
+    if (contender === "project") await cancelJob(base, job.id);
     if (attempt >= 2) throw new Error(`${subscribers} ${transport} subscribers took ${connectMs} ms to connect, twice past the job's start`);
     return startTickerRun(options, attempt + 1);
   }

@@ -37,6 +37,8 @@ export interface KneeRow {
 
 export interface KneeOptions {
   base: string;
+  /** Offered deliveries per second of each phase; OFFERED_LADDER by default. */
+  ladder?: number[];
   processes: DevProcesses;
   transport: Transport;
   subscribers: number;
@@ -45,8 +47,8 @@ export interface KneeOptions {
 
 export async function findKnee(options: KneeOptions): Promise<KneeRow> {
   const { base, transport, subscribers, pace } = options;
-  const phases = OFFERED_LADDER.map((offered) => phaseAt(offered / subscribers, PHASE_SECONDS));
-  const run = await startTickerRun({ base, transport, subscribers, phases, pauseMs: PAUSE_MS, pace });
+  const phases = (options.ladder ?? OFFERED_LADDER).map((offered) => phaseAt(offered / subscribers, PHASE_SECONDS));
+  const run = await startTickerRun({ base, contender: "project", transport, subscribers, phases, pauseMs: PAUSE_MS, pace });
   const results: PhaseResult[] = [];
   try {
     let first = 1;

@@ -28,6 +28,8 @@ export interface DevOptions {
   /** Local storage folder; reuse it to restart the same app with its jobs. */
   persistTo?: string;
   vars?: Record<string, string>;
+  /** A wrangler config other than ./wrangler.toml (`wrangler dev -c <file>`), relative to the project. */
+  config?: string;
 }
 
 /** Signs the completion webhooks of the deployments these tests start. */
@@ -46,9 +48,10 @@ export async function startWranglerDev(options: DevOptions = {}): Promise<DevSer
   const port = options.port ?? (await freePort());
   const persistTo = options.persistTo ?? mkdtempSync(join(tmpdir(), "live-jobs-"));
   const vars = Object.entries({ ...E2E_SECRETS, ...options.vars }).flatMap(([name, value]) => ["--var", `${name}:${value}`]);
+  const config = options.config === undefined ? [] : ["-c", options.config];
   const child = spawn(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...vars],
+    ["wrangler", "dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...vars],
     { cwd: join(import.meta.dirname, "../.."), detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
   );
   let output = "";

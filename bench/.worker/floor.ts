@@ -1,0 +1,193 @@
+// The floor: the least a per-job Durable Object can do, measured next to the project by
+// the same drivers. A bare Worker route and one SQLite-backed object per job that
+//   POST /floor/jobs         stores the job: one row (type, input, state);
+//   GET  /floor/jobs/:id     answers that row;
+//   GET  /floor/jobs/:id/ws  accepts a hibernatable WebSocket (ctx.acceptWebSocket) and
+//                            sends the job's frames, closing 1000 after the last;
+// and at the end updates the row (state, finished_at). No auth, no ids with tags, no
+// event log, no steps, no alarms but the ticker's start, no flow control (acks are read
+// and ignored), no presence, no limits.
+//
+// Two kinds of job, sized by the bench to match the project's job it is compared with:
+//   burst   the snapshot frame and `events` event frames (the last one the terminal
+//           `result`) go to each subscriber as it connects; the first subscriber to get
+//           them all finishes the job. For job throughput: the same frames as a short job.
+//   ticker  from `startAt` (an alarm), `count` log events, `batch` every `intervalMs`, each
+//           stamped with its publish time, broadcast to every connected subscriber, then
+//           the `result` and close 1000. For fan-out: the same frames at the same rate.
+import { DurableObject } from "cloudflare:workers";
+import type { BenchEnv } from "./env";
+
+export interface FloorInput {
+  /** Characters the snapshot frame is padded to. */
+  snapshotChars?: number;
+  /** Burst: event frames per subscriber, the last one terminal, each padded to `eventChars`. */
+  events?: number;
+  eventChars?: number;
+  /** Ticker: log events broadcast from `startAt`, `batch` every `intervalMs`. */
+  ticker?: { count: number; intervalMs: number; batch: number; startAt: number };
+}
+
+interface FloorRow extends Record<string, SqlStorageValue> {
+  id: string;
+  type: string;
+  input: string;
+  state: string;
+  created_at: number;
+  finished_at: number | null;
+}
+
+const MAX_EVENTS = 100_000;
+const MAX_CHARS = 64 * 1024;
+
+export class FloorObject extends DurableObject<BenchEnv> {
+  /** One row: the job. */
+  async create(id: string, type: string, input: FloorInput): Promise<FloorRow> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS job (id TEXT NOT NULL, type TEXT NOT NULL, input TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER)");
+    sql.exec("INSERT INTO job VALUES (?, ?, ?, 'queued', ?, NULL)", id, type, JSON.stringify(input), Date.now());
+    if (input.ticker) await this.ctx.storage.setAlarm(input.ticker.startAt);
+    return this.status()!;
+  }
+
+  status(): FloorRow | null {
+    try {
+      return this.ctx.storage.sql.exec<FloorRow>("SELECT * FROM job").toArray()[0] ?? null;
+    } catch {
+      return null; // no table: no job here
+    }
+  }
+
+  override async fetch(): Promise<Response> {
+    const row = this.status();
+    if (!row) return Response.json({ error: "no such job" }, { status: 404 });
+    const input = JSON.parse(row.input) as FloorInput;
+    const { 0: client, 1: socket } = new WebSocketPair();
+    this.ctx.acceptWebSocket(socket);
+    socket.send(pad(JSON.stringify({ type: "snapshot", snapshot: { ...row, pad: "" } }), input.snapshotChars));
+    if (!input.ticker) {
+      const events = input.events ?? 1;
+      for (let seq = 1; seq <= events; seq++) socket.send(eventFrame(seq, seq === events, input.eventChars));
+      socket.close(1000, "job finished");
+      this.#finish(row);
+    } else if (row.state === "succeeded") {
+      socket.close(1000, "job finished");
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The ticker's run: every tick's frames to every subscriber connected then. */
+  override async alarm(): Promise<void> {
+    const row = this.status();
+    const ticker = row && (JSON.parse(row.input) as FloorInput).ticker;
+    if (!row || !ticker || row.state !== "queued") return;
+    const start = Date.now();
+    let sent = 0;
+    for (let tick = 0; sent < ticker.count; tick++) {
+      await sleep(start + tick * ticker.intervalMs - Date.now());
+      const at = Date.now();
+      const frames: string[] = [];
+      for (let b = 0; b < ticker.batch && sent < ticker.count; b++) {
+        sent++;
+        frames.push(JSON.stringify({ type: "event", event: { seq: sent, at, type: "log", data: { level: "info", message: `tick ${sent}/${ticker.count} t=${at}` } } }));
+      }
+      for (const socket of this.ctx.getWebSockets()) for (const frame of frames) trySend(socket, frame);
+    }
+    const end = JSON.stringify({ type: "event", event: { seq: sent + 1, at: Date.now(), type: "result", data: { result: { published: sent } } } });
+    for (const socket of this.ctx.getWebSockets()) {
+      trySend(socket, end);
+      try {
+        socket.close(1000, "job finished");
+      } catch {
+        // already closed
+      }
+    }
+    this.#finish(row);
+  }
+
+  override async webSocketMessage(): Promise<void> {
+    // Acks and pings: the floor has no flow control.
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  #finish(row: FloorRow): void {
+    if (row.state === "succeeded") return;
+    this.ctx.storage.sql.exec("UPDATE job SET state = 'succeeded', finished_at = ?", Date.now());
+    row.state = "succeeded";
+  }
+}
+
+/** An event frame as the project's WebSocket sends it; the last one is the terminal `result`. */
+function eventFrame(seq: number, last: boolean, chars: number | undefined): string {
+  const at = Date.now();
+  const frame = last
+    ? JSON.stringify({ type: "event", event: { seq, at, type: "result", data: { result: { events: seq, pad: "" } } } })
+    : JSON.stringify({ type: "event", event: { seq, at, type: "log", data: { level: "info", message: "" } } });
+  return pad(frame, chars);
+}
+
+/** Pads the JSON's last empty string value ("") so the frame has about `chars` characters. */
+function pad(frame: string, chars: number | undefined): string {
+  const missing = Math.min(chars ?? 0, MAX_CHARS) - frame.length;
+  if (missing <= 0) return frame;
+  const at = frame.lastIndexOf('""');
+  return at < 0 ? frame : `${frame.slice(0, at + 1)}${"x".repeat(missing)}${frame.slice(at + 1)}`;
+}
+
+function trySend(socket: WebSocket, frame: string): void {
+  try {
+    socket.send(frame);
+  } catch {
+    // closed under us
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** The floor's routes, under /floor/jobs. */
+export async function floorFetch(request: Request, env: BenchEnv): Promise<Response> {
+  const url = new URL(request.url);
+  const [, , collection, rawId, sub, ...rest] = url.pathname.split("/");
+  if (collection !== "jobs" || rest.length) return notFound();
+  if (rawId === undefined || rawId === "") {
+    if (request.method !== "POST") return notFound();
+    const body = (await request.json().catch(() => null)) as { type?: unknown; input?: FloorInput } | null;
+    const input = body?.input ?? {};
+    if (typeof body?.type !== "string" || !validInput(input)) return Response.json({ error: "bad request" }, { status: 400 });
+    const id = env.FLOOR.newUniqueId();
+    const row = await env.FLOOR.get(id).create(id.toString(), body.type, input);
+    const self = `${url.origin}/floor/jobs/${id}`;
+    return Response.json({ id: id.toString(), state: row.state, urls: { self, ws: `${self.replace(/^http/, "ws")}/ws` } }, { status: 201 });
+  }
+  let stub: DurableObjectStub<FloorObject>;
+  try {
+    stub = env.FLOOR.get(env.FLOOR.idFromString(rawId));
+  } catch {
+    return notFound();
+  }
+  if (sub === undefined && request.method === "GET") {
+    const row = await stub.status();
+    return row ? Response.json(row) : notFound();
+  }
+  if (sub === "ws" && request.method === "GET") {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return Response.json({ error: "upgrade required" }, { status: 426 });
+    return stub.fetch(request);
+  }
+  return notFound();
+}
+
+function validInput(input: FloorInput): boolean {
+  const small = (n: unknown, max: number) => n === undefined || (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max);
+  const t = input.ticker;
+  return small(input.events, MAX_EVENTS) && small(input.eventChars, MAX_CHARS) && small(input.snapshotChars, MAX_CHARS) &&
+    (t === undefined || (small(t.count, MAX_EVENTS) && t.count > 0 && small(t.intervalMs, 60_000) && small(t.batch, 1_000) && t.batch > 0 && small(t.startAt, Number.MAX_SAFE_INTEGER)));
+}
+
+const notFound = () => Response.json({ error: "not found" }, { status: 404 });

@@ -1,0 +1,19 @@
+// The bench's Worker (bench/wrangler.toml): the app, built as src/index.ts builds it, with
+// the benchmark's own job types added, and the floor contender under /floor/.
+import { JOB_TYPES } from "../../src/jobs";
+import { liveJobs } from "../../src/server";
+import type { BenchEnv } from "./env";
+import { floorFetch, FloorObject } from "./floor";
+import { BENCH_JOB_TYPES } from "./jobs";
+
+const live = liveJobs({ types: [...JOB_TYPES, ...BENCH_JOB_TYPES] });
+
+export const JobObject = live.JobObject;
+export { FloorObject };
+
+export default {
+  fetch(request, env, ctx) {
+    if (new URL(request.url).pathname.startsWith("/floor/")) return floorFetch(request, env);
+    return live.app.fetch(request, env, ctx);
+  },
+} satisfies ExportedHandler<BenchEnv>;
