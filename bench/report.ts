@@ -62,7 +62,7 @@ export function costsTable(rows: CostRow[]): string {
 
 export function memoryTable(result: MemoryResult): string {
   return markdownTable(
-    ["transport", "viewers", "count", "connect s", "runtime CPU ms/viewer", "runtime RSS +MiB", "proxy RSS +MiB", "RSS KiB per viewer", "live JS heap KiB per viewer", "kernel socket queues KiB per viewer", "KiB received per viewer", "object requests per viewer"],
+    ["transport", "viewers", "count", "connect s", "runtime CPU ms/viewer", "runtime RSS +MiB", "proxy RSS +MiB", "RSS KiB per viewer", "live JS heap KiB per viewer", "kernel socket queues KiB per viewer", "KiB received per viewer", "billed object requests per viewer"],
     result.rows.map((r) => [
       transportName[r.transport], r.kind, r.subscribers, oneDecimal(r.connectMs / 1000), oneDecimal(r.runtimeCpuMsPerViewer),
       oneDecimal(r.runtimeBytes / MiB), oneDecimal(r.proxyBytes / MiB), Math.round(r.bytesPerSubscriber / 1024),

@@ -1,6 +1,6 @@
-// The bench's Worker (bench/wrangler.toml): the app, built as src/index.ts builds it, with
+// The bench's Worker (bench/wrangler.toml): the app, built as app/worker.ts builds it, with
 // the benchmark's own job types added, and the floor contender under /floor/.
-import { JOB_TYPES } from "../../src/jobs";
+import { JOB_TYPES } from "../../app/jobs";
 import { liveJobs } from "../../src/server";
 import type { BenchEnv } from "./env";
 import { floorFetch, FloorObject } from "./floor";
@@ -9,6 +9,7 @@ import { BENCH_JOB_TYPES } from "./jobs";
 const live = liveJobs({ types: [...JOB_TYPES, ...BENCH_JOB_TYPES] });
 
 export const JobObject = live.JobObject;
+export const OwnerIndex = live.OwnerIndex;
 export { FloorObject };
 
 export default {

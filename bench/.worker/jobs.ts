@@ -1,8 +1,7 @@
 // Job types for the benchmark only (bench/wrangler.toml's Worker registers them next to
 // the app's own; src/ never sees them). Owners only, like `ticker`.
 import * as v from "valibot";
-import { defineJob, type JobDefinition } from "../../src/jobs/define";
-import { jsonSchemaOf } from "../../src/lib/json-schema";
+import { defineJob, jsonSchemaOf, type JobDefinition } from "../../src/authoring";
 
 const stepsInput = v.strictObject({
   steps: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)),

@@ -154,42 +154,29 @@ interface Connection {
 /** The job's last frame: a terminal event (src/protocol.ts), serialized as {seq, at, type, data}. */
 export const TERMINAL_FRAME = /^\{"type":"event","event":\{"seq":\d+,"at":\d+,"type":"(?:result|error)"/;
 
-/** Mirrors ACK_EVERY in src/job/fanout.ts: a client acks at least this often (characters of frames received). */
-export const ACK_EVERY = 64 * 1024;
-const EVENT_SEQ = /^\{"type":"event","event":\{"seq":(\d+)/;
-const PAUSED_SEQ = /^\{"type":"paused","seq":(\d+)/;
+const MARK_TOKEN = /^\{"type":"mark","seq":\d+,"token":"([^"]+)"/;
 
 export interface JobSocketHandlers {
-  /** Every frame but `paused`. */
+  /** Every frame but `mark`. */
   frame(text: string): void;
   /** The server's close code, or 1006 when the connection dropped without one. */
   closed(code: number): void;
 }
 
 /**
- * A WebSocket subscriber as the app's protocol asks: it acks the last event it handled
- * every ACK_EVERY characters received and whenever the server says `paused`. With
- * `ack: false` it never acks (a stalled viewer). The floor ignores acks.
+ * A WebSocket subscriber as the app's protocol asks (README "Live updates"): it answers
+ * each `mark` with an ack quoting its token, once it handled the frames before it. With
+ * `ack: false` it never answers (a stalled viewer). The floor sends no marks.
  */
 export function openJobSocket(url: string, handlers: JobSocketHandlers, { ack = true } = {}): Promise<RawSocket> {
-  let handled = 0;
-  let sinceAck = 0;
-  const acknowledge = (socket: RawSocket, seq: number) => {
-    sinceAck = 0;
-    socket.send(`{"type":"ack","seq":${seq}}`);
-  };
   return openRawWebSocket(url.replace(/^http/, "ws"), CONNECT_TIMEOUT_MS, {
     message(text, socket) {
-      sinceAck += text.length;
-      if (text.startsWith('{"type":"paused"')) {
-        const paused = PAUSED_SEQ.exec(text);
-        if (ack && paused) acknowledge(socket, Number(paused[1]));
+      if (text.startsWith('{"type":"mark"')) {
+        const mark = MARK_TOKEN.exec(text);
+        if (ack && mark) socket.send(`{"type":"ack","token":"${mark[1]}"}`);
         return;
       }
-      const event = EVENT_SEQ.exec(text);
-      if (event) handled = Number(event[1]);
       handlers.frame(text);
-      if (ack && sinceAck >= ACK_EVERY) acknowledge(socket, handled);
     },
     closed: (code) => handlers.closed(code),
   });

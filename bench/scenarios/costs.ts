@@ -1,5 +1,6 @@
 // Scenario 4: what a job costs, from the object's own accounting in its owner's snapshot
-// (`usage`: rows written, each setAlarm counted as one; alarms; requests), with the
+// (`usage`: rows written, each setAlarm counted as one; alarms set; requests, alarm runs
+// included; incoming WebSocket messages, billed 20 to a request), with the
 // events it stored (`lastSeq`) and its steps (`steps.total`), priced per million jobs at
 // Cloudflare's list prices. Each job runs without subscribers; the bench polls its status
 // until it ends, and those status reads are taken off its requests.
@@ -19,7 +20,7 @@ export interface CostRow {
   steps: number;
   eventsStored: number;
   usage: Usage;
-  /** usage.requests without the bench's own status reads: the create, and whatever else reached the object. */
+  /** Billed requests without the bench's own status reads: the create, the alarm runs, messages / 20. */
   requests: number;
   rowsPerStep: number;
   /** Dollars per million such jobs: rows written and requests at list prices. */
@@ -44,7 +45,7 @@ export async function measureCosts(base: string, jobs = COST_JOBS): Promise<Cost
     const job = await createJob(base, type, input);
     const { snapshot, reads } = await waitForEnd(base, job.id, 60_000);
     const { usage } = snapshot;
-    const requests = usage.requests - reads;
+    const requests = usage.requests - reads + usage.messages / 20;
     rows.push({
       job: label,
       type,

@@ -119,7 +119,7 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
       // Read afresh after a busy set (a stalled one, or one right after it): its garbage,
       // collected at its reading, may be handed back only now.
       const before = rows.length && kind !== "idle" ? await reading(processes, options.ports, inspector, notes) : (rows.length ? last : baseline);
-      const requestsBefore = (await getSnapshot(base, jobId)).usage.requests;
+      const usageBefore = (await getSnapshot(base, jobId)).usage;
       const started = Date.now();
       const cpuBefore = cpuSeconds(processes.runtime);
       const stalled = kind.startsWith("stalled");
@@ -131,10 +131,9 @@ export async function measureMemory(options: MemoryOptions): Promise<MemoryResul
       const runtimeCpuMsPerViewer = ((cpuSeconds(processes.runtime) - cpuBefore) * 1000) / subscribers;
       const after = await reading(processes, options.ports, inspector, notes);
       last = after;
-      // The read after counts itself, and the read before. (A job object woken from
-      // hibernation with a live text viewer fails every request as of 3e1d676: no figure then.)
+      // Billed requests: the read after counts itself; acks are messages, 20 to a request.
       const requests = await getSnapshot(base, jobId).then(
-        (snapshot) => snapshot.usage.requests - requestsBefore - 1,
+        ({ usage }) => usage.requests - usageBefore.requests - 1 + (usage.messages - usageBefore.messages) / 20,
         (error: Error) => (notes.push(`${transport}, ${kind}: ${error.message.slice(0, 200)}`), NaN),
       );
       const runtimeBytes = after.runtimeBytes - before.runtimeBytes;
