@@ -3,11 +3,10 @@
 // engine needs it durable (a step attempt is about to start: the previous step's record
 // and events ride along), when the job's slice ends, or when it grows past
 // MAX_BATCH_CHARS. While a step's body runs, what it logs is written at the end of the
-// turn, but at most once per `windowMs` after the last write (the step's own start is
-// one): a flood goes out in batches, one row per window, and a step that ends within the
-// window writes its lines with its result, in one row. So a line waits at most
-// `windowMs`: the price of rows per step near one. Progress is coalesced: an update
-// replaces the one still waiting, and one is written at most once per window.
+// turn, but at most once per `windowMs`: a lone line goes out at once, a flood goes out
+// in batches, one row per window. A body that ends in the turn it logged (no I/O between)
+// leaves its lines to ride with its result. Progress is coalesced: an update replaces the
+// one still waiting, and one is written at most once per window.
 //
 // Budgets: an event past the job's `events` budget, or a write past its `bytes` budget,
 // is refused and reported through `onLimit`, which ends the job. The events that end a
@@ -116,7 +115,6 @@ export class EventLog {
     const progress = events.findLast((event) => event.type === "progress")?.data as Progress | undefined;
     if (progress) this.#progressWrittenAt = now;
     const bytesBefore = this.#bytes();
-    this.#writtenAt = now;
     this.store.appendBatch({ events, steps: this.#steps, result: this.#result, progress: progress ?? null });
     this.#bytesStored = bytesBefore + this.#chars;
     const resultStep = this.#resultStep === null ? undefined : this.steps().get(this.#resultStep);
@@ -164,10 +162,15 @@ export class EventLog {
     if (this.#bodies > 0) this.#schedule();
   }
 
-  /** At the end of this turn, or a window after the last write if that is later. */
+  /**
+   * At the end of this turn, or a window after the body's last write if that is later.
+   * Only a body's writes start a window: the one that starts a step does not hold back
+   * the step's first line.
+   */
   #schedule(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = null;
+      this.#writtenAt = Date.now();
       this.flush();
     }, Math.max(0, this.#writtenAt + this.options.windowMs - Date.now()));
   }
