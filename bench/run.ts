@@ -1,7 +1,8 @@
 // `npm run bench`: starts `wrangler dev -c bench/wrangler.toml` on 127.0.0.1 (the app with
 // the bench's job types, and the floor contender), runs the scenarios, prints their
 // tables, writes bench/results/latest.json and stops everything it started, also on
-// failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only.
+// failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only;
+// `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -37,6 +38,8 @@ const VARS = {
 const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
 const plan = process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN;
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
+const runs = (scenario: "jobs" | "costs" | "memory" | "latency" | "knee") => !only || only.includes(scenario);
 const startedAt = Date.now();
 let server: BenchServer | null = null;
 let stopping: Promise<void> | null = null;
@@ -124,14 +127,14 @@ async function main(): Promise<void> {
   const pace = new ConnectPace();
 
   // Jobs first: the thousands of subscribers of the later scenarios leave workerd busy closing them.
-  console.log("job throughput");
+  if (runs("jobs")) console.log("job throughput");
   const floorLabel = `snapshot + ${frames.events} event frames of ~${frames.eventChars} characters, sent as the subscriber connects`;
   results.jobsCompared = { project: `${SHORT_JOB.label} (${frames.events} events)`, floor: floorLabel, frames };
   const kinds = [
     projectJob(SHORT_JOB.label, SHORT_JOB.type, SHORT_JOB.input),
     floorJob(floorLabel, { snapshotChars: frames.snapshotChars, events: frames.events, eventChars: frames.eventChars }),
   ];
-  for (const clients of plan.jobs.clients) {
+  for (const clients of runs("jobs") ? plan.jobs.clients : []) {
     for (const job of kinds) {
       const row = await unit(`${job.contender}, ${clients} clients`, () =>
         measureJobThroughput({ base, processes: processes(), job, clients, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu }), true);
@@ -139,12 +142,16 @@ async function main(): Promise<void> {
     }
   }
 
-  console.log("costs");
-  results.costs = (await unit("usage of each job", () => measureCosts(base), true)) ?? [];
+  if (runs("costs")) {
+    console.log("costs");
+    results.costs = (await unit("usage of each job", () => measureCosts(base), true)) ?? [];
+  }
 
-  console.log("memory with idle and stalled viewers");
-  results.memory = await unit(`memory, ${plan.memory.idle} idle per transport, ${plan.memory.stalled} stalled per transport`, () =>
-    measureMemory({ base, processes: processes(), ports, transports: TRANSPORTS, idle: plan.memory.idle, stalled: plan.memory.stalled }), true);
+  if (runs("memory")) {
+    console.log("memory with idle and stalled viewers");
+    results.memory = await unit(`memory, ${plan.memory.idle} idle per transport, ${plan.memory.stalled} stalled per transport`, () =>
+      measureMemory({ base, processes: processes(), ports, transports: TRANSPORTS, idle: plan.memory.idle, stalled: plan.memory.stalled }), true);
+  }
 
   console.log("fan-out latency");
   const latency = async (contender: LatencyRow["contender"], transport: LatencyRow["transport"], subscribers: number, via: LatencyRow["via"], url: string) => {
@@ -154,18 +161,18 @@ async function main(): Promise<void> {
       measureLatency({ base: url, contender, via, processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
     if (row) results.latency.push(row);
   };
-  for (const { transport, sizes } of plan.latency.runs) {
+  for (const { transport, sizes } of runs("latency") ? plan.latency.runs : []) {
     for (const subscribers of sizes) {
       await latency("project", transport, subscribers, "wrangler dev", base);
       if (transport === "ws" && plan.latency.floor.includes(subscribers)) await latency("floor", "ws", subscribers, "wrangler dev", base);
     }
   }
-  for (const { transport, subscribers } of plan.latency.direct) {
+  for (const { transport, subscribers } of runs("latency") ? plan.latency.direct : []) {
     if (direct) await latency("project", transport, subscribers, "runtime", direct);
   }
 
   console.log("delivery throughput");
-  for (const { transport, subscribers } of plan.knee) {
+  for (const { transport, subscribers } of runs("knee") ? plan.knee : []) {
     teardown.hold(pace);
     const row = await unit(`${transport} × ${subscribers}`, () => findKnee({ base, processes: processes(), transport, subscribers, pace, ladder: plan.kneeLadder }));
     if (row) results.knee.push(row);
