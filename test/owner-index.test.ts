@@ -7,6 +7,7 @@ import { createApp } from "../src/http/app";
 import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
+import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
 import { auth, BASE, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
@@ -100,6 +101,16 @@ it("converges under many concurrent jobs and failing reports, losing none", asyn
     expect(counts.succeeded).toBe(20);
   }, { timeout: 10_000, interval: 100 });
   for (const id of ids) expect((await snapshot(id)).state).toBe("succeeded");
+});
+
+it("costs the index two requests for a short job: its admission and its end", async () => {
+  const { token } = await freshOwner();
+  const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
+  const id = await create(token, "demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const usage = await indexFor(env as Env, owner, id, 1).usage();
+  expect(usage.requests).toBe(2);
+  expect(usage.rowsWritten).toBeLessThanOrEqual(5);
 });
 
 it("drops a deleted job from its owner's list", async () => {

@@ -115,6 +115,7 @@ export class JobObject extends DurableObject<Env> {
     const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });
     this.#events(job).append("state", { state: "queued" }, true);
     this.#events(job).flush();
+    this.#reporterOf(job)?.admitted(this.#store.lastSeq());
     await this.#arm(Date.now());
     return { status: "created", snapshot: this.#snapshot(job, null) };
   }

@@ -27,6 +27,11 @@ export class Reporter {
 
   constructor(private readonly source: ReportSource) {}
 
+  /** The index has the job as of `seq` already: the Worker admitted it with its first listing. */
+  admitted(seq: number): void {
+    this.#acknowledged = Math.max(this.#acknowledged, seq);
+  }
+
   get behind(): boolean {
     const current = this.source.current();
     return current !== null && current.seq > this.#acknowledged;
