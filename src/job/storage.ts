@@ -109,6 +109,8 @@ const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, messages: 0, a
 
 export class JobStore {
   #exists = false;
+  /** The job row as last read; undefined: read it on next use. */
+  #row: JobRow | null | undefined = undefined;
   #lastSeq: number | null = null;
   /** Counters since the object woke, on top of the job row's. */
   readonly #usage: Usage = { ...NO_USAGE };
@@ -144,9 +146,12 @@ export class JobStore {
     return this.job()!;
   }
 
+  /** The job row, read once and again only after a write to it: most requests read it, few change it. */
   job(): JobRow | null {
-    if (!this.exists()) return null;
-    return (this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM job").toArray()[0] as JobRow | undefined) ?? null;
+    if (this.#row === undefined) {
+      this.#row = this.exists() ? ((this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM job").toArray()[0] as JobRow | undefined) ?? null) : null;
+    }
+    return this.#row && { ...this.#row };
   }
 
   /** Updates the job row; the usage counters ride along, so keeping them costs no write. */
@@ -261,6 +266,7 @@ export class JobStore {
   /** Forget cached values after the object's storage was deleted. */
   reset(): void {
     this.#exists = false;
+    this.#row = undefined;
     this.#lastSeq = null;
     this.#storedUsage = null;
     Object.assign(this.#usage, NO_USAGE);
@@ -272,6 +278,7 @@ export class JobStore {
 
   /** A write of the one job row, counted before the usage it carries is serialized. */
   #writeJob(query: string, ...bindings: (SqlStorageValue | (() => SqlStorageValue))[]): void {
+    this.#row = undefined;
     this.#usage.rowsWritten += 1;
     this.sql.exec(query, ...bindings.map((value) => (typeof value === "function" ? value() : value)));
   }
