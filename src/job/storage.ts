@@ -111,6 +111,8 @@ export class JobStore {
   #exists = false;
   /** The job row as last read; undefined: read it on next use. */
   #row: JobRow | null | undefined = undefined;
+  /** The latest progress in the log; undefined: not read yet. */
+  #progress: Progress | null | undefined = undefined;
   #lastSeq: number | null = null;
   /** Counters since the object woke, on top of the job row's. */
   readonly #usage: Usage = { ...NO_USAGE };
@@ -140,9 +142,10 @@ export class JobStore {
       `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, tags, webhook, state, created_at, deadline_at, usage)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
       job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget), JSON.stringify(job.tags), job.webhook,
-      job.createdAt, job.deadlineAt, () => JSON.stringify(this.usage()),
+      job.createdAt, job.deadlineAt,
     );
     this.#lastSeq = 0;
+    this.#progress = null;
     return this.job()!;
   }
 
@@ -156,10 +159,12 @@ export class JobStore {
 
   /** Updates the job row; the usage counters ride along, so keeping them costs no write. */
   updateJob(patch: JobPatch): void {
+    const row = this.job();
     const entries = Object.entries(patch);
     const assignments = entries.map(([column]) => `${column} = ?`);
-    this.#writeJob(`UPDATE job SET ${[...assignments, "usage = ?"].join(", ")}`,
-      ...entries.map(([, value]) => value as SqlStorageValue), () => JSON.stringify(this.usage()));
+    const usage = this.#writeJob(`UPDATE job SET ${[...assignments, "usage = ?"].join(", ")}`, ...entries.map(([, value]) => value as SqlStorageValue));
+    // The row as written, without reading it back.
+    this.#row = row && { ...row, ...patch, usage };
   }
 
   /** The usage counters: as stored in the job row plus what happened since. */
@@ -209,9 +214,9 @@ export class JobStore {
       batch.progress ? JSON.stringify(batch.progress) : null,
     );
     this.#lastSeq = last.seq;
+    if (batch.progress) this.#progress = batch.progress;
   }
 
-  /** Events with seq > since, oldest first, at most `limit` of them. */
   /**
    * Up to `limit` events after `since`, and no more rows than make about `maxChars` of
    * JSON (at least one): what a reader can take is read, not a whole page of big events.
@@ -250,9 +255,13 @@ export class JobStore {
     return found?.result ?? null;
   }
 
+  /** Read from the log once, then kept as batches are appended. */
   latestProgress(): Progress | null {
-    const found = this.sql.exec<{ progress: string }>("SELECT progress FROM log WHERE progress IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0];
-    return found ? (JSON.parse(found.progress) as Progress) : null;
+    if (this.#progress === undefined) {
+      const found = this.exists() ? this.sql.exec<{ progress: string }>("SELECT progress FROM log WHERE progress IS NOT NULL ORDER BY seq DESC LIMIT 1").toArray()[0] : undefined;
+      this.#progress = found ? (JSON.parse(found.progress) as Progress) : null;
+    }
+    return this.#progress;
   }
 
   /** Bytes the log holds: events, step records and results. */
@@ -267,6 +276,7 @@ export class JobStore {
   reset(): void {
     this.#exists = false;
     this.#row = undefined;
+    this.#progress = undefined;
     this.#lastSeq = null;
     this.#storedUsage = null;
     Object.assign(this.#usage, NO_USAGE);
@@ -276,10 +286,12 @@ export class JobStore {
     this.#usage.rowsWritten += this.sql.exec(query, ...bindings).rowsWritten;
   }
 
-  /** A write of the one job row, counted before the usage it carries is serialized. */
-  #writeJob(query: string, ...bindings: (SqlStorageValue | (() => SqlStorageValue))[]): void {
+  /** A write of the one job row, whose last binding is the usage it carries (this write counted); returns that usage. */
+  #writeJob(query: string, ...bindings: SqlStorageValue[]): string {
     this.#row = undefined;
     this.#usage.rowsWritten += 1;
-    this.sql.exec(query, ...bindings.map((value) => (typeof value === "function" ? value() : value)));
+    const usage = JSON.stringify(this.usage());
+    this.sql.exec(query, ...bindings, usage);
+    return usage;
   }
 }
