@@ -1,21 +1,14 @@
 // Control stays with whoever started the job: the start page's browser may cancel its
 // job; the same job opened from a shared link, in a fresh browser, only watches.
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { launchChromium, openPage, waitForText } from "./browser";
+import { expect, inject, it } from "vitest";
+import { openPage, useChromium, waitForText } from "./browser";
 
 const baseUrl = inject("baseUrl");
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useChromium();
 
 it("the start page creates a public job and may cancel it; a shared link shows no Cancel", async () => {
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
   // Owners-only types are not offered to an anonymous visitor.
   expect(await page.locator("#type option").allTextContents()).not.toContain("ticker");
@@ -25,7 +18,7 @@ it("the start page creates a public job and may cancel it; a shared link shows n
   const link = page.url();
   await waitForText(page, "#live-status", "Live");
 
-  const { page: friend, problems: friendProblems } = await openPage(browser);
+  const { page: friend, problems: friendProblems } = await openPage(browser());
   await friend.goto(link);
   await waitForText(friend, "#live-status", "Live");
   expect(await friend.locator("#cancel-form").count()).toBe(0);

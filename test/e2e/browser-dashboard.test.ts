@@ -1,20 +1,14 @@
 // The dashboard in Chromium: sign in with a token, the list updates live as jobs progress
 // and end, filters, run again, and the plain paged list without JavaScript.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
+import type { Page } from "playwright-core";
+import { expect, inject, it } from "vitest";
 import type { CreatedJob } from "../../src/protocol";
-import { launchChromium, openPage, screenshot, waitForText } from "./browser";
+import { openPage, screenshot, useChromium, waitForText } from "./browser";
 import { E2E_TOKEN } from "./wrangler-dev";
 
 const baseUrl = inject("baseUrl");
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useChromium();
 
 async function create(type: string, input: unknown, tags: string[] = []): Promise<CreatedJob> {
   const response = await fetch(`${baseUrl}/jobs`, {
@@ -34,7 +28,7 @@ const row = (id: string) => `tr[data-job="${id}"]`;
 
 it("keeps the list live as jobs start, progress and end; filters; runs a job again", { timeout: 90_000 }, async () => {
   const tag = `e2e-${Date.now()}`;
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await signIn(page);
   await waitForText(page, "#live-status", "Live");
 
@@ -77,7 +71,7 @@ it("keeps the list live as jobs start, progress and end; filters; runs a job aga
 it("works without JavaScript: a plain list, paged", { timeout: 60_000 }, async () => {
   const tag = `nojs-${Date.now()}`;
   for (let i = 0; i < 3; i++) await create("demo", { intervalMs: 0 }, [tag]);
-  const { page } = await openPage(browser, { javaScriptEnabled: false });
+  const { page } = await openPage(browser(), { javaScriptEnabled: false });
   await signIn(page);
   await page.goto(`${baseUrl}/dashboard?tag=${tag}&limit=2`);
   expect(await page.locator("#jobs tr").count()).toBe(2);

@@ -1,25 +1,18 @@
 // The job page in Chromium: cancel (with and without JavaScript), a reload in the middle of
 // a job, retries in the step timeline, the log's scrolling, the copy buttons, and the 404
 // page (an expired job's is in browser-restart.test.ts).
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { createJob, holdControl, jobState, launchChromium, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
+import { expect, inject, it } from "vitest";
+import { createJob, holdControl, jobState, logMessages, logSeqs, openPage, useChromium, waitForLogLines, waitForText } from "./browser";
 
 const baseUrl = inject("baseUrl");
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useChromium();
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
 
 it("cancels a running job from its page", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await holdControl(page, job);
   await page.goto(job.urls.page);
   await waitForText(page, "#live-status", "Live");
@@ -35,7 +28,7 @@ it("cancels a running job from its page", async () => {
 
 it("cancels without JavaScript: the form post comes back to the page", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
-  const { page } = await openPage(browser, { javaScriptEnabled: false });
+  const { page } = await openPage(browser(), { javaScriptEnabled: false });
   await holdControl(page, job);
   await page.goto(job.urls.page);
   const [post] = await Promise.all([page.waitForResponse((r) => r.url() === job.urls.cancel), page.click("#cancel-form button")]);
@@ -49,7 +42,7 @@ it("cancels without JavaScript: the form post comes back to the page", async () 
 it("resumes after a reload in the middle of a job without repeating log lines", async () => {
   const expected = lines(8);
   const job = await createJob(baseUrl, "echo", { lines: expected, delayMs: 400 });
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   await waitForLogLines(page, 3);
   await page.reload();
@@ -64,7 +57,7 @@ it("resumes after a reload in the middle of a job without repeating log lines", 
 
 it("shows a step's failed attempts and its retries in the timeline", async () => {
   const job = await createJob(baseUrl, "flaky", { failures: 2, retries: 3, delayMs: 500 });
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   const detail = `li[data-step="1"] .step-detail`; // call-service, the second step
   await waitForText(page, detail, /^attempt [12] failed: Service unavailable \(attempt [12]\); retry in [\d.]+ (ms|s)$/);
@@ -79,7 +72,7 @@ it("shows a step's failed attempts and its retries in the timeline", async () =>
 
 it("follows new log lines at the bottom, and stays put when the reader scrolled up", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(45), delayMs: 100 });
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   const position = () => page.$eval("#log", (log) => ({ top: log.scrollTop, gap: log.scrollHeight - log.scrollTop - log.clientHeight, overflows: log.scrollHeight > log.clientHeight }));
   await page.waitForFunction(() => {
@@ -104,7 +97,7 @@ it("follows new log lines at the bottom, and stays put when the reader scrolled 
 
 it("copies the page's link and the curl command", async () => {
   const job = await createJob(baseUrl, "echo", { lines: ["hi"], delayMs: 0 });
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseUrl });
   await page.goto(job.urls.page);
   await page.click("#copy-link");
@@ -120,7 +113,7 @@ it("copies the page's link and the curl command", async () => {
 
 it("answers a browser with a 404 page for an unknown job or page, and an API client with JSON", async () => {
   const unknown = `${baseUrl}/jobs/${"x".repeat(32)}`;
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   for (const url of [unknown, `${baseUrl}/no-such-page`]) {
     const response = await page.goto(url);
     expect(response?.status()).toBe(404);
@@ -142,7 +135,7 @@ it("replays a 10,000-event history on the job page, every line once and in order
   // 10,000 ticks at once, a pause in which the page opens, then 20 live ones.
   const job = await createJob(baseUrl, "ticker", { count: 10_000, intervalMs: 0, batch: 500, pauseMs: 4_000, then: [{ count: 20, intervalMs: 100 }] });
   await expect.poll(async () => (await (await fetch(job.urls.self)).json() as { lastSeq: number }).lastSeq, { timeout: 30_000, interval: 200 }).toBeGreaterThan(10_000);
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   await waitForText(page, "#job-state", "Succeeded", 60_000);
   const messages = await logMessages(page);

@@ -1,19 +1,13 @@
 // Starting a job from the start page in Chromium and watching it live to its result, in
 // light and dark; job output that looks like HTML stays text.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, expect, inject, it } from "vitest";
-import { launchChromium, logMessages, openPage, screenshot, waitForLogLines, waitForText } from "./browser";
+import type { Page } from "playwright-core";
+import { expect, inject, it } from "vitest";
+import { logMessages, openPage, screenshot, useChromium, waitForLogLines, waitForText } from "./browser";
 
 const baseUrl = inject("baseUrl");
 const LINES = ["Starting up", "<script>window.pwned = true</script><b>bold?</b>", "Working", "Almost there", "Done"];
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = useChromium();
 
 type Tracked = { sockets: WebSocket[] };
 
@@ -49,7 +43,7 @@ async function startEchoFromForm(page: Page): Promise<string> {
 
 for (const colorScheme of ["light", "dark"] as const) {
   it(`starts a job from the form and follows it live to its result (${colorScheme})`, async () => {
-    const { page, problems } = await openPage(browser, { colorScheme });
+    const { page, problems } = await openPage(browser(), { colorScheme });
     await trackSockets(page);
     const id = await startEchoFromForm(page);
 
@@ -93,7 +87,7 @@ for (const colorScheme of ["light", "dark"] as const) {
 }
 
 it("checks the input as it is typed and refuses to post a broken one", async () => {
-  const { page, problems } = await openPage(browser);
+  const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
   await page.selectOption("#type", "primes");
   await page.fill("#field-n", "1");
@@ -110,7 +104,7 @@ it("checks the input as it is typed and refuses to post a broken one", async () 
 });
 
 it("works without JavaScript: a refused form comes back as a page, a good one runs to its result", async () => {
-  const { page } = await openPage(browser, { javaScriptEnabled: false });
+  const { page } = await openPage(browser(), { javaScriptEnabled: false });
   await page.goto(`${baseUrl}/`);
   await page.selectOption("#type", "primes");
   await page.fill("#input", '{"n": "many"}');
