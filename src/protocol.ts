@@ -39,7 +39,11 @@ export interface Budget {
 }
 export type BudgetLimit = keyof Budget;
 
-/** What a job has cost so far, from the object's own counters (shown to its owner). */
+/**
+ * What a job has cost so far, from the object's own counters (shown to its owner). They
+ * are stored with the job row's own writes, a finished job's whole run with its end;
+ * what came after the last write is lost if the object is evicted before the next.
+ */
 export interface Usage {
   /** SQLite rows written, each alarm set counted as one. */
   rowsWritten: number;

@@ -1,9 +1,9 @@
 // What a job costs, from the object's own counters (shown to its owner as `usage`):
 // about one row written per step, and alarms only for what is due later.
-import { SELF } from "cloudflare:test";
+import { evictDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { JobSnapshot } from "../src/protocol";
-import { auth, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { auth, BASE, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
 import { BOB } from "./secrets";
 
@@ -46,6 +46,16 @@ it("counts requests as Cloudflare bills them: an alarm run is one, WebSocket mes
   const after = (await asOwner(id)).usage!; // and this read
   expect(after.requests - before.requests).toBe(3);
   expect(after.messages - before.messages).toBe(1);
+});
+
+it("stores a finished job's whole cost with its end: rows and alarms stay the same after the object is evicted", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const before = (await asOwner(id)).usage!;
+  await evictDurableObject(stubOf(id));
+  const after = (await asOwner(id)).usage!;
+  expect(after).toMatchObject({ rowsWritten: before.rowsWritten, alarms: 3 });
+  expect(after.awakeMs).toBeGreaterThanOrEqual(0);
 });
 
 it("writes a flood of log lines from one turn of a step in a few rows", async () => {

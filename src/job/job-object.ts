@@ -87,6 +87,8 @@ export class JobObject extends DurableObject<Env> {
   #running: { slice: RunningSlice; abort: AbortController } | null = null;
   /** Keeps the owner's index current; none for an anonymous visitor's job. */
   #reporter: Reporter | null | undefined = undefined;
+  /** While an alarm runs: since when its time awake is not yet in the usage. */
+  #awakeSince: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -219,12 +221,21 @@ export class JobObject extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.#count();
-    const started = Date.now();
+    this.#awakeSince = Date.now();
     try {
       await this.#alarm();
     } finally {
-      this.#store.addAwake(Date.now() - started);
+      this.#countAwake();
+      this.#awakeSince = null;
     }
+  }
+
+  /** Adds the time this alarm has been running so far to the usage. */
+  #countAwake(): void {
+    if (this.#awakeSince === null) return;
+    const now = Date.now();
+    this.#store.addAwake(now - this.#awakeSince);
+    this.#awakeSince = now;
   }
 
   async #alarm(): Promise<void> {
@@ -297,13 +308,16 @@ export class JobObject extends DurableObject<Env> {
     log.append("state", { state }, true);
     if ("result" in end) log.append("result", { result: end.result }, true);
     else log.append("error", end.error, true);
-    // The job row first: a subscriber that sees the end and asks for the job finds it ended.
-    this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
     log.flush();
+    // The job row last, in the same turn as the end's events (no request comes between),
+    // so the usage it stores is the whole run's: the end's row, the time awake, and the
+    // alarm armed below, counted ahead (retention, or the webhook at once).
+    this.#countAwake();
+    this.#store.count("alarm");
+    this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
     // The index hears of the end before the retention alarm replaces the one that would
-    // retry it; if it cannot be told now, that earlier alarm stays (see #afterEnd). A
-    // webhook is sent by the next alarm, at once.
-    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now());
+    // retry it; if it cannot be told now, that earlier alarm stays (see #afterEnd).
+    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now(), false);
   }
 
   /**
@@ -357,10 +371,11 @@ export class JobObject extends DurableObject<Env> {
     this.#store.reset();
   }
 
-  async #arm(at: number): Promise<void> {
+  /** `count: false`: the caller counted this alarm in the usage already. */
+  async #arm(at: number, count = true): Promise<void> {
     // Local workerd drops setAlarm(Date.now()) made inside alarm(); one ms later works.
     await this.ctx.storage.setAlarm(Math.max(at, Date.now() + 1));
-    this.#store.count("alarm");
+    if (count) this.#store.count("alarm");
   }
 
   /** The job's log writer, made once per incarnation with the job's own budget. */
