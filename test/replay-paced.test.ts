@@ -1,11 +1,11 @@
 // A long history streams to any reader at its own pace: every event exactly once, in
 // order, then the live tail, on every transport; and a subscriber that stops reading
 // makes the object send no more than its credit, however large the history.
-import { SELF } from "cloudflare:test";
+import { evictDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { CREDIT } from "../src/lib/fanout";
 import type { ServerFrame } from "../src/protocol";
-import { allEvents, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
 import { openSocket, parseSse, sseEvents } from "./live-helpers";
 
 useVirtualClock();
@@ -72,4 +72,33 @@ it("sends a subscriber that stops confirming no more than its credit, over a his
   for (const frame of frames) if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
   await vi.waitFor(() => expect(received).toBeGreaterThan(CREDIT + 20_000));
   socket.close(1000, "bye");
+});
+
+it("goes on with a paused replay after the object hibernated, over WebSocket and SSE, to the end", async () => {
+  const id = await createJob("test-logger", { lines: 200, size: 8_000, perStep: 50 });
+  await runToEnd(id);
+  const all = await allEvents(id);
+  // A WebSocket reader that takes its credit's worth, then waits while the object sleeps.
+  const socket = (await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } })).webSocket!;
+  const frames: ServerFrame[] = [];
+  let answering = false;
+  socket.addEventListener("message", (message) => {
+    const frame = JSON.parse(message.data as string) as ServerFrame;
+    frames.push(frame);
+    if (answering && frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+  });
+  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+  socket.accept();
+  // An SSE reader that takes the first chunk, then stops reading while the object sleeps.
+  const reader = (await SELF.fetch(`${BASE}/jobs/${id}/sse`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+  let sse = (await reader.read()).value ?? "";
+  await vi.waitFor(() => expect(frames.some((f) => f.type === "mark")).toBe(true));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await evictDurableObject(stubOf(id));
+  answering = true;
+  for (const frame of [...frames]) if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+  expect((await closed).code).toBe(1000);
+  expect(frames.flatMap((f) => (f.type === "event" ? [f.event] : []))).toEqual(all);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) sse += chunk.value;
+  expect(sseEvents(parseSse(sse))).toEqual(all);
 });

@@ -121,7 +121,14 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       this.#woken = true;
       for (const socket of this.ctx.getWebSockets()) {
         const attachment = socket.deserializeAttachment() as Attachment | null;
-        if (attachment) this.#track(socket, attachment);
+        if (!attachment) continue;
+        const cursor = this.#track(socket, attachment);
+        // It was paging when the object slept, and the marks it may answer are gone: it
+        // gets a new one, which it can answer only once it has read all sent before.
+        if (attachment.sent !== "live") {
+          cursor.paused = true;
+          this.#mark(cursor);
+        }
       }
     }
     return this.#subscribers;
