@@ -17,7 +17,7 @@ import { Reporter } from "./reporter";
 import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
 import { webhookKeyOf } from "../access-config";
 import { listingOf } from "../owners/listing";
-import { indexFor } from "../owners/shards";
+import { admitJob, indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
 
@@ -41,6 +41,11 @@ export interface CreateJob {
   webhookUrl: string | null;
   /** As the Worker stamped it, so the index and the job agree. */
   createdAt: number;
+  /**
+   * Whether the Worker admitted this job into its owner's index. false for an owner's job
+   * whose id the index already held: a retry of a create, or one that raced a delete.
+   */
+  admitted: boolean;
 }
 
 /** What a caller presents to control (cancel, delete) a job. */
@@ -51,7 +56,9 @@ export interface ControlClaim {
 
 export type CreateOutcome =
   | { status: "created" | "existing"; snapshot: JobSnapshot }
-  | { status: "conflict"; snapshot: JobSnapshot };
+  | { status: "conflict"; snapshot: JobSnapshot }
+  /** The owner has as many active jobs as it may. */
+  | { status: "full" };
 
 /** Refusals shared by every control operation. */
 type ControlRefusal = { status: "not_found" } | { status: "unauthorized" } | { status: "forbidden" };
@@ -108,10 +115,15 @@ export class JobObject extends DurableObject<Env> {
 
   async create(request: CreateJob): Promise<CreateOutcome> {
     this.#count();
-    const existing = this.#store.job();
-    if (existing) {
-      const status = existing.fingerprint === request.fingerprint ? "existing" : "conflict";
-      return { status, snapshot: this.#snapshot(existing, null) };
+    const found = this.#existing(request);
+    if (found) return found;
+    if (request.owner !== null && !request.admitted) {
+      // The index held this id when the Worker asked, yet no job is here: it was deleted
+      // in between. The job made anew is admitted like any new one, under the cap.
+      const outcome = await admitJob(this.env, this.#config, request.owner, request);
+      if (outcome === "full") return { status: "full" };
+      const raced = this.#existing(request);
+      if (raced) return raced;
     }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
     const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });
@@ -120,6 +132,13 @@ export class JobObject extends DurableObject<Env> {
     this.#reporterOf(job)?.admitted(this.#store.lastSeq());
     await this.#arm(Date.now());
     return { status: "created", snapshot: this.#snapshot(job, null) };
+  }
+
+  /** An idempotent retry's answer, if the job is here already. */
+  #existing(request: CreateJob): CreateOutcome | null {
+    const job = this.#store.job();
+    if (!job) return null;
+    return { status: job.fingerprint === request.fingerprint ? "existing" : "conflict", snapshot: this.#snapshot(job, null) };
   }
 
   /** The job as anyone with its link sees it; its owner also sees `usage`. */

@@ -1,7 +1,9 @@
 // Which index object holds an owner's job: jobs spread over INDEX_SHARDS objects per owner
 // by their id, so an owner with very many jobs is not bound to one object's request rate.
+import type { Config } from "../config";
 import type { Env } from "../env";
-import type { IndexRpc } from "./owner-index";
+import { listingOf } from "./listing";
+import type { AdmitOutcome, IndexRpc } from "./owner-index";
 
 /** A stable shard from the job id's first characters (ids are random). */
 export function shardOf(jobId: string, shards: number): number {
@@ -16,4 +18,21 @@ export function indexShard(env: Env, owner: string, shard: number): IndexRpc {
 
 export function indexFor(env: Env, owner: string, jobId: string, shards: number): IndexRpc {
   return indexShard(env, owner, shardOf(jobId, shards));
+}
+
+/** A new job's first listing, for its admission. */
+export interface Admission {
+  id: string;
+  type: string;
+  tags: string[];
+  createdAt: number;
+}
+
+/**
+ * Admits a new job into its owner's index, which holds the cap on active jobs: each shard
+ * keeps its share of the cap, as jobs spread evenly over shards by id.
+ */
+export function admitJob(env: Env, config: Pick<Config, "maxActiveJobs" | "indexShards">, owner: string, job: Admission): Promise<AdmitOutcome> {
+  const listing = listingOf({ ...job, state: "queued", progress: null, error: null, startedAt: null, finishedAt: null });
+  return indexFor(env, owner, job.id, config.indexShards).admit(listing, Math.ceil(config.maxActiveJobs / config.indexShards));
 }

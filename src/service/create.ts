@@ -1,6 +1,7 @@
 // Creating a job, whoever asks (the HTTP API, a form, "run again", RPC): who may create
 // what and how often, the budget and what the input needs of it, the id (scoped to the
-// owner's idempotency key), admission into the owner's index, and the job's object.
+// owner's idempotency key), admission into the owner's index (which the job's object
+// makes itself when the Worker's came before a delete of the same id), and the object.
 import type { AccessConfig } from "../access-config";
 import { tighter, type Config } from "../config";
 import type { Env } from "../env";
@@ -11,8 +12,7 @@ import { mintJobId, type ScopedKey } from "../http/job-id";
 import type { JobRpc } from "../job/job-object";
 import type { JobRegistry } from "../jobs/registry";
 import { randomToken, sha256, toHex } from "../lib/crypto";
-import { listingOf } from "../owners/listing";
-import { indexFor } from "../owners/shards";
+import { admitJob } from "../owners/shards";
 import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
 
 /** What every entry point knows of the deployment. */
@@ -50,11 +50,14 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const controlToken = randomToken();
   const owner = principal.kind === "owner" ? principal.owner : null;
   const createdAt = Date.now();
-  if (owner !== null) await admit(d, owner, id, request, createdAt);
+  const admission = owner === null ? null : await admitJob(d.env, config, owner, { id, type: request.type, tags: request.tags, createdAt });
+  if (admission === "full") throw tooManyActive(config.maxActiveJobs);
   const outcome = await jobStub(d.env, id).create({
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
+    admitted: admission === "admitted",
   });
+  if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
   if (outcome.status === "conflict") {
     throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
   }
@@ -88,19 +91,10 @@ function checkNeeds(request: JobRequest, needs: Partial<Budget>, budget: Budget)
   }
 }
 
-/** An owner's new job enters its index first, which holds the cap on active jobs. */
-async function admit(d: Deployment, owner: string, id: string, request: JobRequest, createdAt: number): Promise<void> {
-  const { maxActiveJobs, indexShards } = d.config;
-  const listing = listingOf({
-    id, type: request.type, state: "queued", tags: request.tags, progress: null, error: null, createdAt, startedAt: null, finishedAt: null,
+function tooManyActive(maxActiveJobs: number): ApiError {
+  return new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
+    "Retry-After": "10",
   });
-  // Each shard keeps its share of the cap: jobs spread evenly over shards by id.
-  const outcome = await indexFor(d.env, owner, id, indexShards).admit(listing, Math.ceil(maxActiveJobs / indexShards));
-  if (outcome === "full") {
-    throw new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
-      "Retry-After": "10",
-    });
-  }
 }
 
 /**
