@@ -2,6 +2,7 @@
 // never a 500, and never an object addressed for an id the Worker can refuse.
 import { env, listDurableObjectIds, runInDurableObject, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { issueMessage } from "../src/http/create-request";
 import { mintJobId } from "../src/http/job-id";
 import { JOB_TYPES } from "../app/jobs";
 import type { Env } from "../src/env";
@@ -64,6 +65,11 @@ describe("POST /jobs", () => {
     const unknown = await expectError(await postJson("/jobs", { type: "demo", input: {}, extra: "secret-value" }), 400, "invalid_request");
     expect(unknown.issues).toEqual([{ path: "extra", message: "Unknown field" }]);
     expect(JSON.stringify(unknown)).not.toContain("secret-value");
+    // valibot's checks without an expectation say "Received <input>": that goes too.
+    const fraction = await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 1234.5 }), 400, "invalid_request");
+    expect(JSON.stringify(fraction)).not.toContain("1234.5");
+    expect(issueMessage('Invalid URL: Received "javascript:alert(1)"')).toBe("Invalid URL");
+    expect(issueMessage("Invalid type: Expected number but received \"many\"")).toBe("Invalid type: Expected number");
   });
 
   it("refuses a body that is not a job request (400)", async () => {

@@ -101,10 +101,14 @@ function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unkn
   }));
 }
 
-/** What was expected, never what was sent: valibot's "… but received <the input>" goes, and its "Invalid key" says what it means. */
+/**
+ * What was expected, never what was sent: valibot's "… but received <the input>" and
+ * "Invalid X: Received <the input>" go, and its "Invalid key" says what it means (the
+ * issue's path names the field, as a strict schema's refusal must).
+ */
 export function issueMessage(message: string): string {
   if (message.startsWith("Invalid key:")) return "Unknown field";
-  return message.replace(/,? but received [\s\S]*$/, "");
+  return message.replace(/(?:,? but r|:\s*R)eceived [\s\S]*$/, "");
 }
 
 /** A stable hash of what the request asks for, to tell a retry from a reused key. */
