@@ -92,6 +92,8 @@ interface Cursor<State> {
   marks: Map<string, number>;
   paused: boolean;
   state: State;
+  /** The number of viewers this subscriber was last told; -1: none yet. */
+  viewers: number;
 }
 
 export type SubscribeRefusal = "too_many" | "too_many_from_client";
@@ -101,7 +103,6 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   readonly #perClient = new Map<string, number>();
   #woken = false;
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
-  #presenceSent = -1;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -149,7 +150,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const { 0: remote, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
     const cursor = this.#track(socket, { format, client, sent: Math.min(since, this.source.lastSeq()) });
-    const frame = this.frames.snapshot(format, { ...snapshot, viewers: this.#cursors.size }, since, cursor.state);
+    cursor.viewers = this.#cursors.size;
+    const frame = this.frames.snapshot(format, { ...snapshot, viewers: cursor.viewers }, since, cursor.state);
     this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));
     this.#pump(cursor);
     this.#presenceChanged();
@@ -236,7 +238,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const live = attachment.sent === "live";
     const cursor: Cursor<State> = {
       socket, format: attachment.format, client: attachment.client, sent: live ? this.source.lastSeq() : (attachment.sent as number),
-      position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false,
+      position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false, viewers: -1,
       state: live ? this.frames.resumeState(attachment.format) : this.frames.state(attachment.format),
     };
     this.#cursors.set(socket, cursor);
@@ -318,12 +320,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.#presenceTimer ??= setTimeout(() => {
       this.#presenceTimer = null;
       const viewers = this.#cursors.size;
-      if (viewers === this.#presenceSent) return;
-      this.#presenceSent = viewers;
-      // Like entries, presence counts against a subscriber's credit: one that stopped reading stops getting it.
+      // Each subscriber hears of a count it has not seen (its snapshot told it one). Like
+      // entries, presence counts against its credit: one that stopped reading stops getting it.
       for (const cursor of this.#cursors.values()) {
-        const text = this.frames.presence(cursor.format, viewers);
+        const text = cursor.viewers === viewers ? null : this.frames.presence(cursor.format, viewers);
         if (text === null || cursor.paused || unconfirmed(cursor) >= CREDIT) continue;
+        cursor.viewers = viewers;
         this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, text));
       }
     }, PRESENCE_INTERVAL_MS);
