@@ -41,11 +41,8 @@ export interface CreateJob {
   webhookUrl: string | null;
   /** As the Worker stamped it, so the index and the job agree. */
   createdAt: number;
-  /**
-   * Whether the Worker admitted this job into its owner's index. false for an owner's job
-   * whose id the index already held: a retry of a create, or one that raced a delete.
-   */
-  admitted: boolean;
+  /** The most queued, running or waiting jobs its owner may have (the Worker's MAX_ACTIVE_JOBS). */
+  maxActiveJobs: number;
 }
 
 /** What a caller presents to control (cancel, delete) a job. */
@@ -94,6 +91,8 @@ export class JobObject extends DurableObject<Env> {
   #running: { slice: RunningSlice; abort: AbortController } | null = null;
   /** Keeps the owner's index current; none for an anonymous visitor's job. */
   #reporter: Reporter | null | undefined = undefined;
+  /** The next alarm set is in the usage already (counted ahead by #finish). */
+  #alarmCounted = false;
   /** While an alarm runs: since when its time awake is not yet in the usage. */
   #awakeSince: number | null = null;
 
@@ -117,12 +116,12 @@ export class JobObject extends DurableObject<Env> {
     this.#count();
     const found = this.#existing(request);
     if (found) return found;
-    if (request.owner !== null && !request.admitted) {
-      // The index held this id when the Worker asked, yet no job is here: it was deleted
-      // in between. The job made anew is admitted like any new one, under the cap.
-      const outcome = await admitJob(this.env, this.#config, request.owner, request);
+    if (request.owner !== null) {
+      // Admitted here, where the job is made: a create that never reaches its object leaves
+      // no listing behind, and a job made anew after a delete of its id is listed again.
+      const outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards: this.#config.indexShards }, request.owner, request);
       if (outcome === "full") return { status: "full" };
-      const raced = this.#existing(request);
+      const raced = this.#existing(request); // a retry of this create, while the index answered
       if (raced) return raced;
     }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
@@ -330,13 +329,14 @@ export class JobObject extends DurableObject<Env> {
     log.flush();
     // The job row last, in the same turn as the end's events (no request comes between),
     // so the usage it stores is the whole run's: the end's row, the time awake, and the
-    // alarm armed below, counted ahead (retention, or the webhook at once).
+    // next alarm, counted ahead (retention, the webhook at once, or a report's retry).
     this.#countAwake();
     this.#store.count("alarm");
+    this.#alarmCounted = true;
     this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
     // The index hears of the end before the retention alarm replaces the one that would
     // retry it; if it cannot be told now, that earlier alarm stays (see #afterEnd).
-    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now(), false);
+    if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now());
   }
 
   /**
@@ -385,16 +385,17 @@ export class JobObject extends DurableObject<Env> {
     this.#log = null;
     this.#reporter?.stop();
     this.#reporter = undefined;
+    this.#alarmCounted = false;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.reset();
   }
 
-  /** `count: false`: the caller counted this alarm in the usage already. */
-  async #arm(at: number, count = true): Promise<void> {
+  async #arm(at: number): Promise<void> {
     // Local workerd drops setAlarm(Date.now()) made inside alarm(); one ms later works.
     await this.ctx.storage.setAlarm(Math.max(at, Date.now() + 1));
-    if (count) this.#store.count("alarm");
+    if (this.#alarmCounted) this.#alarmCounted = false;
+    else this.#store.count("alarm");
   }
 
   /** The job's log writer, made once per incarnation with the job's own budget. */

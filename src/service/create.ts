@@ -1,7 +1,7 @@
 // Creating a job, whoever asks (the HTTP API, a form, "run again", RPC): who may create
 // what and how often, the budget and what the input needs of it, the id (scoped to the
-// owner's idempotency key), admission into the owner's index (which the job's object
-// makes itself when the Worker's came before a delete of the same id), and the object.
+// owner's idempotency key), and the job's object, which admits an owner's new job into
+// the owner's index (under the cap on active jobs) before it makes it.
 import type { AccessConfig } from "../access-config";
 import { tighter, type Config } from "../config";
 import type { Env } from "../env";
@@ -12,7 +12,6 @@ import { mintJobId, type ScopedKey } from "../http/job-id";
 import type { JobRpc } from "../job/job-object";
 import type { JobRegistry } from "../jobs/registry";
 import { randomToken, sha256, toHex } from "../lib/crypto";
-import { admitJob } from "../owners/shards";
 import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
 
 /** What every entry point knows of the deployment. */
@@ -50,12 +49,10 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const controlToken = randomToken();
   const owner = principal.kind === "owner" ? principal.owner : null;
   const createdAt = Date.now();
-  const admission = owner === null ? null : await admitJob(d.env, config, owner, { id, type: request.type, tags: request.tags, createdAt });
-  if (admission === "full") throw tooManyActive(config.maxActiveJobs);
   const outcome = await jobStub(d.env, id).create({
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
-    admitted: admission === "admitted",
+    maxActiveJobs: config.maxActiveJobs,
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
   if (outcome.status === "conflict") {
