@@ -1,4 +1,4 @@
-// A job tells its owner's index about itself: created (the Worker does that as it admits
+// A job tells its owner's index about itself: created (its object does that as it admits
 // the job), its state, its progress at most about once a second, its end, its removal.
 // The outbox is the job's own storage: each report is made afresh from it, a report the
 // index has not acknowledged is sent again (on a timer while the object is awake, and by
@@ -27,7 +27,7 @@ export class Reporter {
 
   constructor(private readonly source: ReportSource) {}
 
-  /** The index has the job as of `seq` already: the Worker admitted it with its first listing. */
+  /** The index has the job as of `seq` already: it was admitted with its first listing. */
   admitted(seq: number): void {
     this.#acknowledged = Math.max(this.#acknowledged, seq);
   }

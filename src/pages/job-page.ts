@@ -1,6 +1,6 @@
 // The job's progress page as the server renders it: the current snapshot and the first
 // log lines, complete without JavaScript. src/client/job.ts adopts this markup and keeps
-// it live over SSE, resuming after `data-since`. All job output is escaped by `html`.
+// it live through the client SDK (a WebSocket), resuming after `data-since`. All job output is escaped by `html`.
 import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
 import { isTerminal } from "../lib/job-state";
