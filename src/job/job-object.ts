@@ -262,7 +262,7 @@ export class JobObject extends DurableObject<Env> {
     if (isTerminal(job.state)) return this.#afterEnd(job);
     // After a restart the index may have missed a report: the alarm is the outbox's retry.
     const reporter = this.#reporterOf(job);
-    if (reporter?.behind) await reporter.now();
+    await reporter?.now();
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
     const definition = this.types?.find(job.type);
     if (!definition) {
@@ -346,7 +346,7 @@ export class JobObject extends DurableObject<Env> {
   async #afterEnd(job: JobRow): Promise<void> {
     const reporter = this.#reporterOf(job);
     if (job.expires_at !== null && Date.now() < job.expires_at) {
-      if (reporter?.behind && !(await reporter.now())) return;
+      if (reporter && !(await reporter.now())) return;
       const webhook = job.webhook === null ? null : (JSON.parse(job.webhook) as WebhookRecord);
       if (webhook?.state === "pending") return this.#sendWebhook(job, webhook);
       return this.#arm(job.expires_at);

@@ -32,11 +32,6 @@ export class Reporter {
     this.#acknowledged = Math.max(this.#acknowledged, seq);
   }
 
-  get behind(): boolean {
-    const current = this.source.current();
-    return current !== null && current.seq > this.#acknowledged;
-  }
-
   /** Something changed: report it within REPORT_INTERVAL_MS. */
   changed(): void {
     this.#timer ??= setTimeout(() => {

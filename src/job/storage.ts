@@ -169,7 +169,10 @@ export class JobStore {
 
   /** The usage counters: as stored in the job row plus what happened since. */
   usage(): Usage {
-    this.#storedUsage ??= this.exists() ? (JSON.parse(String(this.sql.exec("SELECT usage FROM job").one().usage)) as Usage) : { ...NO_USAGE };
+    if (this.#storedUsage === null) {
+      const row = this.job();
+      this.#storedUsage = row ? (JSON.parse(row.usage) as Usage) : { ...NO_USAGE };
+    }
     const stored = this.#storedUsage;
     return {
       rowsWritten: stored.rowsWritten + this.#usage.rowsWritten,
