@@ -7,7 +7,7 @@ import type { AnyJobDefinition } from "../jobs/define";
 import type { JobRegistry } from "../jobs/registry";
 import { sha256, toHex } from "../lib/crypto";
 import type { Json } from "../protocol";
-import { ApiError, clip, type Issue } from "./errors";
+import { ApiError, type Issue } from "./errors";
 
 export interface JobRequest {
   type: string;
@@ -93,11 +93,11 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
   return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, tags: [...new Set(tags)], webhookUrl: webhook?.url ?? null, fromForm };
 }
 
-/** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs, each bounded. */
+/** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs (the answer bounds them). */
 function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unknown })[] | undefined; message: string }[]): Issue[] {
   return issues.map((issue) => ({
-    path: clip((issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."), 100),
-    message: clip(issueMessage(issue.message), 200),
+    path: (issue.path ?? []).map((segment) => String(typeof segment === "object" ? segment.key : segment)).join("."),
+    message: issueMessage(issue.message),
   }));
 }
 

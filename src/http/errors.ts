@@ -3,13 +3,14 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { clip } from "../lib/clip";
 import type { ApiError as ApiErrorBody } from "../protocol";
 
 export type Issue = { path: string; message: string };
 
 /** Longest message and issue list an error answer carries. */
-export const MAX_MESSAGE_CHARS = 300;
-export const MAX_ISSUES = 20;
+const MAX_ANSWER_CHARS = 300;
+const MAX_ISSUES = 20;
 
 export class ApiError extends HTTPException {
   constructor(
@@ -23,13 +24,10 @@ export class ApiError extends HTTPException {
   }
 }
 
-export function clip(text: string, max = MAX_MESSAGE_CHARS): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
-
 export function errorBody(code: string, message: string, issues?: Issue[]): ApiErrorBody {
   const bounded = issues?.slice(0, MAX_ISSUES).map((issue) => ({ path: clip(issue.path, 100), message: clip(issue.message, 200) }));
-  return { error: bounded ? { code, message: clip(message), issues: bounded } : { code, message: clip(message) } };
+  const text = clip(message, MAX_ANSWER_CHARS);
+  return { error: bounded ? { code, message: text, issues: bounded } : { code, message: text } };
 }
 
 export function onError(error: Error, c: Context): Response {

@@ -9,6 +9,7 @@
 import type { AnyJobDefinition, RunContext, Step, StepAttempt, StepFn, StepOptions } from "../jobs/define";
 import { NonRetryableError, STEP_DEFAULTS } from "../jobs/define";
 import { toMs, type Duration } from "../lib/duration";
+import { clip } from "../lib/clip";
 import type { BudgetLimit, EventData, JobErrorInfo, Json, LogLevel, Progress } from "../protocol";
 import type { EventLog } from "./event-log";
 import { decideRetry, mayResumeInterrupted } from "./retry";
@@ -103,10 +104,6 @@ export function toStoredJson(value: unknown): { text: string | null } | { proble
   return { text };
 }
 
-export function clipText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
-}
-
 function succeeded(value: unknown): SliceOutcome {
   const stored = toStoredJson(value);
   if ("problem" in stored) return { kind: "failed", error: { code: "invalid_result", message: `The job's result ${stored.problem}` } };
@@ -123,7 +120,7 @@ function failed(error: unknown): SliceOutcome {
 
 function describe(error: unknown): { name: string; message: string } {
   const described = error instanceof Error ? { name: error.name, message: error.message || error.name } : { name: "Error", message: String(error) };
-  return { name: clipText(described.name, 100), message: clipText(described.message, MAX_MESSAGE_CHARS) };
+  return { name: clip(described.name, 100), message: clip(described.message, MAX_MESSAGE_CHARS) };
 }
 
 /** Numbers that are finite, a message that is bounded: progress as it may be stored. */
@@ -133,7 +130,7 @@ function cleanProgress(update: Progress): Progress {
     const value = update?.[key];
     if (typeof value === "number" && Number.isFinite(value)) clean[key] = value;
   }
-  if (typeof update?.message === "string") clean.message = clipText(update.message, MAX_MESSAGE_CHARS);
+  if (typeof update?.message === "string") clean.message = clip(update.message, MAX_MESSAGE_CHARS);
   return clean;
 }
 
@@ -166,7 +163,7 @@ class Slice implements Step {
         if (this.#live) input.events.progress(cleanProgress(update));
       },
       log: (level, message) => {
-        if (this.#live) input.events.append("log", { level, message: clipText(String(message), MAX_LOG_CHARS) });
+        if (this.#live) input.events.append("log", { level, message: clip(String(message), MAX_LOG_CHARS) });
       },
       signal: input.signal,
     };

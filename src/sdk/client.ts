@@ -15,6 +15,7 @@
 import type {
   ApiError as ApiErrorBody, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, Json, MuxServerFrame, ServerFrame, StepPage,
 } from "../protocol";
+import { isTerminalEvent } from "../lib/job-state";
 import { Channel } from "./channel";
 import { readSse } from "./sse-reader";
 
@@ -132,7 +133,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       if (event.seq <= lastSeq || ended) return;
       lastSeq = event.seq;
       channel.push(event);
-      if (event.type === "result" || event.type === "error") ended = true;
+      if (isTerminalEvent(event)) ended = true;
     };
     void this.#keepUp(channel, options, () => ended, async (onLive) => {
       const outcome = this.#WebSocket
@@ -209,13 +210,12 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     channel.close();
   }
 
-  /** One WebSocket: resolves when it closes, with whether the job's stream ended. */
-  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"ended" | "dropped" | "refused" | "seen"> {
+  /** One WebSocket: resolves when it closes; "refused" if it never opened. */
+  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"closed" | "refused"> {
     const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
       let opened = false;
-      let ended = false;
       const abort = () => socket.close(1000, "aborted");
       options.signal?.addEventListener("abort", abort);
       socket.addEventListener("open", () => {
@@ -230,35 +230,27 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         else if (frame.type === "presence") options.onPresence?.(frame.viewers);
         // Everything before the mark was handled (delivered to the iterator's queue): answer it.
         else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
-        else {
-          if (frame.event.type === "result" || frame.event.type === "error") ended = true;
-          deliver(frame.event);
-        }
+        else deliver(frame.event);
       });
       socket.addEventListener("close", () => {
         options.signal?.removeEventListener("abort", abort);
-        resolve(ended ? "ended" : opened ? "dropped" : "refused");
+        resolve(opened ? "closed" : "refused");
       });
     });
   }
 
-  /** One SSE response over fetch: resolves when it ends, with whether the job's stream ended. */
-  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"ended" | "dropped" | "seen"> {
+  /** One SSE response over fetch: resolves when it ends; "seen" if the job ended before `since`'s reconnect. */
+  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"closed" | "seen"> {
     const headers: Record<string, string> = { Accept: "text/event-stream", ...(since > 0 ? { "Last-Event-ID": String(since) } : {}) };
     const response = await this.#request("GET", `/jobs/${encodeURIComponent(id)}/sse`, undefined, headers, options.signal);
     if (response.status === 204) return "seen";
     onLive();
-    let ended = false;
     for await (const message of readSse(response.body!)) {
       if (message.event === "snapshot") options.onSnapshot?.(JSON.parse(message.data) as JobSnapshot);
       else if (message.event === "presence") options.onPresence?.((JSON.parse(message.data) as { viewers: number }).viewers);
-      else if (message.id !== undefined) {
-        const event = JSON.parse(message.data) as JobEvent;
-        if (event.type === "result" || event.type === "error") ended = true;
-        deliver(event);
-      }
+      else if (message.id !== undefined) deliver(JSON.parse(message.data) as JobEvent);
     }
-    return ended ? "ended" : "dropped";
+    return "closed";
   }
 
   async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
