@@ -15,8 +15,10 @@ import { readConfig } from "./config";
 import type { Env } from "./env";
 import type { Principal } from "./http/auth";
 import { validate } from "./http/create-request";
-import { ApiError } from "./http/errors";
+import { checkIdempotencyKey } from "./http/create-route";
+import { ApiError, notFound } from "./http/errors";
 import { isGenuineJobId } from "./http/job-id";
+import { alreadyFinished, controlRefusal } from "./http/jobs-app";
 import { listFor, parseFilter } from "./http/list-route";
 import type { ControlClaim } from "./job/job-object";
 import type { JobRegistry } from "./jobs/registry";
@@ -90,10 +92,7 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
     return guard(async () => {
       const { idempotencyKey, ...body } = request ?? ({} as RpcCreate);
       const parsed = await validate(body, false, this.deployment.types);
-      if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,255}$/.test(idempotencyKey)) {
-        throw new ApiError(400, "invalid_idempotency_key", "An idempotency key is 1 to 255 visible ASCII characters");
-      }
-      const key = idempotencyKey === undefined ? undefined : { owner: this.#principal.owner, key: idempotencyKey };
+      const key = idempotencyKey === undefined ? undefined : { owner: this.#principal.owner, key: checkIdempotencyKey(String(idempotencyKey)) };
       const job = await createJobAs(this.deployment, this.#principal, parsed, key);
       return { id: job.id, state: job.snapshot.state, created: job.created, controlToken: job.controlToken };
     });
@@ -120,15 +119,15 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
     return guard(async () => {
       const outcome = await (await this.#job(id)).cancel(this.#claim());
       if (outcome.status === "canceled") return outcome.snapshot;
-      if (outcome.status === "conflict") throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}`);
-      throw refusal(outcome.status);
+      if (outcome.status === "conflict") throw alreadyFinished(outcome.snapshot.state);
+      throw controlRefusal(outcome.status);
     });
   }
 
   async delete(id: string): Promise<void> {
     return guard(async () => {
       const outcome = await (await this.#job(id)).erase(this.#claim());
-      if (outcome.status !== "erased") throw refusal(outcome.status);
+      if (outcome.status !== "erased") throw controlRefusal(outcome.status);
     });
   }
 
@@ -137,15 +136,9 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
   }
 
   async #job(id: string) {
-    if (typeof id !== "string" || !(await isGenuineJobId(this.deployment.access.jobIdSecret, id))) throw new ApiError(404, "not_found", "No such job");
+    if (typeof id !== "string" || !(await isGenuineJobId(this.deployment.access.jobIdSecret, id))) throw notFound();
     return jobStub(this.deployment.env, id);
   }
-}
-
-function refusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
-  if (status === "not_found") return new ApiError(410, "gone", "The job was deleted or expired");
-  if (status === "unavailable") return new ApiError(503, "unavailable", "The owner's job list is unreachable; try again");
-  return new ApiError(403, "forbidden", "Only the job's owner may cancel or delete it");
 }
 
 /** RPC carries an Error's message, not its fields: the code goes first in the message. */

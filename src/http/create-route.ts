@@ -14,7 +14,13 @@ import { jobUrls } from "./job-urls";
 import { CONTROL_COOKIE } from "./jobs-app";
 import { followKind, liveResponse } from "./live-routes";
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** The key as given, if it is one; a 400 otherwise. */
+export function checkIdempotencyKey(key: string): string {
+  if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
+  return key;
+}
 
 /** Refuses a body over MAX_BODY_BYTES before any of it is parsed. */
 export const limitCreateBody: MiddlewareHandler<AppEnv> = (c, next) => {
@@ -64,9 +70,7 @@ export function deploymentOf(c: Context<AppEnv>): Deployment {
 function readIdempotencyKey(c: Context, principal: Principal): ScopedKey | undefined {
   const key = c.req.header("Idempotency-Key")?.trim();
   if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
-  }
+  checkIdempotencyKey(key);
   // Keys are scoped to their owner; strangers have no scope in which a key could be theirs.
   if (principal.kind !== "owner") throw unauthorized("An Idempotency-Key needs credentials: keys are kept per owner");
   return { owner: principal.owner, key };

@@ -70,11 +70,11 @@ export function jobsApp(): Hono<AppEnv> {
 
   jobs.post("/:id/cancel", async (c) => {
     const outcome = await c.var.job.cancel(claimOf(c));
-    if (outcome.status !== "canceled" && outcome.status !== "conflict") throw refusal(outcome.status);
+    if (outcome.status !== "canceled" && outcome.status !== "conflict") throw controlRefusal(outcome.status);
     // A form (it works without JavaScript) goes back to its page, which shows the outcome.
     if (isFormPost(c)) return c.redirect(await fromDashboard(c) ? "/dashboard" : jobUrls(c, c.var.jobId).page, 303);
     if (outcome.status === "conflict") {
-      throw new ApiError(409, "already_finished", `The job already ${outcome.snapshot.state}; only a queued, running or waiting job can be canceled`);
+      throw alreadyFinished(outcome.snapshot.state);
     }
     return c.json(outcome.snapshot);
   });
@@ -99,7 +99,7 @@ export function jobsApp(): Hono<AppEnv> {
 
   jobs.delete("/:id", async (c) => {
     const outcome = await c.var.job.erase(claimOf(c));
-    if (outcome.status !== "erased") throw refusal(outcome.status);
+    if (outcome.status !== "erased") throw controlRefusal(outcome.status);
     return c.body(null, 204);
   });
   return jobs;
@@ -112,7 +112,11 @@ export function claimOf(c: Context<AppEnv>): ControlClaim {
   return { owner: principal.kind === "owner" ? principal.owner : null, controlToken: token && token.length <= 100 ? token : null };
 }
 
-function refusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
+export const alreadyFinished = (state: string) =>
+  new ApiError(409, "already_finished", `The job already ${state}; only a queued, running or waiting job can be canceled`);
+
+/** A control operation (cancel, delete) the job's object refused, as an answer. */
+export function controlRefusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
   if (status === "not_found") return gone();
   if (status === "unavailable") return new ApiError(503, "unavailable", "The job could not be deleted just now (its owner's job list is unreachable); try again", undefined, { "Retry-After": "5" });
   if (status === "unauthorized") return unauthorized("Canceling or deleting a job needs its owner's credentials or its control token (header Control-Token)");

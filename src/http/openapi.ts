@@ -6,6 +6,7 @@ import { jsonSchemaOf } from "../lib/json-schema";
 import type { JobRegistry } from "../jobs/registry";
 import type { Json } from "../protocol";
 import { envelope } from "./create-request";
+import { IDEMPOTENCY_KEY } from "./create-route";
 
 type Schema = Record<string, Json>;
 
@@ -99,7 +100,7 @@ export function openApiDocument(types: JobRegistry, origin: string): Json {
       "/jobs": {
         post: {
           summary: "Create a job",
-          parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", pattern: "^[\\x21-\\x7e]{1,255}$" } }, query("follow", string)],
+          parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", pattern: IDEMPOTENCY_KEY.source } }, query("follow", string)],
           requestBody: { required: true, content: { "application/json": { schema: ref("CreateJobRequest") }, "application/x-www-form-urlencoded": { schema: object({ type: string, input: string, timeoutMs: string, tags: string }, ["type"]) } } },
           responses: { 201: json(ref("CreatedJob"), "Created"), 200: json(ref("CreatedJob"), "An idempotent retry: the job made before"), 303: { description: "A form post: to the job's page" }, ...errors(400, 401, 403, 409, 413, 415, 429, 503) },
         },
