@@ -3,7 +3,7 @@
 // the top of the first page; removed ones go; the counts follow; ages and durations tick.
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { createClient } from "../sdk/client";
-import { isTerminal } from "../lib/job-state";
+import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { ageText, duration, number, stateLabel } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
@@ -13,7 +13,6 @@ const limit = Number(root.dataset.limit);
 const firstPage = root.dataset.firstPage === "true";
 const filter = JSON.parse(root.dataset.filter!) as { state: JobState | null; type: string | null; tag: string | null };
 const tbody = byId<HTMLTableSectionElement>("jobs");
-const STATES: JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
 
 function matches(job: JobListing): boolean {
   return (!filter.state || job.state === filter.state) && (!filter.type || job.type === filter.type) && (!filter.tag || job.tags.includes(filter.tag));
@@ -120,8 +119,8 @@ function apply(entry: FeedEntry): void {
 }
 
 function showCounts(counts: Record<JobState, number>): void {
-  for (const state of STATES) setText(byId(`count-${state}`), number(counts[state]));
-  setText(byId("count-all"), number(STATES.reduce((sum, state) => sum + counts[state], 0)));
+  for (const state of JOB_STATES) setText(byId(`count-${state}`), number(counts[state]));
+  setText(byId("count-all"), number(JOB_STATES.reduce((sum, state) => sum + counts[state], 0)));
 }
 
 /** The owner feed through the typed client, from the position of the list the server rendered. */

@@ -17,6 +17,9 @@ import { isFormPost, jobPageResponse, wantsHtml } from "./pages";
 import { noStore, requireConfigured } from "./security";
 import { unauthorized } from "./auth";
 
+/** Events per page of /events (and the page's characters are bounded by the object, EVENT_PAGE_CHARS). */
+export const MAX_EVENT_PAGE = 1_000;
+
 /** The header, or the per-job cookie set on a browser's create, that carries a control token. */
 export const CONTROL_HEADER = "Control-Token";
 export const CONTROL_COOKIE = "control";
@@ -51,7 +54,7 @@ export function jobsApp(): Hono<AppEnv> {
   jobs.get("/:id/events", async (c) => {
     if (wantsEventStream(c)) return liveResponse(c, c.var.job, "sse");
     const since = intParam(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
-    const limit = intParam(c, "limit", 100, 1, 1_000);
+    const limit = intParam(c, "limit", 100, 1, MAX_EVENT_PAGE);
     const page = await c.var.job.events(since, limit);
     if (!page) throw gone();
     return c.json(page);

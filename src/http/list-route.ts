@@ -10,9 +10,9 @@ import type { AppEnv } from "./app-env";
 import { unauthorized } from "./auth";
 import { TAG_PATTERN } from "./create-request";
 import { ApiError } from "./errors";
+import { JOB_STATES } from "../lib/job-state";
 
 export const MAX_LIST_LIMIT = 100;
-const STATES: readonly JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
 
 export async function listJobs(c: Context<AppEnv>): Promise<Response> {
   const principal = c.var.principal;
@@ -25,7 +25,7 @@ export async function listFor(env: Env, shards: number, owner: string, filter: L
   const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(env, owner, shard).list(filter)));
   const jobs = answers.flatMap((answer) => answer.jobs).sort(newestFirst).slice(0, filter.limit);
   const counts = { ...EMPTY_COUNTS };
-  for (const answer of answers) for (const state of STATES) counts[state] += answer.counts[state];
+  for (const answer of answers) for (const state of JOB_STATES) counts[state] += answer.counts[state];
   const last = jobs.at(-1);
   const feed = answers.map((answer) => answer.feed).join(".");
   return { jobs, next: jobs.length === filter.limit && last ? encodeCursor(last) : null, counts, feed };
@@ -38,7 +38,7 @@ function newestFirst(a: JobListing, b: JobListing): number {
 /** `state`, `type`, `tag`, `limit`, `cursor` as a query gives them; a 400 for anything else. */
 export function parseFilter(query: Record<string, string | undefined>): ListFilter {
   const { state, type, tag, limit, cursor } = query;
-  if (state !== undefined && state !== "" && !STATES.includes(state as JobState)) throw invalid(`state must be one of ${STATES.join(", ")}`);
+  if (state !== undefined && state !== "" && !JOB_STATES.includes(state as JobState)) throw invalid(`state must be one of ${JOB_STATES.join(", ")}`);
   if (type !== undefined && type.length > 100) throw invalid("type is at most 100 characters");
   if (tag !== undefined && tag !== "" && !TAG_PATTERN.test(tag)) throw invalid("tag must be 1 to 40 letters, digits or _ . : @ -");
   const size = limit === undefined || limit === "" ? DEFAULT_LIST_LIMIT : /^\d{1,3}$/.test(limit) ? Number(limit) : NaN;

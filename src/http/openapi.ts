@@ -7,6 +7,10 @@ import type { JobRegistry } from "../jobs/registry";
 import type { Json } from "../protocol";
 import { envelope } from "./create-request";
 import { IDEMPOTENCY_KEY } from "./create-route";
+import { JOB_STATES, STEP_STATES } from "../lib/job-state";
+import { MAX_STEP_PAGE } from "../job/steps";
+import { MAX_EVENT_PAGE } from "./jobs-app";
+import { MAX_LIST_LIMIT } from "./list-route";
 
 type Schema = Record<string, Json>;
 
@@ -15,8 +19,6 @@ const nullable = (schema: Schema): Schema => ({ oneOf: [schema, { type: "null" }
 const object = (properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema => ({ type: "object", properties, required });
 const integer: Schema = { type: "integer" };
 const string: Schema = { type: "string" };
-const STATES = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
-const STEP_STATES = ["running", "waiting", "sleeping", "succeeded", "failed", "canceled"];
 
 /** JSON Schema as OpenAPI 3.1 takes it: the draft-07 `$schema` marker goes. */
 function plain(schema: Json): Schema {
@@ -24,9 +26,9 @@ function plain(schema: Json): Schema {
   return rest;
 }
 
-const counts: Schema = object(Object.fromEntries(STATES.map((state) => [state, integer])));
+const counts: Schema = object(Object.fromEntries(JOB_STATES.map((state) => [state, integer])));
 const step: Schema = object({
-  position: integer, name: string, state: { enum: STEP_STATES }, attempts: integer,
+  position: integer, name: string, state: { enum: [...STEP_STATES] }, attempts: integer,
   startedAt: nullable(integer), finishedAt: nullable(integer), until: nullable(integer), error: nullable(string),
 });
 const jobError: Schema = object({ code: string, message: string, name: string, step: string, limit: { enum: ["steps", "events", "bytes", "runTimeMs"] } }, ["code", "message"]);
@@ -36,12 +38,12 @@ const event: Schema = object({ seq: integer, at: integer, type: { enum: ["state"
 const SCHEMAS: Record<string, Schema> = {
   ApiError: object({ error: object({ code: string, message: string, issues: { type: "array", items: object({ path: string, message: string }) } }, ["code", "message"]) }),
   CreatedJob: object({
-    id: string, state: { enum: STATES }, controlToken: string,
+    id: string, state: { enum: [...JOB_STATES] }, controlToken: string,
     urls: object({ self: string, page: string, events: string, stream: string, sse: string, ws: string, cancel: string }),
   }, ["id", "state", "urls"]),
   JobEvent: event,
   JobSnapshot: object({
-    id: string, type: string, tags: { type: "array", items: string }, state: { enum: STATES }, input: {},
+    id: string, type: string, tags: { type: "array", items: string }, state: { enum: [...JOB_STATES] }, input: {},
     progress: nullable(object({ ratio: { type: "number" }, current: { type: "number" }, total: { type: "number" }, message: string }, [])),
     steps: object({ total: integer, counts: object(Object.fromEntries(STEP_STATES.map((s) => [s, integer]))), retries: integer, current: nullable(step), recent: { type: "array", items: step }, failed: { type: "array", items: step } }),
     result: {}, error: nullable(jobError),
@@ -54,7 +56,7 @@ const SCHEMAS: Record<string, Schema> = {
   StepPage: object({ steps: { type: "array", items: step }, next: nullable(integer), total: integer }),
   JobList: object({
     jobs: { type: "array", items: object({
-      id: string, type: string, state: { enum: STATES }, tags: { type: "array", items: string }, percent: nullable(integer), message: nullable(string),
+      id: string, type: string, state: { enum: [...JOB_STATES] }, tags: { type: "array", items: string }, percent: nullable(integer), message: nullable(string),
       createdAt: integer, startedAt: nullable(integer), finishedAt: nullable(integer),
     }) },
     next: nullable(string), counts, feed: string,
@@ -107,7 +109,7 @@ export function openApiDocument(types: JobRegistry, origin: string): Json {
         get: {
           summary: "The caller's jobs, newest first",
           security: [{ bearer: [] }, { session: [] }],
-          parameters: [query("state", { enum: STATES }), query("type", string), query("tag", string), query("limit", { type: "integer", minimum: 1, maximum: 100 }), query("cursor", string)],
+          parameters: [query("state", { enum: [...JOB_STATES] }), query("type", string), query("tag", string), query("limit", { type: "integer", minimum: 1, maximum: MAX_LIST_LIMIT }), query("cursor", string)],
           responses: { 200: json(ref("JobList"), "A page of jobs"), ...errors(400, 401, 503) },
         },
       },
@@ -118,8 +120,8 @@ export function openApiDocument(types: JobRegistry, origin: string): Json {
       },
       "/jobs/{id}/cancel": { parameters: [idParam], post: { summary: "Cancel the job", security: [{ bearer: [] }, { controlToken: [] }, { session: [] }], responses: { 200: json(ref("JobSnapshot"), "Canceled"), 303: { description: "A form post: back to its page" }, ...errors(401, 403, 404, 409, 410) } } },
       "/jobs/{id}/rerun": { parameters: [idParam], post: { summary: "Run again: same type, input and tags", security: [{ bearer: [] }, { session: [] }], responses: { 201: json(ref("CreatedJob"), "Created"), ...errors(401, 403, 404, 409, 410, 429) } } },
-      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: 1000 })], responses: { 200: json(ref("EventPage"), "Events after `since`"), ...errors(400, 404, 410) } } },
-      "/jobs/{id}/steps": { parameters: [idParam], get: { summary: "Every step, a page at a time", parameters: [query("after", { type: "integer", minimum: -1 }), query("limit", { type: "integer", minimum: 1, maximum: 500 })], responses: { 200: json(ref("StepPage"), "Steps after position `after`"), ...errors(400, 404, 410) } } },
+      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_EVENT_PAGE })], responses: { 200: json(ref("EventPage"), "Events after `since`"), ...errors(400, 404, 410) } } },
+      "/jobs/{id}/steps": { parameters: [idParam], get: { summary: "Every step, a page at a time", parameters: [query("after", { type: "integer", minimum: -1 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_STEP_PAGE })], responses: { 200: json(ref("StepPage"), "Steps after position `after`"), ...errors(400, 404, 410) } } },
       "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), { name: "Last-Event-ID", in: "header", required: false, schema: string }], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(403, 404, 410, 426, 429) } } },

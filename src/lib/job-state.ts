@@ -1,6 +1,10 @@
 // Facts about a job's state and progress that the server, the text stream and the
 // browser all need. Pure: no runtime imports.
-import type { JobEvent, JobState, Progress, TerminalState } from "../protocol";
+import type { JobEvent, JobState, Progress, StepState, TerminalState } from "../protocol";
+
+/** Every state a job goes through, in the order lists show them. */
+export const JOB_STATES: readonly JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
+export const STEP_STATES: readonly StepState[] = ["running", "waiting", "sleeping", "succeeded", "failed", "canceled"];
 
 /** Steps a summary lists as `recent` and as `failed`. */
 export const SUMMARY_STEPS = 5;

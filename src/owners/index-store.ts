@@ -5,6 +5,7 @@
 // tombstone (state "removed") until its retention has passed, so a feed resumed after
 // the removal still hears of it.
 import type { FeedEntry, JobListing, JobState } from "../protocol";
+import { JOB_STATES } from "../lib/job-state";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -51,7 +52,7 @@ export interface ListFilter {
 /** Jobs per list page when a request does not say. */
 export const DEFAULT_LIST_LIMIT = 20;
 
-export const EMPTY_COUNTS: Record<JobState, number> = { queued: 0, running: 0, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
+export const EMPTY_COUNTS = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
 
 export class IndexStore {
   readonly #sql: SqlStorage;

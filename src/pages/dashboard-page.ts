@@ -4,7 +4,7 @@
 // takes an owner token or a JWT.
 import { html } from "hono/html";
 import type { JobList, JobListing, JobState } from "../protocol";
-import { isTerminal } from "../lib/job-state";
+import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { DEFAULT_LIST_LIMIT } from "../owners/index-store";
 import { ageText, duration, number, stateLabel } from "./format";
 import { csrfField, page, type Html } from "./layout";
@@ -19,7 +19,6 @@ export interface DashboardView {
   limit: number;
 }
 
-const STATES: JobState[] = ["queued", "running", "waiting", "succeeded", "failed", "canceled"];
 
 export function signInPage(error?: string): Html {
   return page(
@@ -40,7 +39,7 @@ ${error ? html`<div id="form-errors" class="error-summary" role="alert"><h2>Not 
 
 export function dashboardPage(view: DashboardView): Html {
   const { list, filter, csrf } = view;
-  const total = STATES.reduce((sum, state) => sum + list.counts[state], 0);
+  const total = JOB_STATES.reduce((sum, state) => sum + list.counts[state], 0);
   const query = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
     const limit = view.limit === DEFAULT_LIST_LIMIT ? undefined : String(view.limit);
@@ -59,10 +58,10 @@ export function dashboardPage(view: DashboardView): Html {
 </div>
 <nav class="counts" aria-label="Jobs by state">
   <a href="${query({ state: undefined })}" class="count ${filter.state ? "" : "current"}">All <span id="count-all">${number(total)}</span></a>
-  ${STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
+  ${JOB_STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
 </nav>
 <form class="filters" method="get" action="/dashboard" role="search">
-  <label>State <select name="state"><option value="">any</option>${STATES.map((state) => html`<option value="${state}" ${filter.state === state ? "selected" : ""}>${state}</option>`)}</select></label>
+  <label>State <select name="state"><option value="">any</option>${JOB_STATES.map((state) => html`<option value="${state}" ${filter.state === state ? "selected" : ""}>${state}</option>`)}</select></label>
   <label>Type <select name="type"><option value="">any</option>${view.types.map((type) => html`<option ${filter.type === type ? "selected" : ""}>${type}</option>`)}</select></label>
   <label>Tag <input name="tag" value="${filter.tag ?? ""}" maxlength="40" size="12"></label>
   <button type="submit">Filter</button>
