@@ -4,7 +4,7 @@
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
-import { ageText, duration, number, stateLabel } from "../pages/format";
+import { ageText, number, progressNote, stateLabel, tookText } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
 const root = byId("dashboard");
@@ -76,7 +76,7 @@ function render(row: HTMLTableRowElement, job: JobListing): void {
   bar.max = 100;
   if (job.percent === null && !isTerminal(job.state)) bar.removeAttribute("value");
   else bar.value = job.percent ?? 0;
-  setText(row.querySelector<HTMLElement>(".progress-note")!, [job.percent === null ? "" : `${job.percent} %`, job.message ?? ""].filter(Boolean).join(" · "));
+  setText(row.querySelector<HTMLElement>(".progress-note")!, progressNote(job));
   row.querySelector<HTMLFormElement>("form.cancel")!.hidden = isTerminal(job.state);
   const time = row.querySelector("time")!;
   time.dateTime = new Date(job.createdAt).toISOString();
@@ -89,7 +89,7 @@ function tick(): void {
     setText(row.querySelector("time")!, ageText(now - Number(row.dataset.created)));
     const started = row.dataset.started ? Number(row.dataset.started) : null;
     const finished = row.dataset.finished ? Number(row.dataset.finished) : null;
-    setText(row.querySelector<HTMLElement>(".took")!, started === null ? "" : duration((finished ?? now) - started));
+    setText(row.querySelector<HTMLElement>(".took")!, tookText({ startedAt: started, finishedAt: finished }, now));
   }
 }
 

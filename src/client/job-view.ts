@@ -1,8 +1,8 @@
 // Puts a snapshot on the job page: the same markup src/pages/job-page.ts renders, updated
 // in place (steps by name) so focus, selection and screen readers are not disturbed.
 import type { JobSnapshot, StepsSummary } from "../protocol";
-import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "../pages/format";
+import { isTerminal, percentDone } from "../lib/job-state";
+import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, pretty, progressText, stateLabel, stepDetail, stepsText } from "../pages/format";
 import { byId, el, setText } from "./dom";
 
 export function renderJob(job: JobSnapshot, now: number): void {

@@ -20,6 +20,11 @@ export function isTerminalEvent(event: JobEvent): boolean {
   return event.type === "result" || event.type === "error";
 }
 
+/** Whole percent done; a succeeded job is done whatever its last progress said. */
+export function percentDone(progress: Progress | null, state: JobState): number | null {
+  return state === "succeeded" ? 100 : percentOf(progress);
+}
+
 /** Whole percent from a ratio or current/total, clamped to 0..100; null without numbers. */
 export function percentOf(progress: Progress | null): number | null {
   if (!progress) return null;

@@ -1,5 +1,5 @@
 // What an owner's list shows of a job, from the job's own state.
-import { percentOf } from "../lib/job-state";
+import { percentDone } from "../lib/job-state";
 import type { JobErrorInfo, JobListing, JobState, Progress } from "../protocol";
 
 export interface ListedJob {
@@ -24,7 +24,7 @@ export function listingOf(job: ListedJob): JobListing {
     type: job.type,
     state: job.state,
     tags: job.tags,
-    percent: job.state === "succeeded" ? 100 : percentOf(job.progress),
+    percent: percentDone(job.progress, job.state),
     message: message === null ? null : message.slice(0, MAX_LISTED_MESSAGE),
     createdAt: job.createdAt,
     startedAt: job.startedAt,

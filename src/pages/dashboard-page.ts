@@ -6,7 +6,7 @@ import { html } from "hono/html";
 import type { JobList, JobListing, JobState } from "../protocol";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { DEFAULT_LIST_LIMIT } from "../owners/index-store";
-import { ageText, duration, number, stateLabel } from "./format";
+import { ageText, number, progressNote, stateLabel, tookText } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
 export interface DashboardView {
@@ -95,11 +95,3 @@ export function jobRow(job: JobListing, csrf: string, now: number): Html {
 </tr>`;
 }
 
-export function progressNote(job: JobListing): string {
-  return [job.percent === null ? "" : `${job.percent} %`, job.message ?? ""].filter(Boolean).join(" · ");
-}
-
-/** From the job's start to its end, or to now while it runs. */
-export function tookText(job: JobListing, now: number): string {
-  return job.startedAt === null ? "" : duration((job.finishedAt ?? now) - job.startedAt);
-}

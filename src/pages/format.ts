@@ -1,7 +1,7 @@
 // Wording and numbers of the job page, shared by the server's first render and the
 // browser's live updates so both say the same thing. Pure: no DOM.
-import { isTerminal, percentOf } from "../lib/job-state";
-import type { JobErrorInfo, JobSnapshot, JobState, Progress, StepsSummary, StepSummary } from "../protocol";
+import { isTerminal, percentDone } from "../lib/job-state";
+import type { JobErrorInfo, JobListing, JobSnapshot, JobState, Progress, StepsSummary, StepSummary } from "../protocol";
 
 const LABELS: Record<JobState, string> = {
   queued: "Queued", running: "Running", waiting: "Waiting", succeeded: "Succeeded", failed: "Failed", canceled: "Canceled",
@@ -11,11 +11,6 @@ export function stateLabel(state: JobState): string {
   return LABELS[state];
 }
 
-
-/** Whole percent done; a succeeded job is done whatever its last progress said. */
-export function percentDone(progress: Progress | null, state: JobState): number | null {
-  return state === "succeeded" ? 100 : percentOf(progress);
-}
 
 /** From creation to the end, or to now while the job runs. */
 export function elapsedMs(snapshot: JobSnapshot, now: number): number {
@@ -136,4 +131,14 @@ export function pretty(value: unknown): string {
 export function errorText(error: JobErrorInfo): string {
   if (error.code === "canceled") return error.message;
   return `${error.message} (${error.code}${error.step ? `, step ${error.step}` : ""})`;
+}
+
+/** A listed job's percent and message, as one note. */
+export function progressNote(job: JobListing): string {
+  return [job.percent === null ? "" : `${job.percent} %`, job.message ?? ""].filter(Boolean).join(" · ");
+}
+
+/** From the job's start to its end, or to now while it runs. */
+export function tookText(job: Pick<JobListing, "startedAt" | "finishedAt">, now: number): string {
+  return job.startedAt === null ? "" : duration((job.finishedAt ?? now) - job.startedAt);
 }

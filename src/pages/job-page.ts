@@ -3,8 +3,8 @@
 // it live through the client SDK (a WebSocket), resuming after `data-since`. All job output is escaped by `html`.
 import { html } from "hono/html";
 import type { EventPage, JobEvent, JobSnapshot, JobUrls, StepSummary } from "../protocol";
-import { isTerminal } from "../lib/job-state";
-import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, offset, percentDone, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
+import { isTerminal, percentDone } from "../lib/job-state";
+import { duration, elapsedMs, errorText, gapText, watching, listedSteps, number, offset, pretty, progressText, stateLabel, stepDetail, stepsText } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
 type LogEvent = Extract<JobEvent, { type: "log" }>;
