@@ -63,7 +63,7 @@ export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promis
   return c.json(body, status);
 }
 
-export function deploymentOf(c: Context<AppEnv>): Deployment {
+function deploymentOf(c: Context<AppEnv>): Deployment {
   return { env: c.env, config: c.var.config, access: c.var.access, types: c.var.types };
 }
 

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobRpc } from "../job/job-object";
+import { CLOSE } from "../lib/fanout";
 import { streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { ApiError as ApiErrorBody } from "../protocol";
@@ -41,7 +42,7 @@ export function wantsEventStream(c: Context): boolean {
 }
 
 /** Resume point: Last-Event-ID (EventSource reconnects) or ?since=N; 0 replays everything. */
-export function readSince(c: Context): number {
+function readSince(c: Context): number {
   const raw = c.req.header("Last-Event-ID") ?? c.req.query("since");
   if (raw === undefined || raw === "") return 0;
   const since = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
@@ -65,7 +66,7 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
   }
   const snapshot = await subscription.first();
   if (!snapshot) {
-    subscription.close(1000, "no snapshot");
+    subscription.close(CLOSE.normal, "no snapshot");
     throw new ApiError(503, "unavailable", "The job's live stream closed before it started; try again");
   }
   const format = streamFormat(kind);

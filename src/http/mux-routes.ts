@@ -5,11 +5,11 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { MAX_CLIENT_FRAME_BYTES } from "../lib/fanout";
+import { CLOSE, MAX_CLIENT_FRAME_BYTES, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { HEARTBEAT_MS, HIGH_WATER_BYTES, openSocket } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
-import { SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
+import { RETRY_MS, SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
 import { indexShard } from "../owners/shards";
 import { jobStub } from "../service/create";
 import type { MuxClientFrame, MuxServerFrame } from "../protocol";
@@ -92,9 +92,9 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
   });
   for (const [source, since] of positions) void hub.subscribe(source, since);
   server.addEventListener("message", (message) => {
-    if (message.data === "ping") return send("pong");
+    if (message.data === PING) return send(PONG);
     const frame = typeof message.data === "string" && message.data.length <= MAX_CLIENT_FRAME_BYTES ? parseClientFrame(message.data) : null;
-    if (!frame) return safeClose(server, 1008, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
+    if (!frame) return safeClose(server, CLOSE.policyViolation, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
     if (frame.type === "subscribe") {
       // Only the job routes take new sources; a feed's sources are its shards.
       if (sources.length > 0) return notice({ type: "error", source: frame.source, error: { code: "refused", message: "This connection's sources are fixed" } });
@@ -107,7 +107,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
   return new Response(null, { status: 101, webSocket: client });
 }
 
-export function parseClientFrame(text: string): MuxClientFrame | null {
+function parseClientFrame(text: string): MuxClientFrame | null {
   let frame: Partial<Record<string, unknown>>;
   try {
     frame = JSON.parse(text) as Partial<Record<string, unknown>>;
@@ -179,7 +179,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const body = new ReadableStream<Uint8Array>({
     start(streamController) {
       controller = streamController;
-      write("retry: 2000\n\n");
+      write(`retry: ${RETRY_MS}\n\n`);
     },
     pull() {
       answer();

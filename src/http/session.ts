@@ -12,6 +12,7 @@ import { randomToken } from "../lib/crypto";
 import type { AppEnv } from "./app-env";
 import type { Principal } from "./auth";
 import { ApiError } from "./errors";
+import { isFormPost } from "./pages";
 
 export const SESSION_COOKIE = "session";
 const SESSION_TTL_S = 12 * 3600;
@@ -54,13 +55,10 @@ export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | 
 export const requireSessionCsrf: MiddlewareHandler<AppEnv> = async (c, next) => {
   const principal = c.var.principal;
   if (principal.kind === "owner" && principal.csrf !== undefined && UNSAFE.test(c.req.method)) {
-    const form = isForm(c) ? await c.req.parseBody().catch(() => ({}) as Record<string, unknown>) : {};
+    const form = isFormPost(c) ? await c.req.parseBody().catch(() => ({}) as Record<string, unknown>) : {};
     const presented = c.req.header("X-CSRF-Token") ?? (typeof form.csrf === "string" ? form.csrf : undefined);
     if (presented !== principal.csrf) throw new ApiError(403, "csrf", "This request needs the dashboard's CSRF token; reload the page and try again");
   }
   await next();
 };
 
-function isForm(c: Context): boolean {
-  return /^(application\/x-www-form-urlencoded|multipart\/form-data)/i.test(c.req.header("Content-Type") ?? "");
-}

@@ -20,6 +20,7 @@ import { listingOf } from "../owners/listing";
 import { admitJob, indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
+import type { Remote } from "../lib/remote";
 
 /** An events page stops near this many characters of stored JSON, however many events it has room for. */
 export const EVENT_PAGE_CHARS = 1 << 20;
@@ -74,7 +75,6 @@ export type EraseOutcome = { status: "erased" } | { status: "unavailable" } | Co
  * depth (TS2589) at the call sites.
  */
 export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "steps" | "cancel" | "erase" | "controls" | "fetch">>;
-type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;

@@ -6,6 +6,8 @@
 // ("12 <token>\n") as the viewer reads: what the Worker holds for a viewer is bounded by
 // the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
+import type { ClientFrame } from "../protocol";
+import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
@@ -65,7 +67,7 @@ export class Subscription<F = BridgeFrame> {
   /** Answers a mark: everything before it was handled. */
   ack(token: string): void {
     try {
-      this.socket.send(JSON.stringify({ type: "ack", token }));
+      this.socket.send(JSON.stringify({ type: "ack", token } satisfies ClientFrame));
     } catch {
       // Closing: nothing left to acknowledge.
     }
@@ -148,7 +150,7 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
         subscription.onFrame((frame) => {
           if (frame === "closed") {
             if (open) {
-              stop(1000, "done");
+              stop(CLOSE.normal, "done");
               controller.close();
             }
             return;
@@ -163,7 +165,7 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
         answer();
       },
       cancel() {
-        stop(1000, "viewer left");
+        stop(CLOSE.normal, "viewer left");
       },
     },
     { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },

@@ -8,6 +8,7 @@
 // for response headers at once (an upgrade only waits until it is accepted, so held
 // sockets do not count), and a limited number of subrequests in its lifetime (50 on the
 // Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all.
+import { CLOSE } from "../lib/fanout";
 import { Subscription } from "./bridge";
 
 /** Sources one connection carries at once. */
@@ -34,10 +35,6 @@ export class Hub {
 
   constructor(private readonly open: Opener, private readonly sink: HubSink) {}
 
-  get size(): number {
-    return this.#sources.size;
-  }
-
   /** "ended": the source had nothing more (a finished job a reconnect already saw to its end). */
   async subscribe(source: string, since: number): Promise<"subscribed" | "ended" | "refused"> {
     const refuse = (code: string, message: string) => (this.sink.error(source, code, message), "refused" as const);
@@ -48,7 +45,7 @@ export class Hub {
     const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
     // Unsubscribed or closed while opening: let the new socket go.
     if (this.#sources.get(source) !== "opening") {
-      if (!(opened instanceof Response)) opened.close(1000, "unsubscribed");
+      if (!(opened instanceof Response)) opened.close(CLOSE.normal, "unsubscribed");
       return "refused";
     }
     if (opened instanceof Response) {
@@ -77,7 +74,7 @@ export class Hub {
     const subscription = this.#sources.get(source);
     if (!subscription) return;
     this.#sources.delete(source);
-    if (subscription !== "opening") subscription.close(1000, "unsubscribed");
+    if (subscription !== "opening") subscription.close(CLOSE.normal, "unsubscribed");
     this.sink.end(source);
   }
 
@@ -88,7 +85,7 @@ export class Hub {
   }
 
   close(): void {
-    for (const subscription of this.#sources.values()) if (subscription !== "opening") subscription.close(1000, "connection closed");
+    for (const subscription of this.#sources.values()) if (subscription !== "opening") subscription.close(CLOSE.normal, "connection closed");
     this.#sources.clear();
   }
 }

@@ -13,7 +13,7 @@ export const SSE_HEADERS = {
   "Content-Encoding": "identity",
 } as const;
 
-export function sseEventName(event: JobEvent): string {
+function sseEventName(event: JobEvent): string {
   return event.type === "error" ? "job-error" : event.type;
 }
 

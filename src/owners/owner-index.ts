@@ -9,11 +9,11 @@ import { Fanout, MAX_CLIENT_KEY, type Frames } from "../lib/fanout";
 import { sseMessage, ssePresence, sseSnapshot } from "../live/sse";
 import type { FeedEntry, FeedFrame, FeedSnapshot, JobListing, JobState } from "../protocol";
 import { IndexStore, type ListFilter } from "./index-store";
+import type { Remote } from "../lib/remote";
 
 export type AdmitOutcome = "admitted" | "existing" | "full";
 
 export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage">>;
-type Remote<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never };
 
 /** Tombstones are purged once per this many writes. */
 const PURGE_EVERY = 100;

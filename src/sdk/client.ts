@@ -13,7 +13,7 @@
 // the options), acknowledging as it reads; elsewhere SSE over fetch. Watching needs no
 // credentials (a job's id is its capability); the feed and control do.
 import type {
-  ApiError as ApiErrorBody, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, Json, MuxServerFrame, ServerFrame, StepPage,
+  ApiError as ApiErrorBody, ClientFrame, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, Json, MuxServerFrame, ServerFrame, StepPage,
 } from "../protocol";
 import { isTerminalEvent } from "../lib/job-state";
 import { Channel } from "./channel";
@@ -229,7 +229,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         if (frame.type === "snapshot") options.onSnapshot?.(frame.snapshot);
         else if (frame.type === "presence") options.onPresence?.(frame.viewers);
         // Everything before the mark was handled (delivered to the iterator's queue): answer it.
-        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
         else deliver(frame.event);
       });
       socket.addEventListener("close", () => {
