@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { CLOSE, MAX_CLIENT_FRAME_BYTES, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
-import { HEARTBEAT_MS, HIGH_WATER_BYTES, openSocket } from "../live/bridge";
+import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
 import { RETRY_MS, SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
 import { indexShard } from "../owners/shards";
@@ -130,31 +130,23 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const resuming = c.req.header("Last-Event-ID") !== undefined;
   const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
-  const encoder = new TextEncoder();
   const live = new Set(sources);
   /** Each source's latest mark not yet answered. */
   const marks = new Map<string, string>();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
   let streaming = true;
-  let lastWrite = Date.now();
-  const write = (text: string) => {
-    if (!streaming) return;
-    controller.enqueue(encoder.encode(text));
-    lastWrite = Date.now();
-  };
   const answer = () => {
     for (const [source, token] of marks) hub.ack(source, token);
     marks.clear();
   };
-  const finish = (close = true) => {
+  const finish = () => {
     if (!streaming) return;
     streaming = false;
-    clearInterval(heartbeat);
     hub.close();
-    if (close) controller.close();
+    paced.close();
   };
+  const paced = new PacedBody({ room: answer, cancel: finish }, SSE_HEARTBEAT);
   const ended = (source: string, frame: MuxServerFrame) => {
-    write(`data: ${JSON.stringify(frame)}\n\n`);
+    paced.write(`data: ${JSON.stringify(frame)}\n\n`);
     live.delete(source);
     if (endsWithSources && live.size === 0) finish();
   };
@@ -164,35 +156,21 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
       if (parsed.type === "mark") {
         // What came before the mark is read once the response has room again.
         marks.set(source, parsed.token!);
-        if ((controller.desiredSize ?? 0) > 0) answer();
+        if (paced.hasRoom) answer();
         return;
       }
       if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
-      write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
+      paced.write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
     },
     end: (source) => ended(source, { type: "end", source }),
     error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
   });
-  const heartbeat = setInterval(() => {
-    if (Date.now() - lastWrite >= HEARTBEAT_MS) write(SSE_HEARTBEAT);
-  }, HEARTBEAT_MS / 3);
-  const body = new ReadableStream<Uint8Array>({
-    start(streamController) {
-      controller = streamController;
-      write(`retry: ${RETRY_MS}\n\n`);
-    },
-    pull() {
-      answer();
-    },
-    cancel() {
-      finish(false);
-    },
-  }, { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength });
+  paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
   // An EventSource reconnecting after it saw every source end: 204 stops its retries.
   if (resuming && endsWithSources && outcomes.every((outcome) => outcome === "ended")) {
     finish();
     return new Response(null, { status: 204 });
   }
-  return new Response(body, { headers: SSE_HEADERS });
+  return new Response(paced.body, { headers: SSE_HEADERS });
 }
