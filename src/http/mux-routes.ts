@@ -5,7 +5,7 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { CLOSE, MAX_CLIENT_FRAME_BYTES, PING, PONG } from "../lib/fanout";
+import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
@@ -93,7 +93,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
   for (const [source, since] of positions) void hub.subscribe(source, since);
   server.addEventListener("message", (message) => {
     if (message.data === PING) return send(PONG);
-    const frame = typeof message.data === "string" && message.data.length <= MAX_CLIENT_FRAME_BYTES ? parseClientFrame(message.data) : null;
+    const frame = typeof message.data === "string" && message.data.length <= MAX_CLIENT_FRAME_CHARS ? parseClientFrame(message.data) : null;
     if (!frame) return safeClose(server, CLOSE.policyViolation, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
     if (frame.type === "subscribe") {
       // Only the job routes take new sources; a feed's sources are its shards.

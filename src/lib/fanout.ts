@@ -23,8 +23,8 @@ import { safeClose } from "./websocket";
 /** The only text frame besides acks; the runtime answers it without waking the object. */
 export const PING = "ping";
 export const PONG = "pong";
-/** Larger client frames are refused (1009). */
-export const MAX_CLIENT_FRAME_BYTES = 1_024;
+/** Longer client frames (in characters) are refused (1009). */
+export const MAX_CLIENT_FRAME_CHARS = 1_024;
 /** A subscriber's client key ("owner:<up to 128 chars>" or "ip:<address>") fits whole: no two clients share a cut. */
 export const MAX_CLIENT_KEY = 140;
 /** Characters of frames the object sends a subscriber ahead of what it confirmed reading. */
@@ -228,7 +228,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /** Anything but an ack (the auto-answered ping never gets here) is a protocol violation. */
   message(socket: WebSocket, message: string | ArrayBuffer): void {
     if (typeof message !== "string") return safeClose(socket, CLOSE.unsupportedData, "binary frames are not supported");
-    if (message.length > MAX_CLIENT_FRAME_BYTES) return safeClose(socket, CLOSE.tooBig, "frame too large");
+    if (message.length > MAX_CLIENT_FRAME_CHARS) return safeClose(socket, CLOSE.tooBig, "frame too large");
     const token = parseAck(message);
     if (token === null) return safeClose(socket, CLOSE.policyViolation, `unexpected frame: only "${PING}" and acks are accepted`);
     this.ack(socket, token);
