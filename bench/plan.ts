@@ -12,6 +12,8 @@ export interface Plan {
     runs: { transport: Transport; sizes: number[] }[];
     /** The floor's ticker to as many WebSocket subscribers, after the project's run of that size. */
     floor: number[];
+    /** The floor's ticker to as many SSE viewers, served by the object and bridged by the Worker, after the project's SSE run. */
+    floorSse: number[];
     /** The same runs against the runtime's own port, bypassing wrangler dev's proxy. */
     direct: { transport: Transport; subscribers: number }[];
   };
@@ -34,6 +36,7 @@ export const FULL_PLAN: Plan = {
       { transport: "text", sizes: [100, 1_000] },
     ],
     floor: [100, 1_000],
+    floorSse: [1_000],
     direct: [],
   },
   knee: [
@@ -58,6 +61,7 @@ export const QUICK_PLAN: Plan = {
       { transport: "text", sizes: [100] },
     ],
     floor: [100],
+    floorSse: [100],
     direct: [],
   },
   knee: [{ transport: "ws", subscribers: 100 }],

@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 const oneDecimal = (value: number) => Math.round(value * 10) / 10;
 const twoDecimals = (value: number) => Math.round(value * 100) / 100;
 const transportName = { ws: "WebSocket", sse: "SSE", text: "text" } as const;
-const contenderName = { project: "live-jobs", floor: "floor" } as const;
+const contenderName = { project: "live-jobs", floor: "floor", "floor-bridged": "floor, bridged" } as const;
 
 export function latencyTable(rows: LatencyRow[]): string {
   return markdownTable(
@@ -77,10 +77,12 @@ export interface Comparison {
   jobs: { clients: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number }[];
   fanout: { subscribers: number; projectUsPerDelivery: number; floorUsPerDelivery: number; ratio: number; projectP99Ms: number; floorP99Ms: number }[];
   transports: { subscribers: number; wsUsPerDelivery: number; sseVsWs: number | null; textVsWs: number | null; wsP99Ms: number; sseP99VsWs: number | null; textP99VsWs: number | null }[];
+  /** The floor's SSE against the floor's WebSocket: what SSE costs on this platform, served by the object or bridged by the Worker. */
+  floorTransports: { subscribers: number; wsUsPerDelivery: number; sseVsWs: number | null; bridgedVsWs: number | null; wsP99Ms: number; sseP99VsWs: number | null; bridgedP99VsWs: number | null }[];
 }
 
 export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Comparison {
-  const comparison: Comparison = { jobs: [], fanout: [], transports: [] };
+  const comparison: Comparison = { jobs: [], fanout: [], transports: [], floorTransports: [] };
   for (const project of jobs.filter((r) => r.contender === "project")) {
     const floor = jobs.find((r) => r.contender === "floor" && r.clients === project.clients);
     if (!floor) continue;
@@ -112,6 +114,17 @@ export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Compar
       });
     }
   }
+  for (const ws of viaProxy.filter((r) => r.contender === "floor" && r.transport === "ws")) {
+    const sse = find("floor", "sse", ws.subscribers);
+    const bridged = find("floor-bridged", "sse", ws.subscribers);
+    if (!sse && !bridged) continue;
+    comparison.floorTransports.push({
+      subscribers: ws.subscribers, wsUsPerDelivery: ws.runtimeUsPerDelivery,
+      sseVsWs: sse ? sse.runtimeUsPerDelivery / ws.runtimeUsPerDelivery : null, bridgedVsWs: bridged ? bridged.runtimeUsPerDelivery / ws.runtimeUsPerDelivery : null,
+      wsP99Ms: ws.latencyMs.p99,
+      sseP99VsWs: sse ? sse.latencyMs.p99 / ws.latencyMs.p99 : null, bridgedP99VsWs: bridged ? bridged.latencyMs.p99 / ws.latencyMs.p99 : null,
+    });
+  }
   return comparison;
 }
 
@@ -135,6 +148,12 @@ export function comparisonTables(c: Comparison, jobLabels: { project: string; fl
     parts.push(`live-jobs' SSE and text against its WebSocket (runtime CPU per delivery, p99)\n\n${markdownTable(
       ["subs", "WebSocket µs/delivery", "SSE/WebSocket CPU", "text/WebSocket CPU", "WebSocket p99 ms", "SSE/WebSocket p99", "text/WebSocket p99"],
       c.transports.map((r) => [r.subscribers, Math.round(r.wsUsPerDelivery), ratio(r.sseVsWs), ratio(r.textVsWs), r.wsP99Ms, ratio(r.sseP99VsWs), ratio(r.textP99VsWs)]),
+    )}`);
+  }
+  if (c.floorTransports.length) {
+    parts.push(`The floor's SSE against its WebSocket: served by the object, and bridged by the Worker as live-jobs does\n\n${markdownTable(
+      ["subs", "floor WebSocket µs/delivery", "SSE/WebSocket CPU", "bridged SSE/WebSocket CPU", "floor WebSocket p99 ms", "SSE/WebSocket p99", "bridged SSE/WebSocket p99"],
+      c.floorTransports.map((r) => [r.subscribers, Math.round(r.wsUsPerDelivery), ratio(r.sseVsWs), ratio(r.bridgedVsWs), r.wsP99Ms, ratio(r.sseP99VsWs), ratio(r.bridgedP99VsWs)]),
     )}`);
   }
   return parts.join("\n\n");

@@ -22,8 +22,8 @@ import { measureMemory, type MemoryResult } from "./scenarios/memory.ts";
 
 const RESULTS = join(import.meta.dirname, "results/latest.json");
 /** Past this, scenarios not yet started are skipped; past the hard limit the run is aborted. */
-const SOFT_LIMIT_MS = 7 * 60_000;
-const HARD_LIMIT_MS = 9 * 60_000;
+const SOFT_LIMIT_MS = 8 * 60_000;
+const HARD_LIMIT_MS = 10 * 60_000;
 /** No single measurement takes this long unless something hangs. */
 const UNIT_TIMEOUT_MS = 120_000;
 
@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   console.log("fan-out latency");
   const latency = async (contender: LatencyRow["contender"], transport: LatencyRow["transport"], subscribers: number, via: LatencyRow["via"], url: string) => {
     teardown.hold(pace);
-    const name = `${contender === "floor" ? "floor " : ""}${transport} × ${subscribers}${via === "runtime" ? ", runtime port" : ""}`;
+    const name = `${contender === "project" ? "" : `${contender} `}${transport} × ${subscribers}${via === "runtime" ? ", runtime port" : ""}`;
     const row = await unit(name, () =>
       measureLatency({ base: url, contender, via, processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
     if (row) results.latency.push(row);
@@ -165,6 +165,10 @@ async function main(): Promise<void> {
     for (const subscribers of sizes) {
       await latency("project", transport, subscribers, "wrangler dev", base);
       if (transport === "ws" && plan.latency.floor.includes(subscribers)) await latency("floor", "ws", subscribers, "wrangler dev", base);
+      if (transport === "sse" && plan.latency.floorSse.includes(subscribers)) {
+        await latency("floor", "sse", subscribers, "wrangler dev", base);
+        await latency("floor-bridged", "sse", subscribers, "wrangler dev", base);
+      }
     }
   }
   for (const { transport, subscribers } of runs("latency") ? plan.latency.direct : []) {

@@ -4,6 +4,12 @@
 //   GET  /floor/jobs/:id     answers that row;
 //   GET  /floor/jobs/:id/ws  accepts a hibernatable WebSocket (ctx.acceptWebSocket) and
 //                            sends the job's frames, closing 1000 after the last;
+//   GET  /floor/jobs/:id/sse the ticker's frames as SSE, from a stream the object holds
+//                            (so it cannot hibernate while a viewer watches);
+//   GET  /floor/jobs/:id/sse-bridged  the same SSE from the Worker, which holds a
+//                            hibernatable WebSocket to the object per viewer and writes
+//                            the frames the object sends it already as SSE (live-jobs'
+//                            design, DESIGN.md "Watching");
 // and at the end updates the row (state, finished_at). No auth, no ids with tags, no
 // event log, no steps, no alarms but the ticker's start, no flow control (acks are read
 // and ignored), no presence, no limits.
@@ -40,7 +46,15 @@ interface FloorRow extends Record<string, SqlStorageValue> {
 const MAX_EVENTS = 100_000;
 const MAX_CHARS = 64 * 1024;
 
+/** What a WebSocket subscriber asked for: SSE text (the Worker's bridge) or JSON frames. */
+interface FloorAttachment {
+  sse: boolean;
+}
+
 export class FloorObject extends DurableObject<BenchEnv> {
+  /** The SSE viewers the object serves itself. */
+  readonly #streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
   /** One row: the job. */
   async create(id: string, type: string, input: FloorInput): Promise<FloorRow> {
     const sql = this.ctx.storage.sql;
@@ -58,13 +72,28 @@ export class FloorObject extends DurableObject<BenchEnv> {
     }
   }
 
-  override async fetch(): Promise<Response> {
+  override async fetch(request: Request): Promise<Response> {
     const row = this.status();
     if (!row) return Response.json({ error: "no such job" }, { status: 404 });
     const input = JSON.parse(row.input) as FloorInput;
+    const snapshot = pad(JSON.stringify({ type: "snapshot", snapshot: { ...row, pad: "" } }), input.snapshotChars);
+    const format = new URL(request.url).searchParams.get("format");
+    if (format === "sse-stream") {
+      if (!input.ticker || row.state === "succeeded") return Response.json({ error: "SSE is for a ticker that has not ended" }, { status: 409 });
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start: (c) => void (controller = c),
+        cancel: () => void this.#streams.delete(controller),
+      });
+      this.#streams.add(controller);
+      controller.enqueue(encoder.encode(sseFrame(snapshot)));
+      return new Response(body, { headers: SSE_HEADERS });
+    }
     const { 0: client, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
-    socket.send(pad(JSON.stringify({ type: "snapshot", snapshot: { ...row, pad: "" } }), input.snapshotChars));
+    const sse = format === "sse";
+    socket.serializeAttachment({ sse } satisfies FloorAttachment);
+    socket.send(sse ? sseFrame(snapshot) : snapshot);
     if (!input.ticker) {
       const events = input.events ?? 1;
       for (let seq = 1; seq <= events; seq++) socket.send(eventFrame(seq, seq === events, input.eventChars));
@@ -91,18 +120,32 @@ export class FloorObject extends DurableObject<BenchEnv> {
         sent++;
         frames.push(JSON.stringify({ type: "event", event: { seq: sent, at, type: "log", data: { level: "info", message: `tick ${sent}/${ticker.count} t=${at}` } } }));
       }
-      for (const socket of this.ctx.getWebSockets()) for (const frame of frames) trySend(socket, frame);
+      this.#broadcast(frames);
     }
     const end = JSON.stringify({ type: "event", event: { seq: sent + 1, at: Date.now(), type: "result", data: { result: { published: sent } } } });
+    this.#broadcast([end]);
     for (const socket of this.ctx.getWebSockets()) {
-      trySend(socket, end);
       try {
         socket.close(1000, "job finished");
       } catch {
         // already closed
       }
     }
+    for (const stream of this.#streams) stream.close();
+    this.#streams.clear();
     this.#finish(row);
+  }
+
+  /** Each frame made once per format: JSON frames, SSE text for the bridge, SSE bytes for the streams. */
+  #broadcast(frames: string[]): void {
+    const sse = frames.map(sseFrame);
+    for (const socket of this.ctx.getWebSockets()) {
+      const each = (socket.deserializeAttachment() as FloorAttachment | null)?.sse ? sse : frames;
+      for (const frame of each) trySend(socket, frame);
+    }
+    if (this.#streams.size === 0) return;
+    const bytes = encoder.encode(sse.join(""));
+    for (const stream of this.#streams) stream.enqueue(bytes);
   }
 
   override async webSocketMessage(): Promise<void> {
@@ -149,6 +192,15 @@ function trySend(socket: WebSocket, frame: string): void {
   }
 }
 
+const encoder = new TextEncoder();
+const SSE_HEADERS = { "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", "Content-Encoding": "identity" };
+
+/** A JSON frame as an SSE message: an event's own seq as its id, like the project's. */
+function sseFrame(frame: string): string {
+  const event = /^\{"type":"event","event":\{"seq":(\d+),"at":\d+,"type":"(\w+)"/.exec(frame);
+  return event ? `id: ${event[1]}\nevent: ${event[2]}\ndata: ${frame}\n\n` : `event: snapshot\ndata: ${frame}\n\n`;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** The floor's routes, under /floor/jobs. */
@@ -176,11 +228,35 @@ export async function floorFetch(request: Request, env: BenchEnv): Promise<Respo
     const row = await stub.status();
     return row ? Response.json(row) : notFound();
   }
+  if (sub === "sse" && request.method === "GET") return stub.fetch(new Request(`${url.origin}/sse?format=sse-stream`));
+  if (sub === "sse-bridged" && request.method === "GET") return bridge(stub);
   if (sub === "ws" && request.method === "GET") {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return Response.json({ error: "upgrade required" }, { status: 426 });
     return stub.fetch(request);
   }
   return notFound();
+}
+
+/** The Worker's side of a bridged SSE viewer: one WebSocket to the object, its frames written through. */
+async function bridge(stub: DurableObjectStub<FloorObject>): Promise<Response> {
+  const answer = await stub.fetch(new Request("https://floor/ws?format=sse", { headers: { Upgrade: "websocket" } }));
+  const socket = answer.webSocket;
+  if (!socket) return answer;
+  socket.accept();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => void (controller = c),
+    cancel: () => socket.close(1000, "viewer left"),
+  });
+  socket.addEventListener("message", (message) => controller.enqueue(encoder.encode(message.data as string)));
+  socket.addEventListener("close", () => {
+    try {
+      controller.close();
+    } catch {
+      // the viewer left first
+    }
+  });
+  return new Response(body, { headers: SSE_HEADERS });
 }
 
 function validInput(input: FloorInput): boolean {

@@ -5,8 +5,12 @@
 import { cancelJob, createFloorJob, createJob } from "./api.ts";
 import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "./subscribers.ts";
 
-/** Who serves the job: the app, or the bare Worker + Durable Object it is compared with. */
-export type Contender = "project" | "floor";
+/**
+ * Who serves the job: the app, or the bare Worker + Durable Object it is compared with
+ * (WebSocket, and SSE from a stream the object holds), or that floor serving SSE the way
+ * the app does, from the Worker over a WebSocket per viewer.
+ */
+export type Contender = "project" | "floor" | "floor-bridged";
 
 /** One phase of the ticker job (src/jobs/ticker.ts). */
 export interface Phase {
@@ -88,10 +92,13 @@ export async function startTickerRun(options: TickerRunOptions, attempt = 1): Pr
   await new Promise((resolve) => setTimeout(resolve, startAt - pace.leadMs(subscribers) - Date.now()));
   const [first, ...then] = phases;
   let job: { id: string; url: string };
-  if (contender === "floor") {
-    if (then.length || transport !== "ws") throw new Error("The floor publishes one phase over WebSocket only");
+  if (contender !== "project") {
+    if (then.length || transport === "text" || (contender === "floor-bridged" && transport !== "sse")) {
+      throw new Error("The floor publishes one phase, over WebSocket or SSE (bridged: SSE only)");
+    }
     const floor = await createFloorJob(base, "ticker", { ticker: { ...first!, startAt } });
-    job = { id: floor.id, url: floor.ws };
+    const sse = `${base}/floor/jobs/${floor.id}/${contender === "floor" ? "sse" : "sse-bridged"}`;
+    job = { id: floor.id, url: transport === "ws" ? floor.ws : sse };
   } else {
     const created = await createJob(base, "ticker", { ...first, then, pauseMs, startAt });
     job = { id: created.id, url: streamUrl(base, created.id, transport) };
