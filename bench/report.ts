@@ -1,4 +1,5 @@
 // Turns scenario results into the tables `npm run bench` prints and README.md shows.
+import type { ProfileLine } from "./lib/inspector.ts";
 import type { CpuShare } from "./lib/proc.ts";
 import { markdownTable, type Cell } from "./lib/table.ts";
 import type { CostRow } from "./scenarios/costs.ts";
@@ -48,6 +49,11 @@ export function jobsTable(rows: JobThroughputRow[]): string {
       oneDecimal(r.runtimeCpuMsPerJob), oneDecimal(r.proxyCpuMsPerJob), cpuCell(r.cpu),
     ]),
   );
+}
+
+/** The heaviest functions of a CPU profile: self time (where the thread was) and total (with what they called). */
+export function profileTable(lines: ProfileLine[]): string {
+  return markdownTable(["function", "self %", "total %"], lines.map((l) => [l.name, oneDecimal(l.selfPercent), oneDecimal(l.totalPercent)]));
 }
 
 export function costsTable(rows: CostRow[]): string {

@@ -2,7 +2,8 @@
 // the bench's job types, and the floor contender), runs the scenarios, prints their
 // tables, writes bench/results/latest.json and stops everything it started, also on
 // failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only;
-// `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan).
+// `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan);
+// `--profile` adds a CPU profile of each contender's job-throughput run.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,8 @@ import { streamUrl, subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
 import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
-import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, type Comparison } from "./report.ts";
+import { RuntimeInspector, summarizeProfile, type ProfileLine } from "./lib/inspector.ts";
+import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, profileTable, type Comparison } from "./report.ts";
 import { measureCosts, PRICES } from "./scenarios/costs.ts";
 import { findKnee, type KneeRow } from "./scenarios/delivery-throughput.ts";
 import { measureLatency, type LatencyRow } from "./scenarios/fanout-latency.ts";
@@ -38,6 +40,8 @@ const VARS = {
 const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
 const plan = process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN;
+/** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
+const profiling = process.argv.includes("--profile");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
 const runs = (scenario: "jobs" | "costs" | "memory" | "latency" | "knee") => !only || only.includes(scenario);
 const startedAt = Date.now();
@@ -76,6 +80,8 @@ const results = {
   knee: [] as KneeRow[],
   jobs: [] as JobThroughputRow[],
   costs: [] as Awaited<ReturnType<typeof measureCosts>>,
+  /** With --profile: where the runtime's JavaScript thread spent the job-throughput runs. */
+  profiles: [] as { name: string; lines: ProfileLine[]; error?: string }[],
   skipped: [] as string[],
   errors: [] as string[],
   runMs: 0,
@@ -134,11 +140,14 @@ async function main(): Promise<void> {
     projectJob(SHORT_JOB.label, SHORT_JOB.type, SHORT_JOB.input),
     floorJob(floorLabel, { snapshotChars: frames.snapshotChars, events: frames.events, eventChars: frames.eventChars }),
   ];
+  const profiledClients = plan.jobs.clients.includes(10) ? 10 : plan.jobs.clients[0];
   for (const clients of runs("jobs") ? plan.jobs.clients : []) {
     for (const job of kinds) {
-      const row = await unit(`${job.contender}, ${clients} clients`, () =>
-        measureJobThroughput({ base, processes: processes(), job, clients, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu }), true);
+      const measure = () => measureJobThroughput({ base, processes: processes(), job, clients, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu });
+      const row = await unit(`${job.contender}, ${clients} clients`, measure, true);
       if (row) results.jobs.push(row);
+      // A run of its own: the profiler's overhead stays out of the figures above.
+      if (profiling && clients === profiledClients) await unit(`${job.contender}, ${clients} clients, profiled`, () => profiled(`${job.contender}, ${clients} clients`, measure), true);
     }
   }
 
@@ -183,6 +192,23 @@ async function main(): Promise<void> {
   }
 }
 
+/** Runs `fn` under the runtime's CPU profiler (with a 400 µs sampling interval, the profile of a few seconds stays small). */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const inspector = await RuntimeInspector.open(server!.processes());
+  if (!inspector) {
+    results.profiles.push({ name, lines: [], error: RuntimeInspector.lastError });
+    return fn();
+  }
+  try {
+    await inspector.startProfile(400);
+    const value = await fn();
+    results.profiles.push({ name, lines: summarizeProfile(await inspector.stopProfile(), 15) });
+    return value;
+  } finally {
+    inspector.close();
+  }
+}
+
 /**
  * First requests compile the Worker's code paths; the memory baseline should include that.
  * Returns the frames a subscriber of the project's short job gets, which the floor's job copies.
@@ -224,6 +250,7 @@ function printTables(): void {
   if (results.latency.length) console.log(`### Fan-out latency (${plan.latency.rate} events/s for ${plan.latency.seconds} s)\n\n${latencyTable(results.latency)}\n`);
   if (results.knee.length) console.log(`### Delivery throughput\n\n${kneeTable(results.knee)}\n`);
   if (results.jobs.length) console.log(`### Job throughput (live-jobs: ${results.jobsCompared?.project}; floor: ${results.jobsCompared?.floor})\n\n${jobsTable(results.jobs)}\n`);
+  for (const { name, lines, error } of results.profiles) console.log(`### CPU profile: ${name}\n\n${error ? `no profile: ${error}` : profileTable(lines)}\n`);
   if (results.costs.length) console.log(`### Costs per job ($${PRICES.perMillionRowsWritten.toFixed(2)} per million rows written, $${PRICES.perMillionRequests.toFixed(2)} per million requests)\n\n${costsTable(results.costs)}\n`);
   if (results.memory) console.log(`### Memory per viewer\n\n${memoryTable(results.memory)}\n${results.memory.notes.map((note) => `\n${note}`).join("")}`);
   for (const name of results.skipped) console.log(`skipped: ${name}`);
