@@ -12,7 +12,7 @@ const MiB = 1024 * 1024;
 const oneDecimal = (value: number) => Math.round(value * 10) / 10;
 const twoDecimals = (value: number) => Math.round(value * 100) / 100;
 const transportName = { ws: "WebSocket", sse: "SSE", text: "text" } as const;
-const contenderName = { project: "live-jobs", floor: "floor", "floor-bridged": "floor, bridged" } as const;
+const contenderName = { project: "live-jobs", floor: "floor", "floor-bridged": "floor, bridged", "floor-durable": "floor, durable" } as const;
 
 export function latencyTable(rows: LatencyRow[]): string {
   return markdownTable(
@@ -80,7 +80,11 @@ export function memoryTable(result: MemoryResult): string {
 
 /** The project against the floor, and the project's transports against its WebSocket. */
 export interface Comparison {
-  jobs: { clients: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number }[];
+  jobs: {
+    clients: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number;
+    /** The floor's durable job (an owner's list, a run from an alarm) against the floor's job: what those two cost here. */
+    durableCpuMsPerJob: number | null; durableCpuPerJobRatio: number | null; durableJobsPerSecondRatio: number | null;
+  }[];
   fanout: { subscribers: number; projectUsPerDelivery: number; floorUsPerDelivery: number; ratio: number; projectP99Ms: number; floorP99Ms: number }[];
   transports: { subscribers: number; wsUsPerDelivery: number; sseVsWs: number | null; textVsWs: number | null; wsP99Ms: number; sseP99VsWs: number | null; textP99VsWs: number | null }[];
   /** The floor's SSE against the floor's WebSocket: what SSE costs on this platform, served by the object or bridged by the Worker. */
@@ -92,10 +96,14 @@ export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Compar
   for (const project of jobs.filter((r) => r.contender === "project")) {
     const floor = jobs.find((r) => r.contender === "floor" && r.clients === project.clients);
     if (!floor) continue;
+    const durable = jobs.find((r) => r.contender === "floor-durable" && r.clients === project.clients);
     comparison.jobs.push({
       clients: project.clients,
       projectJobsPerSecond: project.jobsPerSecond, floorJobsPerSecond: floor.jobsPerSecond, jobsPerSecondRatio: project.jobsPerSecond / floor.jobsPerSecond,
       projectCpuMsPerJob: project.runtimeCpuMsPerJob, floorCpuMsPerJob: floor.runtimeCpuMsPerJob, cpuPerJobRatio: project.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob,
+      durableCpuMsPerJob: durable?.runtimeCpuMsPerJob ?? null,
+      durableCpuPerJobRatio: durable ? durable.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob : null,
+      durableJobsPerSecondRatio: durable ? durable.jobsPerSecond / floor.jobsPerSecond : null,
     });
   }
   const viaProxy = latency.filter((r) => r.via === "wrangler dev");
@@ -139,9 +147,12 @@ const ratio = (value: number | null): Cell => (value === null || !Number.isFinit
 export function comparisonTables(c: Comparison, jobLabels: { project: string; floor: string }): string {
   const parts: string[] = [];
   if (c.jobs.length) {
-    parts.push(`Job throughput — live-jobs: ${jobLabels.project}; floor: ${jobLabels.floor}\n\n${markdownTable(
-      ["clients", "live-jobs jobs/s", "floor jobs/s", "jobs/s live-jobs/floor", "live-jobs runtime CPU ms/job", "floor runtime CPU ms/job", "CPU/job live-jobs/floor"],
-      c.jobs.map((r) => [r.clients, oneDecimal(r.projectJobsPerSecond), oneDecimal(r.floorJobsPerSecond), ratio(r.jobsPerSecondRatio), oneDecimal(r.projectCpuMsPerJob), oneDecimal(r.floorCpuMsPerJob), ratio(r.cpuPerJobRatio)]),
+    parts.push(`Job throughput — live-jobs: ${jobLabels.project}; floor: ${jobLabels.floor}; floor, durable: the same with an owner's list and a run from an alarm\n\n${markdownTable(
+      ["clients", "live-jobs jobs/s", "floor jobs/s", "jobs/s live-jobs/floor", "live-jobs runtime CPU ms/job", "floor runtime CPU ms/job", "CPU/job live-jobs/floor", "floor, durable CPU ms/job", "CPU/job durable/floor", "jobs/s durable/floor"],
+      c.jobs.map((r) => [
+        r.clients, oneDecimal(r.projectJobsPerSecond), oneDecimal(r.floorJobsPerSecond), ratio(r.jobsPerSecondRatio), oneDecimal(r.projectCpuMsPerJob), oneDecimal(r.floorCpuMsPerJob), ratio(r.cpuPerJobRatio),
+        r.durableCpuMsPerJob === null ? null : oneDecimal(r.durableCpuMsPerJob), ratio(r.durableCpuPerJobRatio), ratio(r.durableJobsPerSecondRatio),
+      ]),
     )}`);
   }
   if (c.fanout.length) {

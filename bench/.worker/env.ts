@@ -1,7 +1,8 @@
 import type { Env } from "../../src/env";
-import type { FloorObject } from "./floor";
+import type { FloorIndex, FloorObject } from "./floor";
 
-/** The app's bindings plus the floor's object. */
+/** The app's bindings plus the floor's objects. */
 export interface BenchEnv extends Env {
   FLOOR: DurableObjectNamespace<FloorObject>;
+  FLOOR_INDEX: DurableObjectNamespace<FloorIndex>;
 }

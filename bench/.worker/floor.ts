@@ -14,10 +14,14 @@
 // event log, no steps, no alarms but the ticker's start, no flow control (acks are read
 // and ignored), no presence, no limits.
 //
-// Two kinds of job, sized by the bench to match the project's job it is compared with:
+// Three kinds of job, sized by the bench to match the project's job it is compared with:
 //   burst   the snapshot frame and `events` event frames (the last one the terminal
 //           `result`) go to each subscriber as it connects; the first subscriber to get
 //           them all finishes the job. For job throughput: the same frames as a short job.
+//   durable the same frames, with what any job of the project needs besides: its owner's
+//           list (a second object, FloorIndex, told when the job starts and when it
+//           ends) and a run from an alarm that stores the events (one row) before it
+//           sends them; a subscriber gets the stored events, or waits for the run's.
 //   ticker  from `startAt` (an alarm), `count` log events, `batch` every `intervalMs`, each
 //           stamped with its publish time, broadcast to every connected subscriber, then
 //           the `result` and close 1000. For fan-out: the same frames at the same rate.
@@ -61,7 +65,16 @@ export class FloorObject extends DurableObject<BenchEnv> {
     sql.exec("CREATE TABLE IF NOT EXISTS job (id TEXT NOT NULL, type TEXT NOT NULL, input TEXT NOT NULL, state TEXT NOT NULL, created_at INTEGER NOT NULL, finished_at INTEGER)");
     sql.exec("INSERT INTO job VALUES (?, ?, ?, 'queued', ?, NULL)", id, type, JSON.stringify(input), Date.now());
     if (input.ticker) await this.ctx.storage.setAlarm(input.ticker.startAt);
+    if (type === "durable") {
+      sql.exec("CREATE TABLE IF NOT EXISTS log (seq INTEGER PRIMARY KEY, events TEXT NOT NULL)");
+      await this.#index().add(id);
+      await this.ctx.storage.setAlarm(Date.now() + 1);
+    }
     return this.status()!;
+  }
+
+  #index(): DurableObjectStub<FloorIndex> {
+    return this.env.FLOOR_INDEX.get(this.env.FLOOR_INDEX.idFromName("bench"));
   }
 
   status(): FloorRow | null {
@@ -94,7 +107,12 @@ export class FloorObject extends DurableObject<BenchEnv> {
     const sse = format === "sse";
     socket.serializeAttachment({ sse } satisfies FloorAttachment);
     socket.send(sse ? sseFrame(snapshot) : snapshot);
-    if (!input.ticker) {
+    if (row.type === "durable") {
+      if (row.state === "succeeded") {
+        for (const frame of this.#stored()) socket.send(frame);
+        socket.close(1000, "job finished");
+      }
+    } else if (!input.ticker) {
       const events = input.events ?? 1;
       for (let seq = 1; seq <= events; seq++) socket.send(eventFrame(seq, seq === events, input.eventChars));
       socket.close(1000, "job finished");
@@ -108,6 +126,7 @@ export class FloorObject extends DurableObject<BenchEnv> {
   /** The ticker's run: every tick's frames to every subscriber connected then. */
   override async alarm(): Promise<void> {
     const row = this.status();
+    if (row?.type === "durable") return this.#runDurable(row);
     const ticker = row && (JSON.parse(row.input) as FloorInput).ticker;
     if (!row || !ticker || row.state !== "queued") return;
     const start = Date.now();
@@ -134,6 +153,30 @@ export class FloorObject extends DurableObject<BenchEnv> {
     for (const stream of this.#streams) stream.close();
     this.#streams.clear();
     this.#finish(row);
+  }
+
+  /** The durable job's run: its events stored in one row, then sent; the owner's list told of its end. */
+  async #runDurable(row: FloorRow): Promise<void> {
+    if (row.state !== "queued") return;
+    const input = JSON.parse(row.input) as FloorInput;
+    const events = input.events ?? 1;
+    const frames = Array.from({ length: events }, (_, i) => eventFrame(i + 1, i + 1 === events, input.eventChars));
+    this.ctx.storage.sql.exec("INSERT INTO log VALUES (1, ?)", JSON.stringify(frames));
+    this.#finish(row);
+    for (const socket of this.ctx.getWebSockets()) {
+      for (const frame of frames) trySend(socket, frame);
+      try {
+        socket.close(1000, "job finished");
+      } catch {
+        // already closed
+      }
+    }
+    await this.#index().finish(row.id);
+  }
+
+  #stored(): string[] {
+    const log = this.ctx.storage.sql.exec<{ events: string }>("SELECT events FROM log").toArray()[0];
+    return log ? (JSON.parse(log.events) as string[]) : [];
   }
 
   /** Each frame made once per format: JSON frames, SSE text for the bridge, SSE bytes for the streams. */
@@ -164,6 +207,22 @@ export class FloorObject extends DurableObject<BenchEnv> {
     if (row.state === "succeeded") return;
     this.ctx.storage.sql.exec("UPDATE job SET state = 'succeeded', finished_at = ?", Date.now());
     row.state = "succeeded";
+  }
+}
+
+/** The durable job's owner's list: a row per job, its state updated at the end. */
+export class FloorIndex extends DurableObject<BenchEnv> {
+  constructor(ctx: DurableObjectState, env: BenchEnv) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at INTEGER NOT NULL)");
+  }
+
+  add(id: string): void {
+    this.ctx.storage.sql.exec("INSERT OR IGNORE INTO jobs VALUES (?, 'queued', ?)", id, Date.now());
+  }
+
+  finish(id: string): void {
+    this.ctx.storage.sql.exec("UPDATE jobs SET state = 'succeeded', updated_at = ? WHERE id = ?", Date.now(), id);
   }
 }
 

@@ -3,14 +3,14 @@
 import { JOB_TYPES } from "../../app/jobs";
 import { liveJobs } from "../../src/server";
 import type { BenchEnv } from "./env";
-import { floorFetch, FloorObject } from "./floor";
+import { floorFetch, FloorIndex, FloorObject } from "./floor";
 import { BENCH_JOB_TYPES } from "./jobs";
 
 const live = liveJobs({ types: [...JOB_TYPES, ...BENCH_JOB_TYPES] });
 
 export const JobObject = live.JobObject;
 export const OwnerIndex = live.OwnerIndex;
-export { FloorObject };
+export { FloorIndex, FloorObject };
 
 export default {
   fetch(request, env, ctx) {

@@ -7,10 +7,11 @@ import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "./
 
 /**
  * Who serves the job: the app, or the bare Worker + Durable Object it is compared with
- * (WebSocket, and SSE from a stream the object holds), or that floor serving SSE the way
- * the app does, from the Worker over a WebSocket per viewer.
+ * (WebSocket, and SSE from a stream the object holds); that floor serving SSE the way the
+ * app does, from the Worker over a WebSocket per viewer; or (job throughput) the floor's
+ * job with an owner's list and a run from an alarm (bench/.worker/floor.ts, "durable").
  */
-export type Contender = "project" | "floor" | "floor-bridged";
+export type Contender = "project" | "floor" | "floor-bridged" | "floor-durable";
 
 /** One phase of the ticker job (src/jobs/ticker.ts). */
 export interface Phase {
@@ -93,7 +94,7 @@ export async function startTickerRun(options: TickerRunOptions, attempt = 1): Pr
   const [first, ...then] = phases;
   let job: { id: string; url: string };
   if (contender !== "project") {
-    if (then.length || transport === "text" || (contender === "floor-bridged" && transport !== "sse")) {
+    if (then.length || transport === "text" || contender === "floor-durable" || (contender === "floor-bridged" && transport !== "sse")) {
       throw new Error("The floor publishes one phase, over WebSocket or SSE (bridged: SSE only)");
     }
     const floor = await createFloorJob(base, "ticker", { ticker: { ...first!, startAt } });

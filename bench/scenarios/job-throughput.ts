@@ -32,8 +32,9 @@ export function projectJob(label: string, type: string, input: unknown): JobKind
   };
 }
 
-export function floorJob(label: string, input: FloorInput): JobKind {
-  return { contender: "floor", label, create: (base) => createFloorJob(base, "burst", input) };
+/** The floor's job; `durable`: with an owner's list and a run from an alarm. */
+export function floorJob(label: string, input: FloorInput, durable = false): JobKind {
+  return { contender: durable ? "floor-durable" : "floor", label, create: (base) => createFloorJob(base, durable ? "durable" : "burst", input) };
 }
 
 /** The frames one subscriber got: the snapshot, and the events (presence frames aside). */
