@@ -1,5 +1,5 @@
 // `npm run bench`: starts `wrangler dev -c bench/wrangler.toml` on 127.0.0.1 (the app with
-// the bench's job types, and the floor contender), runs the scenarios, prints their
+// the bench's job types, and the floor contenders), runs the scenarios, prints their
 // tables, writes bench/results/latest.json and stops everything it started, also on
 // failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only;
 // `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan);

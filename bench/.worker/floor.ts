@@ -11,8 +11,9 @@
 //                            the frames the object sends it already as SSE (live-jobs'
 //                            design, DESIGN.md "Watching");
 // and at the end updates the row (state, finished_at). No auth, no ids with tags, no
-// event log, no steps, no alarms but the ticker's start, no flow control (acks are read
-// and ignored), no presence, no limits.
+// event log, no steps, no alarms but the ticker's start (the durable job below adds a log,
+// an alarm and an owner's list), no flow control (acks are read and ignored), no
+// presence, no limits.
 //
 // Three kinds of job, sized by the bench to match the project's job it is compared with:
 //   burst   the snapshot frame and `events` event frames (the last one the terminal
