@@ -11,7 +11,7 @@ export const JobObject = live.JobObject;
 export const JobsRpc = live.JobsRpc;
 export class OwnerIndex extends live.OwnerIndex {
   override report(listing: JobListing, seq: number): void {
-    if (indexFaults.failing.has(listing.id)) throw new Error("injected index failure");
+    if (indexFaults.failing) throw new Error("injected index failure");
     super.report(listing, seq);
   }
 }
