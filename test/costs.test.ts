@@ -1,9 +1,9 @@
 // What a job costs, from the object's own counters (shown to its owner as `usage`):
 // about one row written per step, and alarms only for what is due later.
 import { evictDurableObject, SELF } from "cloudflare:test";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import type { JobSnapshot } from "../src/protocol";
-import { auth, BASE, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { auth, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
 import { BOB } from "./secrets";
 
@@ -21,6 +21,15 @@ it("writes at most 1.5 rows per step for 60 steps with a log line and a progress
 });
 
 it("arms no alarm for a zero-length sleep: demo without pauses arms 3, the retention alarm included", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  expect((await asOwner(id)).usage).toMatchObject({ alarms: 3 });
+});
+
+it("continues a zero-length sleep at once on a clock that moves between any two reads", async () => {
+  // Workers' clock stands still within a turn; the test runtime's (and a profiler's) does not.
+  let tick = 0;
+  vi.spyOn(Date, "now").mockImplementation(() => clock.now() + tick++);
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);
   expect((await asOwner(id)).usage).toMatchObject({ alarms: 3 });

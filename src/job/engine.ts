@@ -198,20 +198,21 @@ class Slice implements Step {
   }
 
   sleep(name: string, duration: Duration): Promise<void> {
-    return this.#sleep(name, () => Date.now() + toMs(duration));
+    return this.#sleep(name, (now) => now + toMs(duration));
   }
 
   sleepUntil(name: string, when: Date | number): Promise<void> {
     return this.#sleep(name, () => (typeof when === "number" ? when : when.getTime()));
   }
 
-  #sleep(name: string, wakeAt: () => number): Promise<void> {
+  /** `wakeAt` counts from the `now` the sleep is judged by: a zero-length sleep is due at once, whatever the clock did meanwhile. */
+  #sleep(name: string, wakeAt: (now: number) => number): Promise<void> {
     return this.#step(name, async (record) => {
       if (record?.state === "succeeded") return;
       const now = Date.now();
       let sleeping: StepRecord | undefined = record;
       if (!sleeping) {
-        const until = wakeAt();
+        const until = wakeAt(now);
         if (!Number.isFinite(until)) throw new NonRetryableError(`step.sleep("${name}"): not a valid time`);
         sleeping = { ...this.#newRecord(name), state: "sleeping", startedAt: now, until };
         if (!this.#save(sleeping, { name, status: "sleeping", attempt: 0, until })) return ended();
