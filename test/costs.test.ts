@@ -27,7 +27,7 @@ it("arms no alarm for a zero-length sleep: demo without pauses arms 3, the reten
 });
 
 it("continues a zero-length sleep at once on a clock that moves between any two reads", async () => {
-  // Workers' clock stands still within a turn; the test runtime's (and a profiler's) does not.
+  // Workers' clock stands still within a turn; the test runtime's does not.
   let tick = 0;
   vi.spyOn(Date, "now").mockImplementation(() => clock.now() + tick++);
   const id = await createJob("demo", { intervalMs: 0 });

@@ -92,8 +92,10 @@ export class FloorObject extends DurableObject<BenchEnv> {
     const input = JSON.parse(row.input) as FloorInput;
     const snapshot = pad(JSON.stringify({ type: "snapshot", snapshot: { ...row, pad: "" } }), input.snapshotChars);
     const format = new URL(request.url).searchParams.get("format");
+    if (format !== null && (!input.ticker || row.state === "succeeded")) {
+      return Response.json({ error: "SSE is for a ticker that has not ended" }, { status: 409 });
+    }
     if (format === "sse-stream") {
-      if (!input.ticker || row.state === "succeeded") return Response.json({ error: "SSE is for a ticker that has not ended" }, { status: 409 });
       let controller!: ReadableStreamDefaultController<Uint8Array>;
       const body = new ReadableStream<Uint8Array>({
         start: (c) => void (controller = c),
