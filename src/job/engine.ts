@@ -140,7 +140,8 @@ class Slice implements Step {
   readonly #ended = new Promise<SliceOutcome>((resolve) => (this.#settle = resolve));
   readonly #seen = new Set<string>();
   readonly #start = Date.now();
-  #yieldedAt = -Infinity;
+  /** The alarm that started the slice came through the event loop: the first yield is due a while later. */
+  #yieldedAt = this.#start;
   /**
    * True while `run` walks through steps finished before this slice: logs and progress
    * from that stretch were published then. The first slice has nothing to replay.
@@ -269,6 +270,7 @@ class Slice implements Step {
       if (!this.#save(current, { name, status: "started", attempt })) return ended();
       this.input.events.flush({ all: false });
       await this.input.store.sync();
+      this.#yieldedAt = Date.now(); // waiting for the disk let queued requests in, as a yield does
       if (this.#over) return ended();
       let value: T;
       this.input.events.bodyStarted();
