@@ -46,7 +46,7 @@ export const FULL_PLAN: Plan = {
     { transport: "sse", subscribers: 1_000 },
   ],
   kneeLadder: [2_500, 5_000, 10_000, 20_000, 40_000, 80_000],
-  jobs: { clients: [1, 10, 50], seconds: 2 },
+  jobs: { clients: [1, 10, 50], seconds: 5 },
 };
 
 export const QUICK_PLAN: Plan = {
@@ -66,5 +66,5 @@ export const QUICK_PLAN: Plan = {
   },
   knee: [{ transport: "ws", subscribers: 100 }],
   kneeLadder: [10_000, 40_000],
-  jobs: { clients: [10], seconds: 2 },
+  jobs: { clients: [10], seconds: 8 },
 };

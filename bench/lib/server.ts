@@ -30,7 +30,11 @@ export async function startBenchServer(vars: Record<string, string>): Promise<Be
     cpSync(PROJECT, root, { recursive: true, filter: (source) => !SKIPPED.has(relative(PROJECT, source)) });
     symlinkSync(join(PROJECT, "node_modules"), join(root, "node_modules"));
     const helper = (await import(pathToFileURL(join(root, "test/e2e/wrangler-dev.ts")).href)) as WranglerDevModule;
-    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml" });
+    // Wrangler's local observability (on by default) streams a trace of every invocation,
+    // storage call and subrequest to a collector object in the same runtime; deployed
+    // Workers pay nothing of the kind, and it made ours, with more calls per job, look
+    // costlier than it is (about a third of a job's CPU here). The bench measures without it.
+    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml", env: { X_LOCAL_OBSERVABILITY: "false" } });
     return {
       url: dev.url,
       port: dev.port,

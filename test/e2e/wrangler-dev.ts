@@ -30,6 +30,8 @@ export interface DevOptions {
   vars?: Record<string, string>;
   /** A wrangler config other than ./wrangler.toml (`wrangler dev -c <file>`), relative to the project. */
   config?: string;
+  /** Environment variables for wrangler itself, on top of this process's. */
+  env?: Record<string, string>;
 }
 
 /** Signs the completion webhooks of the deployments these tests start. */
@@ -52,7 +54,7 @@ export async function startWranglerDev(options: DevOptions = {}): Promise<DevSer
   const child = spawn(
     "npx",
     ["wrangler", "dev", ...config, "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--inspector-port", "0", "--show-interactive-dev-session=false", ...vars],
-    { cwd: join(import.meta.dirname, "../.."), detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false" } },
+    { cwd: join(import.meta.dirname, "../.."), detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", ...options.env } },
   );
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
