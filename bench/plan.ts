@@ -66,5 +66,5 @@ export const QUICK_PLAN: Plan = {
   },
   knee: [{ transport: "ws", subscribers: 100 }],
   kneeLadder: [10_000, 40_000],
-  jobs: { clients: [10], seconds: 8 },
+  jobs: { clients: [10], seconds: 5 },
 };
