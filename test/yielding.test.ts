@@ -16,3 +16,18 @@ it("answers status reads between the steps of a running slice", async () => {
   }, { timeout: 10_000, interval: 5 });
   await slice;
 });
+
+it("answers status reads while a slice runs many short steps, each waiting for its write", async () => {
+  const id = await createJob("test-many-steps", { steps: 900 });
+  let sliceOver = false;
+  const slice = runDurableObjectAlarm(stubOf(id)).finally(() => (sliceOver = true));
+  let seenMidSlice = false;
+  await vi.waitFor(async () => {
+    const current = await snapshot(id);
+    seenMidSlice = !sliceOver && current.state === "running" && current.steps.counts.succeeded > 0 && current.steps.counts.succeeded < 900;
+    expect(seenMidSlice || sliceOver).toBe(true);
+  }, { timeout: 10_000, interval: 1 });
+  await slice;
+  expect(seenMidSlice).toBe(true);
+  expect((await snapshot(id)).state).toBe("succeeded");
+});

@@ -270,7 +270,6 @@ class Slice implements Step {
       if (!this.#save(current, { name, status: "started", attempt })) return ended();
       this.input.events.flush({ all: false });
       await this.input.store.sync();
-      this.#yieldedAt = Date.now(); // waiting for the disk let queued requests in, as a yield does
       if (this.#over) return ended();
       let value: T;
       this.input.events.bodyStarted();
