@@ -68,6 +68,8 @@ function report(text: string, windows: { name: string; from: number; to: number 
       else if (/Index\/\w+\.sqlite-wal$/.test(path)) perJob.index++;
       else if (path.includes("/do/")) jobObjects.set(path, (jobObjects.get(path) ?? 0) + 1);
     }
+    // An earlier contender's objects, evicted meanwhile, checkpoint their logs: theirs, not this one's.
+    for (const path of jobObjects.keys()) if (syncs.find((sync) => sync.path === path)!.at < from) jobObjects.delete(path);
     const counts = [...jobObjects.values()];
     const mean = (n: number) => Number((n / JOBS).toFixed(1));
     return [name, counts.length, spread(counts), mean(perJob.index), mean(perJob.alarms), mean(perJob.rateLimit)];
