@@ -3,23 +3,22 @@
 // one fsync of its write-ahead log, so strace, attached to the runtime workerd, counts
 // them exactly: the figure does not move with the machine's load as CPU time does. Runs
 // the project's job (`demo`, intervalMs 0, as in the job-throughput scenario), the floor's
-// and the durable floor's, one at a time, JOBS of each.
+// and the durable floor's (sending the frames the project's job sends), one at a time,
+// JOBS of each.
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createFloorJob, createJob, type Created } from "./lib/api.ts";
+import { createFloorJob, createJob, type Created, type FloorInput } from "./lib/api.ts";
 import { startBenchServer } from "./lib/server.ts";
-import { openJobSocket, TERMINAL_FRAME } from "./lib/subscribers.ts";
 import { markdownTable } from "./lib/table.ts";
+import { measureFrames, watchUntilEnd } from "./scenarios/job-throughput.ts";
 
 const JOBS = 20;
-const FRAMES = { snapshotChars: 1_500, events: 21, eventChars: 122 };
-const CONTENDERS: { name: string; create(base: string): Promise<Created> }[] = [
-  { name: "live-jobs", create: async (base) => { const job = await createJob(base, "demo", { intervalMs: 0 }); return { id: job.id, ws: job.urls.ws }; } },
-  { name: "floor", create: (base) => createFloorJob(base, "burst", FRAMES) },
-  { name: "floor, durable", create: (base) => createFloorJob(base, "durable", FRAMES) },
-];
+const createDemo = async (base: string): Promise<Created> => {
+  const job = await createJob(base, "demo", { intervalMs: 0 });
+  return { id: job.id, ws: job.urls.ws };
+};
 
 if (spawnSync("strace", ["-V"]).status !== 0) {
   console.error("bench:commits needs strace (Debian: apt-get install strace)");
@@ -29,10 +28,17 @@ if (spawnSync("strace", ["-V"]).status !== 0) {
 const server = await startBenchServer({});
 const trace = join(tmpdir(), `live-jobs-commits-${process.pid}.txt`);
 try {
+  // Before strace attaches: the frames of the project's job, which the floor's jobs copy.
+  const frames: FloorInput = await measureFrames((await createDemo(server.url)).ws);
+  const contenders: { name: string; create(base: string): Promise<Created> }[] = [
+    { name: "live-jobs", create: createDemo },
+    { name: "floor", create: (base) => createFloorJob(base, "burst", frames) },
+    { name: "floor, durable", create: (base) => createFloorJob(base, "durable", frames) },
+  ];
   const tracer = spawn("strace", ["-f", "-y", "-ttt", "-e", "trace=fsync,fdatasync", "-o", trace, "-p", String(server.processes().runtime)], { stdio: "ignore" });
   await new Promise((resolve) => setTimeout(resolve, 1_000)); // attached
   const windows: { name: string; from: number; to: number }[] = [];
-  for (const contender of CONTENDERS) {
+  for (const contender of contenders) {
     const from = Date.now() / 1000;
     for (let i = 0; i < JOBS; i++) await watchUntilEnd((await contender.create(server.url)).ws);
     await new Promise((resolve) => setTimeout(resolve, 500)); // the last job's end is committed
@@ -84,14 +90,4 @@ function spread(counts: number[]): string {
   const min = Math.min(...counts);
   const max = Math.max(...counts);
   return min === max ? String(min) : `${min}–${max}`;
-}
-
-async function watchUntilEnd(url: string): Promise<void> {
-  let settle!: () => void;
-  const ended = new Promise<void>((resolve) => (settle = resolve));
-  const timer = setTimeout(settle, 30_000);
-  const socket = await openJobSocket(url, { frame: (text) => TERMINAL_FRAME.test(text) && settle(), closed: () => settle() });
-  await ended;
-  clearTimeout(timer);
-  socket.close();
 }

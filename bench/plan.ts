@@ -20,7 +20,7 @@ export interface Plan {
   knee: { transport: Transport; subscribers: number }[];
   /** Offered deliveries per second of the knee's phases. */
   kneeLadder: number[];
-  /** Each number of clients runs the project's job, then the floor's. */
+  /** Each number of clients runs the project's job, then the floor's, then the durable floor's. */
   jobs: { clients: number[]; seconds: number };
 }
 

@@ -33,7 +33,7 @@ export async function startBenchServer(vars: Record<string, string>): Promise<Be
     // Wrangler's local observability (on by default) streams a trace of every invocation,
     // storage call and subrequest to a collector object in the same runtime; deployed
     // Workers pay nothing of the kind, and it made ours, with more calls per job, look
-    // costlier than it is (about a third of a job's CPU here). The bench measures without it.
+    // costlier than it is (more than half of a job's CPU here). The bench measures without it.
     const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml", env: { X_LOCAL_OBSERVABILITY: "false" } });
     return {
       url: dev.url,

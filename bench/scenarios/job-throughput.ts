@@ -159,7 +159,7 @@ export async function measureJobThroughput(options: JobThroughputOptions): Promi
 }
 
 /** Resolves at the terminal event, without waiting for workerd to close the TCP connection (~10 s later). */
-async function watchUntilEnd(url: string): Promise<void> {
+export async function watchUntilEnd(url: string): Promise<void> {
   let settle!: (error?: Error) => void;
   const ended = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   ended.catch(() => {}); // observed below, or dropped when the socket did not open
