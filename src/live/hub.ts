@@ -9,6 +9,7 @@
 // sockets do not count), and a limited number of subrequests in its lifetime (50 on the
 // Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all.
 import { CLOSE } from "../lib/fanout";
+import { safeClose } from "../lib/websocket";
 import { Subscription } from "./bridge";
 
 /** Sources one connection carries at once. */
@@ -45,7 +46,10 @@ export class Hub {
     const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
     // Unsubscribed or closed while opening: let the new socket go.
     if (this.#sources.get(source) !== "opening") {
-      if (!(opened instanceof Response)) opened.close(CLOSE.normal, "unsubscribed");
+      if (!(opened instanceof Response)) {
+        opened.accept(); // a socket from an upgrade can be closed only once accepted
+        safeClose(opened, CLOSE.normal, "unsubscribed");
+      }
       return "refused";
     }
     if (opened instanceof Response) {
