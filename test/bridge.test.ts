@@ -2,8 +2,8 @@
 // format and are written through; they are acknowledged while the viewer reads, and not
 // while it does not; a viewer that leaves closes its WebSocket.
 import { expect, it, vi } from "vitest";
-import { ACK_EVERY } from "../src/lib/fanout";
-import { HEARTBEAT_MS, HIGH_WATER_BYTES, parseFrame, streamBody, Subscription, type BridgeFrame } from "../src/live/bridge";
+import { ACK_EVERY, HEARTBEAT_MS } from "../src/lib/fanout";
+import { HIGH_WATER_BYTES, parseFrame, streamBody, Subscription, type BridgeFrame } from "../src/live/bridge";
 import { streamFormat } from "../src/live/formats";
 
 const snapshot: BridgeFrame = { seq: 0, wire: "retry: 2000\nevent: snapshot\ndata: {}\n\n" };

@@ -52,7 +52,7 @@ export function jobsApp(): Hono<AppEnv> {
   });
 
   jobs.get("/:id/events", async (c) => {
-    if (wantsEventStream(c)) return liveResponse(c, c.var.job, "sse");
+    if (wantsEventStream(c)) return liveResponse(c, c.var.job, "sse", { direct: true });
     const since = intParam(c, "since", 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = intParam(c, "limit", 100, 1, MAX_EVENT_PAGE);
     const page = await c.var.job.events(since, limit);

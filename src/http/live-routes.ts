@@ -26,7 +26,7 @@ export function liveRoutes(): Hono<AppEnv> {
     // The object's answer has immutable headers; this one takes the security headers.
     return new Response(null, { status: 101, webSocket: response.webSocket });
   });
-  live.get("/:id/sse", (c) => liveResponse(c, c.var.job, "sse"));
+  live.get("/:id/sse", (c) => liveResponse(c, c.var.job, "sse", { direct: true }));
   live.get("/:id/stream", (c) => liveResponse(c, c.var.job, "text"));
   return live;
 }
@@ -56,10 +56,18 @@ export function clientKey(c: Context<AppEnv>): string {
   return principal.kind === "owner" ? `owner:${principal.owner}` : `ip:${principal.ip}`;
 }
 
-export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, since = readSince(c), init: ResponseInit = {}): Promise<Response> {
+/**
+ * A live response: bridged, or with `direct` (a GET that an EventSource or our client
+ * repeats with its Last-Event-ID when it ends) possibly the object's own stream, passed
+ * through untouched. A create request's follow is never direct: it cannot be repeated.
+ */
+export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, options: { since?: number; init?: ResponseInit; direct?: boolean } = {}): Promise<Response> {
+  const { since = readSince(c), init = {}, direct = false } = options;
   const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
-  const subscription = await subscribe(job, { since, format: kind, client: clientKey(c), resume });
+  const subscription = await subscribe(job, { since, format: kind, client: clientKey(c), resume, direct });
+  const format = streamFormat(kind);
   if (subscription instanceof Response) {
+    if (subscription.status === 200 && direct) return new Response(subscription.body, { headers: format.headers });
     // An EventSource reconnecting to a job it saw end: 204 stops its retries.
     if (subscription.status === 204) return new Response(null, { status: 204 });
     throw await refusalOf(subscription);
@@ -69,7 +77,6 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
     subscription.close(CLOSE.normal, "no snapshot");
     throw new ApiError(503, "unavailable", "The job's live stream closed before it started; try again");
   }
-  const format = streamFormat(kind);
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
   return new Response(streamBody(subscription, snapshot, format), { status: init.status ?? 200, headers });

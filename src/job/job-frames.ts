@@ -1,7 +1,7 @@
 // A job's frames in each format its subscribers ask for: JSON for WebSocket clients,
 // SSE and text for the Worker's bridges. The text view keeps per-viewer columns.
 import type { Frames } from "../lib/fanout";
-import { sseEvent, ssePresence, sseSnapshot } from "../live/sse";
+import { SSE_HEARTBEAT, sseEvent, ssePresence, sseSnapshot } from "../live/sse";
 import { TextFormatter } from "../live/text";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
@@ -28,5 +28,6 @@ export function jobFrames(current: () => JobSnapshot | null): Frames<JobSnapshot
       if (format === "json") return JSON.stringify({ type: "presence", viewers } satisfies ServerFrame);
       return format === "sse" ? ssePresence(viewers) : null;
     },
+    heartbeat: (format) => (format === "sse" ? SSE_HEARTBEAT : null),
   };
 }

@@ -11,6 +11,7 @@ import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutco
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
 import { isTerminalEvent } from "../lib/job-state";
+import { SSE_HEADERS } from "../live/sse";
 import type { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
@@ -78,6 +79,14 @@ export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
+/**
+ * An SSE viewer is served by the object itself (a direct stream) while the job's next
+ * alarm is at most this far off, and direct streams are handed off to the Worker's
+ * bridge when the job is to wait longer: then the object may hibernate (after about ten
+ * seconds of quiet on Cloudflare), which an open stream forbids. A shorter wait is not
+ * worth making every viewer reconnect (a request each, a snapshot, the `retry` delay).
+ */
+export const DIRECT_WAIT_MS = 30_000;
 const JOB_FORMATS = ["json", "sse", "text"] as const;
 
 export class JobObject extends DurableObject<Env> {
@@ -200,7 +209,11 @@ export class JobObject extends DurableObject<Env> {
     return { status: "erased" };
   }
 
-  /** A subscription: `?since=N&format=json|sse|text&client=<key>[&resume]`, from the Worker. */
+  /**
+   * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
+   * the Worker, answered on a WebSocket — or, for `direct` SSE while the job is busy, on a
+   * stream of the response (see DIRECT_WAIT_MS).
+   */
   override async fetch(request: Request): Promise<Response> {
     this.#count();
     const job = this.#store.job();
@@ -221,7 +234,17 @@ export class JobObject extends DurableObject<Env> {
         : `You already have ${this.#config.maxSubscribersPerClient} live subscribers on this job`;
       return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429 });
     }
-    return this.#fanout.subscribe(this.#snapshot(job, null), since, format, client);
+    const snapshot = this.#snapshot(job, null);
+    if (format === "sse" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client, SSE_HEADERS);
+    return this.#fanout.subscribe(snapshot, since, format, client);
+  }
+
+  /** Awake now or soon anyway: running a slice, or its alarm near. (An ended job's replay is bridged: its reader sets the pace.) */
+  async #busy(job: JobRow): Promise<boolean> {
+    if (isTerminal(job.state)) return false;
+    if (this.#running !== null) return true;
+    const alarm = await this.ctx.storage.getAlarm();
+    return alarm !== null && alarm - Date.now() <= DIRECT_WAIT_MS;
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -297,7 +320,9 @@ export class JobObject extends DurableObject<Env> {
       case "suspended":
         this.#events(job).flush();
         if (outcome.until > Date.now()) this.#enter(job, "waiting");
-        return this.#arm(Math.min(outcome.until, job.deadline_at));
+        const at = Math.min(outcome.until, job.deadline_at);
+        if (at - Date.now() > DIRECT_WAIT_MS) this.#fanout.handOff();
+        return this.#arm(at);
     }
   }
 
@@ -327,6 +352,9 @@ export class JobObject extends DurableObject<Env> {
     if ("result" in end) log.append("result", { result: end.result }, true);
     else log.append("error", end.error, true);
     log.flush();
+    // Direct viewers that had everything were ended by the terminal event; one still
+    // reading the history goes on bridged, where the object may sleep while it reads.
+    this.#fanout.handOff();
     // The job row last, in the same turn as the end's events (no request comes between),
     // so the usage it stores is the whole run's: the end's row, the time awake, and the
     // next alarm, counted ahead (retention, the webhook at once, or a report's retry).

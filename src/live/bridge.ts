@@ -7,12 +7,11 @@
 // the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
-import { CLOSE } from "../lib/fanout";
+import { CLOSE, HEARTBEAT_MS } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
 export const HIGH_WATER_BYTES = 64 * 1024;
-export const HEARTBEAT_MS = 15_000;
 
 export interface StreamFormat {
   headers: Record<string, string>;
@@ -30,6 +29,8 @@ export interface SubscribeOptions {
   client: string;
   /** An EventSource reconnecting (it sent Last-Event-ID): a job whose end it saw answers 204. */
   resume: boolean;
+  /** The object may answer with a direct stream (200) instead: for viewers that reconnect by themselves. */
+  direct?: boolean;
 }
 
 /** A WebSocket to an object (a job, an owner index) whose frames are queued until a handler takes them. */
@@ -83,10 +84,11 @@ export class Subscription<F = BridgeFrame> {
   }
 }
 
-/** Opens a bridged subscription, or returns the object's refusal (404, 429) or its 204 as a Response. */
+/** Opens a bridged subscription, or returns the object's direct stream (200), refusal (404, 429) or 204 as a Response. */
 export async function subscribe(job: JobRpc, options: SubscribeOptions): Promise<Subscription | Response> {
   const query: Record<string, string> = { since: String(options.since), format: options.format, client: options.client };
   if (options.resume) query.resume = "";
+  if (options.direct) query.direct = "";
   const socket = await openSocket(job, query);
   return socket instanceof Response ? socket : new Subscription(socket, parseFrame);
 }

@@ -26,6 +26,7 @@ const feedFrames: Frames<FeedSnapshot, FeedEntry, null> = {
   entry: (format, entry) => (format === "json" ? JSON.stringify({ type: "event", event: entry } satisfies FeedFrame) : sseMessage(entry.type, JSON.stringify(entry), entry.seq)),
   shared: () => true,
   presence: (format, viewers) => (format === "json" ? JSON.stringify({ type: "presence", viewers } satisfies FeedFrame) : ssePresence(viewers)),
+  heartbeat: () => null, // the feed is always bridged: the Worker beats
 };
 
 export class OwnerIndex extends DurableObject<Env> {

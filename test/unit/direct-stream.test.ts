@@ -1,0 +1,96 @@
+// Direct streams (an SSE viewer the object serves itself): bounded by the stream's
+// high-water mark however slowly the viewer reads, every entry once and in order as it
+// reads, a heartbeat when quiet, and a hand-off that ends the stream after what it holds.
+import { afterEach, expect, it, vi } from "vitest";
+import { CREDIT, Fanout, HEARTBEAT_MS, type Frames, type Source } from "../../src/lib/fanout";
+
+interface Entry {
+  seq: number;
+  text: string;
+}
+
+/** The object's side that direct streams use: no WebSockets. */
+const ctx = { setWebSocketAutoResponse() {}, getWebSockets: () => [], acceptWebSocket() {} } as unknown as DurableObjectState;
+
+function setup(count: number, size: number) {
+  const entries: Entry[] = [];
+  let ended = false;
+  const add = (n: number, last = false): Entry[] => {
+    const added = Array.from({ length: n }, (_, i) => ({ seq: entries.length + i + 1, text: `${entries.length + i + 1} `.padEnd(size, "x") }));
+    entries.push(...added);
+    ended = last;
+    return added;
+  };
+  add(count);
+  const source: Source<{ viewers?: number }, Entry> = {
+    lastSeq: () => entries.length,
+    entriesAfter: (since, limit) => entries.slice(since, since + limit),
+    ended: () => ended,
+    isLast: (entry) => ended && entry.seq === entries.length,
+  };
+  const made = { frames: 0 };
+  const frames: Frames<{ viewers?: number }, Entry, null> = {
+    state: () => null,
+    resumeState: () => null,
+    snapshot: () => "snapshot\n",
+    entry: (_format, entry) => {
+      made.frames++;
+      return `${entry.text}\n`;
+    },
+    shared: () => true,
+    presence: () => null,
+    heartbeat: () => ": heartbeat\n\n",
+  };
+  const fanout = new Fanout(ctx, source, frames);
+  const open = () => fanout.subscribeStream({}, 0, "sse", "ip:test", { "Content-Type": "text/event-stream" }).body!.pipeThrough(new TextDecoderStream()).getReader();
+  return { fanout, add, made, open };
+}
+
+afterEach(() => void vi.useRealTimers());
+
+it("makes no more than CREDIT bytes of frames for a viewer that does not read, then all of them, in order, as it reads", async () => {
+  const size = 8 * 1024;
+  const { fanout, add, made, open } = setup(200, size);
+  const reader = open();
+  expect(made.frames * size).toBeLessThanOrEqual(CREDIT + size);
+  // Live entries go to a paused viewer from storage later, not into its stream now.
+  fanout.broadcast(add(10));
+  const held = made.frames;
+  expect(held * size).toBeLessThanOrEqual(CREDIT + size);
+  let text = "";
+  while (text.split("\n").length - 2 < 210) text += (await reader.read()).value;
+  fanout.broadcast(add(1, true));
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+  const lines = text.trimEnd().split("\n");
+  expect(lines[0]).toBe("snapshot");
+  expect(lines.slice(1).map((line) => Number(line.split(" ")[0]))).toEqual(Array.from({ length: 211 }, (_, i) => i + 1));
+  expect(fanout.count).toBe(0);
+});
+
+it("hands off: the stream ends after the frames it holds, and the viewer is gone", async () => {
+  const { fanout, open } = setup(5, 10);
+  const reader = open();
+  expect(fanout.streams).toBe(1);
+  fanout.handOff();
+  expect(fanout.count).toBe(0);
+  let text = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+  expect(text.trimEnd().split("\n")).toHaveLength(6);
+});
+
+it("writes a heartbeat to a direct stream quiet for HEARTBEAT_MS, not to one that wrote since", async () => {
+  vi.useFakeTimers();
+  const { fanout, add, open } = setup(0, 10);
+  const reader = open();
+  expect((await reader.read()).value).toBe("snapshot\n");
+  await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (2 / 3));
+  fanout.broadcast(add(1));
+  expect((await reader.read()).value).toBe(`${"1 ".padEnd(10, "x")}\n`);
+  let next: string | undefined;
+  void reader.read().then((chunk) => (next = chunk.value));
+  await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (2 / 3));
+  expect(next).toBeUndefined(); // 20 s since the snapshot, 10 s since the entry
+  await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (2 / 3));
+  expect(next).toBe(": heartbeat\n\n");
+  fanout.closeAll(1000, "done");
+});
