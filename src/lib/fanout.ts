@@ -139,7 +139,9 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   readonly #perClient = new Map<string, number>();
   #woken = false;
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
-  #heartbeatTimer: ReturnType<typeof setTimeout> | null = null;
+  #streamTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Direct streams ended while they held frames their viewers had not read: each ended when. */
+  readonly #ending = new Map<DirectStream, number>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -198,6 +200,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
         start: (controller) => void (stream.controller = controller),
         // The stream holds less than CREDIT: a paused viewer read enough to go on.
         pull: () => {
+          if (this.#ending.has(stream)) return this.#closeIfRead(stream);
           const cursor = this.#subscribers.get(stream);
           if (cursor?.paused) {
             cursor.paused = false;
@@ -207,13 +210,14 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
         },
         cancel: () => {
           stream.wake();
+          this.#ending.delete(stream);
           this.closed(stream);
         },
       },
       { highWaterMark: CREDIT, size: (chunk) => chunk.byteLength },
     );
     this.#open(stream, snapshot, since, format, client);
-    this.#heartbeat();
+    this.#tendStreams();
     return new Response(body, { headers });
   }
 
@@ -296,7 +300,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   closeAll(code: number, reason: string): void {
     for (const sink of this.#cursors.keys()) {
-      if (sink instanceof DirectStream) closeStream(sink);
+      if (sink instanceof DirectStream) this.#end(sink);
       else safeClose(sink, code, reason);
     }
     this.#cursors.clear();
@@ -368,7 +372,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   }
 
   #finish(cursor: Cursor<State>): void {
-    if (cursor.sink instanceof DirectStream) closeStream(cursor.sink);
+    if (cursor.sink instanceof DirectStream) this.#end(cursor.sink);
     else safeClose(cursor.sink, CLOSE.normal, "the end");
     this.closed(cursor.sink);
   }
@@ -412,10 +416,33 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     }
   }
 
-  /** While direct streams are open: a heartbeat to each that wrote nothing for HEARTBEAT_MS. */
-  #heartbeat(): void {
-    this.#heartbeatTimer ??= setTimeout(() => {
-      this.#heartbeatTimer = null;
+  /**
+   * The stream ends once its viewer has read what it holds. A viewer that does not read
+   * it within HEARTBEAT_MS is cut off (it resumes by its Last-Event-ID, like any other):
+   * an ended stream must not keep the object awake for a viewer that stopped reading.
+   */
+  #end(stream: DirectStream): void {
+    stream.wake();
+    this.#ending.set(stream, Date.now());
+    this.#closeIfRead(stream);
+    if (this.#ending.has(stream)) this.#tendStreams();
+  }
+
+  /** Closes an ending stream once it is empty: the runtime ignores `error()` after `close()`, so closing sooner would forbid the cut. */
+  #closeIfRead(stream: DirectStream): void {
+    if (stream.controller.desiredSize !== CREDIT) return;
+    this.#ending.delete(stream);
+    try {
+      stream.controller.close();
+    } catch {
+      // The viewer left first.
+    }
+  }
+
+  /** While direct streams are open or ending: a heartbeat to each quiet for HEARTBEAT_MS, the cut for ending ones not read. */
+  #tendStreams(): void {
+    this.#streamTimer ??= setTimeout(() => {
+      this.#streamTimer = null;
       const now = Date.now();
       let open = false;
       for (const cursor of this.#cursors.values()) {
@@ -424,7 +451,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
         const text = this.frames.heartbeat(cursor.format);
         if (text !== null && now - cursor.sink.lastWrite >= HEARTBEAT_MS && room(cursor) > 0) this.#write(cursor, text);
       }
-      if (open) this.#heartbeat();
+      for (const [stream, endedAt] of this.#ending) {
+        if (now - endedAt < HEARTBEAT_MS) continue;
+        this.#ending.delete(stream);
+        stream.controller.error(new Error("The viewer did not read the end of its stream"));
+      }
+      if (open || this.#ending.size > 0) this.#tendStreams();
     }, HEARTBEAT_MS / 3);
   }
 
@@ -452,15 +484,6 @@ function unconfirmed(cursor: Cursor<unknown>): number {
 /** What may still be sent now: a WebSocket's credit left, a stream's room below its high-water mark. */
 function room(cursor: Cursor<unknown>): number {
   return cursor.sink instanceof DirectStream ? (cursor.sink.controller.desiredSize ?? 0) : CREDIT - unconfirmed(cursor);
-}
-
-function closeStream(stream: DirectStream): void {
-  stream.wake();
-  try {
-    stream.controller.close();
-  } catch {
-    // The viewer left first.
-  }
 }
 
 const encoder = new TextEncoder();

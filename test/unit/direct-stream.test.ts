@@ -42,8 +42,9 @@ function setup(count: number, size: number) {
     heartbeat: () => ": heartbeat\n\n",
   };
   const fanout = new Fanout(ctx, source, frames);
-  const open = () => fanout.subscribeStream({}, 0, "sse", "ip:test", { "Content-Type": "text/event-stream" }).body!.pipeThrough(new TextDecoderStream()).getReader();
-  return { fanout, add, made, open };
+  const body = () => fanout.subscribeStream({}, 0, "sse", "ip:test", { "Content-Type": "text/event-stream" }).body!;
+  const open = () => body().pipeThrough(new TextDecoderStream()).getReader();
+  return { fanout, add, made, open, body };
 }
 
 afterEach(() => void vi.useRealTimers());
@@ -93,4 +94,13 @@ it("writes a heartbeat to a direct stream quiet for HEARTBEAT_MS, not to one tha
   await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (2 / 3));
   expect(next).toBe(": heartbeat\n\n");
   fanout.closeAll(1000, "done");
+});
+
+it("cuts an ended stream whose viewer does not read what it holds within HEARTBEAT_MS", async () => {
+  vi.useFakeTimers();
+  const { fanout, body } = setup(200, 8 * 1024);
+  const reader = body().getReader();
+  fanout.handOff();
+  await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (4 / 3));
+  await expect(reader.read()).rejects.toThrow("did not read the end");
 });
