@@ -240,11 +240,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const first = entries[0]?.seq;
     if (first === undefined) return;
     // Frames every subscriber of a format sees alike are made once: text for sockets, bytes for streams.
-    const shared = new Map<string, (string | Uint8Array)[]>();
+    const shared = new Map<Format, (string | Uint8Array)[]>();
+    const sharedBytes = new Map<Format, (string | Uint8Array)[]>();
     for (const cursor of this.#cursors.values()) {
       if (cursor.sent !== first - 1 || cursor.paused) continue;
-      const key = cursor.sink instanceof DirectStream ? `direct ${cursor.format}` : cursor.format;
-      const cache = this.frames.shared(cursor.format) ? (shared.get(key) ?? shared.set(key, []).get(key)!) : null;
+      const frames = cursor.sink instanceof DirectStream ? sharedBytes : shared;
+      const cache = this.frames.shared(cursor.format) ? (frames.get(cursor.format) ?? frames.set(cursor.format, []).get(cursor.format)!) : null;
       for (const [i, entry] of entries.entries()) {
         if (room(cursor) <= 0) {
           this.#pause(cursor);
