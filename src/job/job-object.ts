@@ -317,12 +317,13 @@ export class JobObject extends DurableObject<Env> {
         return this.#finish(job, "succeeded", { result: outcome.result });
       case "failed":
         return this.#finish(job, "failed", { error: outcome.error });
-      case "suspended":
+      case "suspended": {
         this.#events(job).flush();
         if (outcome.until > Date.now()) this.#enter(job, "waiting");
         const at = Math.min(outcome.until, job.deadline_at);
         if (at - Date.now() > DIRECT_WAIT_MS) this.#fanout.handOff();
         return this.#arm(at);
+      }
     }
   }
 

@@ -229,12 +229,6 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     for (const cursor of this.#cursors.values()) if (cursor.sink instanceof DirectStream) this.#finish(cursor);
   }
 
-  get streams(): number {
-    let count = 0;
-    for (const sink of this.#cursors.keys()) if (sink instanceof DirectStream) count++;
-    return count;
-  }
-
   /** Newly written entries, in order: to every subscriber that has all before them and credit left. */
   broadcast(entries: E[]): void {
     const first = entries[0]?.seq;
@@ -455,7 +449,11 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       for (const [stream, endedAt] of this.#ending) {
         if (now - endedAt < HEARTBEAT_MS) continue;
         this.#ending.delete(stream);
-        stream.controller.error(new Error("The viewer did not read the end of its stream"));
+        try {
+          stream.controller.error(new Error("The viewer did not read the end of its stream"));
+        } catch {
+          // It went away meanwhile.
+        }
       }
       if (open || this.#ending.size > 0) this.#tendStreams();
     }, HEARTBEAT_MS / 3);

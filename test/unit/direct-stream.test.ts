@@ -71,7 +71,7 @@ it("makes no more than CREDIT bytes of frames for a viewer that does not read, t
 it("hands off: the stream ends after the frames it holds, and the viewer is gone", async () => {
   const { fanout, open } = setup(5, 10);
   const reader = open();
-  expect(fanout.streams).toBe(1);
+  expect(fanout.count).toBe(1);
   fanout.handOff();
   expect(fanout.count).toBe(0);
   let text = "";
