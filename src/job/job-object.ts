@@ -11,7 +11,6 @@ import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutco
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
 import { isTerminalEvent } from "../lib/job-state";
-import { SSE_HEADERS } from "../live/sse";
 import type { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
@@ -235,7 +234,7 @@ export class JobObject extends DurableObject<Env> {
       return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429 });
     }
     const snapshot = this.#snapshot(job, null);
-    if (format === "sse" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client, SSE_HEADERS);
+    if (format === "sse" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);
     return this.#fanout.subscribe(snapshot, since, format, client);
   }
 

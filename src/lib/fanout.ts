@@ -192,8 +192,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     return new Response(null, { status: 101, webSocket: remote });
   }
 
-  /** The same on a direct stream, answered with `headers`; the object stays awake until it ends or is handed off. */
-  subscribeStream(snapshot: S, since: number, format: Format, client: string, headers: Record<string, string>): Response {
+  /** The same on a direct stream (the Worker sets the response's headers); the object stays awake until it ends or is handed off. */
+  subscribeStream(snapshot: S, since: number, format: Format, client: string): Response {
     const stream = new DirectStream();
     const body = new ReadableStream<Uint8Array>(
       {
@@ -218,7 +218,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     );
     this.#open(stream, snapshot, since, format, client);
     this.#tendStreams();
-    return new Response(body, { headers });
+    return new Response(body);
   }
 
   /**

@@ -42,7 +42,7 @@ function setup(count: number, size: number) {
     heartbeat: () => ": heartbeat\n\n",
   };
   const fanout = new Fanout(ctx, source, frames);
-  const body = () => fanout.subscribeStream({}, 0, "sse", "ip:test", { "Content-Type": "text/event-stream" }).body!;
+  const body = () => fanout.subscribeStream({}, 0, "sse", "ip:test").body!;
   const open = () => body().pipeThrough(new TextDecoderStream()).getReader();
   return { fanout, add, made, open, body };
 }
