@@ -156,7 +156,7 @@ export function comparisonTables(c: Comparison, jobLabels: { project: string; fl
     )}`);
   }
   if (c.fanout.length) {
-    parts.push(`Fan-out over WebSocket — the same tick frames at the same rate to the same subscribers\n\n${markdownTable(
+    parts.push(`Fan-out over WebSocket — the same frames (the ticks, and the state, step and result frames around them) at the same rate to the same subscribers; CPU per tick delivered\n\n${markdownTable(
       ["subs", "live-jobs runtime CPU µs/delivery", "floor runtime CPU µs/delivery", "live-jobs/floor", "live-jobs p99 ms", "floor p99 ms"],
       c.fanout.map((r) => [r.subscribers, Math.round(r.projectUsPerDelivery), Math.round(r.floorUsPerDelivery), ratio(r.ratio), r.projectP99Ms, r.floorP99Ms]),
     )}`);

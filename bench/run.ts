@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { createFloorJob, createJob, waitForEnd } from "./lib/api.ts";
+import { createFloorJob, createJob, tickerFrames, waitForEnd, type TickerFrames } from "./lib/api.ts";
 import { cpuSeconds, runtimeUrl, type DevProcesses } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { streamUrl, subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
@@ -74,6 +74,8 @@ const results = {
   idleCpu: { runtime: 0, proxy: 0 },
   /** What the compared jobs do: the project's job, and the floor's job sized from its frames. */
   jobsCompared: null as { project: string; floor: string; frames: FrameShape } | null,
+  /** What the floor's ticker sends besides its ticks: what the project's sends (fan-out runs). */
+  tickerFrames: null as TickerFrames | null,
   comparison: null as Comparison | null,
   memory: null as MemoryResult | null,
   latency: [] as LatencyRow[],
@@ -127,7 +129,8 @@ async function main(): Promise<void> {
   const direct = await runtimeUrl(processes());
   const ports = [server.port, ...(direct ? [Number(new URL(direct).port)] : [])];
   teardown = new Teardown(ports);
-  const frames = await warmUp(base);
+  const { frames, ticker } = await warmUp(base);
+  results.tickerFrames = ticker;
   await teardown.settle();
   results.idleCpu = await idleCpu(processes());
   const pace = new ConnectPace();
@@ -165,7 +168,7 @@ async function main(): Promise<void> {
     teardown.hold(pace);
     const name = `${contender === "project" ? "" : `${contender} `}${transport} × ${subscribers}${via === "runtime" ? ", runtime port" : ""}`;
     const row = await unit(name, () =>
-      measureLatency({ base: url, contender, via, processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace }));
+      measureLatency({ base: url, contender, via, processes: processes(), transport, subscribers, rate: plan.latency.rate, seconds: plan.latency.seconds, pace, floorFrames: ticker }));
     if (row) results.latency.push(row);
   };
   for (const { transport, sizes } of runs("latency") ? plan.latency.runs : []) {
@@ -209,20 +212,23 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
 
 /**
  * First requests compile the Worker's code paths; the memory baseline should include that.
- * Returns the frames a subscriber of the project's short job gets, which the floor's job copies.
+ * Returns the frames a subscriber of the project's short job gets, and what its ticker sends
+ * besides ticks, which the floor's jobs copy.
  */
-async function warmUp(base: string): Promise<FrameShape> {
-  const job = await createJob(base, "ticker", { count: 5, intervalMs: 20, startAt: Date.now() + 500 });
+async function warmUp(base: string): Promise<{ frames: FrameShape; ticker: TickerFrames }> {
+  const startAt = Date.now() + 500;
+  const job = await createJob(base, "ticker", { count: 5, intervalMs: 20, startAt });
   const sets = await Promise.all(TRANSPORTS.map((transport) => subscribeMany({ url: streamUrl(base, job.id, transport), transport, subscribers: 5, events: 5 })));
   await Promise.all(sets.map((set) => set.ended(Date.now() + 10_000)));
   sets.forEach((set) => set.close());
+  const ticker = await tickerFrames(base, job.id, startAt);
   const short = await createJob(base, SHORT_JOB.type, SHORT_JOB.input);
   await waitForEnd(base, short.id, 10_000);
   const frames = await measureFrames(short.urls.ws);
   const floor = await createFloorJob(base, "burst", { snapshotChars: frames.snapshotChars, events: frames.events, eventChars: frames.eventChars });
   const copy = await measureFrames(floor.ws);
   if (copy.events !== frames.events) throw new Error(`The floor sent ${copy.events} event frames, not ${frames.events}`);
-  return frames;
+  return { frames, ticker };
 }
 
 /** The runtime's and the proxy's CPU use while nothing runs, in CPU seconds per second. */

@@ -23,9 +23,11 @@
 //           list (a second object, FloorIndex, told when the job starts and when it
 //           ends) and a run from an alarm that stores the events (one row) before it
 //           sends them; a subscriber gets the stored events, or waits for the run's.
-//   ticker  from `startAt` (an alarm), `count` log events, `batch` every `intervalMs`, each
-//           stamped with its publish time, broadcast to every connected subscriber, then
-//           the `result` and close 1000. For fan-out: the same frames at the same rate.
+//   ticker  from `startAt` (an alarm), `lead` frames, then `count` log events, `batch`
+//           every `intervalMs`, each stamped with its publish time, then `tail` frames
+//           (the last the `result`), broadcast to every connected subscriber, and close
+//           1000. For fan-out: the frames the project's ticker sends from its start (its
+//           state and step events around the ticks, counted by the bench) at the same rate.
 import { DurableObject } from "cloudflare:workers";
 import type { BenchEnv } from "./env";
 
@@ -35,8 +37,11 @@ export interface FloorInput {
   /** Burst: event frames per subscriber, the last one terminal, each padded to `eventChars`. */
   events?: number;
   eventChars?: number;
-  /** Ticker: log events broadcast from `startAt`, `batch` every `intervalMs`. */
-  ticker?: { count: number; intervalMs: number; batch: number; startAt: number };
+  /**
+   * Ticker: log events broadcast from `startAt`, `batch` every `intervalMs`; `lead` frames
+   * before them and `tail` after (default 1: the result), each padded to `frameChars`.
+   */
+  ticker?: { count: number; intervalMs: number; batch: number; startAt: number; lead?: number; tail?: number; frameChars?: number };
 }
 
 interface FloorRow extends Record<string, SqlStorageValue> {
@@ -133,6 +138,9 @@ export class FloorObject extends DurableObject<BenchEnv> {
     const ticker = row && (JSON.parse(row.input) as FloorInput).ticker;
     if (!row || !ticker || row.state !== "queued") return;
     const start = Date.now();
+    let seq = 0;
+    const padded = (count: number, last: boolean) => Array.from({ length: count }, (_, i) => eventFrame(++seq, last && i === count - 1, ticker.frameChars));
+    if (ticker.lead) this.#broadcast(padded(ticker.lead, false));
     let sent = 0;
     for (let tick = 0; sent < ticker.count; tick++) {
       await sleep(start + tick * ticker.intervalMs - Date.now());
@@ -140,12 +148,11 @@ export class FloorObject extends DurableObject<BenchEnv> {
       const frames: string[] = [];
       for (let b = 0; b < ticker.batch && sent < ticker.count; b++) {
         sent++;
-        frames.push(JSON.stringify({ type: "event", event: { seq: sent, at, type: "log", data: { level: "info", message: `tick ${sent}/${ticker.count} t=${at}` } } }));
+        frames.push(JSON.stringify({ type: "event", event: { seq: ++seq, at, type: "log", data: { level: "info", message: `tick ${sent}/${ticker.count} t=${at}` } } }));
       }
       this.#broadcast(frames);
     }
-    const end = JSON.stringify({ type: "event", event: { seq: sent + 1, at: Date.now(), type: "result", data: { result: { published: sent } } } });
-    this.#broadcast([end]);
+    this.#broadcast(padded(Math.max(1, ticker.tail ?? 1), true));
     for (const socket of this.ctx.getWebSockets()) {
       try {
         socket.close(1000, "job finished");
@@ -325,7 +332,8 @@ function validInput(input: FloorInput): boolean {
   const small = (n: unknown, max: number) => n === undefined || (Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= max);
   const t = input.ticker;
   return small(input.events, MAX_EVENTS) && small(input.eventChars, MAX_CHARS) && small(input.snapshotChars, MAX_CHARS) &&
-    (t === undefined || (small(t.count, MAX_EVENTS) && t.count > 0 && small(t.intervalMs, 60_000) && small(t.batch, 1_000) && t.batch > 0 && small(t.startAt, Number.MAX_SAFE_INTEGER)));
+    (t === undefined || (small(t.count, MAX_EVENTS) && t.count > 0 && small(t.intervalMs, 60_000) && small(t.batch, 1_000) && t.batch > 0 && small(t.startAt, Number.MAX_SAFE_INTEGER) &&
+      small(t.lead, 100) && small(t.tail, 100) && small(t.frameChars, MAX_CHARS)));
 }
 
 const notFound = () => Response.json({ error: "not found" }, { status: 404 });

@@ -1,7 +1,7 @@
 // The few HTTP calls the scenarios make: the app's public API as its owner "e2e" (the
 // token test/e2e/wrangler-dev.ts configures), and the floor contender's routes.
 import { isTerminal } from "../../src/lib/job-state.ts";
-import type { CreatedJob, JobSnapshot, Usage } from "../../src/protocol.ts";
+import type { CreatedJob, EventPage, JobSnapshot, Usage } from "../../src/protocol.ts";
 import { E2E_TOKEN } from "../../test/e2e/wrangler-dev.ts";
 
 /** Every bench job is created by this owner: `ticker` and the bench types are owners-only, and the owner sees `usage`. */
@@ -29,7 +29,7 @@ export interface FloorInput {
   snapshotChars?: number;
   events?: number;
   eventChars?: number;
-  ticker?: { count: number; intervalMs: number; batch: number; startAt: number };
+  ticker?: { count: number; intervalMs: number; batch: number; startAt: number } & Partial<TickerFrames>;
 }
 
 export async function createFloorJob(base: string, type: string, input: FloorInput): Promise<Created> {
@@ -66,4 +66,33 @@ export async function waitForEnd(base: string, id: string, timeoutMs: number): P
     if (Date.now() > deadline) throw new Error(`Job ${id} still ${snapshot.state} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * What the project's ticker sends from its start besides its ticks, for the floor's ticker
+ * to send as well: its state and step events before the first tick (`lead`) and after the
+ * last (`tail`, the result last), and their mean characters as WebSocket frames.
+ */
+export interface TickerFrames {
+  lead: number;
+  tail: number;
+  frameChars: number;
+}
+
+const TICK_MESSAGE = /^tick \d+\/\d+ t=\d+$/;
+
+/** Read from a finished ticker job that started at `startAt`: its events from then on. */
+export async function tickerFrames(base: string, id: string, startAt: number): Promise<TickerFrames> {
+  const response = await fetch(`${base}/jobs/${id}/events?since=0&limit=1000`, { headers: OWNER_AUTH });
+  if (!response.ok) throw new Error(`GET /jobs/${id}/events answered ${response.status}: ${await response.text()}`);
+  const { events } = (await response.json()) as EventPage;
+  const ticks = events.filter((event) => event.type === "log" && TICK_MESSAGE.test(event.data.message));
+  if (!ticks.length || events.at(-1)?.type !== "result") {
+    throw new Error(`Ticker job ${id} did not publish ticks and a result`);
+  }
+  const first = ticks[0]!.seq;
+  const last = ticks.at(-1)!.seq;
+  const others = events.filter((event) => (event.at >= startAt && event.seq < first) || event.seq > last);
+  const chars = others.reduce((sum, event) => sum + JSON.stringify({ type: "event", event }).length, 0);
+  return { lead: others.filter((event) => event.seq < first).length, tail: others.filter((event) => event.seq > last).length, frameChars: Math.round(chars / others.length) };
 }

@@ -1,8 +1,9 @@
 // One measured run: a ticker job that sleeps until its subscribers are connected, then
 // publishes its phases. Shared by the fan-out latency and delivery throughput scenarios.
-// The project's job is the `ticker` type (src/jobs/ticker.ts); the floor's is its ticker
-// (bench/.worker/floor.ts): the same tick frames at the same rate, one phase only.
-import { cancelJob, createFloorJob, createJob } from "./api.ts";
+// The project's job is the `ticker` type (app/jobs/ticker.ts); the floor's is its ticker
+// (bench/.worker/floor.ts): the same tick frames at the same rate, one phase only, and as
+// many other frames around them as the project's sends (TickerFrames, from the warm-up).
+import { cancelJob, createFloorJob, createJob, type TickerFrames } from "./api.ts";
 import { streamUrl, subscribeMany, type SubscriberSet, type Transport } from "./subscribers.ts";
 
 /**
@@ -74,6 +75,8 @@ export interface TickerRunOptions {
   phases: Phase[];
   pauseMs: number;
   pace: ConnectPace;
+  /** The floor's frames besides its ticks; without them it sends the ticks and a result. */
+  floorFrames?: TickerFrames;
 }
 
 export interface TickerRun {
@@ -97,7 +100,7 @@ export async function startTickerRun(options: TickerRunOptions, attempt = 1): Pr
     if (then.length || transport === "text" || contender === "floor-durable" || (contender === "floor-bridged" && transport !== "sse")) {
       throw new Error("The floor publishes one phase, over WebSocket or SSE (bridged: SSE only)");
     }
-    const floor = await createFloorJob(base, "ticker", { ticker: { ...first!, startAt } });
+    const floor = await createFloorJob(base, "ticker", { ticker: { ...first!, startAt, ...options.floorFrames } });
     const sse = `${base}/floor/jobs/${floor.id}/${contender === "floor" ? "sse" : "sse-bridged"}`;
     job = { id: floor.id, url: transport === "ws" ? floor.ws : sse };
   } else {

@@ -5,6 +5,7 @@
 import { cpuMeter, type CpuShare, type DevProcesses } from "../lib/proc.ts";
 import { summarize, type Summary } from "../lib/stats.ts";
 import type { Transport } from "../lib/subscribers.ts";
+import type { TickerFrames } from "../lib/api.ts";
 import { phaseAt, phaseMs, phaseRate, startTickerRun, type ConnectPace, type Contender } from "../lib/ticker-run.ts";
 
 export interface LatencyRow {
@@ -37,12 +38,13 @@ export interface LatencyOptions {
   rate: number;
   seconds: number;
   pace: ConnectPace;
+  floorFrames?: TickerFrames;
 }
 
 export async function measureLatency(options: LatencyOptions): Promise<LatencyRow> {
   const { base, transport, subscribers, pace } = options;
   const phase = phaseAt(options.rate, options.seconds);
-  const run = await startTickerRun({ base, contender: options.contender, transport, subscribers, phases: [phase], pauseMs: 0, pace });
+  const run = await startTickerRun({ base, contender: options.contender, transport, subscribers, phases: [phase], pauseMs: 0, pace, floorFrames: options.floorFrames });
   const stopCpu = cpuMeter(options.processes);
   try {
     // Ample time to drain: a run that falls behind still reports what it delivered.
