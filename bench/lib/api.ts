@@ -94,5 +94,5 @@ export async function tickerFrames(base: string, id: string, startAt: number): P
   const last = ticks.at(-1)!.seq;
   const others = events.filter((event) => (event.at >= startAt && event.seq < first) || event.seq > last);
   const chars = others.reduce((sum, event) => sum + JSON.stringify({ type: "event", event }).length, 0);
-  return { lead: others.filter((event) => event.seq < first).length, tail: others.filter((event) => event.seq > last).length, frameChars: Math.round(chars / others.length) };
+  return { lead: others.filter((event) => event.seq < first).length, tail: others.filter((event) => event.seq > last).length, frameChars: others.length ? Math.round(chars / others.length) : 0 };
 }
