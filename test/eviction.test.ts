@@ -1,9 +1,10 @@
 // Durability: an object evicted between steps, or crashed in the middle of one, resumes from
 // storage and ends with the same result.
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { openGate, runCount } from "./fixtures/jobs";
-import { allEvents, createJob, expectGapFree, runNextAlarm, runToEnd, snapshot, stepStatuses, stubOf, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, expectGapFree, runNextAlarm, runToEnd, snapshot, states, stepStatuses, stubOf, useVirtualClock } from "./helpers";
+import { openSocket } from "./live-helpers";
 
 useVirtualClock();
 
@@ -38,4 +39,28 @@ it("re-runs a step interrupted by a crash as its next attempt, never a finished 
   const events = await allEvents(id);
   expect(stepStatuses(events, "wait")).toEqual(["wait:started:1", "wait:started:2", "wait:succeeded:2"]);
   expectGapFree(events);
+});
+
+// The object sleeps through a long wait while its subscribers stay connected; it wakes
+// for the next slice, whose first write is the first thing its fan-out sees.
+it("a subscriber that watches through a long wait, while the object sleeps, gets every event in order, the wait's own first", async () => {
+  const id = await createJob("test-counter", { steps: 2, sleepMs: 60_000 });
+  const socket = await openSocket(id);
+  const text = (await SELF.fetch(`${BASE}/jobs/${id}/stream`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+  await runNextAlarm(id);
+  // Published before the wait, not with whatever comes after it.
+  await vi.waitFor(() => expect(states(socket.events())).toEqual(["queued", "running", "waiting"]));
+  await evictDurableObject(stubOf(id));
+  await runNextAlarm(id);
+  await vi.waitFor(() => expect(states(socket.events())).toEqual(["queued", "running", "waiting", "running", "waiting"]));
+  await evictDurableObject(stubOf(id));
+  await runToEnd(id);
+  expect((await socket.closed).code).toBe(1000);
+  const all = await allEvents(id);
+  expect(states(all)).toEqual(["queued", "running", "waiting", "running", "waiting", "running", "succeeded"]);
+  expect(socket.events()).toEqual(all);
+  let lines = "";
+  for (let chunk = await text.read(); !chunk.done; chunk = await text.read()) lines += chunk.value;
+  // The snapshot's line, then one line per event.
+  expect(lines.trimEnd().split("\n")).toHaveLength(1 + all.length);
 });

@@ -317,8 +317,9 @@ export class JobObject extends DurableObject<Env> {
       case "failed":
         return this.#finish(job, "failed", { error: outcome.error });
       case "suspended": {
-        this.#events(job).flush();
+        // The wait's own state goes in the slice's last write: written and sent before the wait.
         if (outcome.until > Date.now()) this.#enter(job, "waiting");
+        this.#events(job).flush();
         const at = Math.min(outcome.until, job.deadline_at);
         if (at - Date.now() > DIRECT_WAIT_MS) this.#fanout.handOff();
         return this.#arm(at);

@@ -157,21 +157,29 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
    * is still being built (a text viewer's state reads that object's snapshot).
    */
   get #cursors(): Map<Sink, Cursor<State>> {
-    if (!this.#woken) {
-      this.#woken = true;
-      for (const socket of this.ctx.getWebSockets()) {
-        const attachment = socket.deserializeAttachment() as Attachment | null;
-        if (!attachment) continue;
-        const cursor = this.#track(socket, attachment);
-        // It was paging when the object slept, and the marks it may answer are gone: it
-        // gets a new one, which it can answer only once it has read all sent before.
-        if (attachment.sent !== "live") {
-          cursor.paused = true;
-          this.#mark(cursor);
-        }
+    if (!this.#woken) this.#wake(this.source.lastSeq());
+    return this.#subscribers;
+  }
+
+  /**
+   * Rebuilds the cursors of the sockets that stayed connected while the object slept.
+   * `logEnd` is what a subscriber that was caught up then has: the log's end, unless the
+   * first use is the broadcast of entries written since the object woke (they are in the
+   * log already, and must still be sent).
+   */
+  #wake(logEnd: number): void {
+    this.#woken = true;
+    for (const socket of this.ctx.getWebSockets()) {
+      const attachment = socket.deserializeAttachment() as Attachment | null;
+      if (!attachment) continue;
+      const cursor = this.#track(socket, attachment, logEnd);
+      // It was paging when the object slept, and the marks it may answer are gone: it
+      // gets a new one, which it can answer only once it has read all sent before.
+      if (attachment.sent !== "live") {
+        cursor.paused = true;
+        this.#mark(cursor);
       }
     }
-    return this.#subscribers;
   }
 
   get count(): number {
@@ -233,6 +241,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   broadcast(entries: E[]): void {
     const first = entries[0]?.seq;
     if (first === undefined) return;
+    if (!this.#woken) this.#wake(first - 1);
     // Frames every subscriber of a format sees alike are made once: text for sockets, bytes for streams.
     const shared = new Map<Format, (string | Uint8Array)[]>();
     const sharedBytes = new Map<Format, (string | Uint8Array)[]>();
@@ -312,7 +321,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   }
 
   #open(sink: Sink, snapshot: S, since: number, format: Format, client: string): void {
-    const cursor = this.#track(sink, { format, client, sent: Math.min(since, this.source.lastSeq()) });
+    const logEnd = this.source.lastSeq();
+    const cursor = this.#track(sink, { format, client, sent: Math.min(since, logEnd) }, logEnd);
     cursor.viewers = this.#cursors.size;
     const frame = this.frames.snapshot(format, { ...snapshot, viewers: cursor.viewers }, since, cursor.state);
     this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));
@@ -320,10 +330,11 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.#presenceChanged();
   }
 
-  #track(sink: Sink, attachment: Attachment): Cursor<State> {
+  /** `logEnd`: where a subscriber that was caught up ("live") stands. */
+  #track(sink: Sink, attachment: Attachment, logEnd: number): Cursor<State> {
     const live = attachment.sent === "live";
     const cursor: Cursor<State> = {
-      sink, format: attachment.format, client: attachment.client, sent: live ? this.source.lastSeq() : (attachment.sent as number),
+      sink, format: attachment.format, client: attachment.client, sent: live ? logEnd : (attachment.sent as number),
       position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false, viewers: -1,
       state: live ? this.frames.resumeState(attachment.format) : this.frames.state(attachment.format),
     };
