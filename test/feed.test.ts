@@ -1,5 +1,5 @@
 // The owner feed: every change to the owner's jobs, live over WebSocket and SSE, resumable.
-import { SELF } from "cloudflare:test";
+import { env, evictDurableObject, SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
 import type { CreatedJob, FeedEntry, MuxServerFrame } from "../src/protocol";
@@ -31,6 +31,21 @@ it("streams an owner's job changes live over WebSocket, from a snapshot of the c
   await vi.waitFor(() => expect(entries(frames).some((e) => e.type === "job" && e.data.id === live && e.data.state === "succeeded")).toBe(true), { timeout: 5_000 });
   const seqs = entries(frames).map((e) => e.seq);
   expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  socket.close(1000, "bye");
+});
+
+it("goes on after the index slept: the first change it records once woken reaches its subscribers", async () => {
+  const token = await ownerToken();
+  const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
+  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { Upgrade: "websocket", ...auth(token) } });
+  const socket = response.webSocket!;
+  const frames: MuxServerFrame[] = [];
+  socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string) as MuxServerFrame));
+  socket.accept();
+  await vi.waitFor(() => expect(frames[0]).toMatchObject({ type: "snapshot" }));
+  await evictDurableObject(env.INDEX.get(env.INDEX.idFromName(`${owner}\u00000`)));
+  const id = await create(token);
+  await vi.waitFor(() => expect(entries(frames).map((e) => e.type === "job" && `${e.data.id}:${e.data.state}`)).toEqual([`${id}:queued`]));
   socket.close(1000, "bye");
 });
 
