@@ -3,7 +3,9 @@
 // tables, writes bench/results/latest.json and stops everything it started, also on
 // failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only;
 // `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan);
-// `--profile` adds a CPU profile of each contender's job-throughput run.
+// `--profile` adds a CPU profile of each contender's job-throughput run; `--subscribers=N`
+// runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
+// before the project in each of them (the second of a pair pays a little more).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -13,7 +15,7 @@ import { startBenchServer, type BenchServer } from "./lib/server.ts";
 import { streamUrl, subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
-import { FULL_PLAN, QUICK_PLAN } from "./plan.ts";
+import { FULL_PLAN, QUICK_PLAN, type Plan } from "./plan.ts";
 import { RuntimeInspector, summarizeProfile, type ProfileLine } from "./lib/inspector.ts";
 import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, profileTable, type Comparison } from "./report.ts";
 import { measureCosts, PRICES } from "./scenarios/costs.ts";
@@ -39,7 +41,8 @@ const VARS = {
 /** The project's job in the job-throughput comparison; the floor's job sends the frames it sends. */
 const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
-const plan = process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN;
+const plan = withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, process.argv.find((arg) => arg.startsWith("--subscribers="))?.slice("--subscribers=".length));
+const floorFirst = process.argv.includes("--floor-first");
 /** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
 const profiling = process.argv.includes("--profile");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -173,12 +176,16 @@ async function main(): Promise<void> {
   };
   for (const { transport, sizes } of runs("latency") ? plan.latency.runs : []) {
     for (const subscribers of sizes) {
+      const floors = async () => {
+        if (transport === "ws" && plan.latency.floor.includes(subscribers)) await latency("floor", "ws", subscribers, "wrangler dev", base);
+        if (transport === "sse" && plan.latency.floorSse.includes(subscribers)) {
+          await latency("floor", "sse", subscribers, "wrangler dev", base);
+          await latency("floor-bridged", "sse", subscribers, "wrangler dev", base);
+        }
+      };
+      if (floorFirst) await floors();
       await latency("project", transport, subscribers, "wrangler dev", base);
-      if (transport === "ws" && plan.latency.floor.includes(subscribers)) await latency("floor", "ws", subscribers, "wrangler dev", base);
-      if (transport === "sse" && plan.latency.floorSse.includes(subscribers)) {
-        await latency("floor", "sse", subscribers, "wrangler dev", base);
-        await latency("floor-bridged", "sse", subscribers, "wrangler dev", base);
-      }
+      if (!floorFirst) await floors();
     }
   }
   for (const { transport, subscribers } of runs("latency") ? plan.latency.direct : []) {
@@ -237,6 +244,16 @@ async function idleCpu(processes: DevProcesses): Promise<{ runtime: number; prox
   const before = { runtime: cpuSeconds(processes.runtime), proxy: cpuSeconds(processes.proxy) };
   await new Promise((resolve) => setTimeout(resolve, ms));
   return { runtime: (cpuSeconds(processes.runtime) - before.runtime) / (ms / 1000), proxy: (cpuSeconds(processes.proxy) - before.proxy) / (ms / 1000) };
+}
+
+/** The plan with every fan-out run (ours, and the floor's where the plan has one) at `arg` subscribers, if given. */
+function withSubscribers(base: Plan, arg: string | undefined): Plan {
+  if (arg === undefined) return base;
+  const n = Number(arg);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 20_000) throw new Error("--subscribers takes a number from 1 to 20000");
+  const at = (sizes: number[]) => (sizes.length ? [n] : []);
+  const latency = base.latency;
+  return { ...base, latency: { ...latency, runs: latency.runs.map((run) => ({ ...run, sizes: [n] })), floor: at(latency.floor), floorSse: at(latency.floorSse) } };
 }
 
 function machine() {

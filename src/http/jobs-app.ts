@@ -116,7 +116,7 @@ export function claimOf(c: Context<AppEnv>): ControlClaim {
 }
 
 export const alreadyFinished = (state: string) =>
-  new ApiError(409, "already_finished", `The job already ${state}; only a queued, running or waiting job can be canceled`);
+  new ApiError(409, "already_finished", `The job has ended (${state}); only a queued, running or waiting job can be canceled`);
 
 /** A control operation (cancel, delete) the job's object refused, as an answer. */
 export function controlRefusal(status: "not_found" | "unauthorized" | "forbidden" | "unavailable"): ApiError {
