@@ -1,6 +1,6 @@
 // A job-level deadline fails the job with a timeout, whatever it is doing.
 import { expect, it } from "vitest";
-import { allEvents, createJob, runToEnd, states, useVirtualClock } from "./helpers";
+import { allEvents, createJob, runToEnd, states, stepStatuses, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -13,6 +13,10 @@ it("fails a job that sleeps past its deadline", async () => {
   const events = await allEvents(id);
   expect(states(events).slice(-2)).toEqual(["waiting", "failed"]);
   expect(events.at(-1)).toMatchObject({ type: "error", data: { code: "timeout" } });
+  // The sleep it was in ended with the job: not "sleeping, wakes in …" forever.
+  expect(stepStatuses(events, "nap")).toEqual(["nap:sleeping:0", "nap:canceled:0"]);
+  expect(done.steps.counts).toMatchObject({ sleeping: 0, canceled: 1 });
+  expect(done.steps.current).toBeNull();
 });
 
 it("fails a job whose retries run past its deadline", async () => {
@@ -20,4 +24,5 @@ it("fails a job whose retries run past its deadline", async () => {
   const done = await runToEnd(id);
   expect(done.state).toBe("failed");
   expect(done.error?.code).toBe("timeout");
+  expect(done.steps.counts).toMatchObject({ waiting: 0, canceled: 1 });
 });

@@ -189,7 +189,6 @@ export class JobObject extends DurableObject<Env> {
     if (refusal) return refusal;
     if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job, null) };
     this.#running?.abort.abort(new Error("The job was canceled"));
-    this.#settleSteps(job);
     await this.#finish(job, "canceled", { error: { code: "canceled", message: "The job was canceled" } });
     return { status: "canceled", snapshot: this.snapshotOf(claim.owner)! };
   }
@@ -334,7 +333,7 @@ export class JobObject extends DurableObject<Env> {
     this.#events(job).append("state", { state }, true);
   }
 
-  /** A canceled job's steps that were running, waiting or sleeping read canceled. */
+  /** An ended job's steps that were still running, waiting or sleeping (canceled, timed out, over a budget) read canceled. */
   #settleSteps(job: JobRow): void {
     const log = this.#events(job);
     const now = Date.now();
@@ -349,6 +348,7 @@ export class JobObject extends DurableObject<Env> {
     const now = Date.now();
     const expiresAt = now + this.#config.retentionMs;
     const outcome = "result" in end ? { result: JSON.stringify(end.result) } : { error: JSON.stringify(end.error) };
+    this.#settleSteps(job);
     log.append("state", { state }, true);
     if ("result" in end) log.append("result", { result: end.result }, true);
     else log.append("error", end.error, true);
