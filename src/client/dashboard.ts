@@ -94,6 +94,11 @@ function tick(): void {
 }
 
 function apply(entry: FeedEntry): void {
+  change(entry);
+  byId("no-jobs").hidden = tbody.rows.length > 0;
+}
+
+function change(entry: FeedEntry): void {
   if (entry.type === "removed") {
     rowOf(entry.data.id)?.remove();
     return;
@@ -115,7 +120,6 @@ function apply(entry: FeedEntry): void {
     while (tbody.rows.length > limit) tbody.deleteRow(-1);
   }
   render(row, job);
-  byId("no-jobs").hidden = tbody.rows.length > 0;
 }
 
 function showCounts(counts: Record<JobState, number>): void {

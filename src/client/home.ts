@@ -57,10 +57,9 @@ function jsonToFields(): void {
 
 function problemOf(field: Field, input: Record<string, Json>): string | undefined {
   const value = input[field.name];
-  const read = field.read();
   // A value the field cannot hold (text in a number field) would otherwise just vanish.
-  if (value !== undefined && JSON.stringify(read.value) !== JSON.stringify(value)) return `Expected ${field.expects}`;
-  return read.error;
+  if (value !== undefined && !field.holds(value)) return `Expected ${field.expects}`;
+  return field.read().error;
 }
 
 function fieldsToJson(): void {

@@ -11,7 +11,7 @@ export function renderJob(job: JobSnapshot, now: number): void {
   setText(badge, stateLabel(job.state));
   setText(byId("elapsed"), duration(elapsedMs(job, now)));
   setText(byId("retries"), number(job.steps.retries));
-  setText(byId("viewers"), watching(job.viewers));
+  setText(byId("viewers"), watching(job));
   renderProgress(job, now);
   renderSteps(job.steps, now);
   renderOutcome(job);

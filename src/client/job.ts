@@ -21,12 +21,13 @@ const clock = setInterval(() => {
   if (isTerminal(job.state)) clearInterval(clock);
 }, 1_000);
 
-type PageStatus = LiveStatus | "ended" | "gone";
+type PageStatus = LiveStatus | "loading" | "ended" | "gone";
 
 const STATUS_TEXT: Record<PageStatus, string> = {
   connecting: "Connecting…",
   live: "Live",
   reconnecting: "Reconnecting…",
+  loading: "Loading the rest of the log…",
   ended: "",
   gone: "This job no longer exists.",
 };
@@ -35,6 +36,17 @@ function showStatus(status: PageStatus): void {
   const element = byId("live-status");
   element.dataset.status = status;
   element.textContent = STATUS_TEXT[status];
+  if (status === "gone") showGone();
+}
+
+/** Deleted or expired while the page was open: nothing about it moves on any more. */
+function showGone(): void {
+  clearInterval(clock);
+  const badge = byId("job-state");
+  badge.className = "badge state-unknown";
+  badge.textContent = "Gone";
+  const cancel = document.getElementById("cancel-form");
+  if (cancel) cancel.hidden = true;
 }
 
 /** Events wait here and reach the page together, at most every BATCH_MS: a replay of thousands is one update, not thousands. */
@@ -76,6 +88,8 @@ function enhanceCancel(): void {
       render();
     }
     button.disabled = false;
+    // The form hides once the job has ended: keep the keyboard's place on the page.
+    if (form.hidden) byId("job-state").focus();
   });
 }
 
@@ -89,15 +103,17 @@ enableCopyButtons();
 enhanceCancel();
 localizeCreated();
 render();
-if (isTerminal(job.state)) showStatus("ended");
-else void follow();
+// The server rendered the log's first page; a finished job's rest is a replay to read to its end.
+const since = Number(root.dataset.since);
+if (isTerminal(job.state) && since >= job.lastSeq) showStatus("ended");
+else void follow(since);
 
-async function follow(): Promise<void> {
+async function follow(since: number): Promise<void> {
   const events = createClient().follow(job.id, {
-    since: Number(root.dataset.since),
+    since,
     onSnapshot: (snapshot) => ((job = snapshot), render()),
     onPresence: (viewers) => ((job = { ...job, viewers }), render()),
-    onStatus: showStatus,
+    onStatus: (status) => showStatus(isTerminal(job.state) && status !== "reconnecting" ? "loading" : status),
   });
   try {
     for await (const event of events) onEvent(event);

@@ -55,7 +55,7 @@ function item(job: MyJob, state: Known | undefined, badges: Map<string, HTMLElem
 
 function setBadge(badge: HTMLElement, state: Known | undefined): void {
   badge.className = `badge state-${state ?? "unknown"}`;
-  badge.textContent = state === undefined ? "…" : state === "expired" ? "Expired" : stateLabel(state);
+  badge.textContent = state === undefined ? "…" : state === "expired" ? "Gone" : stateLabel(state);
 }
 
 function isSettled(state: Known | undefined): boolean {
@@ -64,7 +64,8 @@ function isSettled(state: Known | undefined): boolean {
 
 async function fetchState(id: string): Promise<Known | null> {
   const response = await fetch(`/jobs/${encodeURIComponent(id)}`, { headers: { Accept: "application/json" } }).catch(() => null);
-  if (response?.status === 404) return "expired";
+  // 410: deleted or expired; 404: an id this deployment no longer recognizes.
+  if (response?.status === 404 || response?.status === 410) return "expired";
   if (!response?.ok) return null;
   return ((await response.json()) as JobSnapshot).state;
 }

@@ -25,6 +25,12 @@ export interface Field {
   /** The property's value, undefined when left empty (the job's default applies), and its problem if any. */
   read(): { value?: Json; error?: string };
   write(value: Json | undefined): void;
+  /**
+   * Whether the JSON box's value (just written) is one this field holds: it reads back the
+   * same, or is of the field's kind but shown approximately (a list line with a line break
+   * in it, or an empty one; the JSON box keeps it exactly).
+   */
+  holds(value: Json): boolean;
   showError(error: string | undefined): void;
   focus(): void;
 }
@@ -79,6 +85,9 @@ function buildField(name: string, schema: Schema, kind: Kind, required: boolean,
     expects: EXPECTS[kind],
     read: () => check(readControl(kind, control), schema, kind, required),
     write: (value) => writeControl(kind, control, kind === "boolean" ? (value ?? schema.default) : value),
+    holds: (value) =>
+      (kind === "lines" && Array.isArray(value) && value.every((line) => typeof line === "string")) ||
+      JSON.stringify(readControl(kind, control)) === JSON.stringify(value),
     showError: (message) => {
       error.hidden = !message;
       error.textContent = message ?? "";

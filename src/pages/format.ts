@@ -100,9 +100,9 @@ export function ageText(ms: number): string {
   return `${days} day${days === 1 ? "" : "s"} ago`;
 }
 
-/** Live viewers over every transport; a page counts itself once it is connected. */
-export function watching(viewers: number): string {
-  return `${number(viewers)} watching`;
+/** Live viewers over every transport; a page counts itself once it is connected. An ended job's live views have ended too. */
+export function watching(job: Pick<JobSnapshot, "viewers" | "state">): string {
+  return isTerminal(job.state) ? "none (it has ended)" : `${number(job.viewers)} watching`;
 }
 
 export function gapText(count: number): string {

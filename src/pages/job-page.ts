@@ -28,7 +28,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
     html`<article class="job" id="job" data-since="${events.nextSince}" data-snapshot="${JSON.stringify(snapshot)}">
 <div class="job-head">
   <h1><span id="job-type">${snapshot.type}</span> job</h1>
-  <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite">${stateLabel(snapshot.state)}</span>
+  <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite" tabindex="-1">${stateLabel(snapshot.state)}</span>
   <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
 </div>
 <dl class="meta">
@@ -36,7 +36,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <div><dt>Created</dt><dd><time id="created" datetime="${new Date(snapshot.createdAt).toISOString()}">${new Date(snapshot.createdAt).toUTCString()}</time></dd></div>
   <div><dt>Elapsed</dt><dd id="elapsed">${duration(elapsedMs(snapshot, now))}</dd></div>
   <div><dt>Retries</dt><dd id="retries">${number(snapshot.steps.retries)}</dd></div>
-  <div><dt>Viewers</dt><dd id="viewers">${watching(snapshot.viewers)}</dd></div>
+  <div><dt>Viewers</dt><dd id="viewers">${watching(snapshot)}</dd></div>
 </dl>
 <section class="progress" aria-labelledby="progress-heading">
   <h2 id="progress-heading">Progress</h2>

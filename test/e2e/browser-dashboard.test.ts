@@ -64,6 +64,16 @@ it("keeps the list live as jobs start, progress and end; filters; runs a job aga
   await waitForText(page, "#job-type", "echo");
   await waitForText(page, "#job-state", "Succeeded", 30_000);
   expect(await page.locator("#log .log-message").allTextContents()).toEqual(["one", "two", "three", "four"]);
+
+  // A filtered list that empties as its last job leaves it says so.
+  await page.goto(`${baseUrl}/dashboard?state=waiting&tag=${tag}-nap`);
+  await waitForText(page, "#live-status", "Live");
+  expect(await page.isVisible("#no-jobs")).toBe(true);
+  const napper = await create("sleepy", { duration: "3 seconds" }, [`${tag}-nap`]);
+  await waitForText(page, `${row(napper.id)} .badge`, "Waiting");
+  expect(await page.isVisible("#no-jobs")).toBe(false);
+  await page.waitForSelector(row(napper.id), { state: "detached", timeout: 30_000 });
+  expect(await page.isVisible("#no-jobs")).toBe(true);
   expect(problems).toEqual([]);
   await page.context().close();
 });

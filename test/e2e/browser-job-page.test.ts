@@ -147,3 +147,35 @@ it("replays a 10,000-event history on the job page, every line once and in order
   expect(problems).toEqual([]);
   await page.context().close();
 });
+
+it("shows a finished job's whole log, past the first page the server rendered", { timeout: 60_000 }, async () => {
+  const job = await createJob(baseUrl, "ticker", { count: 2_500, intervalMs: 0, batch: 500 });
+  await expect.poll(() => jobState(baseUrl, job.id), { timeout: 30_000, interval: 200 }).toBe("succeeded");
+  const { page, problems } = await openPage(browser());
+  await page.goto(job.urls.page);
+  await page.waitForFunction(() => document.querySelectorAll("#log li").length >= 2_500, undefined, { timeout: 30_000 });
+  await page.waitForSelector('#live-status[data-status="ended"]', { state: "attached" });
+  const messages = await logMessages(page);
+  expect(messages.map((m) => Number(/^tick (\d+)\//.exec(m)?.[1]))).toEqual(Array.from({ length: 2_500 }, (_, i) => i + 1));
+  expect(await page.textContent("#viewers")).toBe("none (it has ended)");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("says so when the job is deleted while the page is open: its badge, clock and Cancel stop", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+  const { page, problems } = await openPage(browser());
+  await holdControl(page, job);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live");
+  expect((await fetch(job.urls.self, { method: "DELETE", headers: { "Control-Token": job.controlToken! } })).status).toBe(204);
+  await waitForText(page, "#live-status", "This job no longer exists.");
+  await waitForText(page, "#job-state", "Gone");
+  expect(await page.isVisible("#cancel-form")).toBe(false);
+  const elapsed = await page.textContent("#elapsed");
+  await page.waitForTimeout(1_500);
+  expect(await page.textContent("#elapsed")).toBe(elapsed);
+  // The client's own reconnect attempts may log the 410 it got; nothing else.
+  expect(problems.filter((p) => !p.includes("410"))).toEqual([]);
+  await page.context().close();
+});

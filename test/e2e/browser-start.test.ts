@@ -126,3 +126,31 @@ it("works without JavaScript: a refused form comes back as a page, a good one ru
   expect(JSON.parse((await page.textContent("#result"))!)).toEqual({ lines: ["one", "<i>two</i>"] });
   await page.context().close();
 });
+
+it("takes a list line with a line break from the JSON box without a false error", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "echo");
+  await page.fill("#input", JSON.stringify({ lines: ["one\ntwo", "three"], delayMs: 0 }));
+  await page.locator("#input").dispatchEvent("input");
+  expect(await page.isVisible("#field-lines-error")).toBe(false);
+  await page.fill("#input", JSON.stringify({ lines: "not a list" }));
+  await waitForText(page, "#field-lines-error", "Expected a list of lines of text");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("lists a job started here and deleted since as gone, and stops asking about it", async () => {
+  const { page, problems } = await openPage(browser());
+  const id = await startEchoFromForm(page);
+  const control = (await page.context().cookies()).find((cookie) => cookie.name === "control")!.value;
+  expect((await fetch(`${baseUrl}/jobs/${id}`, { method: "DELETE", headers: { "Control-Token": control } })).status).toBe(204);
+  const asked: string[] = [];
+  page.on("request", (request) => void (request.url().endsWith(`/jobs/${id}`) && asked.push(request.url())));
+  await page.goto(`${baseUrl}/`);
+  await waitForText(page, `#my-jobs-list li:has(a[href="/jobs/${id}"]) .badge`, "Gone");
+  await page.waitForTimeout(4_500);
+  expect(asked).toHaveLength(1);
+  expect(problems.filter((p) => !p.includes(`/jobs/${id}`))).toEqual([]);
+  await page.context().close();
+});
