@@ -5,6 +5,7 @@ import { expect, it, vi } from "vitest";
 import { ACK_EVERY, HEARTBEAT_MS } from "../src/lib/fanout";
 import { HIGH_WATER_BYTES, parseFrame, streamBody, Subscription, type BridgeFrame } from "../src/live/bridge";
 import { streamFormat } from "../src/live/formats";
+import { TEXT_QUIET_MS } from "../src/live/text";
 
 const snapshot: BridgeFrame = { seq: 0, wire: "retry: 2000\nevent: snapshot\ndata: {}\n\n" };
 
@@ -99,6 +100,28 @@ it("counts the heartbeat's 15 s from the last write, not from the first", async 
     await vi.advanceTimersByTimeAsync(1);
     await next;
     expect(received).toBe(": heartbeat\n\n");
+    await reader.cancel();
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+// Every byte shows in a terminal, so text has no invisible heartbeat; but a viewer that
+// hung up is noticed only when a write fails, and holds its subscriber slot until then.
+it("writes a text stream quiet for 5 minutes a line saying so", async () => {
+  vi.useFakeTimers();
+  try {
+    const { subscription } = pair();
+    const reader = streamBody(subscription, { seq: 0, wire: "first line\n" }, streamFormat("text")).getReader();
+    const decode = async () => new TextDecoder().decode((await reader.read()).value);
+    expect(await decode()).toBe("first line\n");
+    let received: string | null = null;
+    const next = decode().then((text) => (received = text));
+    await vi.advanceTimersByTimeAsync(TEXT_QUIET_MS - 1);
+    expect(received).toBeNull();
+    await vi.advanceTimersByTimeAsync(1);
+    await next;
+    expect(received).toMatch(/^\d\d:\d\d:\d\d\.\d{3} …  nothing new for 5 minutes; still following\n$/);
     await reader.cancel();
   } finally {
     vi.useRealTimers();

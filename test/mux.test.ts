@@ -5,7 +5,7 @@ import { SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, MuxServerFrame } from "../src/protocol";
-import { allEvents, BASE, createJob, runNextAlarm, runToEnd, useVirtualClock } from "./helpers";
+import { allEvents, auth, BASE, createJob, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
 import { parseSse } from "./live-helpers";
 
 useVirtualClock();
@@ -102,4 +102,31 @@ it("carries several jobs on one SSE response, and resumes all of them with Last-
   // Once every source was seen to its end, a reconnect gets 204, which stops an EventSource.
   const last = messages.filter((m) => m.id !== undefined).at(-1)!.id!;
   expect((await SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`, { headers: { "Last-Event-ID": last } })).status).toBe(204);
+});
+
+it("answers an SSE request for jobs that are all gone 410, and a reconnect after the rest ended 204: an EventSource stops", async () => {
+  const done = await createJob("demo", { intervalMs: 0 });
+  const doneEnd = await runToEnd(done);
+  const deleted = await createJob("demo", { intervalMs: 0 });
+  expect((await SELF.fetch(`${BASE}/jobs/${deleted}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  const gone = await SELF.fetch(`${BASE}/live/sse?sources=${deleted}`);
+  expect(gone.status).toBe(410);
+  expect(await gone.json()).toMatchObject({ error: { code: "gone" } });
+  // Still a stream while one source has something to say, with the gone one's error in it.
+  const mixed = parseSse(await (await SELF.fetch(`${BASE}/live/sse?sources=${done},${deleted}`)).text()).filter((m) => m.data !== undefined);
+  expect(mixed.map((m) => JSON.parse(m.data!) as MuxServerFrame).some((f) => f.type === "error" && f.source === deleted)).toBe(true);
+  const reconnect = await SELF.fetch(`${BASE}/live/sse?sources=${done},${deleted}`, { headers: { "Last-Event-ID": `${doneEnd.lastSeq}.0` } });
+  expect(reconnect.status).toBe(204);
+});
+
+it("answers HEAD on a live stream without taking a subscriber", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  await runNextAlarm(id);
+  for (const path of [`/jobs/${id}/sse`, `/jobs/${id}/stream`, `/live/sse?sources=${id}`]) {
+    const response = await SELF.fetch(BASE + path, { method: "HEAD" });
+    expect(response.status, path).toBe(200);
+    expect(await response.text()).toBe("");
+  }
+  expect((await SELF.fetch(`${BASE}/jobs/${id}/events`, { method: "HEAD", headers: { Accept: "text/event-stream" } })).status).toBe(200);
+  expect((await snapshot(id)).viewers).toBe(0);
 });

@@ -63,9 +63,14 @@ export function clientKey(c: Context<AppEnv>): string {
  */
 export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, options: { since?: number; init?: ResponseInit; direct?: boolean } = {}): Promise<Response> {
   const { since = readSince(c), init = {}, direct = false } = options;
+  const format = streamFormat(kind);
+  // A HEAD (routed here with GET) would hold a subscriber for a body nobody reads.
+  if (c.req.method === "HEAD") {
+    if (!(await job.snapshot())) throw gone();
+    return new Response(null, { headers: format.headers });
+  }
   const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
   const subscription = await subscribe(job, { since, format: kind, client: clientKey(c), resume, direct });
-  const format = streamFormat(kind);
   if (subscription instanceof Response) {
     if (subscription.status === 200 && direct) return new Response(subscription.body, { headers: format.headers });
     // An EventSource reconnecting to a job it saw end: 204 stops its retries.

@@ -9,7 +9,8 @@ import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
-import { RETRY_MS, SSE_HEADERS, SSE_HEARTBEAT } from "../live/sse";
+import { streamFormat } from "../live/formats";
+import { RETRY_MS, SSE_HEADERS } from "../live/sse";
 import { indexShard } from "../owners/shards";
 import { jobStub } from "../service/create";
 import type { MuxClientFrame, MuxServerFrame } from "../protocol";
@@ -130,6 +131,8 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const resuming = c.req.header("Last-Event-ID") !== undefined;
   const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
+  // A HEAD (routed here with GET) would hold subscribers for a body nobody reads.
+  if (c.req.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
   const live = new Set(sources);
   /** Each source's latest mark not yet answered. */
   const marks = new Map<string, string>();
@@ -144,7 +147,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     hub.close();
     paced.close();
   };
-  const paced = new PacedBody({ room: answer, cancel: finish }, SSE_HEARTBEAT);
+  const paced = new PacedBody({ room: answer, cancel: finish }, streamFormat("sse").heartbeat);
   const ended = (source: string, frame: MuxServerFrame) => {
     paced.write(`data: ${JSON.stringify(frame)}\n\n`);
     live.delete(source);
@@ -167,10 +170,13 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   });
   paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
-  // An EventSource reconnecting after it saw every source end: 204 stops its retries.
-  if (resuming && endsWithSources && outcomes.every((outcome) => outcome === "ended")) {
+  // Nothing left to follow. A 200 that ends at once would have an EventSource back every
+  // 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
+  // first request for jobs that are all gone a 410.
+  if (endsWithSources && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
     finish();
-    return new Response(null, { status: 204 });
+    if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
+    throw new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
   }
   return new Response(paced.body, { headers: SSE_HEADERS });
 }

@@ -7,16 +7,21 @@
 // the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
-import { CLOSE, HEARTBEAT_MS } from "../lib/fanout";
+import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
 export const HIGH_WATER_BYTES = 64 * 1024;
 
+/** What a quiet response writes after `afterMs` without a write. */
+export interface Heartbeat {
+  afterMs: number;
+  text(now: number): string;
+}
+
 export interface StreamFormat {
   headers: Record<string, string>;
-  /** Written when nothing else was for HEARTBEAT_MS, if set. */
-  heartbeat?: string;
+  heartbeat: Heartbeat;
 }
 
 /** A frame from the object: the seq it carries and its wire text, or a mark's token. */
@@ -113,9 +118,11 @@ const encoder = new TextEncoder();
 
 /**
  * A response body the Worker writes to, for the bridges of one job and of many: text
- * chunks, a heartbeat after HEARTBEAT_MS of quiet, and a `room` callback whenever the
+ * chunks, the format's heartbeat after a quiet while, and a `room` callback whenever the
  * reader has taken enough that the body holds less than HIGH_WATER_BYTES (the moment to
- * answer marks: what came before them has been read).
+ * answer marks: what came before them has been read). The runtime learns that a viewer
+ * hung up only when a write fails: the heartbeat is also what lets a quiet viewer's
+ * subscriber go (`cancel`).
  */
 export class PacedBody {
   readonly body: ReadableStream<Uint8Array>;
@@ -124,7 +131,7 @@ export class PacedBody {
   #lastWrite = Date.now();
   #heartbeat: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(events: { room(): void; cancel(): void }, heartbeat?: string) {
+  constructor(events: { room(): void; cancel(): void }, heartbeat?: Heartbeat) {
     this.body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -138,7 +145,7 @@ export class PacedBody {
       },
       { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
     );
-    if (heartbeat) this.#heartbeat = setTimeout(() => this.#beat(heartbeat), HEARTBEAT_MS);
+    if (heartbeat) this.#heartbeat = setTimeout(() => this.#beat(heartbeat), heartbeat.afterMs);
   }
 
   get hasRoom(): boolean {
@@ -166,10 +173,10 @@ export class PacedBody {
    * One timer per viewer that looks at the last write, rather than a timer re-armed on
    * every write: the bench profiled that re-arming at ~11 % of the thread.
    */
-  #beat(text: string): void {
+  #beat(heartbeat: Heartbeat): void {
     const quiet = Date.now() - this.#lastWrite;
-    if (quiet >= HEARTBEAT_MS) this.write(text);
-    if (this.#open) this.#heartbeat = setTimeout(() => this.#beat(text), HEARTBEAT_MS - (quiet >= HEARTBEAT_MS ? 0 : quiet));
+    if (quiet >= heartbeat.afterMs) this.write(heartbeat.text(Date.now()));
+    if (this.#open) this.#heartbeat = setTimeout(() => this.#beat(heartbeat), heartbeat.afterMs - (quiet >= heartbeat.afterMs ? 0 : quiet));
   }
 }
 

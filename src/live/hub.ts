@@ -36,8 +36,11 @@ export class Hub {
 
   constructor(private readonly open: Opener, private readonly sink: HubSink) {}
 
-  /** "ended": the source had nothing more (a finished job a reconnect already saw to its end). */
-  async subscribe(source: string, since: number): Promise<"subscribed" | "ended" | "refused"> {
+  /**
+   * "ended": the source had nothing more (a finished job a reconnect already saw to its
+   * end); "gone": there is no such source (any more); "refused": it may be there, but not for this.
+   */
+  async subscribe(source: string, since: number): Promise<"subscribed" | "ended" | "gone" | "refused"> {
     const refuse = (code: string, message: string) => (this.sink.error(source, code, message), "refused" as const);
     if (this.#sources.has(source)) return refuse("already_subscribed", "This connection already follows that source");
     if (this.#sources.size >= MAX_SOURCES) return refuse("too_many_sources", `One connection follows at most ${MAX_SOURCES} sources at once`);
@@ -58,7 +61,10 @@ export class Hub {
         this.sink.end(source);
         return "ended";
       }
-      if (opened.status === 404 || opened.status === 410) return refuse("gone", "No such job, or it was deleted or expired");
+      if (opened.status === 404 || opened.status === 410) {
+        this.sink.error(source, "gone", "No such job, or it was deleted or expired");
+        return "gone";
+      }
       const body = (await opened.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
       return refuse(body?.error?.code ?? "refused", body?.error?.message ?? "Refused");
     }

@@ -13,6 +13,18 @@ export const TEXT_HEADERS = {
   "Content-Encoding": "identity",
 } as const;
 
+/**
+ * A text stream quiet this long gets a line saying so. Every byte shows in a terminal, so
+ * it cannot have SSE's invisible heartbeat; but the runtime learns that a viewer hung up
+ * only when a write fails, and until then the viewer holds one of the job's subscriber
+ * slots (20 per client): this bounds how long a `curl` stopped with Ctrl-C keeps its slot.
+ */
+export const TEXT_QUIET_MS = 5 * 60_000;
+
+export function textQuietLine(now: number): string {
+  return `${clock(now)} …  nothing new for ${TEXT_QUIET_MS / 60_000} minutes; still following\n`;
+}
+
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
