@@ -70,6 +70,11 @@ describe("POST /jobs", () => {
     expect(JSON.stringify(fraction)).not.toContain("1234.5");
     expect(issueMessage('Invalid URL: Received "javascript:alert(1)"')).toBe("Invalid URL");
     expect(issueMessage("Invalid type: Expected number but received \"many\"")).toBe("Invalid type: Expected number");
+    // A missing field is required, not unknown.
+    const missing = await expectError(await postJson("/jobs", { type: "primes", input: {} }), 400, "invalid_input");
+    expect(missing.issues).toEqual([{ path: "n", message: "Required" }]);
+    const noType = await expectError(await postJson("/jobs", {}), 400, "invalid_request");
+    expect(noType.issues).toEqual([{ path: "type", message: "Required" }]);
   });
 
   it("refuses a body that is not a job request (400)", async () => {

@@ -104,10 +104,11 @@ function issueList(issues: readonly { path?: readonly (PropertyKey | { key: unkn
 /**
  * What was expected, never what was sent: valibot's "… but received <the input>" and
  * "Invalid X: Received <the input>" go, and its "Invalid key" says what it means (the
- * issue's path names the field, as a strict schema's refusal must).
+ * issue's path names the field): a key a strict schema expects never is unknown, any
+ * other is missing.
  */
 export function issueMessage(message: string): string {
-  if (message.startsWith("Invalid key:")) return "Unknown field";
+  if (message.startsWith("Invalid key:")) return message.startsWith("Invalid key: Expected never") ? "Unknown field" : "Required";
   return message.replace(/(?:,? but r|:\s*R)eceived [\s\S]*$/, "");
 }
 
