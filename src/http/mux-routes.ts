@@ -5,7 +5,7 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
+import { CLOSE, isMarkToken, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
@@ -94,7 +94,10 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
   for (const [source, since] of positions) void hub.subscribe(source, since);
   server.addEventListener("message", (message) => {
     if (message.data === PING) return send(PONG);
-    const frame = typeof message.data === "string" && message.data.length <= MAX_CLIENT_FRAME_CHARS ? parseClientFrame(message.data) : null;
+    // As on a job's own socket (fanout.ts): binary 1003, too long 1009, anything else unexpected 1008.
+    if (typeof message.data !== "string") return safeClose(server, CLOSE.unsupportedData, "binary frames are not supported");
+    if (message.data.length > MAX_CLIENT_FRAME_CHARS) return safeClose(server, CLOSE.tooBig, "frame too large");
+    const frame = parseClientFrame(message.data);
     if (!frame) return safeClose(server, CLOSE.policyViolation, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
     if (frame.type === "subscribe") {
       // Only the job routes take new sources; a feed's sources are its shards.
@@ -119,7 +122,7 @@ function parseClientFrame(text: string): MuxClientFrame | null {
   const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (frame.type === "subscribe" && (frame.since === undefined || seq(frame.since))) return { type: "subscribe", source: frame.source, since: frame.since as number | undefined };
   if (frame.type === "unsubscribe") return { type: "unsubscribe", source: frame.source };
-  if (frame.type === "ack" && typeof frame.token === "string" && frame.token.length <= 32) return { type: "ack", source: frame.source, token: frame.token };
+  if (frame.type === "ack" && typeof frame.token === "string" && isMarkToken(frame.token)) return { type: "ack", source: frame.source, token: frame.token };
   return null;
 }
 
