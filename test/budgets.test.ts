@@ -53,6 +53,10 @@ it("gives anonymous visitors the public budget", async () => {
   const refused = await postJson("/jobs", { type: "primes", input: { n: 1_000_000_000 } }, asStranger, null);
   expect(refused.status).toBe(400);
   expect(await refused.json()).toMatchObject({ error: { code: "limit_exceeded", message: expect.stringContaining("the limit is 200") } });
+  // A nap past the public run time (10 minutes) is refused up front too.
+  const nap = await postJson("/jobs", { type: "sleepy", input: { duration: "29 days" } }, asStranger, null);
+  expect(nap.status).toBe(400);
+  expect(await nap.json()).toMatchObject({ error: { code: "limit_exceeded", message: expect.stringContaining("runTimeMs") } });
   const created = await postJson("/jobs", { type: "demo" }, asStranger, null);
   const { id } = await created.json<{ id: string }>();
   const done = await runToEnd(id);

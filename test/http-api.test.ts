@@ -68,6 +68,8 @@ describe("POST /jobs", () => {
     // valibot's checks without an expectation say "Received <input>": that goes too.
     const fraction = await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 1234.5 }), 400, "invalid_request");
     expect(JSON.stringify(fraction)).not.toContain("1234.5");
+    const huge = await expectError(await postJson("/jobs", { type: "demo", timeoutMs: 1e300 }), 400, "invalid_request");
+    expect(JSON.stringify(huge).length).toBeLessThan(300);
     expect(issueMessage('Invalid URL: Received "javascript:alert(1)"')).toBe("Invalid URL");
     expect(issueMessage("Invalid type: Expected number but received \"many\"")).toBe("Invalid type: Expected number");
     // A missing field is required, not unknown.

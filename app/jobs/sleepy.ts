@@ -23,6 +23,8 @@ export const sleepy = defineJob({
   input,
   inputJsonSchema: jsonSchemaOf(input),
   example: { duration: "30 seconds" },
+  // A nap longer than the caller's run-time budget is refused at create, not timed out later.
+  needs: ({ duration }) => ({ runTimeMs: parseDuration(duration) ?? MAX_SLEEP_MS }),
   async run({ input, step, log }) {
     const startedAt = await step.do("fall-asleep", () => {
       log("info", `Sleeping for ${input.duration}`);
