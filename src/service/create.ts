@@ -41,7 +41,8 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   if (refusal) throw refusal;
   const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
   const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
-  checkNeeds(request, { ...(request.definition.needs?.(request.input) ?? {}), runTimeMs: timeoutMs }, budget);
+  checkNeeds(`this "${request.type}" input needs`, request.definition.needs?.(request.input) ?? {}, budget);
+  checkNeeds("timeoutMs asks for", { runTimeMs: timeoutMs }, budget);
   if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, principal, access);
   await checkRateLimit(d.env, principal);
 
@@ -78,12 +79,11 @@ async function checkRateLimit(env: Env, principal: Principal): Promise<void> {
 
 const LIMIT_WORDS: Record<BudgetLimit, string> = { steps: "steps", events: "events", bytes: "bytes stored", runTimeMs: "ms of run time" };
 
-/** Refuses up front a job that would need more than its budget: what it asked (timeoutMs) or what its type says its input needs. */
-function checkNeeds(request: JobRequest, needs: Partial<Budget>, budget: Budget): void {
+/** Refuses up front a job that would need more than its budget: what its type says its input needs, or what it asked (timeoutMs). */
+function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void {
   for (const limit of Object.keys(needs) as BudgetLimit[]) {
     const needed = needs[limit];
     if (needed === undefined || needed <= budget[limit]) continue;
-    const what = limit === "runTimeMs" ? "timeoutMs asks for" : `this "${request.type}" input needs`;
     throw new ApiError(400, "limit_exceeded", `Over the ${limit} limit: ${what} ${needed.toLocaleString("en-US")} ${LIMIT_WORDS[limit]}; the limit is ${budget[limit].toLocaleString("en-US")}`);
   }
 }
