@@ -84,6 +84,11 @@ it("signs out, and treats a stale or forged session cookie as signed out", async
   const out = await SELF.fetch(`${BASE}/session/end`, { method: "POST", redirect: "manual", body: form({ csrf }), headers: { Cookie: cookie } });
   expect(out.status).toBe(303);
   expect(out.headers.get("Set-Cookie")).toMatch(/^session=; Max-Age=0; Path=\//);
+  // A copy of the cookie taken before the sign-out is signed out too; another session is not.
+  expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: cookie } })).text()).toContain('<form id="sign-in"');
+  expect((await SELF.fetch(`${BASE}/jobs`, { headers: { Cookie: cookie } })).status).toBe(401);
+  const other = await signIn(ALICE);
+  expect((await SELF.fetch(`${BASE}/jobs`, { headers: { Cookie: other.cookie } })).status).toBe(200);
   const forged = `session=${cookie.slice("session=".length, -4)}AAAA`;
   expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: forged } })).text()).toContain('<form id="sign-in"');
   const anonymous = await SELF.fetch(`${BASE}/jobs`, { headers: { Cookie: forged } });

@@ -36,8 +36,8 @@ export function dashboardApp(): Hono<AppEnv> {
     return c.redirect("/dashboard", 303);
   });
 
-  app.post("/session/end", (c) => {
-    endSession(c);
+  app.post("/session/end", async (c) => {
+    await endSession(c);
     return c.redirect("/dashboard", 303);
   });
   return app;

@@ -1,6 +1,8 @@
 // Dashboard sessions. Signing in with an owner token or a JWT sets an HttpOnly,
 // SameSite=Strict cookie holding a session JWT this deployment signs (12 hours, or the
-// signing-in JWT's own expiry if sooner), never the credential itself. Requests that
+// signing-in JWT's own expiry if sooner), never the credential itself. Signing out
+// records the session's id in the owner's index until it would have expired, and every
+// request made with a session cookie asks the index: a copy of the cookie ends with it. Requests that
 // change something and are authenticated by that cookie must also carry the session's
 // CSRF token (a form field `csrf`, or the header X-CSRF-Token): together with Hono's csrf
 // check on form posts, no other site can act with a visitor's session.
@@ -9,6 +11,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sign, verify } from "hono/jwt";
 import type { AccessConfig } from "../access-config";
 import { randomToken } from "../lib/crypto";
+import { indexShard } from "../owners/shards";
 import type { AppEnv } from "./app-env";
 import type { Principal } from "./auth";
 import { ApiError } from "./errors";
@@ -27,25 +30,37 @@ function sessionKey(access: AccessConfig): string {
 export async function startSession(c: Context<AppEnv>, owner: Principal & { kind: "owner" }): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
-  const claims = { sub: owner.owner, exp, csrf: randomToken(), ...(owner.types ? { types: [...owner.types] } : {}) };
+  const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), ...(owner.types ? { types: [...owner.types] } : {}) };
   setCookie(c, SESSION_COOKIE, await sign(claims, sessionKey(c.var.access), "HS256"), {
     path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:", maxAge: exp - now,
   });
 }
 
-export function endSession(c: Context): void {
+/** Signs the browser out: its session is ended for good (see above), and its cookie deleted. */
+export async function endSession(c: Context<AppEnv>): Promise<void> {
+  const session = await sessionClaims(c);
+  if (session) await indexShard(c.env, session.sub, 0).endSession(session.sid, session.exp);
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
 }
 
-/** The owner a valid session cookie names, or null (no cookie, or a stale or forged one). */
+/** The owner a valid session cookie names, or null (no cookie, a stale or forged one, or one signed out). */
 export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
+  const session = await sessionClaims(c);
+  if (!session || (await indexShard(c.env, session.sub, 0).sessionEnded(session.sid))) return null;
+  const types = Array.isArray(session.types) ? new Set(session.types.filter((t): t is string => typeof t === "string")) : undefined;
+  return { kind: "owner", owner: session.sub, csrf: session.csrf, ...(types ? { types } : {}) };
+}
+
+type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; types?: unknown };
+
+async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims | null> {
   const cookie = getCookie(c, SESSION_COOKIE);
   if (!cookie || cookie.length > 4096) return null;
   try {
-    const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as { sub?: unknown; csrf?: unknown; types?: unknown };
-    if (typeof claims.sub !== "string" || typeof claims.csrf !== "string") return null;
-    const types = Array.isArray(claims.types) ? new Set(claims.types.filter((t): t is string => typeof t === "string")) : undefined;
-    return { kind: "owner", owner: claims.sub, csrf: claims.csrf, ...(types ? { types } : {}) };
+    const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as Partial<Record<keyof SessionClaims, unknown>>;
+    const { sub, sid, csrf, exp } = claims;
+    if (typeof sub !== "string" || typeof sid !== "string" || typeof csrf !== "string" || typeof exp !== "number") return null;
+    return { sub, sid, csrf, exp, types: claims.types };
   } catch {
     return null; // Expired or not ours: the browser is simply signed out.
   }

@@ -23,7 +23,11 @@ CREATE TABLE IF NOT EXISTS jobs (
   changed_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS jobs_newest ON jobs (created_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS jobs_feed ON jobs (feed);`;
+CREATE INDEX IF NOT EXISTS jobs_feed ON jobs (feed);
+CREATE TABLE IF NOT EXISTS ended_sessions (
+  id TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;`;
 
 type JobIndexRow = {
   id: string;
@@ -130,6 +134,16 @@ export class IndexStore {
   /** Tombstones older than `before` go: feeds resumed from before then start over. */
   purge(before: number): void {
     this.#write("DELETE FROM jobs WHERE state = 'removed' AND changed_at < ?", before);
+  }
+
+  /** A dashboard session signed out before it expired; kept until then, as long as a copy of its cookie would be good for. */
+  endSession(id: string, expiresAt: number, now: number): void {
+    this.#write("DELETE FROM ended_sessions WHERE expires_at < ?", now);
+    this.#write("INSERT OR IGNORE INTO ended_sessions VALUES (?, ?)", id, expiresAt);
+  }
+
+  sessionEnded(id: string): boolean {
+    return this.#sql.exec("SELECT 1 FROM ended_sessions WHERE id = ?", id).toArray().length > 0;
   }
 
   list(filter: ListFilter): JobListing[] {

@@ -13,7 +13,7 @@ import type { Remote } from "../lib/remote";
 
 export type AdmitOutcome = "admitted" | "existing" | "full";
 
-export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage">>;
+export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage" | "endSession" | "sessionEnded">>;
 
 /** Tombstones are purged once per this many writes. */
 const PURGE_EVERY = 100;
@@ -72,6 +72,17 @@ export class OwnerIndex extends DurableObject<Env> {
   list(filter: ListFilter): { jobs: JobListing[]; counts: Record<JobState, number>; feed: number } {
     this.#requests++;
     return { jobs: this.#store.list(filter), counts: this.#store.counts(), feed: this.#store.lastFeed };
+  }
+
+  /** Sign-out: the dashboard session `id` (epoch seconds `expiresAt`) is refused from now on. Kept by the owner's first shard. */
+  endSession(id: string, expiresAt: number): void {
+    this.#requests++;
+    this.#store.endSession(id, expiresAt * 1000, Date.now());
+  }
+
+  sessionEnded(id: string): boolean {
+    this.#requests++;
+    return this.#store.sessionEnded(id);
   }
 
   /** What this index has cost since it last woke: requests into it and rows it wrote. */
