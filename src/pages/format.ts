@@ -74,10 +74,12 @@ export function stepDetail(step: StepSummary, now: number): string {
   }
 }
 
-/** "12 of 60 steps done · 1 retry · 1 failed". */
+/** "12 of 60 steps done · 1 retry · 1 failed", or while one runs "12 steps done, 1 under way". */
 export function stepsText(steps: StepsSummary): string {
   if (steps.total === 0) return "No steps yet.";
-  const parts = [`${number(steps.counts.succeeded)} of ${count(steps.total, "step", "steps")} done`];
+  // While a step is under way more may follow, so a total would read as "nearly done".
+  const underWay = steps.counts.running + steps.counts.waiting + steps.counts.sleeping;
+  const parts = [underWay ? `${count(steps.counts.succeeded, "step", "steps")} done, ${number(underWay)} under way` : `${number(steps.counts.succeeded)} of ${count(steps.total, "step", "steps")} done`];
   if (steps.retries) parts.push(count(steps.retries, "retry", "retries"));
   if (steps.counts.failed) parts.push(`${number(steps.counts.failed)} failed`);
   if (steps.counts.canceled) parts.push(`${number(steps.counts.canceled)} canceled`);
