@@ -65,8 +65,11 @@ function showPending(): void {
   pending = [];
   // The snapshot already holds every event up to its lastSeq; older ones only feed the log.
   const before = job.lastSeq;
+  const wasTerminal = isTerminal(job.state);
   for (const event of events) if (event.seq > job.lastSeq) job = applyEvent(job, event);
   if (job.lastSeq !== before) render();
+  // Ended: no more "Live" while the connection closes.
+  if (!wasTerminal && isTerminal(job.state)) showStatus("ended");
   log.append(events.filter((event): event is Extract<JobEvent, { type: "log" }> => event.type === "log"));
 }
 

@@ -22,7 +22,7 @@ export function startForm(types: JobTypeInfo[], type?: string): StartForm {
 export function homePage(types: JobTypeInfo[], form: StartForm, error?: ApiError["error"], csrf?: string): Html {
   const chosen = types.find((t) => t.type === form.type);
   return page(
-    { title: error ? "Fix the job request" : "Start a job", script: "home" },
+    { title: error ? "The job was not started" : "Start a job", script: "home" },
     html`<h1>Start a job</h1>
 ${error ? errorSummary(error) : ""}
 <form id="start-form" class="start" method="post" action="/jobs">${csrfField(csrf)}
