@@ -42,7 +42,8 @@ export function showMyJobs(section: HTMLElement, list: HTMLUListElement, clear: 
 
 function item(job: MyJob, state: Known | undefined, badges: Map<string, HTMLElement>): HTMLLIElement {
   const li = el("li");
-  const link = el("a", "", `${job.type} job`);
+  // The id's start tells apart jobs of one type started the same minute.
+  const link = el("a", "", `${job.type} job ${job.id.slice(0, 6)}…`);
   link.href = `/jobs/${encodeURIComponent(job.id)}`;
   const badge = el("span");
   setBadge(badge, state);
