@@ -39,6 +39,13 @@ export function onError(error: Error, c: Context): Response {
     // Hono's own middleware (csrf, body limits) throws these with text bodies: answer JSON.
     return c.json(errorBody(codeFor(error.status), messageFor(error.status)), error.status as ContentfulStatusCode);
   }
+  // The platform marks a Durable Object that is overloaded, restarting or unreachable
+  // (`overloaded`, `retryable`): the same request may succeed a moment later.
+  const platform = error as { overloaded?: unknown; retryable?: unknown };
+  if (platform.overloaded === true || platform.retryable === true) {
+    c.header("Retry-After", "1");
+    return c.json(errorBody("unavailable", "Busy or restarting just now; try again in a moment"), 503);
+  }
   console.error("unhandled error", error);
   return c.json(errorBody("internal", "Internal error"), 500);
 }
