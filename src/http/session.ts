@@ -2,10 +2,10 @@
 // SameSite=Strict cookie holding a session JWT this deployment signs (12 hours, or the
 // signing-in JWT's own expiry if sooner), never the credential itself. Signing out
 // records the session's id in the owner's index until it would have expired, and every
-// request made with a session cookie asks the index: a copy of the cookie ends with it. Requests that
-// change something and are authenticated by that cookie must also carry the session's
-// CSRF token (a form field `csrf`, or the header X-CSRF-Token): together with Hono's csrf
-// check on form posts, no other site can act with a visitor's session.
+// request made with a session cookie asks the index: a copy of the cookie ends with it.
+// Requests that change something and are authenticated by that cookie must also carry
+// the session's CSRF token (a form field `csrf`, or the header X-CSRF-Token): together
+// with Hono's csrf check on form posts, no other site can act with a visitor's session.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sign, verify } from "hono/jwt";

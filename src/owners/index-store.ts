@@ -3,7 +3,8 @@
 // `seq` is the job's own last event seq when it reported: older reports are ignored.
 // `feed` is this index's change counter, the feed's seq. A removed job stays as a
 // tombstone (state "removed") until its retention has passed, so a feed resumed after
-// the removal still hears of it.
+// the removal still hears of it. `ended_sessions`: dashboard sessions signed out before
+// they expired (the owner's first shard keeps them; see src/http/session.ts).
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { JOB_STATES } from "../lib/job-state";
 
