@@ -47,6 +47,7 @@ it("hands out a control token once; it controls its own job only", async () => {
   expect(job.controlToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect((await cancelJob(other.id, { "Control-Token": job.controlToken! })).status).toBe(403);
   expect((await cancelJob(job.id, { "Control-Token": "x".repeat(43) })).status).toBe(403);
+  expect((await cancelJob(job.id, { "Control-Token": `${job.controlToken!}${"x".repeat(200)}` })).status).toBe(403);
   const canceled = await cancelJob(job.id, { "Control-Token": job.controlToken! });
   expect(canceled.status).toBe(200);
   expect((await canceled.json<JobSnapshot>()).state).toBe("canceled");
