@@ -57,7 +57,7 @@ export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promis
   // The token is handed out once, with the 201; a retried create does not repeat it.
   if (job.controlToken) headers["Control-Token"] = job.controlToken;
   const follow = followKind(c);
-  if (follow) return liveResponse(c, jobStub(c.env, job.id), follow, { since: 0, init: { status, headers } });
+  if (follow) return liveResponse(c, jobStub(c.env, job.id), follow, { since: 0, init: { status, headers }, direct: follow === "text" });
   const body: CreatedJob = { id: job.id, state: job.snapshot.state, urls, ...(job.controlToken ? { controlToken: job.controlToken } : {}) };
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json(body, status);

@@ -1,11 +1,12 @@
-// Live views of a job: WebSocket (passed to the object), SSE and plain text (bridged by
-// the Worker). Every one starts with a snapshot and resumes exactly after `since`.
+// Live views of a job: WebSocket (passed to the object), SSE and plain text (served by
+// the object while the job is busy, else bridged by the Worker). Every one starts with a
+// snapshot and resumes exactly after `since`.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobRpc } from "../job/job-object";
 import { CLOSE } from "../lib/fanout";
-import { streamBody, subscribe } from "../live/bridge";
+import { continuedBody, streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { ApiError as ApiErrorBody } from "../protocol";
 import type { AppEnv } from "./app-env";
@@ -27,7 +28,7 @@ export function liveRoutes(): Hono<AppEnv> {
     return new Response(null, { status: 101, webSocket: response.webSocket });
   });
   live.get("/:id/sse", (c) => liveResponse(c, c.var.job, "sse", { direct: true }));
-  live.get("/:id/stream", (c) => liveResponse(c, c.var.job, "text"));
+  live.get("/:id/stream", (c) => liveResponse(c, c.var.job, "text", { direct: true }));
   return live;
 }
 
@@ -57,9 +58,10 @@ export function clientKey(c: Context<AppEnv>): string {
 }
 
 /**
- * A live response: bridged, or with `direct` (a GET that an EventSource or our client
- * repeats with its Last-Event-ID when it ends) possibly the object's own stream, passed
- * through untouched. A create request's follow is never direct: it cannot be repeated.
+ * A live response: bridged, or with `direct` possibly the object's own stream, passed
+ * through untouched: SSE for a GET, which an EventSource or our client repeats with its
+ * Last-Event-ID when it ends (a create request's SSE follow, which cannot be repeated, is
+ * never direct); text always, as the Worker continues it itself (`continuedBody`).
  */
 export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, options: { since?: number; init?: ResponseInit; direct?: boolean } = {}): Promise<Response> {
   const { since = readSince(c), init = {}, direct = false } = options;
@@ -70,9 +72,13 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
     return new Response(null, { headers: format.headers });
   }
   const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
-  const subscription = await subscribe(job, { since, format: kind, client: clientKey(c), resume, direct });
+  const client = clientKey(c);
+  const subscription = await subscribe(job, { since, format: kind, client, resume, direct });
+  const headers = new Headers(init.headers);
+  for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
+  const respond = (body: ReadableStream<Uint8Array> | null) => new Response(body, { status: init.status ?? 200, headers });
   if (subscription instanceof Response) {
-    if (subscription.status === 200 && direct) return new Response(subscription.body, { headers: format.headers });
+    if (subscription.status === 200 && direct) return respond(kind === "text" ? continuedBody(job, subscription, client, format) : subscription.body);
     // An EventSource reconnecting to a job it saw end: 204 stops its retries.
     if (subscription.status === 204) return new Response(null, { status: 204 });
     throw await refusalOf(subscription);
@@ -82,9 +88,7 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
     subscription.close(CLOSE.normal, "no snapshot");
     throw new ApiError(503, "unavailable", "The job's live stream closed before it started; try again");
   }
-  const headers = new Headers(init.headers);
-  for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);
-  return new Response(streamBody(subscription, snapshot, format), { status: init.status ?? 200, headers });
+  return respond(streamBody(subscription, snapshot, format));
 }
 
 /** The object's refusal (no job, too many subscribers) as this app's error. */

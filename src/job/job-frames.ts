@@ -1,7 +1,9 @@
-// A job's frames in each format its subscribers ask for: JSON for WebSocket clients,
-// SSE and text for the Worker's bridges. The text view keeps per-viewer columns.
+// A job's frames in each format its subscribers ask for: JSON for WebSocket clients, SSE
+// and text for the Worker's bridges and the object's direct streams. The text view keeps
+// per-viewer columns.
 import type { Frames } from "../lib/fanout";
-import { SSE_HEARTBEAT, sseEvent, ssePresence, sseSnapshot } from "../live/sse";
+import { streamFormat } from "../live/formats";
+import { sseEvent, ssePresence, sseSnapshot } from "../live/sse";
 import { TextFormatter } from "../live/text";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
@@ -28,6 +30,8 @@ export function jobFrames(current: () => JobSnapshot | null): Frames<JobSnapshot
       if (format === "json") return JSON.stringify({ type: "presence", viewers } satisfies ServerFrame);
       return format === "sse" ? ssePresence(viewers) : null;
     },
-    heartbeat: (format) => (format === "sse" ? SSE_HEARTBEAT : null),
+    heartbeat: (format) => (format === "json" ? null : streamFormat(format).heartbeat),
+    // `curl -N` does not reconnect: a handed-off text stream is continued by the Worker.
+    continued: (format) => format === "text",
   };
 }

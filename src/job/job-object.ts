@@ -209,8 +209,9 @@ export class JobObject extends DurableObject<Env> {
 
   /**
    * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
-   * the Worker, answered on a WebSocket — or, for `direct` SSE while the job is busy, on a
-   * stream of the response (see DIRECT_WAIT_MS).
+   * the Worker, answered on a WebSocket — or, for `direct` SSE and text while the job is
+   * busy, on a stream of the response (see DIRECT_WAIT_MS). `?handoff=<id>`: the rest of a
+   * handed-off text stream, for the Worker to continue it (204 if it ended for good).
    */
   override async fetch(request: Request): Promise<Response> {
     this.#count();
@@ -220,6 +221,9 @@ export class JobObject extends DurableObject<Env> {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } }, { status: 426 });
     }
     const params = new URL(request.url).searchParams;
+    // A continuation: its viewer was admitted with the stream it continues.
+    const handOff = params.get("handoff");
+    if (handOff !== null) return this.#fanout.continueHandOff(handOff);
     const since = Math.max(0, Number(params.get("since")) || 0);
     const format = JOB_FORMATS.find((f) => f === params.get("format")) ?? "json";
     const client = (params.get("client") ?? "").slice(0, MAX_CLIENT_KEY) || "unknown";
@@ -233,7 +237,7 @@ export class JobObject extends DurableObject<Env> {
       return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429 });
     }
     const snapshot = this.#snapshot(job, null);
-    if (format === "sse" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);
+    if (format !== "json" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);
     return this.#fanout.subscribe(snapshot, since, format, client);
   }
 

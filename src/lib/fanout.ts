@@ -25,6 +25,9 @@
 // continues from storage as it reads (the stream asks for more). An open stream keeps the
 // object from hibernating, so before a long wait the object hands them off (`handOff`):
 // each response ends, and the EventSource reconnects with its Last-Event-ID to a bridge.
+// A viewer that does not reconnect by itself (`curl -N` of the text view) is continued by
+// the Worker, which passes the stream through and then asks for the rest by the stream's
+// hand-off id (`continueHandOff`): from the last frame its viewer read, with its state.
 import { toBase64Url } from "./crypto";
 import { safeClose } from "./websocket";
 
@@ -69,6 +72,12 @@ export interface Source<S, E extends { seq: number }> {
   isLast(entry: E): boolean;
 }
 
+/** What a quiet direct stream writes after `afterMs` without a write. */
+export interface Heartbeat {
+  afterMs: number;
+  text(now: number): string;
+}
+
 /** How snapshots and entries look in each format; `state` is per subscriber (the text view's columns). */
 export interface Frames<S, E, State> {
   state(format: Format): State;
@@ -79,8 +88,10 @@ export interface Frames<S, E, State> {
   /** Whether every subscriber of `format` sees the same text for an entry, so it is made once per broadcast. */
   shared(format: Format): boolean;
   presence(format: Format, viewers: number): string | null;
-  /** What a quiet direct stream writes to stay open through proxies. */
-  heartbeat(format: Format): string | null;
+  /** What a quiet direct stream writes to stay open through proxies (and to learn its viewer left). */
+  heartbeat(format: Format): Heartbeat | null;
+  /** Whether the Worker continues a handed-off direct stream of `format` (its viewer does not reconnect by itself). */
+  continued(format: Format): boolean;
 }
 
 /** What a subscriber asked for, kept as the socket's attachment so it outlives hibernation. */
@@ -91,11 +102,22 @@ interface Attachment {
   sent: number | "live";
 }
 
+/** Names a direct stream the Worker continues after a hand-off (set by the object, read by the Worker). */
+export const HAND_OFF_HEADER = "X-Hand-Off";
+
 /** A response stream the object writes a viewer's frames to itself. */
 class DirectStream {
   controller!: ReadableStreamDefaultController<Uint8Array>;
   lastWrite = Date.now();
+  /** For a stream the Worker continues: the frames it may still hold, to tell where its viewer stands if it is cut. */
+  readonly held: Held | null;
+  /** Where its viewer stood when the stream was cut (what it held was dropped). */
+  cutAt: number | null = null;
   #settle: (() => void) | null = null;
+
+  constructor(readonly id: string, continued: boolean) {
+    this.held = continued ? { base: 0, frames: [] } : null;
+  }
 
   /**
    * What the stream's pull returns while the viewer keeps up: a stream asks again only
@@ -140,8 +162,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   #woken = false;
   #presenceTimer: ReturnType<typeof setTimeout> | null = null;
   #streamTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Direct streams open (not ending). */
+  #streams = 0;
   /** Direct streams ended while they held frames their viewers had not read: each ended when. */
   readonly #ending = new Map<DirectStream, number>();
+  /** Direct streams handed off for the Worker to continue, by id, until it asks (or HAND_OFF_KEPT_MS passes). */
+  readonly #handedOff = new Map<string, HandedOff<State>>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -196,13 +222,14 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   subscribe(snapshot: S, since: number, format: Format, client: string): Response {
     const { 0: remote, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
-    this.#open(socket, snapshot, since, format, client);
+    this.#open(socket, since, format, client, { snapshot });
     return new Response(null, { status: 101, webSocket: remote });
   }
 
   /** The same on a direct stream (the Worker sets the response's headers); the object stays awake until it ends or is handed off. */
   subscribeStream(snapshot: S, since: number, format: Format, client: string): Response {
-    const stream = new DirectStream();
+    const continued = this.frames.continued(format);
+    const stream = new DirectStream(continued ? markToken() + markToken() : "", continued);
     const body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => void (stream.controller = controller),
@@ -220,21 +247,54 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
           stream.wake();
           this.#ending.delete(stream);
           this.closed(stream);
+          this.#stopTendingIfIdle();
         },
       },
       { highWaterMark: CREDIT, size: (chunk) => chunk.byteLength },
     );
-    this.#open(stream, snapshot, since, format, client);
+    this.#streams++;
+    this.#open(stream, since, format, client, { snapshot });
     this.#tendStreams();
-    return new Response(body);
+    return new Response(body, { headers: continued ? { [HAND_OFF_HEADER]: stream.id } : {} });
   }
 
   /**
    * Ends every direct stream, so the object may hibernate: the job is about to wait. Each
-   * viewer reconnects (an EventSource does by itself, with its Last-Event-ID) and is bridged.
+   * viewer reconnects (an EventSource does by itself, with its Last-Event-ID) and is
+   * bridged, or is continued by the Worker (`continueHandOff`).
    */
   handOff(): void {
-    for (const cursor of this.#cursors.values()) if (cursor.sink instanceof DirectStream) this.#finish(cursor);
+    this.#forgetHandOffs();
+    const now = Date.now();
+    for (const cursor of this.#cursors.values()) {
+      if (!(cursor.sink instanceof DirectStream)) continue;
+      if (cursor.sink.held) this.#handedOff.set(cursor.sink.id, { stream: cursor.sink, sent: cursor.sent, client: cursor.client, format: cursor.format, state: cursor.state, at: now });
+      this.#finish(cursor);
+    }
+    this.#stopTendingIfIdle();
+  }
+
+  /**
+   * The rest of a handed-off stream, on a WebSocket, for the Worker to write after what the
+   * stream held: from the last frame its viewer read, in the state it had then, without a
+   * snapshot. 204 when there is no such stream (it ended for good, or long ago).
+   */
+  continueHandOff(id: string): Response {
+    this.#forgetHandOffs();
+    const handed = this.#handedOff.get(id);
+    if (!handed) return new Response(null, { status: 204 });
+    this.#handedOff.delete(id);
+    // The Worker stopped reading before the stream was empty: what it holds is dropped.
+    if (this.#ending.has(handed.stream)) this.#cut(handed.stream);
+    const { 0: remote, 1: socket } = new WebSocketPair();
+    this.ctx.acceptWebSocket(socket);
+    this.#open(socket, handed.stream.cutAt ?? handed.sent, handed.format, handed.client, { state: handed.state });
+    return new Response(null, { status: 101, webSocket: remote });
+  }
+
+  #forgetHandOffs(): void {
+    const now = Date.now();
+    for (const [id, handed] of this.#handedOff) if (now - handed.at > HAND_OFF_KEPT_MS) this.#handedOff.delete(id);
   }
 
   /** Newly written entries, in order: to every subscriber that has all before them and credit left. */
@@ -296,6 +356,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const cursor = this.#cursors.get(sink);
     if (!cursor) return;
     this.#cursors.delete(sink);
+    if (sink instanceof DirectStream) this.#streams--;
     const left = (this.#perClient.get(cursor.client) ?? 1) - 1;
     if (left > 0) this.#perClient.set(cursor.client, left);
     else this.#perClient.delete(cursor.client);
@@ -309,6 +370,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     }
     this.#cursors.clear();
     this.#perClient.clear();
+    this.#handedOff.clear();
+    this.#streams = 0;
   }
 
   /** Anything but an ack (the auto-answered ping never gets here) is a protocol violation. */
@@ -320,11 +383,14 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.ack(socket, token);
   }
 
-  #open(sink: Sink, snapshot: S, since: number, format: Format, client: string): void {
+  /** A new subscriber starts with a snapshot; a continued one (`state`) with an empty first frame, and its state. */
+  #open(sink: Sink, since: number, format: Format, client: string, start: { snapshot: S } | { state: State }): void {
     const logEnd = this.source.lastSeq();
     const cursor = this.#track(sink, { format, client, sent: Math.min(since, logEnd) }, logEnd);
     cursor.viewers = this.#cursors.size;
-    const frame = this.frames.snapshot(format, { ...snapshot, viewers: cursor.viewers }, since, cursor.state);
+    if ("state" in start) cursor.state = start.state;
+    if (sink instanceof DirectStream && sink.held) sink.held.base = cursor.sent;
+    const frame = "snapshot" in start ? this.frames.snapshot(format, { ...start.snapshot, viewers: cursor.viewers }, since, cursor.state) : "";
     this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));
     this.#pump(cursor);
     this.#presenceChanged();
@@ -414,7 +480,9 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const sink = cursor.sink;
     try {
       if (sink instanceof DirectStream) {
-        sink.controller.enqueue(typeof frame === "string" ? encoder.encode(frame) : frame);
+        const bytes = typeof frame === "string" ? encoder.encode(frame) : frame;
+        if (sink.held) hold(sink.held, sink.controller.desiredSize === CREDIT, cursor.sent, bytes.byteLength);
+        sink.controller.enqueue(bytes);
         sink.lastWrite = Date.now();
       } else sink.send(frame);
     } catch {
@@ -438,6 +506,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   #closeIfRead(stream: DirectStream): void {
     if (stream.controller.desiredSize !== CREDIT) return;
     this.#ending.delete(stream);
+    this.#stopTendingIfIdle();
     try {
       stream.controller.close();
     } catch {
@@ -450,24 +519,32 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.#streamTimer ??= setTimeout(() => {
       this.#streamTimer = null;
       const now = Date.now();
-      let open = false;
       for (const cursor of this.#cursors.values()) {
         if (!(cursor.sink instanceof DirectStream)) continue;
-        open = true;
-        const text = this.frames.heartbeat(cursor.format);
-        if (text !== null && now - cursor.sink.lastWrite >= HEARTBEAT_MS && room(cursor) > 0) this.#write(cursor, text);
+        const heartbeat = this.frames.heartbeat(cursor.format);
+        if (heartbeat !== null && now - cursor.sink.lastWrite >= heartbeat.afterMs && room(cursor) > 0) this.#write(cursor, heartbeat.text(now));
       }
-      for (const [stream, endedAt] of this.#ending) {
-        if (now - endedAt < HEARTBEAT_MS) continue;
-        this.#ending.delete(stream);
-        try {
-          stream.controller.error(new Error("The viewer did not read the end of its stream"));
-        } catch {
-          // It went away meanwhile.
-        }
-      }
-      if (open || this.#ending.size > 0) this.#tendStreams();
+      for (const [stream, endedAt] of this.#ending) if (now - endedAt >= HEARTBEAT_MS) this.#cut(stream);
+      if (this.#streams > 0 || this.#ending.size > 0) this.#tendStreams();
     }, HEARTBEAT_MS / 3);
+  }
+
+  /** No direct stream is left to tend: the timer goes, so it keeps the object from neither eviction nor hibernation. */
+  #stopTendingIfIdle(): void {
+    if (this.#streams > 0 || this.#ending.size > 0 || this.#streamTimer === null) return;
+    clearTimeout(this.#streamTimer);
+    this.#streamTimer = null;
+  }
+
+  /** Drops what an ending stream holds: its viewer, if continued, goes on from the last frame it read. */
+  #cut(stream: DirectStream): void {
+    this.#ending.delete(stream);
+    if (stream.held) stream.cutAt = lastRead(stream.held, CREDIT - (stream.controller.desiredSize ?? CREDIT));
+    try {
+      stream.controller.error(new Error("The viewer did not read the end of its stream"));
+    } catch {
+      // It went away meanwhile.
+    }
   }
 
   /** Viewers came or went: tell the caught-up subscribers, at most once a second. */
@@ -485,6 +562,50 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       }
     }, PRESENCE_INTERVAL_MS);
   }
+}
+
+/** A handed-off stream the Worker may continue. */
+interface HandedOff<State> {
+  stream: DirectStream;
+  /** The last seq written to it. */
+  sent: number;
+  client: string;
+  format: Format;
+  state: State;
+  at: number;
+}
+
+/** How long a hand-off waits for the Worker to ask for the rest (it asks at once, once it has passed on what the stream held). */
+const HAND_OFF_KEPT_MS = 2 * HEARTBEAT_MS;
+
+/**
+ * The frames a direct stream may still hold, as [seq, bytes] pairs, and `base`: the seq
+ * its viewer had read when the stream was last empty. Kept only for continued streams;
+ * reset whenever a frame goes into an empty stream, so it stays as short as the backlog.
+ */
+export interface Held {
+  base: number;
+  frames: number[];
+}
+
+/** Records a frame going into a stream (`empty`: the stream held nothing, so its viewer has read every frame before). */
+export function hold(held: Held, empty: boolean, seq: number, bytes: number): void {
+  if (empty) {
+    held.base = held.frames.at(-2) ?? held.base;
+    held.frames.length = 0;
+  }
+  held.frames.push(seq, bytes);
+}
+
+/** The seq of the last frame a viewer read wholly, when the stream still holds `unreadBytes` (streams hand out whole chunks). */
+export function lastRead(held: Held, unreadBytes: number): number {
+  let unread = unreadBytes;
+  let i = held.frames.length - 2;
+  while (unread > 0 && i >= 0) {
+    unread -= held.frames[i + 1]!;
+    i -= 2;
+  }
+  return i >= 0 ? held.frames[i]! : held.base;
 }
 
 function unconfirmed(cursor: Cursor<unknown>): number {

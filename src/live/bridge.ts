@@ -1,27 +1,25 @@
-// SSE and text viewers are served by the Worker, which holds one WebSocket to the job's
-// object per viewer and writes its frames to the HTTP response. The object can then
-// hibernate between events while viewers wait (DESIGN.md, "Watching"). The object sends
+// SSE and text viewers of a job that waits long or has ended are served by the Worker,
+// which holds one WebSocket to the job's object per viewer and writes its frames to the
+// HTTP response (while the job is busy, its object serves them itself: see fanout.ts,
+// "Direct streams"). The object can then hibernate between events while viewers wait
+// (DESIGN.md, "Watching"). The object sends
 // these frames already in their wire format, each prefixed with the seq it carries
 // ("12\n<wire>"), so the Worker only writes them through, and answers the object's marks
 // ("12 <token>\n") as the viewer reads: what the Worker holds for a viewer is bounded by
 // the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
-import { CLOSE } from "../lib/fanout";
+import { CLOSE, HAND_OFF_HEADER, type Heartbeat } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
 export const HIGH_WATER_BYTES = 64 * 1024;
 
-/** What a quiet response writes after `afterMs` without a write. */
-export interface Heartbeat {
-  afterMs: number;
-  text(now: number): string;
-}
-
 export interface StreamFormat {
   headers: Record<string, string>;
   heartbeat: Heartbeat;
+  /** The line that ends a continued stream whose rest could not be had. */
+  interrupted(now: number): string;
 }
 
 /** A frame from the object: the seq it carries and its wire text, or a mark's token. */
@@ -34,8 +32,10 @@ export interface SubscribeOptions {
   client: string;
   /** An EventSource reconnecting (it sent Last-Event-ID): a job whose end it saw answers 204. */
   resume: boolean;
-  /** The object may answer with a direct stream (200) instead: for viewers that reconnect by themselves. */
+  /** The object may answer with a direct stream (200) instead: for viewers that reconnect by themselves, or text (continued). */
   direct?: boolean;
+  /** The rest of this handed-off direct stream (its HAND_OFF_HEADER), for `continuedBody`. */
+  handOff?: string;
 }
 
 /** A WebSocket to an object (a job, an owner index) whose frames are queued until a handler takes them. */
@@ -94,6 +94,7 @@ export async function subscribe(job: JobRpc, options: SubscribeOptions): Promise
   const query: Record<string, string> = { since: String(options.since), format: options.format, client: options.client };
   if (options.resume) query.resume = "";
   if (options.direct) query.direct = "";
+  if (options.handOff !== undefined) query.handoff = options.handOff;
   const socket = await openSocket(job, query);
   return socket instanceof Response ? socket : new Subscription(socket, parseFrame);
 }
@@ -116,55 +117,45 @@ export function parseFrame(data: unknown): BridgeFrame | null {
 
 const encoder = new TextEncoder();
 
+/** What a viewer's response tells its writer: the reader made room (the moment to answer marks), or left. */
+export interface BodyEvents {
+  room(): void;
+  cancel(): void;
+}
+
 /**
- * A response body the Worker writes to, for the bridges of one job and of many: text
- * chunks, the format's heartbeat after a quiet while, and a `room` callback whenever the
- * reader has taken enough that the body holds less than HIGH_WATER_BYTES (the moment to
- * answer marks: what came before them has been read). The runtime learns that a viewer
- * hung up only when a write fails: the heartbeat is also what lets a quiet viewer's
- * subscriber go (`cancel`).
+ * A response body the Worker writes text to, for the bridges of one job and of many,
+ * with the format's heartbeat after a quiet while. The runtime learns that a viewer hung
+ * up only when a write fails: the heartbeat is also what lets a quiet viewer's
+ * subscriber go.
  */
-export class PacedBody {
-  readonly body: ReadableStream<Uint8Array>;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+abstract class ViewerBody {
   #open = true;
   #lastWrite = Date.now();
   #heartbeat: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(events: { room(): void; cancel(): void }, heartbeat?: Heartbeat) {
-    this.body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.#controller = controller;
-        },
-        pull: () => events.room(),
-        cancel: () => {
-          this.#stop();
-          events.cancel();
-        },
-      },
-      { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
-    );
+  constructor(heartbeat?: Heartbeat) {
     if (heartbeat) this.#heartbeat = setTimeout(() => this.#beat(heartbeat), heartbeat.afterMs);
   }
 
-  get hasRoom(): boolean {
-    return (this.#controller.desiredSize ?? 0) > 0;
-  }
+  /** Whether the body holds less than HIGH_WATER_BYTES: what came before has been read. */
+  abstract get hasRoom(): boolean;
+  protected abstract push(bytes: Uint8Array): void;
+  protected abstract end(): void;
 
   write(text: string): void {
     if (!this.#open || text === "") return;
-    this.#controller.enqueue(encoder.encode(text));
+    this.push(encoder.encode(text));
     this.#lastWrite = Date.now();
   }
 
   close(): void {
     if (!this.#open) return;
-    this.#stop();
-    this.#controller.close();
+    this.stop();
+    this.end();
   }
 
-  #stop(): void {
+  protected stop(): void {
     this.#open = false;
     if (this.#heartbeat !== null) clearTimeout(this.#heartbeat);
   }
@@ -180,12 +171,81 @@ export class PacedBody {
   }
 }
 
+/** A body of its own: `room` whenever the reader has taken enough that it holds less than HIGH_WATER_BYTES. */
+export class PacedBody extends ViewerBody {
+  readonly body: ReadableStream<Uint8Array>;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+
+  constructor(events: BodyEvents, heartbeat?: Heartbeat) {
+    super(heartbeat);
+    this.body = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+        },
+        pull: () => events.room(),
+        cancel: () => {
+          this.stop();
+          events.cancel();
+        },
+      },
+      { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk.byteLength },
+    );
+  }
+
+  get hasRoom(): boolean {
+    return (this.#controller.desiredSize ?? 0) > 0;
+  }
+
+  protected push(bytes: Uint8Array): void {
+    this.#controller.enqueue(bytes);
+  }
+
+  protected end(): void {
+    this.#controller.close();
+  }
+}
+
+/** Writes after what a direct stream passed on, to the same response: `room` as writes are taken. */
+class WriterBody extends ViewerBody {
+  /** Bytes written and not yet taken by the response. */
+  #queued = 0;
+
+  constructor(private readonly writer: WritableStreamDefaultWriter<Uint8Array>, private readonly events: BodyEvents, heartbeat?: Heartbeat) {
+    super(heartbeat);
+  }
+
+  get hasRoom(): boolean {
+    return this.#queued < HIGH_WATER_BYTES;
+  }
+
+  protected push(bytes: Uint8Array): void {
+    this.#queued += bytes.byteLength;
+    this.writer.write(bytes).then(
+      () => {
+        this.#queued -= bytes.byteLength;
+        if (this.hasRoom) this.events.room();
+      },
+      () => {
+        // The viewer left.
+        this.stop();
+        this.events.cancel();
+      },
+    );
+  }
+
+  protected end(): void {
+    this.writer.close().catch(() => {});
+  }
+}
+
 /**
- * The response body: the snapshot (already read), the frames, and the end when the object
- * closes the socket after the terminal event. Frames are acknowledged while the viewer
- * keeps up; a viewer that goes away closes its WebSocket, which removes it from the job.
+ * Writes an object's frames to a body: the first (the snapshot, already read), the rest,
+ * and the end when the object closes the socket after the terminal event. Frames are
+ * acknowledged while the viewer keeps up; a viewer that goes away closes its WebSocket,
+ * which removes it from the job.
  */
-export function streamBody(subscription: Subscription, snapshot: BridgeFrame, format: StreamFormat): ReadableStream<Uint8Array> {
+function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFrame, makeBody: (events: BodyEvents) => B): B {
   /** The latest mark not yet answered: answered once the viewer keeps up. */
   let mark: string | null = null;
   const answer = () => {
@@ -193,17 +253,50 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
     subscription.ack(mark);
     mark = null;
   };
-  const paced = new PacedBody({ room: answer, cancel: () => subscription.close(CLOSE.normal, "viewer left") }, format.heartbeat);
-  paced.write(snapshot.wire);
+  const body = makeBody({ room: answer, cancel: () => subscription.close(CLOSE.normal, "viewer left") });
+  body.write(first.wire);
   subscription.onFrame((frame) => {
     if (frame === "closed") {
       subscription.close(CLOSE.normal, "done");
-      return paced.close();
+      return body.close();
     }
-    if (frame.token === undefined) return paced.write(frame.wire);
-    // The viewer has read what came before the mark once the response has room again.
+    if (frame.token === undefined) return body.write(frame.wire);
+    // The viewer has read what came before the mark once the body has room again.
     mark = frame.token;
-    if (paced.hasRoom) answer();
+    if (body.hasRoom) answer();
   });
-  return paced.body;
+  return body;
+}
+
+/** A bridged response body: the snapshot, then the object's frames to the end. */
+export function streamBody(subscription: Subscription, snapshot: BridgeFrame, format: StreamFormat): ReadableStream<Uint8Array> {
+  return relay(subscription, snapshot, (events) => new PacedBody(events, format.heartbeat)).body;
+}
+
+/**
+ * A direct stream the Worker continues (the text view: `curl -N` does not reconnect):
+ * passed through natively while the object serves it, then, once the object hands it off
+ * before a long wait or at the end, the rest bridged, from the last frame the viewer read,
+ * into the same response. The object says which stream by HAND_OFF_HEADER; a stream that
+ * ended for good has no rest (204), and the response ends.
+ */
+export function continuedBody(job: JobRpc, direct: Response, client: string, format: StreamFormat): ReadableStream<Uint8Array> {
+  const { readable, writable } = new IdentityTransformStream({ highWaterMark: HIGH_WATER_BYTES });
+  const id = direct.headers.get(HAND_OFF_HEADER) ?? "";
+  const rest = async () => {
+    // Ends when the object's stream does (or is cut); rejects too if the viewer left.
+    await direct.body!.pipeTo(writable, { preventClose: true, preventAbort: true }).catch(() => {});
+    const writer = writable.getWriter();
+    if (writer.desiredSize === null) return; // the viewer left
+    const next = await subscribe(job, { since: 0, format: "text", client, resume: false, handOff: id }).catch(() => null);
+    if (next instanceof Subscription) {
+      const first = await next.first();
+      if (first !== null) return void relay(next, first, (events) => new WriterBody(writer, events, format.heartbeat));
+    }
+    // 204: it ended for good; 404: the job was deleted meanwhile. A failure says so.
+    if (!(next instanceof Response) || next.status >= 500) await writer.write(encoder.encode(format.interrupted(Date.now()))).catch(() => {});
+    await writer.close().catch(() => {});
+  };
+  void rest();
+  return readable;
 }

@@ -25,6 +25,11 @@ export function textQuietLine(now: number): string {
   return `${clock(now)} …  nothing new for ${TEXT_QUIET_MS / 60_000} minutes; still following\n`;
 }
 
+/** The last line of a stream whose job could not be reached to go on (`since` cannot be known here). */
+export function textInterruptedLine(now: number): string {
+  return `${clock(now)} …  lost the job's live stream; run the command again to follow it\n`;
+}
+
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }

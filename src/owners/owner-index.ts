@@ -27,6 +27,7 @@ const feedFrames: Frames<FeedSnapshot, FeedEntry, null> = {
   shared: () => true,
   presence: (format, viewers) => (format === "json" ? JSON.stringify({ type: "presence", viewers } satisfies FeedFrame) : ssePresence(viewers)),
   heartbeat: () => null, // the feed is always bridged: the Worker beats
+  continued: () => false,
 };
 
 export class OwnerIndex extends DurableObject<Env> {

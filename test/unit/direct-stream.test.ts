@@ -2,17 +2,17 @@
 // high-water mark however slowly the viewer reads, every entry once and in order as it
 // reads, a heartbeat when quiet, and a hand-off that ends the stream after what it holds.
 import { afterEach, expect, it, vi } from "vitest";
-import { CREDIT, Fanout, HEARTBEAT_MS, type Frames, type Source } from "../../src/lib/fanout";
+import { CREDIT, Fanout, HAND_OFF_HEADER, HEARTBEAT_MS, hold, lastRead, type Format, type Frames, type Source } from "../../src/lib/fanout";
 
 interface Entry {
   seq: number;
   text: string;
 }
 
-/** The object's side that direct streams use: no WebSockets. */
-const ctx = { setWebSocketAutoResponse() {}, getWebSockets: () => [], acceptWebSocket() {} } as unknown as DurableObjectState;
+/** The object's side that direct streams use, and a continuation's WebSocket (not hibernatable here). */
+const ctx = { setWebSocketAutoResponse() {}, getWebSockets: () => [], acceptWebSocket: (socket: WebSocket) => socket.accept() } as unknown as DurableObjectState;
 
-function setup(count: number, size: number) {
+function setup(count: number, size: number, format: Format = "sse") {
   const entries: Entry[] = [];
   let ended = false;
   const add = (n: number, last = false): Entry[] => {
@@ -39,10 +39,11 @@ function setup(count: number, size: number) {
     },
     shared: () => true,
     presence: () => null,
-    heartbeat: () => ": heartbeat\n\n",
+    heartbeat: () => ({ afterMs: HEARTBEAT_MS, text: () => ": heartbeat\n\n" }),
+    continued: (f) => f === "text",
   };
   const fanout = new Fanout(ctx, source, frames);
-  const body = () => fanout.subscribeStream({}, 0, "sse", "ip:test").body!;
+  const body = () => fanout.subscribeStream({}, 0, format, "ip:test").body!;
   const open = () => body().pipeThrough(new TextDecoderStream()).getReader();
   return { fanout, add, made, open, body };
 }
@@ -103,4 +104,48 @@ it("cuts an ended stream whose viewer does not read what it holds within HEARTBE
   fanout.handOff();
   await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (4 / 3));
   await expect(reader.read()).rejects.toThrow("did not read the end");
+});
+
+it("cuts a continued stream whose viewer stopped reading, and its continuation starts after the last frame the viewer read", async () => {
+  vi.useFakeTimers();
+  const size = 8 * 1024;
+  const { fanout } = setup(200, size, "text");
+  const response = fanout.subscribeStream({}, 0, "text", "ip:test");
+  const id = response.headers.get(HAND_OFF_HEADER)!;
+  expect(id).toMatch(/^[\w-]{16}$/);
+  // Read chunk by chunk (a pipe would read ahead of its reader): the snapshot and four entries.
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let read = "";
+  for (let chunk = 0; chunk < 5; chunk++) read += decoder.decode((await reader.read()).value);
+  const lastSeen = Number(read.trimEnd().split("\n").at(-1)!.split(" ")[0]);
+  fanout.handOff();
+  await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (4 / 3));
+  await expect(reader.read()).rejects.toThrow("did not read the end");
+  const next = fanout.continueHandOff(id);
+  expect(next.status).toBe(101);
+  const frames: string[] = [];
+  next.webSocket!.addEventListener("message", (message) => frames.push(message.data as string));
+  next.webSocket!.accept();
+  await vi.waitFor(() => expect(frames.length).toBeGreaterThan(2));
+  // No snapshot, then the entry after the last one read: nothing lost to the cut, nothing twice.
+  expect(frames[0]).toBe(`${lastSeen}\n`);
+  expect(frames[1]!.startsWith(`${lastSeen + 1}\n${lastSeen + 1} `)).toBe(true);
+  expect(fanout.count).toBe(1);
+  // Asked for once: a second ask finds nothing to continue.
+  expect(fanout.continueHandOff(id).status).toBe(204);
+  fanout.closeAll(1000, "done");
+});
+
+it("tells the last frame a viewer read from what a stream still holds", () => {
+  const held = { base: 0, frames: [] as number[] };
+  hold(held, true, 3, 10); // the snapshot, after seq 3
+  hold(held, false, 4, 20);
+  hold(held, false, 5, 30);
+  expect(lastRead(held, 0)).toBe(5);
+  expect(lastRead(held, 30)).toBe(4);
+  expect(lastRead(held, 50)).toBe(3);
+  hold(held, true, 6, 40); // the stream was empty: everything before was read
+  expect(held.frames).toEqual([6, 40]);
+  expect(lastRead(held, 40)).toBe(5);
 });

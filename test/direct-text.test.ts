@@ -1,0 +1,54 @@
+// The plain-text view of a busy job is served by its object, like SSE, but `curl -N` does
+// not reconnect: when the object hands the stream off before a long wait, the Worker goes
+// on in the same response, bridged, from the last line the viewer read.
+import { runInDurableObject, SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { allEvents, BASE, createJob, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
+import { readText } from "./live-helpers";
+
+useVirtualClock();
+
+/** The WebSockets the job's object holds: bridged viewers have one each, direct ones none. */
+const sockets = (id: string) => runInDurableObject(stubOf(id), (_, state) => state.getWebSockets().length);
+
+const waiting = { lines: 20, perStep: 10, pauseMs: 60_000 };
+
+it("serves a busy job's text from the object and goes on across a long wait in the same response, every line once", async () => {
+  const id = await createJob("test-logger", waiting);
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/stream`);
+  expect(response.status).toBe(200);
+  expect(response.headers.get("Content-Type")).toBe("text/plain; charset=utf-8");
+  expect(await sockets(id)).toBe(0);
+  const text = response.text();
+  await runNextAlarm(id); // ten lines, then the sleep: the object hands the stream off
+  await vi.waitFor(async () => expect(await sockets(id)).toBe(1)); // the Worker's continuation
+  await runToEnd(id);
+  const lines = (await text).trimEnd().split("\n");
+  expect(lines).toHaveLength(1 + (await allEvents(id)).length);
+  expect(lines[0]).toContain(`job ${id} (test-logger) is queued`);
+  // Line for line what a replay of the ended job shows, columns included.
+  expect(lines.slice(1)).toEqual((await readText(id)).slice(1));
+});
+
+it("follows a job from its create request (?follow) across a long wait to its end", async () => {
+  const response = await postJson("/jobs?follow", { type: "test-logger", input: waiting });
+  expect(response.status).toBe(201);
+  const id = response.headers.get("Location")!.split("/").pop()!;
+  expect(await sockets(id)).toBe(0);
+  const text = response.text();
+  await runNextAlarm(id);
+  await vi.waitFor(async () => expect(await sockets(id)).toBe(1));
+  await runToEnd(id);
+  const lines = (await text).trimEnd().split("\n");
+  expect(lines.slice(1)).toEqual((await readText(id)).slice(1));
+  expect(lines.at(-1)).toContain('succeeded: {"lines":20}');
+});
+
+it("lets a viewer that hangs up go, while the object serves it", async () => {
+  const id = await createJob("test-logger", waiting);
+  const reader = (await SELF.fetch(`${BASE}/jobs/${id}/stream`)).body!.getReader();
+  await reader.read();
+  expect((await snapshot(id)).viewers).toBe(1);
+  await reader.cancel();
+  await vi.waitFor(async () => expect((await snapshot(id)).viewers).toBe(0));
+});
