@@ -25,7 +25,9 @@ export function jobFrames(current: () => JobSnapshot | null): Frames<JobSnapshot
       if (format === "json") return JSON.stringify({ type: "event", event } satisfies ServerFrame);
       return format === "sse" ? sseEvent(event) : text!.event(event);
     },
-    shared: (format) => format !== "text",
+    // Text viewers with the same columns see the same lines (most are caught up together).
+    shareKey: (format, text) => (format === "text" ? `text:${text!.columns}` : format),
+    copyState: (text) => text?.copy() ?? null,
     presence: (format, viewers) => {
       if (format === "json") return JSON.stringify({ type: "presence", viewers } satisfies ServerFrame);
       return format === "sse" ? ssePresence(viewers) : null;

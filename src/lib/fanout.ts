@@ -85,8 +85,13 @@ export interface Frames<S, E, State> {
   resumeState(format: Format): State;
   snapshot(format: Format, snapshot: S, since: number, state: State): string;
   entry(format: Format, entry: E, state: State): string;
-  /** Whether every subscriber of `format` sees the same text for an entry, so it is made once per broadcast. */
-  shared(format: Format): boolean;
+  /**
+   * Subscribers with the same key see the same text for the same entries (and end in the
+   * same state), so a broadcast makes each frame once per key; null: made for each.
+   */
+  shareKey(format: Format, state: State): string | null;
+  /** A copy of a state, for a subscriber that took shared frames to go on from. */
+  copyState(state: State): State;
   presence(format: Format, viewers: number): string | null;
   /** What a quiet direct stream writes to stay open through proxies (and to learn its viewer left). */
   heartbeat(format: Format): Heartbeat | null;
@@ -302,26 +307,35 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const first = entries[0]?.seq;
     if (first === undefined) return;
     if (!this.#woken) this.#wake(first - 1);
-    // Frames every subscriber of a format sees alike are made once: text for sockets, bytes for streams.
-    const shared = new Map<Format, (string | Uint8Array)[]>();
-    const sharedBytes = new Map<Format, (string | Uint8Array)[]>();
+    // Frames that subscribers in the same state see alike are made once: text for sockets, bytes for streams.
+    const made = new Map<string, Made<State>[]>();
     for (const cursor of this.#cursors.values()) {
       if (cursor.sent !== first - 1 || cursor.paused) continue;
-      const frames = cursor.sink instanceof DirectStream ? sharedBytes : shared;
-      const cache = this.frames.shared(cursor.format) ? (frames.get(cursor.format) ?? frames.set(cursor.format, []).get(cursor.format)!) : null;
+      const key = this.frames.shareKey(cursor.format, cursor.state);
+      const shared = key === null ? null : `${cursor.sink instanceof DirectStream ? "bytes" : "text"}:${key}`;
+      const cache = shared === null ? null : (made.get(shared) ?? made.set(shared, []).get(shared)!);
+      /** The last shared frame this subscriber took: its state is the state after it. */
+      let taken: Made<State> | null = null;
       for (const [i, entry] of entries.entries()) {
         if (room(cursor) <= 0) {
           this.#pause(cursor);
           break;
         }
-        const frame = cache?.[i] ?? this.#entryFrame(cursor, entry);
-        if (cache) cache[i] = frame;
-        this.#send(cursor, entry.seq, frame);
+        let frame = cache?.[i];
+        if (frame) taken = frame;
+        else {
+          if (taken) cursor.state = this.frames.copyState(taken.after);
+          taken = null;
+          frame = { wire: this.#entryFrame(cursor, entry), after: cache ? this.frames.copyState(cursor.state) : cursor.state };
+          if (cache) cache[i] = frame;
+        }
+        this.#send(cursor, entry.seq, frame.wire);
         if (this.source.isLast(entry)) {
           this.#finish(cursor);
           break;
         }
       }
+      if (taken) cursor.state = this.frames.copyState(taken.after);
     }
   }
 
@@ -529,7 +543,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     }, HEARTBEAT_MS / 3);
   }
 
-  /** No direct stream is left to tend: the timer goes, so it keeps the object from neither eviction nor hibernation. */
+  /** No direct stream is left to tend: the timer goes, so it keeps the object neither from eviction nor from hibernating. */
   #stopTendingIfIdle(): void {
     if (this.#streams > 0 || this.#ending.size > 0 || this.#streamTimer === null) return;
     clearTimeout(this.#streamTimer);
@@ -562,6 +576,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       }
     }, PRESENCE_INTERVAL_MS);
   }
+}
+
+/** A frame made once for the subscribers that share it, and the state a subscriber is in after it. */
+interface Made<State> {
+  wire: string | Uint8Array;
+  after: State;
 }
 
 /** A handed-off stream the Worker may continue. */

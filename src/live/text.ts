@@ -43,6 +43,18 @@ export class TextFormatter {
   #percent: number | null = null;
   #step = "-";
 
+  /** The columns every line repeats, as a key: formatters with equal columns write the same lines. */
+  get columns(): string {
+    return `${this.#percent}\u0000${this.#step}`;
+  }
+
+  copy(): TextFormatter {
+    const copy = new TextFormatter();
+    copy.#percent = this.#percent;
+    copy.#step = this.#step;
+    return copy;
+  }
+
   /** The first line; `since` tells whether older events follow, which set their own columns. */
   snapshot(snapshot: JobSnapshot, now: number, since: number): string {
     this.#percent = percentOf(snapshot.progress);

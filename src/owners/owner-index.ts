@@ -24,7 +24,8 @@ const feedFrames: Frames<FeedSnapshot, FeedEntry, null> = {
   resumeState: () => null,
   snapshot: (format, snapshot) => (format === "json" ? JSON.stringify({ type: "snapshot", snapshot } satisfies FeedFrame) : sseSnapshot(snapshot)),
   entry: (format, entry) => (format === "json" ? JSON.stringify({ type: "event", event: entry } satisfies FeedFrame) : sseMessage(entry.type, JSON.stringify(entry), entry.seq)),
-  shared: () => true,
+  shareKey: (format) => format,
+  copyState: () => null,
   presence: (format, viewers) => (format === "json" ? JSON.stringify({ type: "presence", viewers } satisfies FeedFrame) : ssePresence(viewers)),
   heartbeat: () => null, // the feed is always bridged: the Worker beats
   continued: () => false,

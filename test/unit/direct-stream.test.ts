@@ -37,7 +37,8 @@ function setup(count: number, size: number, format: Format = "sse") {
       made.frames++;
       return `${entry.text}\n`;
     },
-    shared: () => true,
+    shareKey: (f) => f,
+    copyState: () => null,
     presence: () => null,
     heartbeat: () => ({ afterMs: HEARTBEAT_MS, text: () => ": heartbeat\n\n" }),
     continued: (f) => f === "text",
