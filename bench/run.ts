@@ -5,14 +5,15 @@
 // `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan);
 // `--profile` adds a CPU profile of each contender's job-throughput run; `--subscribers=N`
 // runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
-// before the project in each of them (the second of a pair pays a little more).
+// before the project in each of them (the second of a pair pays a little more);
+// `--transports=sse,text,text,sse` runs only ours, over those transports in that order.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createFloorJob, createJob, tickerFrames, waitForEnd, type TickerFrames } from "./lib/api.ts";
 import { cpuSeconds, runtimeUrl, type DevProcesses } from "./lib/proc.ts";
 import { startBenchServer, type BenchServer } from "./lib/server.ts";
-import { streamUrl, subscribeMany, TRANSPORTS } from "./lib/subscribers.ts";
+import { streamUrl, subscribeMany, TRANSPORTS, type Transport } from "./lib/subscribers.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
 import { FULL_PLAN, QUICK_PLAN, type Plan } from "./plan.ts";
@@ -41,7 +42,8 @@ const VARS = {
 /** The project's job in the job-throughput comparison; the floor's job sends the frames it sends. */
 const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
-const plan = withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, process.argv.find((arg) => arg.startsWith("--subscribers="))?.slice("--subscribers=".length));
+const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+const plan = withTransports(withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, flag("subscribers")), flag("transports"));
 const floorFirst = process.argv.includes("--floor-first");
 /** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
 const profiling = process.argv.includes("--profile");
@@ -254,6 +256,20 @@ function withSubscribers(base: Plan, arg: string | undefined): Plan {
   const at = (sizes: number[]) => (sizes.length ? [n] : []);
   const latency = base.latency;
   return { ...base, latency: { ...latency, runs: latency.runs.map((run) => ({ ...run, sizes: [n] })), floor: at(latency.floor), floorSse: at(latency.floorSse) } };
+}
+
+/**
+ * `--transports=sse,text,text,sse`: the fan-out runs are ours only, over these transports
+ * in this order (repeats allowed, to measure two transports in both orders), at the
+ * plan's first size; no floor.
+ */
+function withTransports(base: Plan, arg: string | undefined): Plan {
+  if (arg === undefined) return base;
+  const transports = arg.split(",");
+  const bad = transports.find((t) => !TRANSPORTS.includes(t as Transport));
+  if (bad !== undefined || transports.length > 8) throw new Error(`--transports takes up to 8 of ${TRANSPORTS.join(", ")}, comma-separated`);
+  const sizes = base.latency.runs[0]!.sizes.slice(0, 1);
+  return { ...base, latency: { ...base.latency, runs: transports.map((transport) => ({ transport: transport as Transport, sizes })), floor: [], floorSse: [] } };
 }
 
 function machine() {

@@ -282,12 +282,13 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /**
    * The rest of a handed-off stream, on a WebSocket, for the Worker to write after what the
    * stream held: from the last frame its viewer read, in the state it had then, without a
-   * snapshot. 204 when there is no such stream (it ended for good, or long ago).
+   * snapshot. Without such a stream: 204 once the log is complete (the stream ended with
+   * it), else 410 (the object restarted since, or the Worker asked too late).
    */
   continueHandOff(id: string): Response {
     this.#forgetHandOffs();
     const handed = this.#handedOff.get(id);
-    if (!handed) return new Response(null, { status: 204 });
+    if (!handed) return new Response(null, { status: this.source.ended() ? 204 : 410 });
     this.#handedOff.delete(id);
     // The Worker stopped reading before the stream was empty: what it holds is dropped.
     if (this.#ending.has(handed.stream)) this.#cut(handed.stream);

@@ -278,7 +278,9 @@ export function streamBody(subscription: Subscription, snapshot: BridgeFrame, fo
  * passed through natively while the object serves it, then, once the object hands it off
  * before a long wait or at the end, the rest bridged, from the last frame the viewer read,
  * into the same response. The object says which stream by HAND_OFF_HEADER; a stream that
- * ended for good has no rest (204), and the response ends.
+ * ended with the job has no rest (204), and the response ends. If the rest cannot be had
+ * (the object restarted meanwhile), a last line says so. The pipe costs the Worker some
+ * 35–45 µs a frame (the bench), where a stream passed through untouched costs nothing.
  */
 export function continuedBody(job: JobRpc, direct: Response, client: string, format: StreamFormat): ReadableStream<Uint8Array> {
   const { readable, writable } = new IdentityTransformStream({ highWaterMark: HIGH_WATER_BYTES });
@@ -293,8 +295,8 @@ export function continuedBody(job: JobRpc, direct: Response, client: string, for
       const first = await next.first();
       if (first !== null) return void relay(next, first, (events) => new WriterBody(writer, events, format.heartbeat));
     }
-    // 204: it ended for good; 404: the job was deleted meanwhile. A failure says so.
-    if (!(next instanceof Response) || next.status >= 500) await writer.write(encoder.encode(format.interrupted(Date.now()))).catch(() => {});
+    // 204: it ended with the job; 404: the job was deleted meanwhile. Anything else says so.
+    if (!(next instanceof Response) || (next.status !== 204 && next.status !== 404)) await writer.write(encoder.encode(format.interrupted(Date.now()))).catch(() => {});
     await writer.close().catch(() => {});
   };
   void rest();

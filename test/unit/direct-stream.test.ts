@@ -110,7 +110,7 @@ it("cuts an ended stream whose viewer does not read what it holds within HEARTBE
 it("cuts a continued stream whose viewer stopped reading, and its continuation starts after the last frame the viewer read", async () => {
   vi.useFakeTimers();
   const size = 8 * 1024;
-  const { fanout } = setup(200, size, "text");
+  const { fanout, add } = setup(200, size, "text");
   const response = fanout.subscribeStream({}, 0, "text", "ip:test");
   const id = response.headers.get(HAND_OFF_HEADER)!;
   expect(id).toMatch(/^[\w-]{16}$/);
@@ -133,7 +133,9 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   expect(frames[0]).toBe(`${lastSeen}\n`);
   expect(frames[1]!.startsWith(`${lastSeen + 1}\n${lastSeen + 1} `)).toBe(true);
   expect(fanout.count).toBe(1);
-  // Asked for once: a second ask finds nothing to continue.
+  // Asked for once: a second ask finds nothing to continue, while the log goes on (410), or once it is complete (204).
+  expect(fanout.continueHandOff(id).status).toBe(410);
+  add(1, true);
   expect(fanout.continueHandOff(id).status).toBe(204);
   fanout.closeAll(1000, "done");
 });
