@@ -18,15 +18,15 @@
 // format, prefixed with the seq they carry ("12\n<wire text>"), so the Worker only writes
 // them through; a mark is "12 <token>\n" (no wire text).
 //
-// Direct streams. While the object is awake anyway (its job runs), an SSE viewer can be
-// served by the object itself, on a response stream the Worker passes through untouched:
+// Direct streams. While the object is awake anyway (its job runs), an SSE or text viewer
+// can be served by the object itself, on a response stream the Worker passes through:
 // one hop instead of two. Its flow control is the stream's own: frames are queued while
 // the stream holds less than CREDIT bytes, and a viewer that stops reading is paused and
 // continues from storage as it reads (the stream asks for more). An open stream keeps the
 // object from hibernating, so before a long wait the object hands them off (`handOff`):
 // each response ends, and the EventSource reconnects with its Last-Event-ID to a bridge.
 // A viewer that does not reconnect by itself (`curl -N` of the text view) is continued by
-// the Worker, which passes the stream through and then asks for the rest by the stream's
+// the Worker, which pipes the stream through and then asks for the rest by the stream's
 // hand-off id (`continueHandOff`): from the last frame its viewer read, with its state.
 import { toBase64Url } from "./crypto";
 import { safeClose } from "./websocket";

@@ -1,12 +1,12 @@
 // SSE and text viewers of a job that waits long or has ended are served by the Worker,
 // which holds one WebSocket to the job's object per viewer and writes its frames to the
-// HTTP response (while the job is busy, its object serves them itself: see fanout.ts,
-// "Direct streams"). The object can then hibernate between events while viewers wait
-// (DESIGN.md, "Watching"). The object sends
-// these frames already in their wire format, each prefixed with the seq it carries
-// ("12\n<wire>"), so the Worker only writes them through, and answers the object's marks
-// ("12 <token>\n") as the viewer reads: what the Worker holds for a viewer is bounded by
-// the object's CREDIT plus the response's HIGH_WATER_BYTES, however slowly it reads.
+// HTTP response, so the object can hibernate between events while viewers wait
+// (DESIGN.md, "Watching"); while the job is busy, its object serves them itself (see
+// fanout.ts, "Direct streams"). The object sends these frames already in their wire
+// format, each prefixed with the seq it carries ("12\n<wire>"), so the Worker only writes
+// them through, and answers the object's marks ("12 <token>\n") as the viewer reads: what
+// the Worker holds for a viewer is bounded by the object's CREDIT plus the response's
+// HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
 import { CLOSE, HAND_OFF_HEADER, type Heartbeat } from "../lib/fanout";
