@@ -309,12 +309,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     if (first === undefined) return;
     if (!this.#woken) this.#wake(first - 1);
     // Frames that subscribers in the same state see alike are made once: text for sockets, bytes for streams.
-    const made = new Map<string, Made<State>[]>();
+    const made = { text: new Map<string, Made<State>[]>(), bytes: new Map<string, Made<State>[]>() };
     for (const cursor of this.#cursors.values()) {
       if (cursor.sent !== first - 1 || cursor.paused) continue;
       const key = this.frames.shareKey(cursor.format, cursor.state);
-      const shared = key === null ? null : `${cursor.sink instanceof DirectStream ? "bytes" : "text"}:${key}`;
-      const cache = shared === null ? null : (made.get(shared) ?? made.set(shared, []).get(shared)!);
+      const kind = cursor.sink instanceof DirectStream ? made.bytes : made.text;
+      const cache = key === null ? null : (kind.get(key) ?? kind.set(key, []).get(key)!);
       /** The last shared frame this subscriber took: its state is the state after it. */
       let taken: Made<State> | null = null;
       for (const [i, entry] of entries.entries()) {
