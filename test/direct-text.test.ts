@@ -1,7 +1,7 @@
 // The plain-text view of a busy job is served by its object, like SSE, but `curl -N` does
 // not reconnect: when the object hands the stream off before a long wait, the Worker goes
 // on in the same response, bridged, from the last line the viewer read.
-import { runInDurableObject, SELF } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { allEvents, BASE, createJob, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { readText } from "./live-helpers";
@@ -22,6 +22,9 @@ it("serves a busy job's text from the object and goes on across a long wait in t
   const text = response.text();
   await runNextAlarm(id); // ten lines, then the sleep: the object hands the stream off
   await vi.waitFor(async () => expect(await sockets(id)).toBe(1)); // the Worker's continuation
+  // The object sleeps through the wait; woken, it sends on with the columns as of before it.
+  await evictDurableObject(stubOf(id));
+  await runNextAlarm(id); // woken by its alarm alone, as deployed
   await runToEnd(id);
   const lines = (await text).trimEnd().split("\n");
   expect(lines).toHaveLength(1 + (await allEvents(id)).length);

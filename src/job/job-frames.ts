@@ -7,16 +7,11 @@ import { sseEvent, ssePresence, sseSnapshot } from "../live/sse";
 import { TextFormatter } from "../live/text";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
-export function jobFrames(current: () => JobSnapshot | null): Frames<JobSnapshot, JobEvent, TextFormatter | null> {
+/** `columnsAt(seq)`: a text formatter with the columns a replay from the start has after `seq`. */
+export function jobFrames(columnsAt: (seq: number) => TextFormatter): Frames<JobSnapshot, JobEvent, TextFormatter | null> {
   return {
     state: (format) => (format === "text" ? new TextFormatter() : null),
-    resumeState: (format) => {
-      if (format !== "text") return null;
-      const text = new TextFormatter();
-      const snapshot = current();
-      if (snapshot) text.snapshot(snapshot, Date.now(), snapshot.lastSeq);
-      return text;
-    },
+    resumeState: (format, seq) => (format === "text" ? columnsAt(seq) : null),
     snapshot: (format, snapshot, since, text) => {
       if (format === "json") return JSON.stringify({ type: "snapshot", snapshot } satisfies ServerFrame);
       return format === "sse" ? sseSnapshot(snapshot) : text!.snapshot(snapshot, Date.now(), since);

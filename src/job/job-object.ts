@@ -11,7 +11,7 @@ import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutco
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
 import { isTerminalEvent } from "../lib/job-state";
-import type { TextFormatter } from "../live/text";
+import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
 import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
@@ -87,6 +87,8 @@ const WATCHDOG_GRACE_MS = 60_000;
  */
 export const DIRECT_WAIT_MS = 30_000;
 const JOB_FORMATS = ["json", "sse", "text"] as const;
+/** Log rows read back, at most, to find a text viewer's columns (past them a column shows "-"). */
+const COLUMN_ROWS = 1_000;
 
 export class JobObject extends DurableObject<Env> {
   /** The application's job types; the factory's subclass provides them (src/server.ts). */
@@ -117,7 +119,7 @@ export class JobObject extends DurableObject<Env> {
       },
       isLast: isTerminalEvent,
     };
-    this.#fanout = new Fanout(ctx, source, jobFrames(() => this.snapshotOf(null)));
+    this.#fanout = new Fanout(ctx, source, jobFrames((seq) => TextFormatter.after(this.#store.eventsBackFrom(seq, COLUMN_ROWS))));
   }
 
   async create(request: CreateJob): Promise<CreateOutcome> {

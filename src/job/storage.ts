@@ -240,6 +240,18 @@ export class JobStore {
     return events;
   }
 
+  /** The events at or before `seq`, newest first, from at most `maxRows` rows of the log. */
+  *eventsBackFrom(seq: number, maxRows: number): Generator<JobEvent> {
+    // A row's seq is its last event's: the first row at or past `seq` holds it.
+    const rows = this.sql.exec<{ events: string }>(
+      "SELECT events FROM log WHERE seq <= (SELECT IFNULL(MIN(seq), ?) FROM log WHERE seq >= ?) ORDER BY seq DESC LIMIT ?", seq, seq, maxRows,
+    );
+    for (const row of rows) {
+      const events = JSON.parse(row.events) as JobEvent[];
+      for (let i = events.length - 1; i >= 0; i--) if (events[i]!.seq <= seq) yield events[i]!;
+    }
+  }
+
   /** Every step's latest record, by name, in position order. */
   steps(): Map<string, StoredStep> {
     const steps = new Map<string, StoredStep>();

@@ -81,8 +81,8 @@ export interface Heartbeat {
 /** How snapshots and entries look in each format; `state` is per subscriber (the text view's columns). */
 export interface Frames<S, E, State> {
   state(format: Format): State;
-  /** After hibernation: a live subscriber's state, as of the log's end. */
-  resumeState(format: Format): State;
+  /** A subscriber's state as of `seq` (after hibernation: the log's end; after a cut: the last frame read). */
+  resumeState(format: Format, seq: number): State;
   snapshot(format: Format, snapshot: S, since: number, state: State): string;
   entry(format: Format, entry: E, state: State): string;
   /**
@@ -294,7 +294,10 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     if (this.#ending.has(handed.stream)) this.#cut(handed.stream);
     const { 0: remote, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
-    this.#open(socket, handed.stream.cutAt ?? handed.sent, handed.format, handed.client, { state: handed.state });
+    const { cutAt } = handed.stream;
+    // Cut: its state as of the last frame its viewer read, not the last one written.
+    const state = cutAt === null ? handed.state : this.frames.resumeState(handed.format, cutAt);
+    this.#open(socket, cutAt ?? handed.sent, handed.format, handed.client, { state });
     return new Response(null, { status: 101, webSocket: remote });
   }
 
@@ -417,7 +420,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const cursor: Cursor<State> = {
       sink, format: attachment.format, client: attachment.client, sent: live ? logEnd : (attachment.sent as number),
       position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false, viewers: -1,
-      state: live ? this.frames.resumeState(attachment.format) : this.frames.state(attachment.format),
+      state: live ? this.frames.resumeState(attachment.format, logEnd) : this.frames.state(attachment.format),
     };
     this.#cursors.set(sink, cursor);
     this.#perClient.set(cursor.client, (this.#perClient.get(cursor.client) ?? 0) + 1);

@@ -43,6 +43,22 @@ export class TextFormatter {
   #percent: number | null = null;
   #step = "-";
 
+  /** A formatter with the columns a replay from the start has after `newestFirst`, events from the newest back. */
+  static after(newestFirst: Iterable<JobEvent>): TextFormatter {
+    let percent: number | null | undefined;
+    let step: string | undefined;
+    for (const event of newestFirst) {
+      if (percent === undefined && event.type === "result") percent = 100;
+      if (percent === undefined && event.type === "progress") percent = percentOf(event.data) ?? undefined;
+      if (step === undefined && event.type === "step") step = event.data.name;
+      if (percent !== undefined && step !== undefined) break;
+    }
+    const text = new TextFormatter();
+    text.#percent = percent ?? null;
+    text.#step = step ?? "-";
+    return text;
+  }
+
   /** The columns every line repeats, as a key: formatters with equal columns write the same lines. */
   get columns(): string {
     return `${this.#percent}\u0000${this.#step}`;

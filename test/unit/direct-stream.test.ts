@@ -28,10 +28,13 @@ function setup(count: number, size: number, format: Format = "sse") {
     ended: () => ended,
     isLast: (entry) => ended && entry.seq === entries.length,
   };
-  const made = { frames: 0 };
+  const made = { frames: 0, resumedAt: [] as number[] };
   const frames: Frames<{ viewers?: number }, Entry, null> = {
     state: () => null,
-    resumeState: () => null,
+    resumeState: (_format, seq) => {
+      made.resumedAt.push(seq);
+      return null;
+    },
     snapshot: () => "snapshot\n",
     entry: (_format, entry) => {
       made.frames++;
@@ -110,7 +113,7 @@ it("cuts an ended stream whose viewer does not read what it holds within HEARTBE
 it("cuts a continued stream whose viewer stopped reading, and its continuation starts after the last frame the viewer read", async () => {
   vi.useFakeTimers();
   const size = 8 * 1024;
-  const { fanout, add } = setup(200, size, "text");
+  const { fanout, add, made } = setup(200, size, "text");
   const response = fanout.subscribeStream({}, 0, "text", "ip:test");
   const id = response.headers.get(HAND_OFF_HEADER)!;
   expect(id).toMatch(/^[\w-]{16}$/);
@@ -132,6 +135,8 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   // No snapshot, then the entry after the last one read: nothing lost to the cut, nothing twice.
   expect(frames[0]).toBe(`${lastSeen}\n`);
   expect(frames[1]!.startsWith(`${lastSeen + 1}\n${lastSeen + 1} `)).toBe(true);
+  // Its columns as of that entry too, not as of the last one written.
+  expect(made.resumedAt).toEqual([lastSeen]);
   expect(fanout.count).toBe(1);
   // Asked for once: a second ask finds nothing to continue, while the log goes on (410), or once it is complete (204).
   expect(fanout.continueHandOff(id).status).toBe(410);

@@ -4,7 +4,7 @@
 import { expect, it } from "vitest";
 import { jobFrames } from "../../src/job/job-frames";
 import { Fanout, type Source } from "../../src/lib/fanout";
-import type { TextFormatter } from "../../src/live/text";
+import { TextFormatter } from "../../src/live/text";
 import type { JobEvent, JobSnapshot } from "../../src/protocol";
 
 const ctx = { setWebSocketAutoResponse() {}, getWebSockets: () => [], acceptWebSocket() {} } as unknown as DurableObjectState;
@@ -21,7 +21,7 @@ it("formats a line once per set of columns, and each viewer goes on with its own
     ended: () => false,
     isLast: () => false,
   };
-  const frames = jobFrames(() => null);
+  const frames = jobFrames(() => new TextFormatter());
   let made = 0;
   const counted = { ...frames, entry: (...args: Parameters<typeof frames.entry>) => (made++, frames.entry(...args)) };
   const fanout = new Fanout<JobSnapshot, JobEvent, TextFormatter | null>(ctx, source, counted);
@@ -45,4 +45,14 @@ it("formats a line once per set of columns, and each viewer goes on with its own
   expect(texts[0]).toEqual(texts[1]);
   expect(texts[0]).toEqual(["12:00:00.000  25%  -  info: two", "12:00:00.000  50%  -  2/4", "12:00:00.000  50%  -  info: three"]);
   expect(texts[2]).toEqual(["12:00:00.000    -  -  info: two", "12:00:00.000  50%  -  2/4", "12:00:00.000  50%  -  info: three"]);
+});
+
+it("finds a viewer's columns from the log, newest first, as a replay from the start has them", () => {
+  const at = (events: JobEvent[]) => TextFormatter.after([...events].reverse()).columns;
+  const step = (seq: number, name: string): JobEvent => ({ seq, at: AT, type: "step", data: { name, status: "started", attempt: 1 } } as JobEvent);
+  const progress = (seq: number, data: object): JobEvent => ({ seq, at: AT, type: "progress", data } as JobEvent);
+  expect(at([])).toBe(new TextFormatter().columns);
+  // A progress without a ratio keeps the percent before it.
+  expect(at([step(1, "a"), progress(2, { current: 1, total: 4 }), step(3, "b"), progress(4, { message: "x" })])).toBe(at([step(3, "b"), progress(2, { current: 1, total: 4 })]));
+  expect(TextFormatter.after([step(2, "b"), progress(1, { ratio: 0.5 })]).event({ seq: 3, at: AT, type: "log", data: { level: "info", message: "m" } })).toBe("12:00:00.000  50%  b  info: m\n");
 });
