@@ -121,7 +121,7 @@ class DirectStream {
   #settle: (() => void) | null = null;
 
   constructor(readonly id: string, continued: boolean) {
-    this.held = continued ? { base: 0, frames: [] } : null;
+    this.held = continued ? held(0) : null;
   }
 
   /**
@@ -499,7 +499,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     try {
       if (sink instanceof DirectStream) {
         const bytes = typeof frame === "string" ? encoder.encode(frame) : frame;
-        if (sink.held) hold(sink.held, sink.controller.desiredSize === CREDIT, cursor.sent, bytes.byteLength);
+        if (sink.held) hold(sink.held, CREDIT - (sink.controller.desiredSize ?? CREDIT), cursor.sent, bytes.byteLength);
         sink.controller.enqueue(bytes);
         sink.lastWrite = Date.now();
       } else sink.send(frame);
@@ -603,33 +603,48 @@ interface HandedOff<State> {
 const HAND_OFF_KEPT_MS = 2 * HEARTBEAT_MS;
 
 /**
- * The frames a direct stream may still hold, as [seq, bytes] pairs, and `base`: the seq
- * its viewer had read when the stream was last empty. Kept only for continued streams;
- * reset whenever a frame goes into an empty stream, so it stays as short as the backlog.
+ * The frames a direct stream may still hold, as [seq, bytes] pairs from `start`, their
+ * bytes in all, and `base`: the seq of the last frame before them, which its viewer has
+ * read. Kept only for continued streams, and only as far back as the stream's backlog
+ * (at most CREDIT bytes), however long a replay goes on.
  */
 export interface Held {
   base: number;
   frames: number[];
+  start: number;
+  bytes: number;
 }
 
-/** Records a frame going into a stream (`empty`: the stream held nothing, so its viewer has read every frame before). */
-export function hold(held: Held, empty: boolean, seq: number, bytes: number): void {
-  if (empty) {
-    held.base = held.frames.at(-2) ?? held.base;
-    held.frames.length = 0;
+export function held(base: number): Held {
+  return { base, frames: [], start: 0, bytes: 0 };
+}
+
+/** Records a frame going into a stream that holds `unreadBytes`: frames before those are read, and go. */
+export function hold(held: Held, unreadBytes: number, seq: number, bytes: number): void {
+  const { frames } = held;
+  while (held.bytes > unreadBytes && held.start < frames.length) {
+    held.base = frames[held.start]!;
+    held.bytes -= frames[held.start + 1]!;
+    held.start += 2;
   }
-  held.frames.push(seq, bytes);
+  // Drop the read pairs from the array now and then, not on every frame.
+  if (held.start > 1024 && held.start * 2 > frames.length) {
+    frames.splice(0, held.start);
+    held.start = 0;
+  }
+  frames.push(seq, bytes);
+  held.bytes += bytes;
 }
 
 /** The seq of the last frame a viewer read wholly, when the stream still holds `unreadBytes` (streams hand out whole chunks). */
 export function lastRead(held: Held, unreadBytes: number): number {
   let unread = unreadBytes;
   let i = held.frames.length - 2;
-  while (unread > 0 && i >= 0) {
+  while (unread > 0 && i >= held.start) {
     unread -= held.frames[i + 1]!;
     i -= 2;
   }
-  return i >= 0 ? held.frames[i]! : held.base;
+  return i >= held.start ? held.frames[i]! : held.base;
 }
 
 function unconfirmed(cursor: Cursor<unknown>): number {

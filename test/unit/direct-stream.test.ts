@@ -2,7 +2,7 @@
 // high-water mark however slowly the viewer reads, every entry once and in order as it
 // reads, a heartbeat when quiet, and a hand-off that ends the stream after what it holds.
 import { afterEach, expect, it, vi } from "vitest";
-import { CREDIT, Fanout, HAND_OFF_HEADER, HEARTBEAT_MS, hold, lastRead, type Format, type Frames, type Source } from "../../src/lib/fanout";
+import { CREDIT, Fanout, HAND_OFF_HEADER, HEARTBEAT_MS, held, hold, lastRead, type Format, type Frames, type Source } from "../../src/lib/fanout";
 
 interface Entry {
   seq: number;
@@ -145,15 +145,20 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   fanout.closeAll(1000, "done");
 });
 
-it("tells the last frame a viewer read from what a stream still holds", () => {
-  const held = { base: 0, frames: [] as number[] };
-  hold(held, true, 3, 10); // the snapshot, after seq 3
-  hold(held, false, 4, 20);
-  hold(held, false, 5, 30);
-  expect(lastRead(held, 0)).toBe(5);
-  expect(lastRead(held, 30)).toBe(4);
-  expect(lastRead(held, 50)).toBe(3);
-  hold(held, true, 6, 40); // the stream was empty: everything before was read
-  expect(held.frames).toEqual([6, 40]);
-  expect(lastRead(held, 40)).toBe(5);
+it("tells the last frame a viewer read from what a stream still holds, and keeps no more than that", () => {
+  const frames = held(2);
+  hold(frames, 0, 3, 10); // the snapshot, after seq 3
+  hold(frames, 10, 4, 20);
+  hold(frames, 30, 5, 30);
+  expect(lastRead(frames, 0)).toBe(5);
+  expect(lastRead(frames, 30)).toBe(4);
+  expect(lastRead(frames, 50)).toBe(3);
+  expect(lastRead(frames, 60)).toBe(2);
+  hold(frames, 0, 6, 40); // the stream was empty: everything before was read
+  expect(lastRead(frames, 40)).toBe(5);
+  // A long replay whose stream never empties: what is kept stays the size of the backlog.
+  for (let seq = 7; seq < 100_000; seq++) hold(frames, 100, seq, 10);
+  expect(frames.frames.length - frames.start).toBeLessThanOrEqual(2 * 11);
+  expect(frames.frames.length).toBeLessThan(4096);
+  expect(lastRead(frames, 30)).toBe(99_996);
 });
