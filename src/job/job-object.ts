@@ -105,6 +105,8 @@ export class JobObject extends DurableObject<Env> {
   #alarmCounted = false;
   /** While an alarm runs: since when its time awake is not yet in the usage. */
   #awakeSince: number | null = null;
+  /** The slice ended into a long wait: its direct streams were handed off, and new viewers are bridged. */
+  #waitingLong = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -245,7 +247,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** Awake now or soon anyway: running a slice, or its alarm near. (An ended job's replay is bridged: its reader sets the pace.) */
   async #busy(job: JobRow): Promise<boolean> {
-    if (isTerminal(job.state)) return false;
+    if (isTerminal(job.state) || this.#waitingLong) return false;
     if (this.#running !== null) return true;
     const alarm = await this.ctx.storage.getAlarm();
     return alarm !== null && alarm - Date.now() <= DIRECT_WAIT_MS;
@@ -299,6 +301,7 @@ export class JobObject extends DurableObject<Env> {
     // A step may outlast the watchdog; never run two slices of one job at once.
     if (this.#running) return this.#arm(watchdog);
     await this.#arm(watchdog);
+    this.#waitingLong = false;
     this.#enter(job, "running");
     const abort = new AbortController();
     const slice = startSlice({
@@ -326,7 +329,9 @@ export class JobObject extends DurableObject<Env> {
         if (outcome.until > Date.now()) this.#enter(job, "waiting");
         this.#events(job).flush();
         const at = Math.min(outcome.until, job.deadline_at);
-        if (at - Date.now() > DIRECT_WAIT_MS) this.#fanout.handOff();
+        // A viewer that comes while this slice winds down is bridged too (the slice still counts as running).
+        this.#waitingLong = at - Date.now() > DIRECT_WAIT_MS;
+        if (this.#waitingLong) this.#fanout.handOff();
         return this.#arm(at);
       }
     }

@@ -219,7 +219,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   /** Whether one more subscriber from `client` fits the caps. */
   admit(client: string, limits: { total: number; perClient: number }): SubscribeRefusal | null {
-    if (this.#cursors.size >= limits.total) return "too_many";
+    // A handed-off stream keeps its viewer's slot until the Worker continues it.
+    if (this.#cursors.size + this.#handedOff.size >= limits.total) return "too_many";
     return (this.#perClient.get(client) ?? 0) >= limits.perClient ? "too_many_from_client" : null;
   }
 
@@ -273,8 +274,10 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const now = Date.now();
     for (const cursor of this.#cursors.values()) {
       if (!(cursor.sink instanceof DirectStream)) continue;
-      if (cursor.sink.held) this.#handedOff.set(cursor.sink.id, { stream: cursor.sink, sent: cursor.sent, client: cursor.client, format: cursor.format, state: cursor.state, at: now });
       this.#finish(cursor);
+      if (!cursor.sink.held) continue;
+      this.#handedOff.set(cursor.sink.id, { stream: cursor.sink, sent: cursor.sent, client: cursor.client, format: cursor.format, state: cursor.state, at: now });
+      this.#countClient(cursor.client, 1);
     }
     this.#stopTendingIfIdle();
   }
@@ -289,7 +292,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     this.#forgetHandOffs();
     const handed = this.#handedOff.get(id);
     if (!handed) return new Response(null, { status: this.source.ended() ? 204 : 410 });
-    this.#handedOff.delete(id);
+    this.#forget(id, handed);
     // The Worker stopped reading before the stream was empty: what it holds is dropped.
     if (this.#ending.has(handed.stream)) this.#cut(handed.stream);
     const { 0: remote, 1: socket } = new WebSocketPair();
@@ -303,7 +306,18 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   #forgetHandOffs(): void {
     const now = Date.now();
-    for (const [id, handed] of this.#handedOff) if (now - handed.at > HAND_OFF_KEPT_MS) this.#handedOff.delete(id);
+    for (const [id, handed] of this.#handedOff) if (now - handed.at > HAND_OFF_KEPT_MS) this.#forget(id, handed);
+  }
+
+  #forget(id: string, handed: HandedOff<State>): void {
+    this.#handedOff.delete(id);
+    this.#countClient(handed.client, -1);
+  }
+
+  #countClient(client: string, change: 1 | -1): void {
+    const count = (this.#perClient.get(client) ?? 0) + change;
+    if (count > 0) this.#perClient.set(client, count);
+    else this.#perClient.delete(client);
   }
 
   /** Newly written entries, in order: to every subscriber that has all before them and credit left. */
@@ -375,9 +389,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     if (!cursor) return;
     this.#cursors.delete(sink);
     if (sink instanceof DirectStream) this.#streams--;
-    const left = (this.#perClient.get(cursor.client) ?? 1) - 1;
-    if (left > 0) this.#perClient.set(cursor.client, left);
-    else this.#perClient.delete(cursor.client);
+    this.#countClient(cursor.client, -1);
     this.#presenceChanged();
   }
 
@@ -423,7 +435,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       state: live ? this.frames.resumeState(attachment.format, logEnd) : this.frames.state(attachment.format),
     };
     this.#cursors.set(sink, cursor);
-    this.#perClient.set(cursor.client, (this.#perClient.get(cursor.client) ?? 0) + 1);
+    this.#countClient(cursor.client, 1);
     return cursor;
   }
 

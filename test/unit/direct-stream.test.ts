@@ -124,6 +124,10 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   for (let chunk = 0; chunk < 5; chunk++) read += decoder.decode((await reader.read()).value);
   const lastSeen = Number(read.trimEnd().split("\n").at(-1)!.split(" ")[0]);
   fanout.handOff();
+  // Its viewer keeps its slot until the Worker continues it: nobody takes it meanwhile.
+  expect(fanout.count).toBe(0);
+  expect(fanout.admit("ip:other", { total: 1, perClient: 5 })).toBe("too_many");
+  expect(fanout.admit("ip:test", { total: 5, perClient: 1 })).toBe("too_many_from_client");
   await vi.advanceTimersByTimeAsync(HEARTBEAT_MS * (4 / 3));
   await expect(reader.read()).rejects.toThrow("did not read the end");
   const next = fanout.continueHandOff(id);
@@ -140,6 +144,7 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   expect(fanout.count).toBe(1);
   // Asked for once: a second ask finds nothing to continue, while the log goes on (410), or once it is complete (204).
   expect(fanout.continueHandOff(id).status).toBe(410);
+  expect(fanout.admit("ip:test", { total: 2, perClient: 2 })).toBeNull();
   add(1, true);
   expect(fanout.continueHandOff(id).status).toBe(204);
   fanout.closeAll(1000, "done");
