@@ -17,7 +17,8 @@ export const TEXT_HEADERS = {
  * A text stream quiet this long gets a line saying so. Every byte shows in a terminal, so
  * it cannot have SSE's invisible heartbeat; but the runtime learns that a viewer hung up
  * only when a write fails, and until then the viewer holds one of the job's subscriber
- * slots (20 per client): this bounds how long a `curl` stopped with Ctrl-C keeps its slot.
+ * slots (20 per client): this bounds how long a `curl` stopped with Ctrl-C keeps its slot
+ * (to two or three of these lines: the first write after it left may still be buffered).
  */
 export const TEXT_QUIET_MS = 5 * 60_000;
 
