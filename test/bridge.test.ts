@@ -127,3 +127,14 @@ it("writes a text stream quiet for 5 minutes a line saying so", async () => {
     vi.useRealTimers();
   }
 });
+
+it("ends a text stream with a line saying so when the object goes away (a restart), and quietly when the job ended", async () => {
+  const lost = pair();
+  const body = streamBody(lost.subscription, { seq: 0, wire: "first line\n" }, streamFormat("text"));
+  lost.object.close(1001, "going away");
+  expect(await new Response(body).text()).toMatch(/^first line\n\d{2}:\d{2}:\d{2}\.\d{3} …  lost the job's live stream; run the command again to follow it\n$/);
+  const ended = pair();
+  const quiet = streamBody(ended.subscription, { seq: 0, wire: "first line\n" }, streamFormat("text"));
+  ended.object.close(1000, "the end");
+  expect(await new Response(quiet).text()).toBe("first line\n");
+});

@@ -42,13 +42,18 @@ export interface SubscribeOptions {
 export class Subscription<F = BridgeFrame> {
   #queue: (F | "closed")[] = [];
   #handler: ((frame: F | "closed") => void) | null = null;
+  /** How the object closed the socket: 1000 once the job ended or was deleted, else it went away (a restart). */
+  closeCode: number | null = null;
 
   constructor(readonly socket: WebSocket, parse: (data: unknown) => F | null) {
     socket.addEventListener("message", (message) => {
       const frame = parse(message.data);
       if (frame !== null) this.#deliver(frame);
     });
-    socket.addEventListener("close", () => this.#deliver("closed"));
+    socket.addEventListener("close", (event) => {
+      this.closeCode = event.code;
+      this.#deliver("closed");
+    });
     socket.accept();
   }
 
@@ -245,7 +250,7 @@ class WriterBody extends ViewerBody {
  * acknowledged while the viewer keeps up; a viewer that goes away closes its WebSocket,
  * which removes it from the job.
  */
-function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFrame, makeBody: (events: BodyEvents) => B): B {
+function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFrame, format: StreamFormat, makeBody: (events: BodyEvents) => B): B {
   /** The latest mark not yet answered: answered once the viewer keeps up. */
   let mark: string | null = null;
   const answer = () => {
@@ -257,6 +262,8 @@ function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFr
   body.write(first.wire);
   subscription.onFrame((frame) => {
     if (frame === "closed") {
+      // The object went away (a deploy, a restart): a text viewer, which will not reconnect, is told.
+      if (subscription.closeCode !== CLOSE.normal) body.write(format.interrupted(Date.now()));
       subscription.close(CLOSE.normal, "done");
       return body.close();
     }
@@ -270,7 +277,7 @@ function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFr
 
 /** A bridged response body: the snapshot, then the object's frames to the end. */
 export function streamBody(subscription: Subscription, snapshot: BridgeFrame, format: StreamFormat): ReadableStream<Uint8Array> {
-  return relay(subscription, snapshot, (events) => new PacedBody(events, format.heartbeat)).body;
+  return relay(subscription, snapshot, format, (events) => new PacedBody(events, format.heartbeat)).body;
 }
 
 /**
@@ -293,7 +300,7 @@ export function continuedBody(job: JobRpc, direct: Response, client: string, for
     const next = await subscribe(job, { since: 0, format: "text", client, resume: false, handOff: id }).catch(() => null);
     if (next instanceof Subscription) {
       const first = await next.first();
-      if (first !== null) return void relay(next, first, (events) => new WriterBody(writer, events, format.heartbeat));
+      if (first !== null) return void relay(next, first, format, (events) => new WriterBody(writer, events, format.heartbeat));
     }
     // 204: it ended with the job; 404: the job was deleted meanwhile. Anything else says so.
     if (!(next instanceof Response) || (next.status !== 204 && next.status !== 404)) await writer.write(encoder.encode(format.interrupted(Date.now()))).catch(() => {});
