@@ -219,7 +219,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   /** Whether one more subscriber from `client` fits the caps. */
   admit(client: string, limits: { total: number; perClient: number }): SubscribeRefusal | null {
-    // A handed-off stream keeps its viewer's slot until the Worker continues it.
+    // A handed-off stream keeps its viewer's slot until the Worker continues it (or HAND_OFF_KEPT_MS passes).
+    if (this.#handedOff.size > 0) this.#forgetHandOffs();
     if (this.#cursors.size + this.#handedOff.size >= limits.total) return "too_many";
     return (this.#perClient.get(client) ?? 0) >= limits.perClient ? "too_many_from_client" : null;
   }
