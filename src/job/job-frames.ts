@@ -9,9 +9,18 @@ import type { JobEvent, JobSnapshot, ServerFrame } from "../protocol";
 
 /** `columnsAt(seq)`: a text formatter with the columns a replay from the start has after `seq`. */
 export function jobFrames(columnsAt: (seq: number) => TextFormatter): Frames<JobSnapshot, JobEvent, TextFormatter | null> {
+  // Woken, every text viewer asks for the same seq at once: the log is read back once.
+  let found: { seq: number; text: TextFormatter } | null = null;
+  const columnsOnce = (seq: number): TextFormatter => {
+    if (found?.seq !== seq) {
+      found = { seq, text: columnsAt(seq) };
+      queueMicrotask(() => (found = null));
+    }
+    return found.text;
+  };
   return {
     state: (format) => (format === "text" ? new TextFormatter() : null),
-    resumeState: (format, seq) => (format === "text" ? columnsAt(seq) : null),
+    resumeState: (format, seq) => (format === "text" ? columnsOnce(seq).copy() : null),
     snapshot: (format, snapshot, since, text) => {
       if (format === "json") return JSON.stringify({ type: "snapshot", snapshot } satisfies ServerFrame);
       return format === "sse" ? sseSnapshot(snapshot) : text!.snapshot(snapshot, Date.now(), since);

@@ -215,7 +215,7 @@ export class JobObject extends DurableObject<Env> {
    * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
    * the Worker, answered on a WebSocket — or, for `direct` SSE and text while the job is
    * busy, on a stream of the response (see DIRECT_WAIT_MS). `?handoff=<id>`: the rest of a
-   * handed-off text stream, for the Worker to continue it (204 if it ended for good).
+   * handed-off text stream, for the Worker to continue it (see `Fanout.continueHandOff`).
    */
   override async fetch(request: Request): Promise<Response> {
     this.#count();

@@ -46,7 +46,7 @@ export class TextFormatter {
 
   /** A formatter with the columns a replay from the start has after `newestFirst`, events from the newest back. */
   static after(newestFirst: Iterable<JobEvent>): TextFormatter {
-    let percent: number | null | undefined;
+    let percent: number | undefined;
     let step: string | undefined;
     for (const event of newestFirst) {
       if (percent === undefined && event.type === "result") percent = 100;
