@@ -133,6 +133,11 @@ class DirectStream {
     return new Promise((resolve) => (this.#settle = resolve));
   }
 
+  /** Bytes queued in the stream that its reader has not taken. */
+  get unreadBytes(): number {
+    return CREDIT - (this.controller.desiredSize ?? CREDIT);
+  }
+
   wake(): void {
     this.#settle?.();
     this.#settle = null;
@@ -512,7 +517,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     try {
       if (sink instanceof DirectStream) {
         const bytes = typeof frame === "string" ? encoder.encode(frame) : frame;
-        if (sink.held) hold(sink.held, CREDIT - (sink.controller.desiredSize ?? CREDIT), cursor.sent, bytes.byteLength);
+        if (sink.held) hold(sink.held, sink.unreadBytes, cursor.sent, bytes.byteLength);
         sink.controller.enqueue(bytes);
         sink.lastWrite = Date.now();
       } else sink.send(frame);
@@ -570,7 +575,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /** Drops what an ending stream holds: its viewer, if continued, goes on from the last frame it read. */
   #cut(stream: DirectStream): void {
     this.#ending.delete(stream);
-    if (stream.held) stream.cutAt = lastRead(stream.held, CREDIT - (stream.controller.desiredSize ?? CREDIT));
+    if (stream.held) stream.cutAt = lastRead(stream.held, stream.unreadBytes);
     try {
       stream.controller.error(new Error("The viewer did not read the end of its stream"));
     } catch {
