@@ -42,6 +42,9 @@ export class Reporter {
 
   /** Reports now if the index is behind; on failure, schedules a retry. Never throws. */
   async now(): Promise<boolean> {
+    // This report is made from the job as it is now: one that changed() had pending
+    // would only wake the object a second later to find nothing new.
+    this.stop();
     const current = this.source.current();
     if (!current || current.seq <= this.#acknowledged) return true;
     try {
