@@ -5,7 +5,7 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { CLOSE, isMarkToken, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
+import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
@@ -122,7 +122,7 @@ function parseClientFrame(text: string): MuxClientFrame | null {
   const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (frame.type === "subscribe" && (frame.since === undefined || seq(frame.since))) return { type: "subscribe", source: frame.source, since: frame.since as number | undefined };
   if (frame.type === "unsubscribe") return { type: "unsubscribe", source: frame.source };
-  if (frame.type === "ack" && typeof frame.token === "string" && isMarkToken(frame.token)) return { type: "ack", source: frame.source, token: frame.token };
+  if (frame.type === "ack" && typeof frame.token === "string") return { type: "ack", source: frame.source, token: frame.token };
   return null;
 }
 

@@ -681,16 +681,14 @@ function markToken(): string {
   return toBase64Url(crypto.getRandomValues(new Uint8Array(6)));
 }
 
-/** A mark's token as markToken makes it: what an ack may quote. */
-export function isMarkToken(token: string): boolean {
-  return /^[A-Za-z0-9_-]{8}$/.test(token);
-}
-
-/** `{"type":"ack","token":"…"}` → the token; anything else → null. */
+/**
+ * `{"type":"ack","token":"…"}` → the token; anything else → null. Any token is taken
+ * (the frame is at most MAX_CLIENT_FRAME_CHARS): one that quotes no open mark confirms nothing.
+ */
 export function parseAck(message: string): string | null {
   try {
     const frame = JSON.parse(message) as { type?: unknown; token?: unknown } | null;
-    return frame?.type === "ack" && typeof frame.token === "string" && isMarkToken(frame.token) ? frame.token : null;
+    return frame?.type === "ack" && typeof frame.token === "string" ? frame.token : null;
   } catch {
     return null;
   }
