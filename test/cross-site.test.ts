@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { CreatedJob } from "../src/protocol";
-import { auth, BASE, createJob, postJson, snapshot, useVirtualClock } from "./helpers";
+import { auth, BASE, createJob, postJson, snapshot, UPGRADE, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -39,7 +39,7 @@ it("accepts form posts from its own pages and from clients that send no Origin",
 it("refuses WebSocket upgrades from other sites, allows its own, listed ones and Origin-less clients", async () => {
   const id = await createJob("demo");
   const upgrade = (origin?: string) =>
-    SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", ...(origin ? { Origin: origin } : {}) } });
+    SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { ...UPGRADE, ...(origin ? { Origin: origin } : {}) } });
   const refused = await upgrade(EVIL);
   expect(refused.status).toBe(403);
   expect(await refused.json()).toMatchObject({ error: { code: "forbidden_origin" } });

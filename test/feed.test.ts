@@ -3,7 +3,7 @@ import { env, evictDurableObject, SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
 import type { CreatedJob, FeedEntry, MuxServerFrame } from "../src/protocol";
-import { auth, BASE, postJson, runToEnd, useVirtualClock } from "./helpers";
+import { auth, BASE, postJson, runToEnd, UPGRADE, useVirtualClock } from "./helpers";
 import { parseSse } from "./live-helpers";
 import { TEST_SECRETS } from "./secrets";
 
@@ -17,7 +17,7 @@ it("streams an owner's job changes live over WebSocket, from a snapshot of the c
   const token = await ownerToken();
   const done = await create(token);
   await runToEnd(done);
-  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { Upgrade: "websocket", ...auth(token) } });
+  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { ...UPGRADE, ...auth(token) } });
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: MuxServerFrame[] = [];
@@ -37,7 +37,7 @@ it("streams an owner's job changes live over WebSocket, from a snapshot of the c
 it("goes on after the index slept: the first change it records once woken reaches its subscribers", async () => {
   const token = await ownerToken();
   const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
-  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { Upgrade: "websocket", ...auth(token) } });
+  const response = await SELF.fetch(`${BASE}/feed/ws`, { headers: { ...UPGRADE, ...auth(token) } });
   const socket = response.webSocket!;
   const frames: MuxServerFrame[] = [];
   socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string) as MuxServerFrame));

@@ -33,6 +33,9 @@ export function useVirtualClock(): void {
 
 export const BASE = "http://jobs.test";
 
+/** What a WebSocket client sends to upgrade (RFC 6455); SELF.fetch adds none of it. */
+export const UPGRADE = { Upgrade: "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" };
+
 export function stubOf(id: string): DurableObjectStub {
   return env.JOBS.get(env.JOBS.idFromName(id));
 }

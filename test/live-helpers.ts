@@ -2,7 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
 import type { JobEvent, JobSnapshot, ServerFrame } from "../src/protocol";
-import { BASE } from "./helpers";
+import { BASE, UPGRADE } from "./helpers";
 
 export interface SocketClient {
   socket: WebSocket;
@@ -13,7 +13,7 @@ export interface SocketClient {
 
 /** A WebSocket subscriber; `ip` makes it a client of its own (the per-client cap is 20). */
 export async function openSocket(id: string, query = "", ip?: string): Promise<SocketClient> {
-  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws${query}`, { headers: { Upgrade: "websocket", ...(ip ? { "CF-Connecting-IP": ip } : {}) } });
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws${query}`, { headers: { ...UPGRADE, ...(ip ? { "CF-Connecting-IP": ip } : {}) } });
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: ServerFrame[] = [];

@@ -3,7 +3,7 @@ import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test
 import { expect, it, vi } from "vitest";
 import { mintJobId } from "../src/http/job-id";
 import { TEST_SECRETS } from "./secrets";
-import { allEvents, BASE, createJob, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, runNextAlarm, runToEnd, snapshot, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
 
 useVirtualClock();
@@ -76,7 +76,7 @@ it("removes subscribers that disconnect", async () => {
 
 it("refuses the upgrade with 410 for a genuine id with no job and 426 without an upgrade", async () => {
   const unknown = await mintJobId(TEST_SECRETS.JOB_ID_SECRET);
-  const refused = await SELF.fetch(`${BASE}/jobs/${unknown}/ws`, { headers: { Upgrade: "websocket" } });
+  const refused = await SELF.fetch(`${BASE}/jobs/${unknown}/ws`, { headers: UPGRADE });
   expect(refused.status).toBe(410);
   expect(refused.webSocket).toBeNull();
   const id = await createJob("demo");
@@ -88,7 +88,7 @@ const ip = (i: number) => `10.0.${Math.floor(i / 250)}.${i % 250}`;
 it("caps subscribers per job (250 in the tests): the next upgrade gets 429", async () => {
   const id = await createJob("sleepy");
   const clients = await Promise.all(Array.from({ length: 250 }, (_, i) => openSocket(id, "", ip(i))));
-  const refused = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "10.9.9.9" } });
+  const refused = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { ...UPGRADE, "CF-Connecting-IP": "10.9.9.9" } });
   expect(refused.status).toBe(429);
   expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("250 live subscribers") } });
   const sse = await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "CF-Connecting-IP": "10.9.9.9" } });
@@ -100,14 +100,14 @@ it("caps each client's subscribers on one job (20), so one client cannot fill th
   const id = await createJob("sleepy");
   const mine = await Promise.all(Array.from({ length: 20 }, (_, i) => openSocket(id, "", `2001:db8:0:1::${i + 1}`)));
   for (const transport of ["ws", "sse", "stream"]) {
-    const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:db8:0:1:ffff::9" } });
+    const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { ...UPGRADE, "CF-Connecting-IP": "2001:db8:0:1:ffff::9" } });
     expect(refused.status).toBe(429);
     expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("You already have 20") } });
   }
   // Someone else still gets in; and a slot comes back when one of mine leaves.
   const other = await openSocket(id, "", "2001:db8:0:2::1");
   mine[0]!.socket.close(1000, "bye");
-  await vi.waitFor(async () => expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket", "CF-Connecting-IP": "2001:db8:0:1::1" } })).status).toBe(101));
+  await vi.waitFor(async () => expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { ...UPGRADE, "CF-Connecting-IP": "2001:db8:0:1::1" } })).status).toBe(101));
   for (const client of [...mine, other]) client.socket.close(1000, "bye");
 });
 

@@ -5,7 +5,7 @@ import { SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, MuxServerFrame } from "../src/protocol";
-import { allEvents, auth, BASE, createJob, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { allEvents, auth, BASE, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
 import { parseSse } from "./live-helpers";
 
 useVirtualClock();
@@ -20,7 +20,7 @@ interface Mux {
 }
 
 async function openMux(): Promise<Mux> {
-  const response = await SELF.fetch(`${BASE}/live/ws`, { headers: { Upgrade: "websocket" } });
+  const response = await SELF.fetch(`${BASE}/live/ws`, { headers: UPGRADE });
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: MuxServerFrame[] = [];

@@ -5,7 +5,7 @@ import { evictDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { CREDIT } from "../src/lib/fanout";
 import type { ServerFrame } from "../src/protocol";
-import { allEvents, BASE, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { openSocket, parseSse, sseEvents } from "./live-helpers";
 
 useVirtualClock();
@@ -45,7 +45,7 @@ it("sends a subscriber that stops confirming no more than its credit, over a his
   const id = await createJob("test-logger", { lines: 1_400, size: 8_000, perStep: 100 });
   const done = await runToEnd(id);
   expect(done.state).toBe("succeeded");
-  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } });
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: UPGRADE });
   const socket = response.webSocket!;
   let received = 0;
   const frames: ServerFrame[] = [];
@@ -80,7 +80,7 @@ it("goes on with a paused replay after the object hibernated, over WebSocket and
   await runToEnd(id);
   const all = await allEvents(id);
   // A WebSocket reader that takes its credit's worth, then waits while the object sleeps.
-  const socket = (await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } })).webSocket!;
+  const socket = (await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: UPGRADE })).webSocket!;
   const frames: ServerFrame[] = [];
   let answering = false;
   socket.addEventListener("message", (message) => {

@@ -12,14 +12,14 @@ import type { ApiError as ApiErrorBody } from "../protocol";
 import type { AppEnv } from "./app-env";
 import { ApiError, gone } from "./errors";
 import { checkWebSocketOrigin } from "./security";
+import { upgradeRefusal } from "./websocket-upgrade";
 
 /** Mounted under /jobs, after the middleware that resolves the job's id. */
 export function liveRoutes(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
   live.get("/:id/ws", async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError(426, "upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
-    }
+    const refusal = upgradeRefusal(c.req.raw.headers);
+    if (refusal) throw refusal;
     checkWebSocketOrigin(c);
     const query = new URLSearchParams({ since: String(readSince(c)), format: "json", client: clientKey(c) });
     const response = await c.var.job.fetch(new Request(`https://job/subscribe?${query}`, c.req.raw));

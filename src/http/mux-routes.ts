@@ -20,6 +20,7 @@ import { ApiError } from "./errors";
 import { isGenuineJobId } from "./job-id";
 import { clientKey } from "./live-routes";
 import { checkWebSocketOrigin, noStore, requireConfigured } from "./security";
+import { upgradeRefusal } from "./websocket-upgrade";
 
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
@@ -72,7 +73,8 @@ function feedOpener(c: Context<AppEnv>): Opener {
 
 /** The WebSocket: `sources` are subscribed at once (from `?since=`), others as the client asks. */
 function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Response {
-  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError(426, "upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
+  const refusal = upgradeRefusal(c.req.raw.headers);
+  if (refusal) throw refusal;
   checkWebSocketOrigin(c);
   const positions = decodePositions(sources, c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since must give one seq per source, dot-separated");

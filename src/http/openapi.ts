@@ -124,11 +124,11 @@ export function openApiDocument(types: JobRegistry, origin: string): Json {
       "/jobs/{id}/steps": { parameters: [idParam], get: { summary: "Every step, a page at a time", parameters: [query("after", { type: "integer", minimum: -1 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_STEP_PAGE })], responses: { 200: json(ref("StepPage"), "Steps after position `after`"), ...errors(400, 404, 410) } } },
       "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), { name: "Last-Event-ID", in: "header", required: false, schema: string }], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
-      "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(403, 404, 410, 426, 429) } } },
-      "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(403, 426) } } },
+      "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 404, 410, 426, 429) } } },
+      "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
       "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string)], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400) } } },
       "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 200: stream("Feed entries"), ...errors(400, 401) } } },
-      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], responses: { 101: { description: "Upgraded" }, ...errors(401, 426) } } },
+      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
   } as unknown as Json;
 }
