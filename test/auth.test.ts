@@ -63,6 +63,18 @@ it("refuses expired, wrongly signed, exp-less and sub-less JWTs with 401", async
   }
 });
 
+it("refuses a JWT whose exp is not a number as not valid, not as expired", async () => {
+  for (const exp of [String(inAnHour()), "tomorrow", null, true, { seconds: inAnHour() }]) {
+    const message = await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, await jwt({ sub: "carol", exp })), 401, "unauthorized");
+    expect(message).toContain("not valid");
+    expect(message).toContain("`exp` must be a number of seconds");
+    expect(message).not.toContain("expired");
+  }
+  // Past its exp but signed with another secret: the signature is what is wrong with it.
+  const forged = await jwt({ sub: "carol", exp: Math.floor(Date.now() / 1000) - 10 }, "another-secret-0123456789abcdef0123456789");
+  expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, forged), 401, "unauthorized")).toContain("not valid");
+});
+
 it("never lets anonymous visitors create an owners-only type, even one PUBLIC_JOB_TYPES lists", () => {
   const access = { publicTypes: new Set(["ticker", "demo"]) } as unknown as AccessConfig;
   expect(createRefusal({ kind: "anonymous", ip: "x" }, ticker, access)?.status).toBe(401);

@@ -82,12 +82,16 @@ async function ownerOfToken(token: string, access: AccessConfig): Promise<string
 async function fromJwt(token: string, secret: string): Promise<Principal & { kind: "owner" }> {
   let payload: Record<string, unknown>;
   try {
-    payload = (await verify(token, secret, "HS256")) as Record<string, unknown>;
-  } catch (error) {
-    const expired = (error as Error).name === "JwtTokenExpired";
-    throw unauthorized(expired ? "The JWT has expired" : "The JWT is not valid (signature, algorithm or claims)");
+    // Hono (4.13) calls an `exp` that is no number "expired" (JwtTokenExpired), and says so
+    // before checking the signature: `exp` is checked here, after it.
+    payload = (await verify(token, secret, { alg: "HS256", exp: false })) as Record<string, unknown>;
+  } catch {
+    // Signature, algorithm, nbf, iat, a payload that is no object: all untrusted input, all 401.
+    throw unauthorized("The JWT is not valid (signature, algorithm or claims)");
   }
-  if (typeof payload.exp !== "number") throw unauthorized("The JWT has no `exp` claim; tokens must expire");
+  if (payload.exp === undefined) throw unauthorized("The JWT has no `exp` claim; tokens must expire");
+  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw unauthorized("The JWT is not valid: its `exp` must be a number of seconds since 1970");
+  if (payload.exp <= Math.floor(Date.now() / 1000)) throw unauthorized("The JWT has expired");
   if (typeof payload.sub !== "string" || !OWNER_PATTERN.test(payload.sub)) throw unauthorized("The JWT's `sub` must name the owner (1 to 128 visible characters, no `=` or `,`)");
   const types = payload.types;
   if (types === undefined) return { kind: "owner", owner: payload.sub, expiresAt: payload.exp };
