@@ -34,12 +34,25 @@ function showInputError(message: string | undefined): void {
   input.toggleAttribute("aria-invalid", Boolean(message));
 }
 
-/** A type's description and fields; its example replaces the input unless we keep what the server sent back. */
-function chooseType(useExample: boolean): void {
+const exampleOf = (option: HTMLOptionElement | undefined) => option?.dataset.example ?? "{}";
+
+/** The example the JSON box was given: what it holds until the visitor edits it. */
+let example = exampleOf(select.selectedOptions[0]);
+
+/** Another type: its example replaces the input only if nothing was typed there (it is empty, or the last example as given). */
+function switchType(): void {
+  const text = input.value.trim();
+  const untouched = text === "" || text === example.trim();
+  example = exampleOf(select.selectedOptions[0]);
+  if (untouched) input.value = example;
+  showType();
+}
+
+/** The chosen type's description and fields, which take their values from the JSON box. */
+function showType(): void {
   const option = select.selectedOptions[0];
   if (!option) return;
   byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
-  if (useExample) input.value = option.dataset.example ?? "{}";
   fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldsToJson);
   byId("fields").hidden = fields.length === 0;
   jsonToFields();
@@ -78,7 +91,7 @@ function fieldsToJson(): void {
 // Our inline messages replace the browser's validation bubbles, which would stop the
 // submit before our checks run.
 form.noValidate = true;
-select.addEventListener("change", () => chooseType(true));
+select.addEventListener("change", switchType);
 input.addEventListener("input", jsonToFields);
 form.addEventListener("submit", (event) => {
   const parsed = parseInput();
@@ -100,6 +113,6 @@ form.addEventListener("submit", (event) => {
 // Coming back with the Back button restores this page as it was left: usable again.
 window.addEventListener("pageshow", () => (submit.disabled = false));
 
-chooseType(false);
+showType();
 document.getElementById("form-errors")?.focus();
 showMyJobs(byId("my-jobs"), byId<HTMLUListElement>("my-jobs-list"), byId<HTMLButtonElement>("clear-jobs"));

@@ -103,6 +103,35 @@ it("checks the input as it is typed and refuses to post a broken one", async () 
   await page.context().close();
 });
 
+it("keeps the input that was typed when the type changes, and swaps an untouched example for the new type's", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  const example = (type: string) => page.$eval(`#type option[value="${type}"]`, (option) => (option as HTMLOptionElement).dataset.example!);
+  // Untouched: each type brings its example.
+  await page.selectOption("#type", "echo");
+  expect(await page.inputValue("#input")).toBe(await example("echo"));
+  await page.selectOption("#type", "primes");
+  expect(await page.inputValue("#input")).toBe(await example("primes"));
+  // Typed into the box: it stays, whatever the type.
+  await page.fill("#input", '{"n": 1000}');
+  await page.selectOption("#type", "echo");
+  expect(await page.inputValue("#input")).toBe('{"n": 1000}');
+  await page.selectOption("#type", "demo");
+  expect(await page.inputValue("#input")).toBe('{"n": 1000}');
+  // Emptied: the next type's example.
+  await page.fill("#input", "");
+  await page.selectOption("#type", "echo");
+  expect(await page.inputValue("#input")).toBe(await example("echo"));
+  // Edited through a field: it stays.
+  await page.fill("#field-delayMs", "5");
+  const edited = await page.inputValue("#input");
+  expect(JSON.parse(edited)).toMatchObject({ delayMs: 5 });
+  await page.selectOption("#type", "primes");
+  expect(await page.inputValue("#input")).toBe(edited);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("works without JavaScript: a refused form comes back as a page, a good one runs to its result", async () => {
   const { page } = await openPage(browser(), { javaScriptEnabled: false });
   await page.goto(`${baseUrl}/`);
