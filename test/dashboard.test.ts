@@ -46,6 +46,21 @@ it("shows the owner's jobs and counts, and the cookie authenticates reads", asyn
   expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: bob.cookie } })).text()).not.toContain(`data-job="${id}"`);
 });
 
+it("sends a filter with empty fields on to the URL without them; empty is no filter anywhere", async () => {
+  const { cookie } = await signIn(ALICE);
+  const open = (query: string) => SELF.fetch(`${BASE}/dashboard${query}`, { headers: { Cookie: cookie }, redirect: "manual" });
+  const cases: [string, string][] = [["?state=&type=&tag=nightly", "/dashboard?tag=nightly"], ["?state=&type=&tag=", "/dashboard"], ["?type=echo&tag=&limit=5", "/dashboard?type=echo&limit=5"]];
+  for (const [query, clean] of cases) {
+    const response = await open(query);
+    expect(response.status).toBe(303);
+    expect(response.headers.get("Location")).toBe(clean);
+  }
+  expect((await open("?state=queued&tag=nightly")).status).toBe(200);
+  // The API takes empty parameters as absent too.
+  const list = async (query: string) => (await (await SELF.fetch(`${BASE}/jobs${query}`, { headers: auth() })).json<JobList>()).jobs.map((j) => j.id);
+  expect(await list("?state=&type=&tag=&cursor=&limit=")).toEqual(await list(""));
+});
+
 it("refuses changes made with the session cookie but without its CSRF token, or from another site", async () => {
   const id = await createJob("sleepy", { duration: "1 minute" });
   const { cookie, csrf } = await signIn(ALICE);

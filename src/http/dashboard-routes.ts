@@ -12,6 +12,10 @@ import { endSession, startSession } from "./session";
 export function dashboardApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get("/dashboard", async (c) => {
+    // The filter form submits its empty fields too (?state=&type=&tag=x): on to the URL
+    // without them, with or without JavaScript.
+    const clean = withoutEmptyParams(new URL(c.req.url));
+    if (clean !== null) return c.redirect(clean, 303);
     const principal = c.var.principal;
     // The dashboard is the browser's: a session, whose forms carry its CSRF token.
     if (principal.kind !== "owner" || principal.csrf === undefined) return c.html(signInPage());
@@ -48,4 +52,13 @@ async function credentialOf(c: Context): Promise<string> {
   const credential = typeof body.credential === "string" ? body.credential.trim() : "";
   if (!/^[\x21-\x7e]{1,4096}$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
   return credential;
+}
+
+/** The dashboard's path and query without its empty parameters; null if it has none. */
+function withoutEmptyParams(url: URL): string | null {
+  const params = [...url.searchParams];
+  const kept = params.filter(([, value]) => value !== "");
+  if (kept.length === params.length) return null;
+  const query = new URLSearchParams(kept).toString();
+  return query ? `${url.pathname}?${query}` : url.pathname;
 }
