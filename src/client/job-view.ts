@@ -16,10 +16,18 @@ export function renderJob(job: JobSnapshot, now: number): void {
   renderSteps(job.steps, now);
   renderOutcome(job);
   if (isTerminal(job.state)) setText(byId("no-log"), "This job logged nothing.");
-  const cancel = document.getElementById("cancel-form");
-  if (cancel) cancel.hidden = isTerminal(job.state);
+  hideCancelOnceEnded(job);
   const percent = percentDone(job.progress, job.state);
   document.title = `${percent === null || isTerminal(job.state) ? stateLabel(job.state) : `${percent} %`} · ${job.type} job · Live jobs`;
+}
+
+/** Cancel goes when the job ends; the keyboard's place, if it was there (its question open), goes to the state. */
+function hideCancelOnceEnded(job: JobSnapshot): void {
+  const cancel = document.getElementById("cancel-form");
+  if (!cancel || cancel.hidden === isTerminal(job.state)) return;
+  const focused = cancel.contains(document.activeElement);
+  cancel.hidden = isTerminal(job.state);
+  if (focused && cancel.hidden) byId("job-state").focus();
 }
 
 function renderProgress(job: JobSnapshot, now: number): void {

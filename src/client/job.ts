@@ -73,14 +73,32 @@ function showPending(): void {
   log.append(events.filter((event): event is Extract<JobEvent, { type: "log" }> => event.type === "log"));
 }
 
-/** The form is there only for a viewer who controls the job (its control cookie or owner). */
+/**
+ * Cancel asks first, in the page: "Cancel job" gives way to "Cancel this job?", "Yes,
+ * cancel it" and "Keep it running", which takes the focus as the safe choice. The question
+ * takes the button's place, so a double click only asks. The form is there only for a
+ * viewer who controls the job (its control cookie or owner).
+ */
 function enhanceCancel(): void {
   const form = document.getElementById("cancel-form") as HTMLFormElement | null;
   if (!form) return;
-  const button = form.querySelector("button")!;
+  const ask = byId<HTMLButtonElement>("cancel-ask");
+  const question = byId("cancel-confirm");
+  const yes = byId<HTMLButtonElement>("cancel-yes");
+  const keep = byId<HTMLButtonElement>("cancel-keep");
+  const asking = (on: boolean) => {
+    ask.hidden = on;
+    question.hidden = !on;
+    (on ? keep : ask).focus();
+  };
+  keep.addEventListener("click", () => asking(false));
+  question.addEventListener("keydown", (key) => {
+    if (key.key === "Escape") asking(false);
+  });
   form.addEventListener("submit", async (submit) => {
     submit.preventDefault();
-    button.disabled = true;
+    if (submit.submitter !== yes) return asking(true);
+    yes.disabled = keep.disabled = true;
     // A dashboard session's requests carry its CSRF token (the form's hidden field).
     const csrf = form.querySelector<HTMLInputElement>('input[name="csrf"]')?.value;
     const headers: Record<string, string> = { Accept: "application/json", ...(csrf ? { "X-CSRF-Token": csrf } : {}) };
@@ -90,9 +108,10 @@ function enhanceCancel(): void {
       job = (await response.json()) as JobSnapshot;
       render();
     }
-    button.disabled = false;
+    yes.disabled = keep.disabled = false;
     // The form hides once the job has ended: keep the keyboard's place on the page.
     if (form.hidden) byId("job-state").focus();
+    else asking(false);
   });
 }
 

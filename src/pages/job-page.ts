@@ -45,9 +45,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
 </section>
 ${outcome(snapshot)}
 <div class="actions">
-  ${viewer.canControl ? html`<form id="cancel-form" method="post" action="${urls.cancel}" ${finished ? "hidden" : ""}>${csrfField(viewer.csrf)}
-    <button type="submit" class="danger">Cancel job</button>
-  </form>` : ""}
+  ${viewer.canControl ? cancelForm(urls.cancel, finished, viewer.csrf) : ""}
   <button type="button" id="copy-link" data-copy="${urls.page}" hidden>Copy link</button>
 </div>
 <div class="columns">
@@ -76,6 +74,21 @@ ${outcome(snapshot)}
 </details>
 </article>`,
   );
+}
+
+/**
+ * Cancel, for whoever controls the job. Without JavaScript one click posts it; with it,
+ * src/client/job.ts shows the hidden question first and posts only on "Yes".
+ */
+function cancelForm(action: string, finished: boolean, csrf?: string): Html {
+  return html`<form id="cancel-form" method="post" action="${action}" ${finished ? "hidden" : ""}>${csrfField(csrf)}
+    <button type="submit" id="cancel-ask" class="danger">Cancel job</button>
+    <span id="cancel-confirm" class="confirm" role="group" aria-labelledby="cancel-question" hidden>
+      <span id="cancel-question">Cancel this job?</span>
+      <button type="submit" id="cancel-yes" class="danger">Yes, cancel it</button>
+      <button type="button" id="cancel-keep">Keep it running</button>
+    </span>
+  </form>`;
 }
 
 function progressBar(snapshot: JobSnapshot): Html {

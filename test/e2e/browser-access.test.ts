@@ -26,7 +26,8 @@ it("the start page creates a public job and may cancel it; a shared link shows n
   const status = await friend.evaluate(async (url) => (await fetch(`${url}/cancel`, { method: "POST" })).status, link);
   expect(status).toBe(401);
 
-  await page.click("#cancel-form button");
+  await page.click("#cancel-ask");
+  await page.click("#cancel-yes");
   await waitForText(page, "#job-state", "Canceled");
   await waitForText(friend, "#job-state", "Canceled");
   expect(problems).toEqual([]);

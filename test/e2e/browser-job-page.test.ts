@@ -1,6 +1,6 @@
-// The job page in Chromium: cancel (with and without JavaScript), a reload in the middle of
-// a job, retries in the step timeline, the log's scrolling, the copy buttons, and the 404
-// page (an expired job's is in browser-restart.test.ts).
+// The job page in Chromium: cancel (asked first with JavaScript, at once without), a reload
+// in the middle of a job, retries in the step timeline, the log's scrolling, the copy
+// buttons, and the 404 page (an expired job's is in browser-restart.test.ts).
 import { expect, inject, it } from "vitest";
 import { createJob, holdControl, jobState, logMessages, logSeqs, openPage, useChromium, waitForLogLines, waitForText } from "./browser";
 
@@ -10,18 +10,64 @@ const browser = useChromium();
 
 const lines = (n: number) => Array.from({ length: n }, (_, i) => `line ${i + 1}`);
 
-it("cancels a running job from its page", async () => {
+it("asks in the page before it cancels: Keep it running (or Escape) changes nothing, Yes cancels", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
   const { page, problems } = await openPage(browser());
+  const posts: string[] = [];
+  page.on("request", (request) => request.url() === job.urls.cancel && posts.push(request.method()));
+  const focused = () => page.evaluate(() => document.activeElement?.id);
   await holdControl(page, job);
   await page.goto(job.urls.page);
   await waitForText(page, "#live-status", "Live");
-  await page.click("#cancel-form button");
+
+  // A double click asks, no more: the question stands where the button was.
+  await page.dblclick("#cancel-ask");
+  await waitForText(page, "#cancel-question", "Cancel this job?");
+  expect(await page.isVisible("#cancel-ask")).toBe(false);
+  expect(await page.getAttribute("#cancel-confirm", "aria-labelledby")).toBe("cancel-question");
+  await page.click("#cancel-keep");
+  expect(await page.isVisible("#cancel-confirm")).toBe(false);
+  expect(await focused()).toBe("cancel-ask");
+  // A click asks with the safe choice focused.
+  await page.click("#cancel-ask");
+  expect(await focused()).toBe("cancel-keep");
+  await page.keyboard.press("Enter");
+  expect(await page.isVisible("#cancel-confirm")).toBe(false);
+  expect(await focused()).toBe("cancel-ask");
+
+  // From the keyboard: Enter asks, Escape backs out.
+  await page.keyboard.press("Enter");
+  expect(await page.isVisible("#cancel-confirm")).toBe(true);
+  await page.keyboard.press("Escape");
+  expect(await page.isVisible("#cancel-confirm")).toBe(false);
+  expect(await focused()).toBe("cancel-ask");
+  expect(posts).toEqual([]);
+  expect(await jobState(baseUrl, job.id)).not.toBe("canceled");
+
+  await page.click("#cancel-ask");
+  await page.click("#cancel-yes");
   await waitForText(page, "#job-state", "Canceled");
   await waitForText(page, "#error-heading", "Canceled");
   expect(await page.textContent("#error-message")).toContain("The job was canceled");
   expect(await page.isVisible("#cancel-form")).toBe(false);
+  expect(await focused()).toBe("job-state");
+  expect(posts).toEqual(["POST"]);
   expect(await jobState(baseUrl, job.id)).toBe("canceled");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("moves the keyboard to the job's state when the job ends while Cancel asks", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(2), delayMs: 1_500 });
+  const { page, problems } = await openPage(browser());
+  await holdControl(page, job);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live");
+  await page.click("#cancel-ask");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-keep");
+  await waitForText(page, "#job-state", "Succeeded");
+  expect(await page.isVisible("#cancel-form")).toBe(false);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("job-state");
   expect(problems).toEqual([]);
   await page.context().close();
 });
@@ -31,7 +77,9 @@ it("cancels without JavaScript: the form post comes back to the page", async () 
   const { page } = await openPage(browser(), { javaScriptEnabled: false });
   await holdControl(page, job);
   await page.goto(job.urls.page);
-  const [post] = await Promise.all([page.waitForResponse((r) => r.url() === job.urls.cancel), page.click("#cancel-form button")]);
+  // One click posts: the question needs JavaScript, and stays hidden without it.
+  expect(await page.isVisible("#cancel-confirm")).toBe(false);
+  const [post] = await Promise.all([page.waitForResponse((r) => r.url() === job.urls.cancel), page.click("#cancel-ask")]);
   expect(post.status()).toBe(303);
   await page.waitForURL(job.urls.page);
   await waitForText(page, "#job-state", "Canceled");
