@@ -1,7 +1,8 @@
 // A WebSocket upgrade without the handshake RFC 6455 asks for (a Sec-WebSocket-Key, the
 // base64 of 16 bytes; Sec-WebSocket-Version 13) gets our JSON 400 on every WebSocket
 // route, before any object is asked: the runtime would otherwise answer its own
-// plain-text 426.
+// plain-text 426. (A request with neither header, as a service binding sends it, is let
+// through: the runtime upgrades it without a handshake.)
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
@@ -44,6 +45,12 @@ it.each(BAD_HANDSHAKES)("refuses /live/ws and /feed/ws upgrades with %s: JSON 40
   for (const path of ["/live/ws", "/feed/ws"]) {
     await expectRefusal(await SELF.fetch(`${BASE}${path}`, { headers: { ...handshake(change), ...auth() } }));
   }
+});
+
+it("lets through an upgrade with neither handshake header: a Worker's fetch through a service binding sends none", async () => {
+  const id = await mintJobId(TEST_SECRETS.JOB_ID_SECRET);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } })).status).toBe(410);
+  expect(upgradeRefusal(new Headers({ Upgrade: "websocket" }))).toBeNull();
 });
 
 it("tells a missing upgrade (426), a wrong version and a wrong key apart", () => {
