@@ -39,6 +39,12 @@ it("refuses a wrong or malformed token with 401 even on routes open to anonymous
   await expectRefusal(await SELF.fetch(`${BASE}/job-types`, { headers: { Authorization: "Bearer nope-nope-nope-nope-nope" } }), 401, "unauthorized");
 });
 
+it("names the size limit when a bearer credential is too long to be one", async () => {
+  const response = await SELF.fetch(`${BASE}/job-types`, { headers: { Authorization: `Bearer ${"a".repeat(4_097)}` } });
+  expect(response.status).toBe(401);
+  expect((await response.json<{ error: { message: string } }>()).error.message).toBe("A token or JWT has at most 4096 characters");
+});
+
 it("accepts a JWT from the deployer's backend: sub is the owner, types limits what it may create", async () => {
   const token = await jwt({ sub: "carol", exp: inAnHour(), types: ["demo", "test-counter"] });
   const created = await postJson("/jobs", { type: "test-counter" }, {}, token);

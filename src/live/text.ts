@@ -4,7 +4,7 @@
 // C1, bidi and zero-width characters) are shown escaped, so a log line can neither drive
 // the terminal, nor fake a line, nor read otherwise than it is.
 import { percentOf } from "../lib/job-state";
-import type { JobEvent, JobSnapshot } from "../protocol";
+import type { JobEvent, JobSnapshot, JobState } from "../protocol";
 
 export const TEXT_HEADERS = {
   "Content-Type": "text/plain; charset=utf-8",
@@ -40,6 +40,12 @@ function seconds(ms: number): string {
 }
 
 /** Keeps the latest percent and step, which every line repeats. */
+/** The first line's verb: "job … is running", "job … has succeeded". */
+const STATE_PHRASES: Record<JobState, string> = {
+  queued: "is queued", running: "is running", waiting: "is waiting",
+  succeeded: "has succeeded", failed: "has failed", canceled: "was canceled",
+};
+
 export class TextFormatter {
   #percent: number | null = null;
   #step = "-";
@@ -77,7 +83,7 @@ export class TextFormatter {
     this.#percent = percentOf(snapshot.progress);
     this.#step = (snapshot.steps.current ?? snapshot.steps.recent.at(-1))?.name ?? "-";
     const progress = snapshot.progress?.message ? ` — ${snapshot.progress.message}` : "";
-    const line = this.#line(now, `job ${snapshot.id} (${snapshot.type}) is ${snapshot.state}${progress}`);
+    const line = this.#line(now, `job ${snapshot.id} (${snapshot.type}) ${STATE_PHRASES[snapshot.state]}${progress}`);
     if (since < snapshot.lastSeq) {
       this.#percent = null;
       this.#step = "-";

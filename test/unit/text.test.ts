@@ -36,6 +36,14 @@ it("ends a failed or canceled job with its outcome and error", () => {
   expect(text.event({ seq: 2, at: AT, type: "error", data: { code: "canceled", message: "The job was canceled" } })).toContain("canceled: The job was canceled");
 });
 
+it("says an ended job's state as a sentence in its first line", () => {
+  const first = (state: string) => new TextFormatter().snapshot({ id: "abc", type: "demo", state, progress: null, steps: { current: null, recent: [] }, lastSeq: 0 } as unknown as JobSnapshot, AT, 0);
+  expect(first("succeeded")).toContain("job abc (demo) has succeeded\n");
+  expect(first("failed")).toContain("job abc (demo) has failed\n");
+  expect(first("canceled")).toContain("job abc (demo) was canceled\n");
+  expect(first("waiting")).toContain("job abc (demo) is waiting\n");
+});
+
 it("reads percent from ratio or current/total, clamped", () => {
   expect(percentOf({ ratio: 0.5 })).toBe(50);
   expect(percentOf({ current: 2, total: 3 })).toBe(66);
