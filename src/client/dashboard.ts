@@ -4,7 +4,8 @@
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
-import { ageText, number, progressNote, stateLabel, tookText } from "../pages/format";
+import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
+import { askFirst } from "./ask-first";
 import { byId, el, setText } from "./dom";
 
 const root = byId("dashboard");
@@ -40,29 +41,52 @@ function newRow(job: JobListing): HTMLTableRowElement {
   const age = el("td", "age");
   age.append(el("time"));
   const actions = el("td", "row-actions");
-  actions.append(actionForm(`/jobs/${job.id}/cancel`, "cancel", "Cancel", true), actionForm(`/jobs/${job.id}/rerun`, "rerun", "Run again", false));
+  const rerun = rowForm(`/jobs/${job.id}/rerun`, "rerun");
+  rerun.append(button("submit", "quiet", "Run again", jobName(job)));
+  actions.append(cancelForm(job), rerun);
   const badge = el("td");
   badge.append(el("span", "badge"));
   row.append(name, badge, progress, age, el("td", "took"), actions);
   return row;
 }
 
-function actionForm(action: string, className: string, label: string, back: boolean): HTMLFormElement {
+/** Cancel in a row, asking first: the markup of dashboard-page.ts's cancelForm. */
+function cancelForm(job: JobListing): HTMLFormElement {
+  const name = jobName(job);
+  const form = rowForm(`/jobs/${job.id}/cancel`, "cancel");
+  const question = el("span", "confirm", "Cancel it?");
+  question.setAttribute("role", "group");
+  question.setAttribute("aria-label", `Cancel ${name}?`);
+  question.hidden = true;
+  question.append(button("submit", "quiet danger-text yes", "Yes"), button("button", "quiet no", "No"));
+  form.append(hiddenField("back", "dashboard"), button("submit", "quiet danger-text ask", "Cancel", name), question);
+  askFirst(form);
+  return form;
+}
+
+/** A row's form posts with the session's CSRF token, as without JavaScript. */
+function rowForm(action: string, className: string): HTMLFormElement {
   const form = el("form", className);
   form.method = "post";
   form.action = action;
-  const hidden = (name: string, value: string) => {
-    const input = el("input");
-    input.type = "hidden";
-    input.name = name;
-    input.value = value;
-    return input;
-  };
-  form.append(hidden("csrf", csrf));
-  if (back) form.append(hidden("back", "dashboard"));
-  form.append(el("button", className === "cancel" ? "quiet danger-text" : "quiet", label));
-  form.querySelector("button")!.type = "submit";
+  form.append(hiddenField("csrf", csrf));
   return form;
+}
+
+function hiddenField(name: string, value: string): HTMLInputElement {
+  const input = el("input");
+  input.type = "hidden";
+  input.name = name;
+  input.value = value;
+  return input;
+}
+
+/** A button whose name, for screen readers, ends with the job it is for. */
+function button(type: "submit" | "button", className: string, label: string, job = ""): HTMLButtonElement {
+  const element = el("button", className, label);
+  element.type = type;
+  if (job) element.append(el("span", "visually-hidden", ` ${job}`));
+  return element;
 }
 
 function render(row: HTMLTableRowElement, job: JobListing): void {
@@ -77,9 +101,18 @@ function render(row: HTMLTableRowElement, job: JobListing): void {
   if (job.percent === null && !isTerminal(job.state)) bar.removeAttribute("value");
   else bar.value = job.percent ?? 0;
   setText(row.querySelector<HTMLElement>(".progress-note")!, progressNote(job));
-  row.querySelector<HTMLFormElement>("form.cancel")!.hidden = isTerminal(job.state);
+  hideCancelOnceEnded(row, job);
   const time = row.querySelector("time")!;
   time.dateTime = new Date(job.createdAt).toISOString();
+}
+
+/** Cancel goes when the job ends; the keyboard's place, if it was there (its question open), goes to Run again. */
+function hideCancelOnceEnded(row: HTMLTableRowElement, job: JobListing): void {
+  const cancel = row.querySelector<HTMLFormElement>("form.cancel")!;
+  if (cancel.hidden === isTerminal(job.state)) return;
+  const focused = cancel.contains(document.activeElement);
+  cancel.hidden = isTerminal(job.state);
+  if (focused && cancel.hidden) row.querySelector<HTMLButtonElement>("form.rerun button")!.focus();
 }
 
 /** Ages and durations move on between events. */
@@ -142,6 +175,7 @@ async function follow(): Promise<void> {
   }
 }
 
+for (const form of tbody.querySelectorAll<HTMLFormElement>("form.cancel")) askFirst(form);
 tick();
 setInterval(tick, 1_000);
 void follow();

@@ -2,6 +2,7 @@
 // with the typed client (src/sdk), which follows the job and resumes by itself.
 import type { JobEvent, JobSnapshot } from "../protocol";
 import { isTerminal } from "../lib/job-state";
+import { askFirst } from "./ask-first";
 import { enableCopyButtons } from "./copy-buttons";
 import { byId } from "./dom";
 import { applyEvent } from "./job-model";
@@ -74,30 +75,16 @@ function showPending(): void {
 }
 
 /**
- * Cancel asks first, in the page: "Cancel job" gives way to "Cancel this job?", "Yes,
- * cancel it" and "Keep it running", which takes the focus as the safe choice. The question
- * takes the button's place, so a double click only asks. The form is there only for a
+ * Cancel asks first (src/client/ask-first.ts: "Cancel this job?", "Yes, cancel it", "Keep
+ * it running"); "Yes" posts it here, so the page stays. The form is there only for a
  * viewer who controls the job (its control cookie or owner).
  */
 function enhanceCancel(): void {
   const form = document.getElementById("cancel-form") as HTMLFormElement | null;
   if (!form) return;
-  const ask = byId<HTMLButtonElement>("cancel-ask");
-  const question = byId("cancel-confirm");
   const yes = byId<HTMLButtonElement>("cancel-yes");
   const keep = byId<HTMLButtonElement>("cancel-keep");
-  const asking = (on: boolean) => {
-    ask.hidden = on;
-    question.hidden = !on;
-    (on ? keep : ask).focus();
-  };
-  keep.addEventListener("click", () => asking(false));
-  question.addEventListener("keydown", (key) => {
-    if (key.key === "Escape") asking(false);
-  });
-  form.addEventListener("submit", async (submit) => {
-    submit.preventDefault();
-    if (submit.submitter !== yes) return asking(true);
+  const asking = askFirst(form, async () => {
     yes.disabled = keep.disabled = true;
     // A dashboard session's requests carry its CSRF token (the form's hidden field).
     const csrf = form.querySelector<HTMLInputElement>('input[name="csrf"]')?.value;

@@ -2,7 +2,7 @@
 // while it runs (one small JSON read per job, only while the page is visible).
 import type { JobSnapshot, JobState } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { stateLabel } from "../pages/format";
+import { jobName, stateLabel } from "../pages/format";
 import { el } from "./dom";
 import { loadJobs, saveJobs, type MyJob } from "./my-jobs";
 
@@ -42,8 +42,7 @@ export function showMyJobs(section: HTMLElement, list: HTMLUListElement, clear: 
 
 function item(job: MyJob, state: Known | undefined, badges: Map<string, HTMLElement>): HTMLLIElement {
   const li = el("li");
-  // The id's start tells apart jobs of one type started the same minute.
-  const link = el("a", "", `${job.type} job ${job.id.slice(0, 6)}…`);
+  const link = el("a", "", jobName(job));
   link.href = `/jobs/${encodeURIComponent(job.id)}`;
   const badge = el("span");
   setBadge(badge, state);

@@ -6,7 +6,7 @@ import { html } from "hono/html";
 import type { JobList, JobListing, JobState } from "../protocol";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { DEFAULT_LIST_LIMIT } from "../owners/index-store";
-import { ageText, number, progressNote, stateLabel, tookText } from "./format";
+import { ageText, jobName, number, progressNote, stateLabel, tookText } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
 export interface DashboardView {
@@ -89,9 +89,25 @@ export function jobRow(job: JobListing, csrf: string, now: number): Html {
 <td class="age"><time datetime="${new Date(job.createdAt).toISOString()}">${ageText(now - job.createdAt)}</time></td>
 <td class="took">${tookText(job, now)}</td>
 <td class="row-actions">
-  <form method="post" action="/jobs/${job.id}/cancel" class="cancel" ${active ? "" : "hidden"}>${csrfField(csrf)}<input type="hidden" name="back" value="dashboard"><button type="submit" class="quiet danger-text">Cancel</button></form>
-  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(csrf)}<button type="submit" class="quiet">Run again</button></form>
+  ${cancelForm(job, csrf, active)}
+  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(csrf)}<button type="submit" class="quiet">Run again<span class="visually-hidden"> ${jobName(job)}</span></button></form>
 </td>
 </tr>`;
+}
+
+/**
+ * A row's Cancel; its buttons say which job they are for. Without JavaScript one click
+ * posts it; with it, src/client/ask-first.ts shows the hidden question first and only
+ * "Yes" posts. Back to the dashboard either way.
+ */
+function cancelForm(job: JobListing, csrf: string, active: boolean): Html {
+  const name = jobName(job);
+  return html`<form method="post" action="/jobs/${job.id}/cancel" class="cancel" ${active ? "" : "hidden"}>${csrfField(csrf)}<input type="hidden" name="back" value="dashboard">
+    <button type="submit" class="quiet danger-text ask">Cancel<span class="visually-hidden"> ${name}</span></button>
+    <span class="confirm" role="group" aria-label="Cancel ${name}?" hidden>Cancel it?
+      <button type="submit" class="quiet danger-text yes">Yes</button>
+      <button type="button" class="quiet no">No</button>
+    </span>
+  </form>`;
 }
 

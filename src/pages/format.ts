@@ -135,6 +135,11 @@ export function errorText(error: JobErrorInfo): string {
   return `${error.message} (${error.code}${error.step ? `, step ${error.step}` : ""})`;
 }
 
+/** A job named in words: its type and the id's start, which tells apart jobs of one type started the same minute. */
+export function jobName(job: { type: string; id: string }): string {
+  return `${job.type} job ${job.id.slice(0, 6)}…`;
+}
+
 /** A listed job's percent and message, as one note. */
 export function progressNote(job: JobListing): string {
   return [job.percent === null ? "" : `${job.percent} %`, job.message ?? ""].filter(Boolean).join(" · ");

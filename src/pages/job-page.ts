@@ -78,15 +78,15 @@ ${outcome(snapshot)}
 
 /**
  * Cancel, for whoever controls the job. Without JavaScript one click posts it; with it,
- * src/client/job.ts shows the hidden question first and posts only on "Yes".
+ * src/client/ask-first.ts shows the hidden question first and only "Yes" posts.
  */
 function cancelForm(action: string, finished: boolean, csrf?: string): Html {
   return html`<form id="cancel-form" method="post" action="${action}" ${finished ? "hidden" : ""}>${csrfField(csrf)}
-    <button type="submit" id="cancel-ask" class="danger">Cancel job</button>
+    <button type="submit" id="cancel-ask" class="danger ask">Cancel job</button>
     <span id="cancel-confirm" class="confirm" role="group" aria-labelledby="cancel-question" hidden>
       <span id="cancel-question">Cancel this job?</span>
-      <button type="submit" id="cancel-yes" class="danger">Yes, cancel it</button>
-      <button type="button" id="cancel-keep">Keep it running</button>
+      <button type="submit" id="cancel-yes" class="danger yes">Yes, cancel it</button>
+      <button type="button" id="cancel-keep" class="no">Keep it running</button>
     </span>
   </form>`;
 }

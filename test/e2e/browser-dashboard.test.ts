@@ -1,10 +1,11 @@
 // The dashboard in Chromium: sign in with a token, the list updates live as jobs progress
-// and end, filters (whose URLs carry only the fields filled in), run again, and the plain
-// paged list without JavaScript.
+// and end, filters (whose URLs carry only the fields filled in), run again, Cancel (asked
+// first in the row with JavaScript, at once without), and the plain paged list without
+// JavaScript.
 import type { Page } from "playwright-core";
 import { expect, inject, it } from "vitest";
 import type { CreatedJob } from "../../src/protocol";
-import { openPage, screenshot, useChromium, waitForText } from "./browser";
+import { jobState, openPage, screenshot, useChromium, waitForText } from "./browser";
 import { E2E_TOKEN } from "./wrangler-dev";
 
 const baseUrl = inject("baseUrl");
@@ -27,6 +28,16 @@ async function signIn(page: Page): Promise<void> {
 
 const row = (id: string) => `tr[data-job="${id}"]`;
 
+/** A row's Cancel and its question's answers, found by their accessible names as a screen reader would. */
+function cancelButtons(page: Page, job: CreatedJob) {
+  const inRow = page.locator(row(job.id));
+  return {
+    cancel: inRow.getByRole("button", { name: `Cancel sleepy job ${job.id.slice(0, 6)}…`, exact: true }),
+    yes: inRow.getByRole("button", { name: "Yes", exact: true }),
+    no: inRow.getByRole("button", { name: "No", exact: true }),
+  };
+}
+
 it("keeps the list live as jobs start, progress and end; filters; runs a job again", { timeout: 90_000 }, async () => {
   const tag = `e2e-${Date.now()}`;
   const { page, problems } = await openPage(browser());
@@ -45,12 +56,6 @@ it("keeps the list live as jobs start, progress and end; filters; runs a job aga
   await waitForText(page, "#count-succeeded", String(succeededBefore + 1));
   expect(await page.isVisible(`${row(job.id)} form.cancel`)).toBe(false);
   expect(await page.textContent(`${row(job.id)} .took`)).toMatch(/^[\d.]+ s$/);
-
-  // Cancel from the list.
-  const slow = await create("sleepy", { duration: "5 minutes" }, [tag]);
-  await waitForText(page, `${row(slow.id)} .badge`, /^(Queued|Running|Waiting)$/);
-  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click(`${row(slow.id)} form.cancel button`)]);
-  await waitForText(page, `${row(slow.id)} .badge`, "Canceled");
 
   // Filters: by tag and state, from the form.
   await page.fill('.filters input[name="tag"]', tag);
@@ -77,6 +82,93 @@ it("keeps the list live as jobs start, progress and end; filters; runs a job aga
   await page.waitForSelector(row(napper.id), { state: "detached", timeout: 30_000 });
   expect(await page.isVisible("#no-jobs")).toBe(true);
   expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("asks in the row before it cancels: No, Escape or a double click change nothing; Yes cancels", { timeout: 60_000 }, async () => {
+  const tag = `ask-${Date.now()}`;
+  // One row the server renders, one that arrives live and the page builds.
+  const early = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  const { page, problems } = await openPage(browser());
+  const posts: string[] = [];
+  page.on("request", (request) => request.method() === "POST" && request.url().endsWith("/cancel") && posts.push(request.url()));
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  await waitForText(page, "#live-status", "Live");
+  const late = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  await waitForText(page, `${row(late.id)} .badge`, /^(Queued|Running|Waiting)$/);
+  const focused = () => page.evaluate(() => document.activeElement?.textContent);
+  const asking = (job: CreatedJob) => page.isVisible(`${row(job.id)} .confirm`);
+
+  for (const job of [early, late]) {
+    // Each button says which job it is for; the question names it too.
+    const named = cancelButtons(page, job);
+    expect(await named.cancel.count()).toBe(1);
+    expect(await page.getByRole("button", { name: `Run again sleepy job ${job.id.slice(0, 6)}…`, exact: true }).count()).toBe(1);
+
+    // A double click asks, no more, with the safe choice focused.
+    await named.cancel.dblclick();
+    expect(await asking(job)).toBe(true);
+    expect(await named.cancel.isVisible()).toBe(false);
+    expect(await page.getByRole("group", { name: `Cancel sleepy job ${job.id.slice(0, 6)}…?`, exact: true }).isVisible()).toBe(true);
+    expect(await focused()).toBe("No");
+    await named.no.click();
+    expect(await asking(job)).toBe(false);
+    expect(await focused()).toBe(`Cancel sleepy job ${job.id.slice(0, 6)}…`);
+    // From the keyboard: Enter asks, Escape backs out.
+    await page.keyboard.press("Enter");
+    expect(await asking(job)).toBe(true);
+    await page.keyboard.press("Escape");
+    expect(await asking(job)).toBe(false);
+    expect(await focused()).toBe(`Cancel sleepy job ${job.id.slice(0, 6)}…`);
+  }
+  expect(posts).toEqual([]);
+
+  // Yes posts the form (with the session's CSRF token), back to the dashboard.
+  const live = cancelButtons(page, late);
+  await live.cancel.click();
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), live.yes.click()]);
+  await waitForText(page, `${row(late.id)} .badge`, "Canceled");
+  expect(posts).toEqual([`${baseUrl}/jobs/${late.id}/cancel`]);
+  expect(await jobState(baseUrl, early.id)).not.toBe("canceled");
+  // Other tests' jobs may push it off the unfiltered first page.
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  const served = cancelButtons(page, early);
+  await served.cancel.click();
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), served.yes.click()]);
+  await waitForText(page, `${row(early.id)} .badge`, "Canceled");
+  expect(posts).toHaveLength(2);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("moves the keyboard to Run again when a job ends while its Cancel asks", async () => {
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  await waitForText(page, "#live-status", "Live");
+  const napper = await create("sleepy", { duration: "3 seconds" });
+  await waitForText(page, `${row(napper.id)} .badge`, "Waiting");
+  await cancelButtons(page, napper).cancel.click();
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("No");
+  await waitForText(page, `${row(napper.id)} .badge`, "Succeeded");
+  expect(await page.isVisible(`${row(napper.id)} form.cancel`)).toBe(false);
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`Run again sleepy job ${napper.id.slice(0, 6)}…`);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("cancels from the list without JavaScript: one click posts", async () => {
+  const tag = `nojs-cancel-${Date.now()}`;
+  const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  const { page } = await openPage(browser(), { javaScriptEnabled: false });
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  // The question needs JavaScript, and stays hidden without it.
+  expect(await page.isVisible(`${row(job.id)} .confirm`)).toBe(false);
+  const [post] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/jobs/${job.id}/cancel`)), cancelButtons(page, job).cancel.click()]);
+  expect(post.status()).toBe(303);
+  await page.waitForURL(`${baseUrl}/dashboard`);
+  await waitForText(page, `${row(job.id)} .badge`, "Canceled");
   await page.context().close();
 });
 
