@@ -1,6 +1,7 @@
-// The job page in Chromium: cancel (asked first with JavaScript, at once without), a reload
-// in the middle of a job, retries in the step timeline, the log's scrolling, the copy
-// buttons, and the 404 page (an expired job's is in browser-restart.test.ts).
+// The job page in Chromium: cancel (asked first with JavaScript, at once without; why it
+// failed, when it does), a reload in the middle of a job, retries in the step timeline,
+// the log's scrolling, the copy buttons, and the 404 page (an expired job's is in
+// browser-restart.test.ts).
 import { expect, inject, it } from "vitest";
 import { createJob, holdControl, jobState, logMessages, logSeqs, openPage, useChromium, waitForLogLines, waitForText } from "./browser";
 
@@ -54,6 +55,56 @@ it("asks in the page before it cancels: Keep it running (or Escape) changes noth
   expect(posts).toEqual(["POST"]);
   expect(await jobState(baseUrl, job.id)).toBe("canceled");
   expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("says next to the buttons why a cancel failed, and clears it on the next attempt", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+  const { page, problems } = await openPage(browser());
+  await holdControl(page, job);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live");
+  const cancel = async () => {
+    await page.click("#cancel-ask");
+    await page.click("#cancel-yes");
+  };
+
+  // No answer at all.
+  await page.route(job.urls.cancel, (route) => route.abort("failed"));
+  await cancel();
+  await waitForText(page, "#cancel-error", "Could not reach the server; try again");
+  expect(await page.getAttribute("#cancel-error", "role")).toBe("alert");
+  expect(await page.isVisible("#cancel-ask")).toBe(true);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-ask");
+  await page.unroute(job.urls.cancel);
+
+  // A refusal in the API's words: without its control cookie this browser may not cancel.
+  await page.context().clearCookies();
+  await cancel();
+  await waitForText(page, "#cancel-error", /^Canceling or deleting a job needs its owner's credentials or its control token/);
+  await holdControl(page, job);
+
+  // An answer that is not the API's (a proxy's error page) says its status.
+  await page.route(job.urls.cancel, (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad gateway</h1>" }));
+  await cancel();
+  await waitForText(page, "#cancel-error", "Could not cancel: the server answered 502; try again");
+  await page.unroute(job.urls.cancel);
+  expect(await jobState(baseUrl, job.id)).not.toBe("canceled");
+
+  // The next attempt clears the message as it starts, and this one cancels.
+  let answer = () => {};
+  await page.route(job.urls.cancel, async (route) => {
+    await new Promise<void>((resolve) => (answer = resolve));
+    await route.continue();
+  });
+  await cancel();
+  await waitForText(page, "#cancel-error", "");
+  answer();
+  await waitForText(page, "#job-state", "Canceled");
+  expect(await page.textContent("#cancel-error")).toBe("");
+  expect(await jobState(baseUrl, job.id)).toBe("canceled");
+  // The failures themselves, and nothing else.
+  expect(problems).toEqual(["console error: Failed to load resource: net::ERR_FAILED", `401 ${job.urls.cancel}`, `502 ${job.urls.cancel}`]);
   await page.context().close();
 });
 
