@@ -56,7 +56,7 @@ export function addressKey(ip: string): string {
 }
 
 /** Longer credentials are refused unread: no token we issue, nor a sane JWT, comes near. */
-const MAX_CREDENTIAL_CHARS = 4_096;
+export const MAX_CREDENTIAL_CHARS = 4_096;
 
 async function fromAuthorization(header: string, access: AccessConfig): Promise<Principal> {
   const match = /^Bearer +([\x21-\x7e]+)$/i.exec(header.trim());

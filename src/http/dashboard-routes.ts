@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { dashboardPage, signInPage } from "../pages/dashboard-page";
 import type { AppEnv } from "./app-env";
-import { fromCredential } from "./auth";
+import { fromCredential, MAX_CREDENTIAL_CHARS } from "./auth";
 import { ApiError } from "./errors";
 import { listFor, parseFilter } from "./list-route";
 import { endSession, startSession } from "./session";
@@ -50,7 +50,7 @@ export function dashboardApp(): Hono<AppEnv> {
 async function credentialOf(c: Context): Promise<string> {
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const credential = typeof body.credential === "string" ? body.credential.trim() : "";
-  if (!/^[\x21-\x7e]{1,4096}$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
+  if (credential.length > MAX_CREDENTIAL_CHARS || !/^[\x21-\x7e]+$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
   return credential;
 }
 

@@ -39,13 +39,13 @@ function seconds(ms: number): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}min`;
 }
 
-/** Keeps the latest percent and step, which every line repeats. */
 /** The first line's verb: "job … is running", "job … has succeeded". */
 const STATE_PHRASES: Record<JobState, string> = {
   queued: "is queued", running: "is running", waiting: "is waiting",
   succeeded: "has succeeded", failed: "has failed", canceled: "was canceled",
 };
 
+/** Keeps the latest percent and step, which every line repeats. */
 export class TextFormatter {
   #percent: number | null = null;
   #step = "-";
