@@ -72,10 +72,30 @@ it("refuses changes made with the session cookie but without its CSRF token, or 
   expect((await cancel({ back: "dashboard", csrf: "wrong" })).status).toBe(403);
   expect((await cancel({ back: "dashboard", csrf }, { Origin: "https://evil.example" })).status).toBe(403);
   expect((await snapshot(id)).state).toBe("queued");
-  const canceled = await cancel({ back: "dashboard", csrf });
+  const canceled = await cancel({ back: "/dashboard", csrf });
   expect(canceled.status).toBe(303);
   expect(canceled.headers.get("Location")).toBe("/dashboard");
   expect((await snapshot(id)).state).toBe("canceled");
+});
+
+it("sends a row's cancel back to the dashboard page it was on, and keeps a page size through the filter form", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" }, { tags: ["nightly"] });
+  const { cookie, csrf } = await signIn(ALICE);
+  const page = await (await SELF.fetch(`${BASE}/dashboard?state=queued&tag=nightly&limit=5`, { headers: { Cookie: cookie } })).text();
+  expect(page).toContain('<input type="hidden" name="back" value="/dashboard?state=queued&amp;tag=nightly&amp;limit=5">');
+  expect(page).toContain('<input type="hidden" name="limit" value="5">');
+  const cancel = async (back: string) => {
+    const response = await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", redirect: "manual", body: form({ back, csrf }), headers: { Cookie: cookie } });
+    expect(response.status).toBe(303);
+    return response.headers.get("Location");
+  };
+  expect(await cancel("/dashboard?state=queued&tag=nightly&limit=5")).toBe("/dashboard?state=queued&tag=nightly&limit=5");
+  // Only the dashboard's own parameters go back, and only to the dashboard.
+  expect(await cancel("/dashboard?tag=nightly&next=https://evil.example&type=")).toBe("/dashboard?tag=nightly");
+  expect(await cancel("/dashboard/../evil")).toBe("/dashboard");
+  expect(await cancel("//evil.example/dashboard")).toBe(`${BASE}/jobs/${id}`);
+  // The default page size is not written out.
+  expect(await (await SELF.fetch(`${BASE}/dashboard`, { headers: { Cookie: cookie } })).text()).not.toContain('name="limit"');
 });
 
 it("runs a job again for its owner: same type, input and tags, a new id", async () => {

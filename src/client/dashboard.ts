@@ -59,7 +59,7 @@ function cancelForm(job: JobListing): HTMLFormElement {
   question.setAttribute("aria-label", `Cancel ${name}?`);
   question.hidden = true;
   question.append(button("submit", "quiet danger-text yes", "Yes"), button("button", "quiet no", "No"));
-  form.append(hiddenField("back", "dashboard"), button("submit", "quiet danger-text ask", "Cancel", name), question);
+  form.append(hiddenField("back", location.pathname + location.search), button("submit", "quiet danger-text ask", "Cancel", name), question);
   askFirst(form);
   return form;
 }

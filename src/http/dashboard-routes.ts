@@ -54,6 +54,20 @@ async function credentialOf(c: Context): Promise<string> {
   return credential;
 }
 
+/** The parameters a dashboard URL may carry (parseFilter's). */
+const DASHBOARD_PARAMS = ["state", "type", "tag", "limit", "cursor"];
+
+/**
+ * Where a dashboard form goes back to: the dashboard at the page it was posted from
+ * (`back`, as the page wrote it), with only the dashboard's own parameters, so that a
+ * forged value can lead nowhere else.
+ */
+export function dashboardReturn(back: string): string {
+  const query = back.startsWith("/dashboard?") && back.length <= 1_000 ? new URLSearchParams(back.slice("/dashboard?".length)) : null;
+  const kept = new URLSearchParams([...(query ?? [])].filter(([name, value]) => DASHBOARD_PARAMS.includes(name) && value !== ""));
+  return kept.size ? `/dashboard?${kept}` : "/dashboard";
+}
+
 /** The dashboard's path and query without its empty parameters; null if it has none. */
 function withoutEmptyParams(url: URL): string | null {
   const params = [...url.searchParams];

@@ -7,6 +7,7 @@ import type { ControlClaim } from "../job/job-object";
 import { jobStub } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { createJob, limitCreateBody, submitJob } from "./create-route";
+import { dashboardReturn } from "./dashboard-routes";
 import { listJobs } from "./list-route";
 import { ApiError, gone, notFound } from "./errors";
 import { MAX_STEP_PAGE } from "../job/steps";
@@ -75,7 +76,7 @@ export function jobsApp(): Hono<AppEnv> {
     const outcome = await c.var.job.cancel(claimOf(c));
     if (outcome.status !== "canceled" && outcome.status !== "conflict") throw controlRefusal(outcome.status);
     // A form (it works without JavaScript) goes back to its page, which shows the outcome.
-    if (isFormPost(c)) return c.redirect(await fromDashboard(c) ? "/dashboard" : jobUrls(c, c.var.jobId).page, 303);
+    if (isFormPost(c)) return c.redirect(await formReturn(c) ?? jobUrls(c, c.var.jobId).page, 303);
     if (outcome.status === "conflict") {
       throw alreadyFinished(outcome.snapshot.state);
     }
@@ -137,8 +138,8 @@ function intParam(c: Context, name: string, fallback: number, min: number, max: 
   return value;
 }
 
-/** The dashboard's forms say so, to be sent back there. */
-async function fromDashboard(c: Context): Promise<boolean> {
+/** The dashboard's forms say which of its pages they were posted from, to be sent back there. */
+async function formReturn(c: Context): Promise<string | null> {
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
-  return body.back === "dashboard";
+  return typeof body.back === "string" && body.back.startsWith("/dashboard") ? dashboardReturn(body.back) : null;
 }

@@ -61,6 +61,7 @@ export function dashboardPage(view: DashboardView): Html {
   ${JOB_STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
 </nav>
 <form class="filters" method="get" action="/dashboard" role="search">
+  ${view.limit === DEFAULT_LIST_LIMIT ? "" : html`<input type="hidden" name="limit" value="${view.limit}">`}
   <label>State <select name="state"><option value="">any</option>${JOB_STATES.map((state) => html`<option value="${state}" ${filter.state === state ? "selected" : ""}>${state}</option>`)}</select></label>
   <label>Type <select name="type"><option value="">any</option>${view.types.map((type) => html`<option ${filter.type === type ? "selected" : ""}>${type}</option>`)}</select></label>
   <label>Tag <input name="tag" value="${filter.tag ?? ""}" maxlength="40" size="12"></label>
@@ -68,7 +69,7 @@ export function dashboardPage(view: DashboardView): Html {
 </form>
 <table class="jobs" aria-label="Jobs, newest first">
   <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Created</th><th scope="col">Took</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-  <tbody id="jobs">${list.jobs.map((job) => jobRow(job, csrf, view.now))}</tbody>
+  <tbody id="jobs">${list.jobs.map((job) => jobRow(job, { csrf, back: query({ cursor: filter.cursor }) }, view.now))}</tbody>
 </table>
 <p id="no-jobs" class="empty" ${list.jobs.length ? "hidden" : ""}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
 <nav class="pager" aria-label="Pages">
@@ -79,8 +80,14 @@ export function dashboardPage(view: DashboardView): Html {
   );
 }
 
+/** What a row's forms post besides their fields: the CSRF token, and the dashboard page to come back to. */
+interface RowForms {
+  csrf: string;
+  back: string;
+}
+
 /** One job's row; src/client/dashboard.ts builds the same markup for jobs that appear live. */
-export function jobRow(job: JobListing, csrf: string, now: number): Html {
+export function jobRow(job: JobListing, forms: RowForms, now: number): Html {
   const active = !isTerminal(job.state);
   return html`<tr data-job="${job.id}" data-created="${job.createdAt}" data-started="${job.startedAt ?? ""}" data-finished="${job.finishedAt ?? ""}">
 <td><a href="/jobs/${job.id}" class="job-link">${job.type}</a>${job.tags.length ? html` <span class="tags">${job.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</span>` : ""}</td>
@@ -89,8 +96,8 @@ export function jobRow(job: JobListing, csrf: string, now: number): Html {
 <td class="age"><time datetime="${new Date(job.createdAt).toISOString()}">${ageText(now - job.createdAt)}</time></td>
 <td class="took">${tookText(job, now)}</td>
 <td class="row-actions">
-  ${cancelForm(job, csrf, active)}
-  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(csrf)}<button type="submit" class="quiet">Run again<span class="visually-hidden"> ${jobName(job)}</span></button></form>
+  ${cancelForm(job, forms, active)}
+  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(forms.csrf)}<button type="submit" class="quiet">Run again<span class="visually-hidden"> ${jobName(job)}</span></button></form>
 </td>
 </tr>`;
 }
@@ -98,11 +105,11 @@ export function jobRow(job: JobListing, csrf: string, now: number): Html {
 /**
  * A row's Cancel; its buttons say which job they are for. Without JavaScript one click
  * posts it; with it, src/client/ask-first.ts shows the hidden question first and only
- * "Yes" posts. Back to the dashboard either way.
+ * "Yes" posts. Back to the same page of the dashboard either way.
  */
-function cancelForm(job: JobListing, csrf: string, active: boolean): Html {
+function cancelForm(job: JobListing, forms: RowForms, active: boolean): Html {
   const name = jobName(job);
-  return html`<form method="post" action="/jobs/${job.id}/cancel" class="cancel" ${active ? "" : "hidden"}>${csrfField(csrf)}<input type="hidden" name="back" value="dashboard">
+  return html`<form method="post" action="/jobs/${job.id}/cancel" class="cancel" ${active ? "" : "hidden"}>${csrfField(forms.csrf)}<input type="hidden" name="back" value="${forms.back}">
     <button type="submit" class="quiet danger-text ask">Cancel<span class="visually-hidden"> ${name}</span></button>
     <span class="confirm" role="group" aria-label="Cancel ${name}?" hidden>Cancel it?
       <button type="submit" class="quiet danger-text yes">Yes</button>

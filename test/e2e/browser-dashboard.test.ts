@@ -124,18 +124,17 @@ it("asks in the row before it cancels: No, Escape or a double click change nothi
   }
   expect(posts).toEqual([]);
 
-  // Yes posts the form (with the session's CSRF token), back to the dashboard.
+  // Yes posts the form (with the session's CSRF token), back to the same dashboard page.
   const live = cancelButtons(page, late);
   await live.cancel.click();
-  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), live.yes.click()]);
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard?tag=${tag}`), live.yes.click()]);
   await waitForText(page, `${row(late.id)} .badge`, "Canceled");
   expect(posts).toEqual([`${baseUrl}/jobs/${late.id}/cancel`]);
   expect(await jobState(baseUrl, early.id)).not.toBe("canceled");
-  // Other tests' jobs may push it off the unfiltered first page.
-  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  // This page was served with both rows: the early one's form is the server's.
   const served = cancelButtons(page, early);
   await served.cancel.click();
-  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), served.yes.click()]);
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard?tag=${tag}`), served.yes.click()]);
   await waitForText(page, `${row(early.id)} .badge`, "Canceled");
   expect(posts).toHaveLength(2);
   expect(problems).toEqual([]);
@@ -167,7 +166,7 @@ it("cancels from the list without JavaScript: one click posts", async () => {
   expect(await page.isVisible(`${row(job.id)} .confirm`)).toBe(false);
   const [post] = await Promise.all([page.waitForResponse((r) => r.url().endsWith(`/jobs/${job.id}/cancel`)), cancelButtons(page, job).cancel.click()]);
   expect(post.status()).toBe(303);
-  await page.waitForURL(`${baseUrl}/dashboard`);
+  await page.waitForURL(`${baseUrl}/dashboard?tag=${tag}`);
   await waitForText(page, `${row(job.id)} .badge`, "Canceled");
   await page.context().close();
 });
