@@ -2,7 +2,8 @@
 // message has a bounded length.
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
-import { BASE, postJson, useVirtualClock } from "./helpers";
+import { auth, BASE, createJob, postJson, snapshot, useVirtualClock } from "./helpers";
+import { ALICE } from "./secrets";
 
 useVirtualClock();
 
@@ -16,6 +17,25 @@ it("answers a 5 MB form post with a small 413 page that repeats nothing of it", 
   expect(page).toContain("at most 65536 bytes");
   expect(page).not.toContain(MARK);
   expect(page.length).toBeLessThan(20_000);
+});
+
+it("refuses a 5 MB body on every route with a 413 before reading it, sent whole or in chunks", async () => {
+  const big = () => new URLSearchParams({ credential: ALICE, csrf: MARK, back: "dashboard", padding: "y".repeat(5_000_000) });
+  // Sent in chunks, without a Content-Length: the limit counts what it reads.
+  const chunked = () => new Blob([big().toString()]).stream().pipeThrough(new TransformStream());
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  const form = { "Content-Type": "application/x-www-form-urlencoded" };
+  for (const [path, headers] of [["/session", {}], ["/session/end", {}], [`/jobs/${id}/cancel`, auth()], [`/jobs/${id}/rerun`, auth()]] as const) {
+    for (const body of [big(), chunked()]) {
+      const response = await SELF.fetch(`${BASE}${path}`, { method: "POST", body, headers: { ...form, ...headers }, redirect: "manual" });
+      expect(response.status, path).toBe(413);
+      const text = await response.text();
+      expect(text).toContain("body_too_large");
+      expect(text).not.toContain(MARK);
+    }
+  }
+  // Refused before anything was done.
+  expect((await snapshot(id)).state).not.toBe("canceled");
 });
 
 it("answers a 60 KB path with a small 404 that does not repeat it, in JSON and as a page", async () => {

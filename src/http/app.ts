@@ -8,6 +8,7 @@ import { readConfig } from "../config";
 import type { JobRegistry } from "../jobs/registry";
 import type { AppEnv } from "./app-env";
 import { authenticate, mayCreate } from "./auth";
+import { limitBody } from "./create-route";
 import { errorBody, onError } from "./errors";
 import { dashboardApp } from "./dashboard-routes";
 import { jobsApp } from "./jobs-app";
@@ -37,6 +38,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
     apiCors,
     crossSiteForms,
     authenticate,
+    limitBody,
     requireSessionCsrf,
   );
 

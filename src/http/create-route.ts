@@ -22,8 +22,12 @@ export function checkIdempotencyKey(key: string): string {
   return key;
 }
 
-/** Refuses a body over MAX_BODY_BYTES before any of it is parsed. */
-export const limitCreateBody: MiddlewareHandler<AppEnv> = (c, next) => {
+/**
+ * Refuses a body over MAX_BODY_BYTES before any of it is parsed: every route's, not only
+ * a create's (sign-in, sign-out, cancel and run again read their forms too, and the
+ * session's CSRF check reads a form before any route does).
+ */
+export const limitBody: MiddlewareHandler<AppEnv> = (c, next) => {
   const maxSize = c.var.config.maxBodyBytes;
   return bodyLimit({
     maxSize,

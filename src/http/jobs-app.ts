@@ -6,7 +6,7 @@ import { getCookie } from "hono/cookie";
 import type { ControlClaim } from "../job/job-object";
 import { jobStub } from "../service/create";
 import type { AppEnv } from "./app-env";
-import { createJob, limitCreateBody, submitJob } from "./create-route";
+import { createJob, submitJob } from "./create-route";
 import { dashboardReturn } from "./dashboard-routes";
 import { listJobs } from "./list-route";
 import { ApiError, gone, notFound } from "./errors";
@@ -29,7 +29,7 @@ export function jobsApp(): Hono<AppEnv> {
   const jobs = new Hono<AppEnv>();
   jobs.use(requireConfigured, noStore);
 
-  jobs.post("/", limitCreateBody, createJob);
+  jobs.post("/", createJob);
   jobs.get("/", listJobs);
 
   // Every /jobs/:id route: refuse forged ids here, without addressing any object.
