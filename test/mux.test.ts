@@ -119,6 +119,17 @@ it("answers an SSE request for jobs that are all gone 410, and a reconnect after
   expect(reconnect.status).toBe(204);
 });
 
+it("refuses an SSE source longer than any job id with a 400 that does not repeat it, as the WebSocket refuses its frame", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const long = `ECHO-MARK${"A".repeat(3_000)}`;
+  const response = await SELF.fetch(`${BASE}/live/sse?sources=${id},${long}`);
+  expect(response.status).toBe(400);
+  const text = await response.text();
+  expect(text).not.toContain("ECHO-MARK");
+  expect(JSON.parse(text)).toMatchObject({ error: { code: "invalid_query" } });
+});
+
 it("answers HEAD on a live stream without taking a subscriber", async () => {
   const id = await createJob("sleepy", { duration: "1 hour" });
   await runNextAlarm(id);

@@ -22,13 +22,19 @@ import { clientKey } from "./live-routes";
 import { checkWebSocketOrigin, noStore, requireConfigured } from "./security";
 import { upgradeRefusal } from "./websocket-upgrade";
 
+/** The longest source name a client may give (job ids have 32 characters): what its frames repeat stays small. */
+const MAX_SOURCE_CHARS = 64;
+
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
   live.use(requireConfigured, noStore);
   live.get("/ws", (c) => muxSocket(c, jobOpener(c), []));
   live.get("/sse", (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
-    if (sources.length === 0 || sources.length > MAX_SOURCES) throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
+    // A source's name comes back in its frames (an unknown one in a `gone` error): as on the WebSocket, one longer than any job id is refused whole, unrepeated.
+    if (sources.length === 0 || sources.length > MAX_SOURCES || sources.some((source) => source.length > MAX_SOURCE_CHARS)) {
+      throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
+    }
     return muxStream(c, jobOpener(c), sources, true);
   });
   return live;
@@ -120,7 +126,7 @@ function parseClientFrame(text: string): MuxClientFrame | null {
   } catch {
     return null;
   }
-  if (typeof frame !== "object" || frame === null || typeof frame.source !== "string" || frame.source.length > 64) return null;
+  if (typeof frame !== "object" || frame === null || typeof frame.source !== "string" || frame.source.length > MAX_SOURCE_CHARS) return null;
   const seq = (value: unknown) => Number.isSafeInteger(value) && (value as number) >= 0;
   if (frame.type === "subscribe" && (frame.since === undefined || seq(frame.since))) return { type: "subscribe", source: frame.source, since: frame.since as number | undefined };
   if (frame.type === "unsubscribe") return { type: "unsubscribe", source: frame.source };
