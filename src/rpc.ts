@@ -18,7 +18,7 @@ import { validate } from "./http/create-request";
 import { checkIdempotencyKey } from "./http/create-route";
 import { ApiError, notFound } from "./http/errors";
 import { isGenuineJobId } from "./http/job-id";
-import { alreadyFinished, controlRefusal } from "./http/jobs-app";
+import { alreadyFinished, controlRefusal, MAX_EVENT_PAGE } from "./http/jobs-app";
 import { listFor, parseFilter } from "./http/list-route";
 import type { ControlClaim } from "./job/job-object";
 import type { JobRegistry } from "./jobs/registry";
@@ -103,13 +103,19 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
     return guard(async () => (await this.#job(id)).snapshot(this.#principal.owner));
   }
 
+  /** As GET /jobs/:id/events: `since` and `limit` are whole numbers in range, or a refusal. */
   async events(id: string, since = 0, limit = 100): Promise<EventPage | null> {
-    return guard(async () => (await this.#job(id)).events(Math.max(0, since), Math.min(1_000, Math.max(1, limit))));
+    return guard(async () => {
+      if (!Number.isSafeInteger(since) || since < 0) throw new ApiError(400, "invalid_query", "since must be an integer from 0");
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE) throw new ApiError(400, "invalid_query", `limit must be an integer from 1 to ${MAX_EVENT_PAGE}`);
+      return (await this.#job(id)).events(since, limit);
+    });
   }
 
   /** This owner's jobs, as GET /jobs lists them. */
   async list(filter: RpcListFilter = {}): Promise<JobList> {
     return guard(async () => {
+      if (typeof filter !== "object" || filter === null) throw new ApiError(400, "invalid_query", "A list's filter is an object: { state, type, tag, limit, cursor }, each optional");
       const query = Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === undefined ? undefined : String(value)]));
       return listFor(this.deployment.env, this.deployment.config.indexShards, this.#principal.owner, parseFilter(query));
     });

@@ -50,5 +50,11 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   expect(await refusal(alice.create({ type: "nope" }))).toMatch(/^unknown_type: /);
   expect(await refusal(alice.get("x".repeat(32)))).toMatch(/^not_found: /);
   expect(await refusal(env.JOBS_API.forOwner("a=b"))).toMatch(/^invalid_owner: /);
+  // Pages are asked for as GET /jobs/:id/events asks: whole numbers in range (a NaN since gave a page whose nextSince was null; a NaN limit, no limit).
+  for (const [since, limit] of [[NaN, 5], [0, NaN], [1.5, 5], [0, 2.5], [-1, 5], [0, 0], [0, 1_001], [Infinity, 5]]) {
+    expect(await refusal(alice.events(id, since, limit)), `${since}, ${limit}`).toMatch(/^invalid_query: /);
+  }
+  expect((await alice.events(id, 0, 1))?.events).toHaveLength(1);
+  expect(await refusal(alice.list(null as never))).toMatch(/^invalid_query: /);
   expect((await snapshot(id)).state).toBe("queued");
 });
