@@ -4,6 +4,7 @@
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
+import { listCursor } from "../lib/list-cursor";
 import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
 import { askFirst } from "./ask-first";
 import { byId, el, setText } from "./dom";
@@ -150,9 +151,30 @@ function change(entry: FeedEntry): void {
     row = newRow(job);
     const before = [...tbody.rows].find((r) => Number(r.dataset.created) < job.createdAt) ?? null;
     tbody.insertBefore(row, before);
-    while (tbody.rows.length > limit) tbody.deleteRow(-1);
+    if (tbody.rows.length > limit) {
+      while (tbody.rows.length > limit) tbody.deleteRow(-1);
+      olderAfter(tbody.rows[tbody.rows.length - 1]!);
+    }
   }
   render(row, job);
+}
+
+/**
+ * Rows pushed off the first page by new jobs are older jobs now: "Older jobs" starts
+ * right after the last row shown (else the next page would skip the rows that left), and
+ * appears if the page had none.
+ */
+function olderAfter(last: HTMLTableRowElement): void {
+  const pager = document.querySelector(".pager")!;
+  let older = document.getElementById("older") as HTMLAnchorElement | null;
+  if (!older) {
+    older = el("a", "", "Older jobs →");
+    older.id = "older";
+    pager.append(older);
+  }
+  const params = new URLSearchParams(location.search);
+  params.set("cursor", listCursor({ createdAt: Number(last.dataset.created), id: last.dataset.job! }));
+  older.href = `/dashboard?${params}`;
 }
 
 function showCounts(counts: Record<JobState, number>): void {

@@ -1,7 +1,8 @@
 // GET /jobs: the caller's own jobs, newest first, a page at a time, with counts by
 // state; filters by state, type and tag. Read from the owner's index (every shard).
 import type { Context } from "hono";
-import { fromBase64Url, toBase64Url } from "../lib/crypto";
+import { fromBase64Url } from "../lib/crypto";
+import { listCursor } from "../lib/list-cursor";
 import { DEFAULT_LIST_LIMIT, EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
 import { indexShard } from "../owners/shards";
 import type { JobList, JobListing, JobState } from "../protocol";
@@ -28,7 +29,7 @@ export async function listFor(env: Env, shards: number, owner: string, filter: L
   for (const answer of answers) for (const state of JOB_STATES) counts[state] += answer.counts[state];
   const last = jobs.at(-1);
   const feed = answers.map((answer) => answer.feed).join(".");
-  return { jobs, next: jobs.length === filter.limit && last ? encodeCursor(last) : null, counts, feed };
+  return { jobs, next: jobs.length === filter.limit && last ? listCursor(last) : null, counts, feed };
 }
 
 function newestFirst(a: JobListing, b: JobListing): number {
@@ -50,10 +51,6 @@ export function parseFilter(query: Record<string, string | undefined>): ListFilt
     ...(cursor ? { before: decodeCursor(cursor) } : {}),
     limit: size,
   };
-}
-
-function encodeCursor(job: JobListing): string {
-  return toBase64Url(new TextEncoder().encode(JSON.stringify([job.createdAt, job.id])));
 }
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {

@@ -187,3 +187,39 @@ it("works without JavaScript: a plain list, paged", { timeout: 60_000 }, async (
   await screenshot(page, "dashboard-no-js");
   await page.context().close();
 });
+
+it("keeps Older jobs right as new jobs push rows off the first page: none skipped, the link appears", { timeout: 60_000 }, async () => {
+  const ids = (page: Page) => page.locator("#jobs tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.job));
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+
+  // A page that had an Older link: its rows that leave must be on the next page.
+  const tag = `pager-${Date.now()}`;
+  const old = [];
+  for (let i = 0; i < 3; i++) old.push(await create("demo", { intervalMs: 0 }, [tag]));
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}&limit=2`);
+  await waitForText(page, "#live-status", "Live");
+  expect(await ids(page)).toEqual([old[2]!.id, old[1]!.id]);
+  const fresh = [];
+  for (let i = 0; i < 2; i++) fresh.push(await create("demo", { intervalMs: 0 }, [tag]));
+  await page.waitForFunction((id) => document.querySelector("#jobs tr")?.getAttribute("data-job") === id, fresh[1]!.id);
+  expect(await ids(page)).toEqual([fresh[1]!.id, fresh[0]!.id]);
+  await Promise.all([page.waitForURL(/cursor=/), page.click("#older")]);
+  expect(new URL(page.url()).searchParams.get("tag")).toBe(tag);
+  expect(await ids(page)).toEqual([old[2]!.id, old[1]!.id]);
+
+  // A page that had none gets one once a row leaves.
+  const lone = `pager-lone-${Date.now()}`;
+  const first = await create("demo", { intervalMs: 0 }, [lone]);
+  await page.goto(`${baseUrl}/dashboard?tag=${lone}&limit=2`);
+  await waitForText(page, "#live-status", "Live");
+  expect(await page.locator("#older").count()).toBe(0);
+  const second = await create("demo", { intervalMs: 0 }, [lone]);
+  const third = await create("demo", { intervalMs: 0 }, [lone]);
+  await page.waitForFunction((id) => document.querySelector("#jobs tr")?.getAttribute("data-job") === id, third.id);
+  expect(await ids(page)).toEqual([third.id, second.id]);
+  await Promise.all([page.waitForURL(/cursor=/), page.click("#older")]);
+  expect(await ids(page)).toEqual([first.id]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
