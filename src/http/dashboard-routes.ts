@@ -30,11 +30,11 @@ export function dashboardApp(): Hono<AppEnv> {
   });
 
   app.post("/session", async (c) => {
-    const credential = await credentialOf(c);
     try {
-      await startSession(c, await fromCredential(credential, c.var.access));
+      await startSession(c, await fromCredential(await credentialOf(c), c.var.access));
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) return c.html(signInPage(error.message), 401);
+      // A malformed credential (400) or a wrong one (401): the form again, saying why.
+      if (error instanceof ApiError && (error.status === 400 || error.status === 401)) return c.html(signInPage(error.message), error.status);
       throw error;
     }
     return c.redirect("/dashboard", 303);

@@ -223,3 +223,20 @@ it("keeps Older jobs right as new jobs push rows off the first page: none skippe
   expect(problems).toEqual([]);
   await page.context().close();
 });
+
+it("signs in again from the form after a refused credential, wrong or malformed", async () => {
+  const { page } = await openPage(browser());
+  for (const [credential, message] of [["wrong-token-of-enough-length", "The bearer token is not valid"], ["two words", "Paste an owner token or a JWT"]] as const) {
+    await page.goto(`${baseUrl}/dashboard`);
+    await page.fill("#credential", credential);
+    const [answer] = await Promise.all([page.waitForResponse(`${baseUrl}/session`), page.click("#sign-in button")]);
+    expect(answer.status()).toBeLessThan(500);
+    await waitForText(page, "#form-errors p", message);
+    expect(await page.isVisible("#credential")).toBe(true);
+  }
+  // The form that came back signs in.
+  await page.fill("#credential", E2E_TOKEN);
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
+  await waitForText(page, "#live-status", "Live");
+  await page.context().close();
+});
