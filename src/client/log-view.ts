@@ -26,7 +26,11 @@ export class LogView {
     list.addEventListener("scroll", () => {
       if (this.#atBottom()) jump.hidden = true;
     });
-    jump.addEventListener("click", () => this.#scrollToEnd());
+    jump.addEventListener("click", () => {
+      this.#scrollToEnd();
+      // The button hides itself: the keyboard goes on in the log it brought down, not back to the page's top.
+      list.focus({ preventScroll: true });
+    });
     this.#scrollToEnd();
   }
 
