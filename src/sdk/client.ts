@@ -19,6 +19,18 @@ import { isTerminalEvent } from "../lib/job-state";
 import { Channel } from "./channel";
 import { readSse } from "./sse-reader";
 
+/**
+ * How the client tells a dead connection from a quiet one. Every SSE stream of the server
+ * sends a `: heartbeat` after 15 s of silence: one silent for three of those is dead. A
+ * WebSocket sends nothing while a job is quiet, so the client asks (`ping`, answered
+ * `pong` by the runtime without waking the job's object) after a quiet while, and a
+ * socket that does not answer soon is dead. Either way the client reconnects after the
+ * last event it gave, as after any drop.
+ */
+const SSE_SILENT_MS = 45_000;
+const PING_AFTER_MS = 20_000;
+const PONG_WITHIN_MS = 10_000;
+
 /** Each job type's input and result, by type name (`JobTypesOf<typeof yourTypes>`). */
 export type JobTypeMap = Record<string, { input: unknown; result: unknown }>;
 
@@ -135,10 +147,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       channel.push(event);
       if (isTerminalEvent(event)) ended = true;
     };
-    void this.#keepUp(channel, options, () => ended, async (onLive) => {
+    void this.#keepUp(channel, options, () => ended, async (onLive, signal) => {
       const outcome = this.#WebSocket
-        ? await this.#followSocket(id, lastSeq, deliver, options, onLive)
-        : await this.#followSse(id, lastSeq, deliver, options, onLive);
+        ? await this.#followSocket(id, lastSeq, deliver, options, onLive, signal)
+        : await this.#followSse(id, lastSeq, deliver, options, onLive, signal);
       // A socket that failed before it opened may have met a job that is gone.
       if (outcome === "refused") await this.get(id);
       if (outcome === "seen") ended = true;
@@ -171,10 +183,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       for (const state of Object.keys(sum) as JobState[]) sum[state] = [...countsBySource.values()].reduce((total, c) => total + c[state], 0);
       options.onCounts?.(sum);
     };
-    void this.#keepUp(channel, options, () => false, async (onLive) => {
-      const response = await this.#request("GET", `/feed/sse?since=${encodeURIComponent(since())}`, undefined, { Accept: "text/event-stream" }, options.signal);
+    void this.#keepUp(channel, options, () => false, async (onLive, signal) => {
+      const response = await this.#request("GET", `/feed/sse?since=${encodeURIComponent(since())}`, undefined, { Accept: "text/event-stream" }, signal);
       onLive();
-      for await (const message of readSse(response.body!)) {
+      for await (const message of readSse(response.body!, SSE_SILENT_MS)) {
         const frame = JSON.parse(message.data) as MuxServerFrame;
         if (frame.type === "snapshot" && "counts" in frame.snapshot) counted(frame.source, frame.snapshot.counts);
         if (frame.type !== "event" || !("event" in frame) || !("counts" in frame.event)) continue;
@@ -188,41 +200,91 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     return channel;
   }
 
-  /** Runs `connect` again after every drop, with backoff and jitter, until done, aborted or refused. */
-  async #keepUp<T>(channel: Channel<T>, options: { signal?: AbortSignal; onStatus?(status: LiveStatus): void }, done: () => boolean, connect: (onLive: () => void) => Promise<void>): Promise<void> {
+  /**
+   * Runs `connect` again after every drop, with backoff and jitter, until done, aborted or
+   * refused. Each connection's signal aborts it when the caller's does, and when a browser
+   * says it went offline: a connection then is dead, whatever its socket still believes.
+   */
+  async #keepUp<T>(channel: Channel<T>, options: { signal?: AbortSignal; onStatus?(status: LiveStatus): void }, done: () => boolean, connect: (onLive: () => void, signal: AbortSignal) => Promise<void>): Promise<void> {
     let failures = 0;
     const { initialMs = 500, maxMs = 15_000 } = this.options.backoff ?? {};
+    const browser = (globalThis as { window?: EventTarget }).window;
     while (!done() && !options.signal?.aborted) {
       options.onStatus?.(failures ? "reconnecting" : "connecting");
+      const offline = new AbortController();
+      const drop = () => offline.abort();
+      browser?.addEventListener("offline", drop);
       try {
         await connect(() => {
           failures = 0;
           options.onStatus?.("live");
-        });
+        }, options.signal ? AbortSignal.any([options.signal, offline.signal]) : offline.signal);
       } catch (error) {
         // A refusal will not change by trying again (a 429 or a 5xx may).
         if (error instanceof ApiRequestError && error.status < 500 && error.status !== 429) return channel.close(error);
+      } finally {
+        browser?.removeEventListener("offline", drop);
       }
       if (done() || options.signal?.aborted) break;
       const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      // A browser back online tries at once.
+      await new Promise<void>((resolve) => {
+        const retry = () => {
+          clearTimeout(timer);
+          browser?.removeEventListener("online", retry);
+          resolve();
+        };
+        const timer = setTimeout(retry, wait);
+        browser?.addEventListener("online", retry);
+      });
     }
     channel.close();
   }
 
-  /** One WebSocket: resolves when it closes; "refused" if it never opened. */
-  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"closed" | "refused"> {
+  /**
+   * One WebSocket: resolves when it closes, or when it stops answering or is aborted (then
+   * it is closed without waiting for its closing handshake, which a dead connection never
+   * completes); "refused" if it never opened.
+   */
+  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused"> {
     const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
       let opened = false;
-      const abort = () => socket.close(1000, "aborted");
-      options.signal?.addEventListener("abort", abort);
+      let over = false;
+      let heardAt = Date.now();
+      let pingedAt: number | null = null;
+      const done = () => {
+        if (over) return;
+        over = true;
+        clearInterval(watch);
+        signal.removeEventListener("abort", abort);
+        resolve(opened ? "closed" : "refused");
+      };
+      const abort = () => {
+        socket.close(1000, "aborted");
+        done();
+      };
+      const watch = setInterval(() => {
+        if (!opened) return;
+        if (pingedAt !== null && Date.now() - pingedAt >= PONG_WITHIN_MS) {
+          socket.close(4000, "no answer to ping");
+          done();
+        } else if (pingedAt === null && Date.now() - heardAt >= PING_AFTER_MS) {
+          socket.send("ping");
+          pingedAt = Date.now();
+        }
+      }, PONG_WITHIN_MS / 2);
+      signal.addEventListener("abort", abort);
       socket.addEventListener("open", () => {
         opened = true;
+        heardAt = Date.now();
         onLive();
       });
       socket.addEventListener("message", (message) => {
+        if (over) return;
+        heardAt = Date.now();
+        pingedAt = null;
         const text = String(message.data);
         if (text === "pong") return;
         const frame = JSON.parse(text) as ServerFrame;
@@ -232,20 +294,17 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
         else deliver(frame.event);
       });
-      socket.addEventListener("close", () => {
-        options.signal?.removeEventListener("abort", abort);
-        resolve(opened ? "closed" : "refused");
-      });
+      socket.addEventListener("close", done);
     });
   }
 
   /** One SSE response over fetch: resolves when it ends; "seen" if the job ended before `since`'s reconnect. */
-  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void): Promise<"closed" | "seen"> {
+  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "seen"> {
     const headers: Record<string, string> = { Accept: "text/event-stream", ...(since > 0 ? { "Last-Event-ID": String(since) } : {}) };
-    const response = await this.#request("GET", `/jobs/${encodeURIComponent(id)}/sse`, undefined, headers, options.signal);
+    const response = await this.#request("GET", `/jobs/${encodeURIComponent(id)}/sse`, undefined, headers, signal);
     if (response.status === 204) return "seen";
     onLive();
-    for await (const message of readSse(response.body!)) {
+    for await (const message of readSse(response.body!, SSE_SILENT_MS)) {
       if (message.event === "snapshot") options.onSnapshot?.(JSON.parse(message.data) as JobSnapshot);
       else if (message.event === "presence") options.onPresence?.((JSON.parse(message.data) as { viewers: number }).viewers);
       else if (message.id !== undefined) deliver(JSON.parse(message.data) as JobEvent);

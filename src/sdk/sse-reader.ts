@@ -6,13 +6,23 @@ export interface SseMessage {
   data: string;
 }
 
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
+/** A stream that sent nothing, not even a heartbeat, for longer than the server ever stays silent. */
+export class SilentStreamError extends Error {
+  override name = "SilentStreamError";
+}
+
+/**
+ * The stream's messages. One silent for `silentMs` (no message, no `: heartbeat` comment)
+ * is taken for dead and ends in a SilentStreamError: a half-open connection (a laptop
+ * that slept, a network that went) would otherwise wait for TCP to give up, for minutes.
+ */
+export async function* readSse(body: ReadableStream<Uint8Array>, silentMs = Infinity): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   const reader = body.getReader();
   let buffer = "";
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await readWithin(reader, silentMs);
       if (done) return;
       buffer += decoder.decode(value, { stream: true });
       let end: number;
@@ -36,4 +46,15 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
   } finally {
     await reader.cancel().catch(() => undefined);
   }
+}
+
+function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
+  if (!Number.isFinite(ms)) return reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SilentStreamError(`Nothing received for ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([reader.read(), silent]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }

@@ -1,0 +1,115 @@
+// The client tells a dead connection from a quiet one: a WebSocket that does not answer
+// its ping, or an SSE stream without even a heartbeat, is dropped and resumed after the
+// last event, where a half-open connection would otherwise look live until TCP gives up.
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import type { JobEvent, ServerFrame } from "../../src/protocol";
+import { createClient, type LiveStatus } from "../../src/sdk/client";
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const log = (seq: number): JobEvent => ({ seq, at: 0, type: "log", data: { level: "info", message: `line ${seq}` } });
+const end = (seq: number): JobEvent => ({ seq, at: 0, type: "result", data: { result: null } });
+
+/** A WebSocket that only does what the test makes it do. */
+class FakeSocket extends EventTarget {
+  static made: FakeSocket[] = [];
+  readonly sent: string[] = [];
+  closed = false;
+  constructor(readonly url: string) {
+    super();
+    FakeSocket.made.push(this);
+  }
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  close(): void {
+    this.closed = true; // a dead connection never completes its closing handshake: no close event
+  }
+  open(): void {
+    this.dispatchEvent(new Event("open"));
+  }
+  receive(frame: ServerFrame | "pong"): void {
+    this.dispatchEvent(new MessageEvent("message", { data: typeof frame === "string" ? frame : JSON.stringify(frame) }));
+  }
+}
+
+function followed(client: ReturnType<typeof createClient>, statuses: LiveStatus[]): JobEvent[] {
+  const events: JobEvent[] = [];
+  void (async () => {
+    for await (const event of client.follow("job-1", { onStatus: (status) => statuses.push(status) })) events.push(event);
+  })();
+  return events;
+}
+
+it("drops a WebSocket that does not answer its ping, and resumes after the last event", async () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  const statuses: LiveStatus[] = [];
+  const events = followed(client, statuses);
+  const first = FakeSocket.made[0]!;
+  first.open();
+  first.receive({ type: "event", event: log(1) });
+  // Quiet but answering: kept, however long the job sleeps.
+  for (let i = 0; i < 5; i++) {
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(first.sent.at(-1)).toBe("ping");
+    first.receive("pong");
+  }
+  expect(FakeSocket.made).toHaveLength(1);
+  expect(statuses).toEqual(["connecting", "live"]);
+  // Then it stops answering: dropped within the ping's wait, and followed again from event 1.
+  await vi.advanceTimersByTimeAsync(20_000);
+  expect(first.sent.at(-1)).toBe("ping");
+  await vi.advanceTimersByTimeAsync(10_000);
+  expect(first.closed).toBe(true);
+  await vi.advanceTimersByTimeAsync(10);
+  expect(statuses.at(-1)).toBe("reconnecting");
+  expect(FakeSocket.made).toHaveLength(2);
+  const second = FakeSocket.made[1]!;
+  expect(second.url).toBe("ws://jobs.test/jobs/job-1/ws?since=1");
+  second.open();
+  // What the dead socket still delivers late is ignored; the new one goes on.
+  first.receive({ type: "event", event: log(2) });
+  second.receive({ type: "event", event: log(2) });
+  second.receive({ type: "event", event: end(3) });
+  await vi.advanceTimersByTimeAsync(0);
+  expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+});
+
+it("drops an SSE stream that sends nothing, not even a heartbeat, for 45 s, and resumes after the last event", async () => {
+  const streams: { headers: Headers; write(text: string): void }[] = [];
+  const fetcher = async (_url: string | URL | Request, init?: RequestInit) => {
+    const encoder = new TextEncoder();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+    streams.push({ headers: new Headers(init?.headers), write: (text) => controller.enqueue(encoder.encode(text)) });
+    return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  const statuses: LiveStatus[] = [];
+  const events = followed(client, statuses);
+  await vi.advanceTimersByTimeAsync(0);
+  const first = streams[0]!;
+  first.write(`id: 1\nevent: log\ndata: ${JSON.stringify(log(1))}\n\n`);
+  // Heartbeats every 15 s keep it.
+  for (let i = 0; i < 6; i++) {
+    await vi.advanceTimersByTimeAsync(15_000);
+    first.write(": heartbeat\n\n");
+  }
+  expect(streams).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(44_000);
+  expect(streams).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(1_010);
+  expect(statuses).toContain("reconnecting");
+  expect(streams).toHaveLength(2);
+  const second = streams[1]!;
+  expect(second.headers.get("Last-Event-ID")).toBe("1");
+  second.write(`id: 2\nevent: log\ndata: ${JSON.stringify(log(2))}\n\nid: 3\nevent: result\ndata: ${JSON.stringify(end(3))}\n\n`);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+});
