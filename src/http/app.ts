@@ -47,7 +47,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
     return problems.length ? c.json({ ok: false, problems }, 503) : c.json({ ok: true });
   });
   app.get("/job-types", (c) => c.json({ types: types.infos((d) => mayCreate(c.var.principal, d, c.var.access)) }));
-  app.get("/openapi.json", (c) => c.json(openApiDocument(types, ownOrigin(c))));
+  app.get("/openapi.json", (c) => c.json(openApiDocument(types, ownOrigin(c), (d) => mayCreate(c.var.principal, d, c.var.access))));
   app.route("/jobs", jobsApp());
   app.route("/live", liveApp());
   app.route("/feed", feedApp());

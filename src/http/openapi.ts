@@ -3,6 +3,7 @@
 // type's input schema. Answers follow src/protocol.ts; test/e2e/openapi.test.ts checks
 // real requests and answers against this document.
 import { jsonSchemaOf } from "../lib/json-schema";
+import type { AnyJobDefinition } from "../jobs/define";
 import type { JobRegistry } from "../jobs/registry";
 import type { Json } from "../protocol";
 import { envelope } from "./create-request";
@@ -71,10 +72,11 @@ const query = (name: string, schema: Schema) => ({ name, in: "query", required: 
 const stream = (description: string) => ({ description, content: { "text/event-stream": { schema: string }, "text/plain": { schema: string } } });
 
 /** The document for this deployment's job types, at `origin`. */
-export function openApiDocument(types: JobRegistry, origin: string): Json {
+/** The API as `include` may use it: the job types it may create (as GET /job-types lists them), the routes. */
+export function openApiDocument(types: JobRegistry, origin: string, include: (definition: AnyJobDefinition) => boolean): Json {
   const { input: _input, ...envelopeProperties } = (plain(jsonSchemaOf(envelope)) as { properties: Schema }).properties;
   const createRequest = {
-    oneOf: types.definitions.map((d) => ({
+    oneOf: types.definitions.filter(include).map((d) => ({
       type: "object", additionalProperties: false, required: ["type"],
       properties: { ...envelopeProperties, type: { const: d.type }, input: plain(d.inputJsonSchema) },
       description: d.description,
