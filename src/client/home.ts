@@ -53,7 +53,7 @@ function showType(): void {
   const option = select.selectedOptions[0];
   if (!option) return;
   byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
-  fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldsToJson);
+  fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldToJson);
   byId("fields").hidden = fields.length === 0;
   jsonToFields();
 }
@@ -61,6 +61,9 @@ function showType(): void {
 function jsonToFields(): void {
   const parsed = parseInput();
   showInputError(parsed.error);
+  // A field writes the whole box, which would replace text that is not (yet) a JSON object.
+  byId<HTMLFieldSetElement>("fields").disabled = !parsed.value;
+  byId("fields-off").hidden = Boolean(parsed.value);
   if (!parsed.value) return;
   for (const field of fields) {
     field.write(parsed.value[field.name]);
@@ -75,17 +78,17 @@ function problemOf(field: Field, input: Record<string, Json>): string | undefine
   return field.read().error;
 }
 
-function fieldsToJson(): void {
-  const value = parseInput().value ?? {};
-  for (const field of fields) {
-    // What was typed goes into the JSON even when it is wrong, with the field saying why.
-    const read = field.read();
-    field.showError(read.error);
-    if (read.value === undefined) delete value[field.name];
-    else value[field.name] = read.value;
-  }
+/** The edited field's property into the JSON box; the rest of the box stays as it is, even values no field can show. */
+function fieldToJson(field: Field): void {
+  const value = parseInput().value;
+  // The fields are disabled while the box is not a JSON object; never overwrite it.
+  if (!value) return;
+  // What was typed goes into the JSON even when it is wrong, with the field saying why.
+  const read = field.read();
+  field.showError(read.error);
+  if (read.value === undefined) delete value[field.name];
+  else value[field.name] = read.value;
   input.value = JSON.stringify(value, null, 2);
-  showInputError(undefined);
 }
 
 // Our inline messages replace the browser's validation bubbles, which would stop the

@@ -52,7 +52,7 @@ function kindOf(schema: Schema): Kind | null {
 }
 
 /** Fields for the properties we know how to edit; the JSON box covers the rest. */
-export function buildFields(schema: Schema, container: HTMLElement, onInput: () => void): Field[] {
+export function buildFields(schema: Schema, container: HTMLElement, onInput: (field: Field) => void): Field[] {
   container.replaceChildren();
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties ?? {}).flatMap(([name, property]) => {
@@ -61,7 +61,7 @@ export function buildFields(schema: Schema, container: HTMLElement, onInput: () 
   });
 }
 
-function buildField(name: string, schema: Schema, kind: Kind, required: boolean, container: HTMLElement, onInput: () => void): Field {
+function buildField(name: string, schema: Schema, kind: Kind, required: boolean, container: HTMLElement, onInput: (field: Field) => void): Field {
   const id = `field-${name}`;
   const wrapper = el("div", kind === "boolean" ? "field check" : "field");
   const label = el("label", "", name);
@@ -77,7 +77,6 @@ function buildField(name: string, schema: Schema, kind: Kind, required: boolean,
   error.id = `${id}-error`;
   error.hidden = true;
   control.setAttribute("aria-describedby", `${hint.id} ${error.id}`);
-  control.addEventListener("input", onInput);
   wrapper.append(...(kind === "boolean" ? [control, label] : [label, control]), hint, error);
   container.append(wrapper);
   const field: Field = {
@@ -95,6 +94,7 @@ function buildField(name: string, schema: Schema, kind: Kind, required: boolean,
     },
     focus: () => control.focus(),
   };
+  control.addEventListener("input", () => onInput(field));
   return field;
 }
 

@@ -33,7 +33,10 @@ ${error ? errorSummary(error) : ""}
     </select>
     <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
   </div>
-  <fieldset id="fields" class="fields" hidden><legend>Input fields</legend><div id="field-list"></div></fieldset>
+  <fieldset id="fields" class="fields" aria-describedby="fields-off" hidden><legend>Input fields</legend>
+    <p id="fields-off" class="hint" hidden>These fields are off while the JSON box below is not a JSON object: they would replace what is typed there. Fix it, or empty it.</p>
+    <div id="field-list"></div>
+  </fieldset>
   <div class="field">
     <label for="input">Input (JSON)</label>
     <textarea id="input" name="input" rows="6" spellcheck="false" autocapitalize="off" aria-describedby="input-hint input-error" ${inputIssue(error) ? 'aria-invalid="true"' : ""}>${form.input}</textarea>

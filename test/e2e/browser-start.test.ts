@@ -103,6 +103,27 @@ it("checks the input as it is typed and refuses to post a broken one", async () 
   await page.context().close();
 });
 
+it("never lets a field overwrite what was typed in the JSON box", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "echo");
+  // Half-typed JSON: the fields are off, saying why, until the box is a JSON object again.
+  const typed = '{"lines": ["kept"], "delayMs": ';
+  await page.fill("#input", typed);
+  expect(await page.isDisabled("#field-delayMs")).toBe(true);
+  expect(await page.isVisible("#fields-off")).toBe(true);
+  expect(await page.getAttribute("#fields", "aria-describedby")).toBe("fields-off");
+  expect(await page.inputValue("#input")).toBe(typed);
+  // A value no field can show stays in the box when another field is edited.
+  await page.fill("#input", '{"lines": ["kept"], "delayMs": "soon"}');
+  expect(await page.isDisabled("#field-lines")).toBe(false);
+  expect(await page.isVisible("#fields-off")).toBe(false);
+  await page.fill("#field-lines", "one\ntwo");
+  expect(JSON.parse(await page.inputValue("#input"))).toEqual({ lines: ["one", "two"], delayMs: "soon" });
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("keeps the input that was typed when the type changes, and swaps an untouched example for the new type's", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
