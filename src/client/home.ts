@@ -11,6 +11,7 @@ const form = byId<HTMLFormElement>("start-form");
 const select = byId<HTMLSelectElement>("type");
 const input = byId<HTMLTextAreaElement>("input");
 const submit = byId<HTMLButtonElement>("start");
+let schema: Schema = {};
 let fields: Field[] = [];
 
 type ParsedInput = { value: Record<string, Json>; error?: undefined } | { value?: undefined; error: string };
@@ -25,6 +26,15 @@ function parseInput(): ParsedInput {
   } catch (error) {
     return { error: `Not valid JSON: ${(error as Error).message}` };
   }
+}
+
+/** What is wrong with the box as a whole: not a JSON object, or properties the chosen type refuses ("Unknown field"). */
+function inputProblem(parsed: ParsedInput): string | undefined {
+  if (!parsed.value) return parsed.error;
+  const known = Object.keys(schema.properties ?? {});
+  const unknown = schema.additionalProperties === false ? Object.keys(parsed.value).filter((name) => !known.includes(name)) : [];
+  if (!unknown.length) return undefined;
+  return `Not ${unknown.length === 1 ? "a field" : "fields"} of ${select.value}: ${unknown.join(", ")}.${known.length ? ` Its fields: ${known.join(", ")}.` : ""}`;
 }
 
 function showInputError(message: string | undefined): void {
@@ -53,14 +63,15 @@ function showType(): void {
   const option = select.selectedOptions[0];
   if (!option) return;
   byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
-  fields = buildFields(JSON.parse(option.dataset.schema ?? "{}") as Schema, byId("field-list"), fieldToJson);
+  schema = JSON.parse(option.dataset.schema ?? "{}") as Schema;
+  fields = buildFields(schema, byId("field-list"), fieldToJson);
   byId("fields").hidden = fields.length === 0;
   jsonToFields();
 }
 
 function jsonToFields(): void {
   const parsed = parseInput();
-  showInputError(parsed.error);
+  showInputError(inputProblem(parsed));
   // A field writes the whole box, which would replace text that is not (yet) a JSON object.
   byId<HTMLFieldSetElement>("fields").disabled = !parsed.value;
   byId("fields-off").hidden = Boolean(parsed.value);
@@ -98,16 +109,17 @@ select.addEventListener("change", switchType);
 input.addEventListener("input", jsonToFields);
 form.addEventListener("submit", (event) => {
   const parsed = parseInput();
-  showInputError(parsed.error);
+  const inputError = inputProblem(parsed);
+  showInputError(inputError);
   const invalid = fields.filter((field) => {
     const problem = parsed.value && problemOf(field, parsed.value);
     field.showError(problem);
     return problem !== undefined;
   });
-  if (parsed.error || invalid.length) {
+  if (inputError || invalid.length) {
     event.preventDefault();
-    if (parsed.error) input.focus();
-    else invalid[0]!.focus();
+    // The first problem in the page's order: the fields come before the box.
+    (invalid[0] ?? input).focus();
     return;
   }
   markStarting();

@@ -7,6 +7,7 @@ import { el } from "./dom";
 export interface Schema {
   type?: string | string[];
   properties?: Record<string, Schema>;
+  additionalProperties?: boolean | Schema;
   required?: string[];
   anyOf?: Schema[];
   enum?: Json[];

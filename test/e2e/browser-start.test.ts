@@ -124,6 +124,27 @@ it("never lets a field overwrite what was typed in the JSON box", async () => {
   await page.context().close();
 });
 
+it("flags fields the chosen type does not take before posting", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  await page.selectOption("#type", "echo");
+  await page.fill("#field-lines", "hello");
+  // The box keeps what was edited on a type switch; demo takes neither of echo's fields.
+  await page.selectOption("#type", "demo");
+  await waitForText(page, "#input-error", "Not fields of demo: lines, delayMs. Its fields: intervalMs.");
+  const posts: string[] = [];
+  page.on("request", (request) => void (request.method() === "POST" && posts.push(request.url())));
+  await page.click("#start");
+  expect(posts).toEqual([]);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("input");
+  expect(await page.getAttribute("#input", "aria-invalid")).not.toBeNull();
+  // Gone from the box, gone from the message.
+  await page.fill("#input", '{"intervalMs": 10}');
+  expect(await page.isVisible("#input-error")).toBe(false);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("keeps the input that was typed when the type changes, and swaps an untouched example for the new type's", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
