@@ -5,11 +5,12 @@ import { codeSpans } from "../pages/format";
 import { byId, el } from "./dom";
 import { markStarting } from "./my-jobs";
 import { showMyJobs } from "./my-jobs-list";
-import { buildFields, type Field, type Schema } from "./schema-fields";
+import { buildFields, valueProblem, type Field, type Schema } from "./schema-fields";
 
 const form = byId<HTMLFormElement>("start-form");
 const select = byId<HTMLSelectElement>("type");
 const input = byId<HTMLTextAreaElement>("input");
+const timeout = byId<HTMLInputElement>("timeoutMs");
 const submit = byId<HTMLButtonElement>("start");
 let schema: Schema = {};
 let fields: Field[] = [];
@@ -37,11 +38,20 @@ function inputProblem(parsed: ParsedInput): string | undefined {
   return `Not ${unknown.length === 1 ? "a field" : "fields"} of ${select.value}: ${unknown.join(", ")}.${known.length ? ` Its fields: ${known.join(", ")}.` : ""}`;
 }
 
-function showInputError(message: string | undefined): void {
-  const error = byId("input-error");
+/** As the server checks it: empty for the default, or a whole number of milliseconds from 1. */
+function timeoutProblem(): string | undefined {
+  // What a number input cannot read ("1e", "--3") comes back empty, flagged as bad input.
+  if (timeout.validity.badInput) return "Expected a whole number";
+  const text = timeout.value.trim();
+  return text === "" ? undefined : valueProblem(Number(text), { minimum: 1 }, "integer", false);
+}
+
+/** A problem under a server-rendered control, in its `<id>-error` paragraph. */
+function showError(control: HTMLElement, message: string | undefined): void {
+  const error = byId(`${control.id}-error`);
   error.hidden = !message;
   error.textContent = message ?? "";
-  input.toggleAttribute("aria-invalid", Boolean(message));
+  control.toggleAttribute("aria-invalid", Boolean(message));
 }
 
 const exampleOf = (option: HTMLOptionElement | undefined) => option?.dataset.example ?? "{}";
@@ -71,7 +81,7 @@ function showType(): void {
 
 function jsonToFields(): void {
   const parsed = parseInput();
-  showInputError(inputProblem(parsed));
+  showError(input, inputProblem(parsed));
   // A field writes the whole box, which would replace text that is not (yet) a JSON object.
   byId<HTMLFieldSetElement>("fields").disabled = !parsed.value;
   byId("fields-off").hidden = Boolean(parsed.value);
@@ -107,19 +117,22 @@ function fieldToJson(field: Field): void {
 form.noValidate = true;
 select.addEventListener("change", switchType);
 input.addEventListener("input", jsonToFields);
+timeout.addEventListener("input", () => showError(timeout, timeoutProblem()));
 form.addEventListener("submit", (event) => {
   const parsed = parseInput();
   const inputError = inputProblem(parsed);
-  showInputError(inputError);
+  showError(input, inputError);
   const invalid = fields.filter((field) => {
     const problem = parsed.value && problemOf(field, parsed.value);
     field.showError(problem);
     return problem !== undefined;
   });
-  if (inputError || invalid.length) {
+  const timeoutError = timeoutProblem();
+  showError(timeout, timeoutError);
+  if (inputError || invalid.length || timeoutError) {
     event.preventDefault();
-    // The first problem in the page's order: the fields come before the box.
-    (invalid[0] ?? input).focus();
+    // The first problem in the page's order: the fields, the box, the timeout.
+    (invalid[0] ?? (inputError ? input : timeout)).focus();
     return;
   }
   markStarting();

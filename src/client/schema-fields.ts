@@ -151,11 +151,12 @@ function writeControl(kind: Kind, control: Control, value: Json | undefined): vo
 }
 
 function check(value: Json | undefined, schema: Schema, kind: Kind, required: boolean): { value?: Json; error?: string } {
-  const error = problem(value, schema, kind, required);
+  const error = valueProblem(value, schema, kind, required);
   return error ? { value, error } : { value };
 }
 
-function problem(value: Json | undefined, schema: Schema, kind: Kind, required: boolean): string | undefined {
+/** What is wrong with a value for a property of this schema and kind, in the words the fields show. */
+export function valueProblem(value: Json | undefined, schema: Schema, kind: Kind, required: boolean): string | undefined {
   if (value === undefined) return required ? "Required" : undefined;
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return "Expected a number";

@@ -34,7 +34,7 @@ export const envelope = v.strictObject({
   type: v.pipe(v.string(), v.minLength(1, "Expected a job type"), v.maxLength(100, "Expected a job type")),
   input: v.optional(v.unknown()),
   // The cap (about 285,000 years) only keeps a refusal from quoting a 300-digit number; the budget's runTime is the real limit.
-  timeoutMs: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1, "Expected a positive number of milliseconds"))),
+  timeoutMs: v.optional(v.pipe(v.number("Expected a number of milliseconds"), v.safeInteger("Expected a whole number of milliseconds"), v.minValue(1, "Expected a positive number of milliseconds"))),
   webhook: v.optional(v.strictObject({ url: v.pipe(v.string(), v.maxLength(2048, "Expected a URL of at most 2048 characters"), v.url("Expected a URL")) })),
   tags: v.optional(v.pipe(
     v.array(v.pipe(v.string(), v.regex(TAG_PATTERN, "Expected a tag of 1 to 40 letters, digits or _ . : @ -"))),

@@ -39,14 +39,15 @@ ${error ? errorSummary(error) : ""}
   </fieldset>
   <div class="field">
     <label for="input">Input (JSON)</label>
-    <textarea id="input" name="input" rows="6" spellcheck="false" autocapitalize="off" aria-describedby="input-hint input-error" ${inputIssue(error) ? 'aria-invalid="true"' : ""}>${form.input}</textarea>
+    <textarea id="input" name="input" rows="6" spellcheck="false" autocapitalize="off" aria-describedby="input-hint input-error" ${inputIssue(error) ? invalid : ""}>${form.input}</textarea>
     <p id="input-hint" class="hint">The job's input as a JSON object; each type's example is listed below.</p>
     <p id="input-error" class="field-error" ${inputIssue(error) ? "" : "hidden"}>${inputIssue(error) ?? ""}</p>
   </div>
   <div class="field">
     <label for="timeoutMs">Timeout in milliseconds <span class="optional">(optional)</span></label>
-    <input id="timeoutMs" name="timeoutMs" type="number" inputmode="numeric" min="1" step="1" value="${form.timeoutMs}" aria-describedby="timeout-hint">
+    <input id="timeoutMs" name="timeoutMs" type="number" inputmode="numeric" min="1" step="1" value="${form.timeoutMs}" aria-describedby="timeout-hint timeoutMs-error" ${timeoutIssue(error) ? invalid : ""}>
     <p id="timeout-hint" class="hint">The job fails with a timeout after this long; empty for the default.</p>
+    <p id="timeoutMs-error" class="field-error" ${timeoutIssue(error) ? "" : "hidden"}>${timeoutIssue(error) ?? ""}</p>
   </div>
   <button type="submit" id="start">Start job</button>
 </form>
@@ -67,10 +68,23 @@ function inputIssue(error: ApiError["error"] | undefined): string | undefined {
   return error?.code === "invalid_json" ? error.message : undefined;
 }
 
+/** Markup, not text: a plain string here would come out escaped (aria-invalid=&quot;true&quot;). */
+const invalid = html`aria-invalid="true"`;
+
+function timeoutIssue(error: ApiError["error"] | undefined): string | undefined {
+  return error?.issues?.find((issue) => issue.path === "timeoutMs")?.message;
+}
+
+/** Refusals the API words for its clients ("the request body"), said for a person at the form; the issues follow. */
+const FORM_MESSAGES: Record<string, string> = {
+  invalid_request: "Some of the values are not right:",
+  unknown_type: "That job type is not one you may start here; pick one from the list.",
+};
+
 function errorSummary(error: ApiError["error"]): Html {
   return html`<div id="form-errors" class="error-summary" role="alert" tabindex="-1">
   <h2>The job was not started</h2>
-  <p>${error.message}</p>
+  <p>${FORM_MESSAGES[error.code] ?? error.message}</p>
   ${error.issues?.length ? html`<ul>${error.issues.map((issue) => html`<li>${issue.path ? html`<code>${issue.path}</code>: ` : ""}${issue.message}</li>`)}</ul>` : ""}
 </div>`;
 }

@@ -145,6 +145,34 @@ it("flags fields the chosen type does not take before posting", async () => {
   await page.context().close();
 });
 
+it("checks the timeout before posting", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  await page.fill("#timeoutMs", "-3");
+  await waitForText(page, "#timeoutMs-error", "At least 1");
+  expect(await page.getAttribute("#timeoutMs", "aria-invalid")).not.toBeNull();
+  const posts: string[] = [];
+  page.on("request", (request) => void (request.method() === "POST" && posts.push(request.url())));
+  await page.click("#start");
+  expect(posts).toEqual([]);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("timeoutMs");
+  await page.fill("#timeoutMs", "2.5");
+  await waitForText(page, "#timeoutMs-error", "Expected a whole number");
+  await page.fill("#timeoutMs", "");
+  expect(await page.isVisible("#timeoutMs-error")).toBe(false);
+  expect(await page.getAttribute("#timeoutMs", "aria-invalid")).toBeNull();
+  expect(problems).toEqual([]);
+
+  // Posted past every check (form.submit() skips them): the refusal is said for a person, on the field.
+  await page.fill("#timeoutMs", "-3");
+  await Promise.all([page.waitForResponse((r) => r.url() === `${baseUrl}/jobs`), page.$eval("#start-form", (form) => (form as HTMLFormElement).submit())]);
+  await waitForText(page, "#form-errors p", "Some of the values are not right:");
+  await waitForText(page, "#timeoutMs-error", "Expected a positive number of milliseconds");
+  expect(await page.getAttribute("#timeoutMs", "aria-invalid")).toBe("true");
+  expect(await page.inputValue("#timeoutMs")).toBe("-3");
+  await page.context().close();
+});
+
 it("keeps the input that was typed when the type changes, and swaps an untouched example for the new type's", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
