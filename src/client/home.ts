@@ -138,6 +138,16 @@ form.addEventListener("submit", (event) => {
   markStarting();
   submit.disabled = true;
 });
+// A type's link in the list loads /?type= with its example; here it picks the type in
+// the form instead, which keeps what was typed in the box.
+byId("types").addEventListener("click", (event) => {
+  const link = (event.target as Element).closest<HTMLAnchorElement>("a[data-type]");
+  if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  event.preventDefault();
+  select.value = link.dataset.type!;
+  switchType();
+  select.focus();
+});
 // Coming back with the Back button restores this page as it was left: usable again.
 window.addEventListener("pageshow", () => (submit.disabled = false));
 

@@ -32,6 +32,7 @@ ${error ? errorSummary(error) : ""}
       ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
     </select>
     <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
+    <noscript><p class="hint">Without JavaScript, another type picked here keeps this one's description and input: pick it from <a href="#types-heading">the job types below</a> instead, which brings its example.</p></noscript>
   </div>
   <fieldset id="fields" class="fields" aria-describedby="fields-off" hidden><legend>Input fields</legend>
     <p id="fields-off" class="hint" hidden>These fields are off while the JSON box below is not a JSON object: they would replace what is typed there. Fix it, or empty it.</p>
@@ -58,7 +59,8 @@ ${error ? errorSummary(error) : ""}
 </section>
 <section aria-labelledby="types-heading">
   <h2 id="types-heading">Job types</h2>
-  <dl class="types">${types.map((t) => html`<div><dt>${t.type}</dt><dd>${describe(t.description)}<pre>${JSON.stringify(t.example)}</pre></dd></div>`)}</dl>
+  <p class="hint">Pick one to use it in the form above.</p>
+  <dl id="types" class="types">${types.map((t) => html`<div><dt><a href="/?type=${encodeURIComponent(t.type)}" data-type="${t.type}">${t.type}</a></dt><dd>${describe(t.description)}<pre>${JSON.stringify(t.example)}</pre></dd></div>`)}</dl>
 </section>`,
   );
 }

@@ -226,6 +226,35 @@ it("works without JavaScript: a refused form comes back as a page, a good one ru
   await page.context().close();
 });
 
+it("without JavaScript, a type from the list brings its example, so the form posts", async () => {
+  const { page } = await openPage(browser(), { javaScriptEnabled: false });
+  await page.goto(`${baseUrl}/`);
+  // The select alone cannot change the example without a script; the note says so.
+  expect(await page.isVisible("#type-description + noscript p")).toBe(true);
+  await page.click("#types a[data-type=echo]");
+  expect(new URL(page.url()).search).toBe("?type=echo");
+  expect(await page.inputValue("#type")).toBe("echo");
+  expect(JSON.parse(await page.inputValue("#input"))).toEqual({ lines: ["Hello", "from a Durable Object"], delayMs: 500 });
+  expect(await page.textContent("#type-description")).toContain("Logs each of");
+  const [created] = await Promise.all([page.waitForResponse((r) => r.url() === `${baseUrl}/jobs`), page.click("#start")]);
+  expect(created.status()).toBe(303);
+  await page.context().close();
+});
+
+it("with JavaScript, a type from the list is picked in the form, keeping what was typed", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/`);
+  await page.fill("#input", '{"n": 1000}');
+  await page.click("#types a[data-type=primes]");
+  expect(new URL(page.url()).search).toBe("");
+  expect(await page.inputValue("#type")).toBe("primes");
+  expect(await page.inputValue("#input")).toBe('{"n": 1000}');
+  expect(await page.inputValue("#field-n")).toBe("1000");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("type");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("takes a list line with a line break from the JSON box without a false error", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
