@@ -3,10 +3,15 @@
 import * as v from "valibot";
 import { defineJob, jsonSchemaOf } from "../../src/authoring";
 
+const MAX_N = 1_000_000_000;
+const DEFAULT_SEGMENT = 1_000_000;
+
 const input = v.strictObject({
-  n: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(1_000_000_000)),
-  segment: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1_000), v.maxValue(10_000_000)), 1_000_000),
+  n: v.pipe(v.number(), v.integer(), v.minValue(2), v.maxValue(MAX_N)),
+  segment: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1_000), v.maxValue(10_000_000)), DEFAULT_SEGMENT),
 });
+
+const count = (value: number) => value.toLocaleString("en-US");
 
 /** Primes up to and including `limit`, by a plain sieve. */
 function basePrimes(limit: number): number[] {
@@ -40,6 +45,10 @@ export const primes = defineJob({
   example: { n: 20_000_000, segment: 1_000_000 },
   // One step per segment: refuse up front what the job's budget could not finish.
   needs: ({ n, segment }) => ({ steps: Math.ceil(n / segment) }),
+  // The schema's maximum alone promises a billion, which an anonymous visitor's 200 steps cannot reach.
+  inputHints: ({ steps }) => ({
+    n: `your budget: ${count(steps)} steps, one per segment, so n up to ${count(steps)} × segment (${count(Math.min(MAX_N, steps * DEFAULT_SEGMENT))} with the default segment)`,
+  }),
   async run({ input, step, progress }) {
     const { n, segment } = input;
     const small = basePrimes(Math.ceil(Math.sqrt(n)));

@@ -74,7 +74,7 @@ function showType(): void {
   if (!option) return;
   byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
   schema = JSON.parse(option.dataset.schema ?? "{}") as Schema;
-  fields = buildFields(schema, byId("field-list"), fieldToJson);
+  fields = buildFields(schema, JSON.parse(option.dataset.hints ?? "{}") as Record<string, string>, byId("field-list"), fieldToJson);
   byId("fields").hidden = fields.length === 0;
   jsonToFields();
 }

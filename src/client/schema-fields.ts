@@ -52,17 +52,20 @@ function kindOf(schema: Schema): Kind | null {
   return type === "integer" || type === "number" || type === "boolean" || type === "string" ? type : null;
 }
 
-/** Fields for the properties we know how to edit; the JSON box covers the rest. */
-export function buildFields(schema: Schema, container: HTMLElement, onInput: (field: Field) => void): Field[] {
+/**
+ * Fields for the properties we know how to edit; the JSON box covers the rest. `hints`,
+ * by property, add to what the schema says (what the visitor's budget allows).
+ */
+export function buildFields(schema: Schema, hints: Record<string, string>, container: HTMLElement, onInput: (field: Field) => void): Field[] {
   container.replaceChildren();
   const required = new Set(schema.required ?? []);
   return Object.entries(schema.properties ?? {}).flatMap(([name, property]) => {
     const kind = kindOf(property);
-    return kind ? [buildField(name, property, kind, required.has(name), container, onInput)] : [];
+    return kind ? [buildField(name, property, kind, required.has(name), hints[name], container, onInput)] : [];
   });
 }
 
-function buildField(name: string, schema: Schema, kind: Kind, required: boolean, container: HTMLElement, onInput: (field: Field) => void): Field {
+function buildField(name: string, schema: Schema, kind: Kind, required: boolean, extraHint: string | undefined, container: HTMLElement, onInput: (field: Field) => void): Field {
   const id = `field-${name}`;
   const wrapper = el("div", kind === "boolean" ? "field check" : "field");
   const label = el("label", "", name);
@@ -72,7 +75,7 @@ function buildField(name: string, schema: Schema, kind: Kind, required: boolean,
   // No name: only the JSON box is submitted; fields edit its text.
   control.id = id;
   if (schema.default !== undefined && kind !== "boolean") control.setAttribute("placeholder", kind === "lines" && Array.isArray(schema.default) ? schema.default.join("\n") : String(schema.default));
-  const hint = el("p", "hint", hintFor(kind, schema));
+  const hint = el("p", "hint", [hintFor(kind, schema), extraHint].filter(Boolean).join("; "));
   hint.id = `${id}-hint`;
   const error = el("p", "field-error");
   error.id = `${id}-error`;

@@ -4,9 +4,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono/tiny";
 import { errorPage } from "../pages/error-page";
-import { homePage, startForm, type StartForm } from "../pages/home-page";
+import { homePage, startForm, type StartForm, type StartType } from "../pages/home-page";
 import { jobPage } from "../pages/job-page";
 import type { ApiError as ApiErrorBody, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
+import { budgetFor } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
 
@@ -39,9 +40,13 @@ export function pagesApp(): Hono<AppEnv> {
   return pages;
 }
 
-/** The start page offers what this visitor may start. */
-function startableTypes(c: Context<AppEnv>): JobTypeInfo[] {
-  return c.var.types.infos((d) => mayCreate(c.var.principal, d, c.var.access));
+/** The start page offers what this visitor may start, with hints on what the visitor's budget allows of each. */
+function startableTypes(c: Context<AppEnv>): StartType[] {
+  const { config, principal, access, types } = c.var;
+  return types.infos((d) => mayCreate(principal, d, access)).map((info) => {
+    const definition = types.find(info.type)!;
+    return { ...info, inputHints: definition.inputHints?.(budgetFor(config, principal, definition)) ?? {} };
+  });
 }
 
 export async function jobPageResponse(c: Context<AppEnv>, snapshot: JobSnapshot, urls: JobUrls, canControl: boolean): Promise<Response> {

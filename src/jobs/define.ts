@@ -76,6 +76,8 @@ export interface JobDefinition<Type extends string = string, Schema extends Stan
   budget?: Partial<Budget>;
   /** What a job with this input will need, checked against its budget at create (400 over it). */
   needs?(input: StandardSchemaV1.InferOutput<Schema>): Partial<Budget>;
+  /** What `needs` allows of the input under a visitor's budget, in words for the start page's field hints, by property. */
+  inputHints?(budget: Budget): Record<string, string>;
   /** The job's result: JSON (at most 1 MiB), returned to whoever asks for the job. */
   run(ctx: RunContext<StandardSchemaV1.InferOutput<Schema>>): Promise<Result>;
 }

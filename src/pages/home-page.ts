@@ -6,6 +6,11 @@ import type { ApiError, JobTypeInfo } from "../protocol";
 import { codeSpans, pretty } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
+/** A type the visitor may start: what /job-types says, and what the visitor's budget allows of its input (field hints by property). */
+export interface StartType extends JobTypeInfo {
+  inputHints: Record<string, string>;
+}
+
 export interface StartForm {
   type: string;
   /** The input as JSON text, as typed. */
@@ -19,7 +24,7 @@ export function startForm(types: JobTypeInfo[], type?: string): StartForm {
   return { type: chosen?.type ?? "", input: pretty(chosen?.example ?? {}), timeoutMs: "" };
 }
 
-export function homePage(types: JobTypeInfo[], form: StartForm, error?: ApiError["error"], csrf?: string): Html {
+export function homePage(types: StartType[], form: StartForm, error?: ApiError["error"], csrf?: string): Html {
   const chosen = types.find((t) => t.type === form.type);
   return page(
     { title: error ? "The job was not started" : "Start a job", script: "home" },
@@ -29,7 +34,7 @@ ${error ? errorSummary(error) : ""}
   <div class="field">
     <label for="type">Job type</label>
     <select id="type" name="type" aria-describedby="type-description">
-      ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
+      ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-hints="${JSON.stringify(t.inputHints)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
     </select>
     <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
     <noscript><p class="hint">Without JavaScript, another type picked here keeps this one's description and input: pick it from <a href="#types-heading">the job types below</a> instead, which brings its example.</p></noscript>

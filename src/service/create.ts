@@ -10,6 +10,7 @@ import { fingerprint, type JobRequest } from "../http/create-request";
 import { ApiError } from "../http/errors";
 import { mintJobId, type ScopedKey } from "../http/job-id";
 import type { JobRpc } from "../job/job-object";
+import type { AnyJobDefinition } from "../jobs/define";
 import type { JobRegistry } from "../jobs/registry";
 import { randomToken, sha256, toHex } from "../lib/crypto";
 import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
@@ -39,7 +40,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const { config, access } = d;
   const refusal = createRefusal(principal, request.definition, access);
   if (refusal) throw refusal;
-  const budget = tighter(principal.kind === "owner" ? config.budget : config.publicBudget, request.definition.budget ?? {});
+  const budget = budgetFor(config, principal, request.definition);
   const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
   checkNeeds(`this "${request.type}" input needs`, request.definition.needs?.(request.input) ?? {}, budget);
   checkNeeds("timeoutMs asks for", { runTimeMs: timeoutMs }, budget);
@@ -61,6 +62,11 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   }
   const created = outcome.status === "created";
   return { id, created, snapshot: outcome.snapshot, controlToken: created ? controlToken : null, timeoutMs };
+}
+
+/** The budget a job of this type runs under when this principal creates it. */
+export function budgetFor(config: Config, principal: Principal, definition: AnyJobDefinition): Budget {
+  return tighter(principal.kind === "owner" ? config.budget : config.publicBudget, definition.budget ?? {});
 }
 
 export function jobStub(env: Env, id: string): JobRpc {

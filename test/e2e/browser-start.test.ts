@@ -173,6 +173,15 @@ it("checks the timeout before posting", async () => {
   await page.context().close();
 });
 
+it("says by primes' n what an anonymous visitor's budget allows", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/?type=primes`);
+  // wrangler.toml: PUBLIC_JOB_BUDGET steps=200; primes needs one step per segment of 1,000,000 by default.
+  await waitForText(page, "#field-n-hint", /your budget: 200 steps, one per segment, so n up to 200 × segment \(200,000,000 with the default segment\)$/);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("keeps the input that was typed when the type changes, and swaps an untouched example for the new type's", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
