@@ -20,17 +20,23 @@ export interface DashboardView {
 }
 
 
+/**
+ * Sign-in, or sign-in again after a refused credential: then, as the start page's form
+ * errors, the summary takes the focus (here by `autofocus`: this page has no script) and
+ * the field is marked invalid and described by the reason.
+ */
 export function signInPage(error?: string): Html {
   return page(
     { title: "Sign in" },
     html`<h1>Your jobs</h1>
 <p class="lead">Sign in with your owner token (from <code>API_TOKENS</code>) or a JWT from your site to see and manage your jobs.</p>
-${error ? html`<div id="form-errors" class="error-summary" role="alert"><h2>Not signed in</h2><p>${error}</p></div>` : ""}
+${error ? html`<div id="form-errors" class="error-summary" role="alert" tabindex="-1" autofocus><h2>Not signed in</h2><p id="credential-error">${error}</p></div>` : ""}
 <form id="sign-in" class="start" method="post" action="/session">
   <div class="field">
     <label for="credential">Token or JWT</label>
-    <input id="credential" name="credential" type="password" autocomplete="current-password" required maxlength="4096">
-    <p class="hint">It is checked once and never stored in the browser: you get a session cookie for 12 hours.</p>
+    <input id="credential" name="credential" type="password" autocomplete="current-password" required maxlength="4096"
+      aria-describedby="${error ? "credential-error " : ""}credential-hint" ${error ? html`aria-invalid="true"` : ""}>
+    <p id="credential-hint" class="hint">It is checked once and never stored in the browser: you get a session cookie for 12 hours.</p>
   </div>
   <button type="submit">Sign in</button>
 </form>`,

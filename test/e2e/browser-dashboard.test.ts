@@ -228,11 +228,17 @@ it("signs in again from the form after a refused credential, wrong or malformed"
   const { page } = await openPage(browser());
   for (const [credential, message] of [["wrong-token-of-enough-length", "The bearer token is not valid"], ["two words", "Paste an owner token or a JWT"]] as const) {
     await page.goto(`${baseUrl}/dashboard`);
+    expect(await page.getAttribute("#credential", "aria-invalid")).toBeNull();
     await page.fill("#credential", credential);
     const [answer] = await Promise.all([page.waitForResponse(`${baseUrl}/session`), page.click("#sign-in button")]);
     expect(answer.status()).toBeLessThan(500);
     await waitForText(page, "#form-errors p", message);
     expect(await page.isVisible("#credential")).toBe(true);
+    // As the start page's errors: the summary has the focus, and the field says it was refused, and why.
+    await page.waitForFunction(() => document.activeElement?.id === "form-errors");
+    expect(await page.getAttribute("#credential", "aria-invalid")).toBe("true");
+    const described = await page.$eval("#credential", (input) => input.getAttribute("aria-describedby")!.split(" ").map((id) => document.getElementById(id)?.textContent));
+    expect(described).toContain(message);
   }
   // The form that came back signs in.
   await page.fill("#credential", E2E_TOKEN);
