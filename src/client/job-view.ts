@@ -21,6 +21,19 @@ export function renderJob(job: JobSnapshot, now: number): void {
   document.title = `${percent === null || isTerminal(job.state) ? stateLabel(job.state) : `${percent} %`} · ${job.type} job · Live jobs`;
 }
 
+/**
+ * Deleted or expired while the page was open: what the page last saw stays, but nothing
+ * that says what happens now or next (viewers, a step's "wakes in 39 s", the ETA).
+ */
+export function renderGone(job: JobSnapshot): void {
+  const badge = byId("job-state");
+  badge.className = "badge state-unknown";
+  setText(badge, "Gone");
+  setText(byId("viewers"), "none (it no longer exists)");
+  for (const detail of document.querySelectorAll<HTMLElement>("#steps :is(.step-running, .step-waiting, .step-sleeping) .step-detail")) setText(detail, "");
+  setText(byId("progress-text"), progressText(job, null));
+}
+
 /** Cancel goes when the job ends; the keyboard's place, if it was there (its question open), goes to the state. */
 function hideCancelOnceEnded(job: JobSnapshot): void {
   const cancel = document.getElementById("cancel-form");

@@ -6,7 +6,7 @@ import { askFirst } from "./ask-first";
 import { enableCopyButtons } from "./copy-buttons";
 import { byId, setText } from "./dom";
 import { applyEvent } from "./job-model";
-import { renderJob } from "./job-view";
+import { renderGone, renderJob } from "./job-view";
 import { ApiRequestError, createClient, type LiveStatus } from "../sdk/client";
 import { LogView } from "./log-view";
 import { claimStarted } from "./my-jobs";
@@ -43,9 +43,7 @@ function showStatus(status: PageStatus): void {
 /** Deleted or expired while the page was open: nothing about it moves on any more. */
 function showGone(): void {
   clearInterval(clock);
-  const badge = byId("job-state");
-  badge.className = "badge state-unknown";
-  badge.textContent = "Gone";
+  renderGone(job);
   const cancel = document.getElementById("cancel-form");
   if (cancel) cancel.hidden = true;
 }

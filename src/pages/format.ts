@@ -25,9 +25,10 @@ export function etaMs(snapshot: JobSnapshot, now: number): number | null {
   return spent < 1_000 ? null : (spent * (100 - percent)) / percent;
 }
 
-export function progressText(snapshot: JobSnapshot, now: number): string {
+/** `now` null: the job's clock stopped without an end (it is gone), so no ETA. */
+export function progressText(snapshot: JobSnapshot, now: number | null): string {
   const percent = percentDone(snapshot.progress, snapshot.state);
-  const eta = etaMs(snapshot, now);
+  const eta = now === null ? null : etaMs(snapshot, now);
   const parts = [percent === null ? "No progress reported" : `${percent} %`];
   if (eta !== null) parts.push(`about ${duration(eta)} left`);
   if (snapshot.progress?.message && snapshot.state !== "succeeded") parts.push(snapshot.progress.message);

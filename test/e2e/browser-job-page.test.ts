@@ -265,16 +265,23 @@ it("shows a finished job's whole log, past the first page the server rendered", 
   await page.context().close();
 });
 
-it("says so when the job is deleted while the page is open: its badge, clock and Cancel stop", async () => {
-  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+it("says so when the job is deleted while the page is open: its badge, clock and Cancel stop, and nothing says what happens next", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 2_000 });
   const { page, problems } = await openPage(browser());
   await holdControl(page, job);
   await page.goto(job.urls.page);
   await waitForText(page, "#live-status", "Live");
+  // Asleep between two lines, with an ETA, watched by this page.
+  await waitForText(page, "#progress-text", /^\d+ % · about [\d.]+ (ms|s) left$/);
+  await waitForText(page, "#steps .step-sleeping .step-detail", /^sleeping, wakes in /);
+  await waitForText(page, "#viewers", "1 watching");
   expect((await fetch(job.urls.self, { method: "DELETE", headers: { "Control-Token": job.controlToken! } })).status).toBe(204);
   await waitForText(page, "#live-status", "This job no longer exists.");
   await waitForText(page, "#job-state", "Gone");
   expect(await page.isVisible("#cancel-form")).toBe(false);
+  expect(await page.textContent("#viewers")).toBe("none (it no longer exists)");
+  expect(await page.textContent("#steps")).not.toMatch(/wakes in|running/);
+  expect(await page.textContent("#progress-text")).toMatch(/^\d+ %$/);
   const elapsed = await page.textContent("#elapsed");
   await page.waitForTimeout(1_500);
   expect(await page.textContent("#elapsed")).toBe(elapsed);
