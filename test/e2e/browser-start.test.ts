@@ -86,6 +86,42 @@ for (const colorScheme of ["light", "dark"] as const) {
   });
 }
 
+for (const colorScheme of ["light", "dark"] as const) {
+  it(`draws the form's fields with borders of 3:1 or more against their fill and what is around them (${colorScheme})`, async () => {
+    const { page, problems } = await openPage(browser(), { colorScheme });
+    await page.goto(`${baseUrl}/`);
+    await page.selectOption("#type", "echo");
+    // WCAG 1.4.11: a control's boundary must stand out from the colours on either side of it.
+    const contrasts = await page.$$eval("#start-form :is(input, select, textarea):not([type=hidden], [type=checkbox])", (controls) => {
+      const rgb = (color: string) => color.match(/[\d.]+/g)!.map(Number);
+      const luminance = (color: string) => {
+        const [r, g, b] = rgb(color).slice(0, 3).map((c) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4));
+        return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      };
+      const ratio = (a: string, b: string) => {
+        const [high, low] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+        return (high! + 0.05) / (low! + 0.05);
+      };
+      // The first opaque background at or above an element.
+      const fill = (element: Element | null): string => {
+        for (; element; element = element.parentElement) {
+          const color = getComputedStyle(element).backgroundColor;
+          if (rgb(color)[3] !== 0) return color;
+        }
+        return "rgb(255, 255, 255)";
+      };
+      return controls.map((control) => {
+        const border = getComputedStyle(control).borderTopColor;
+        return { id: control.id, inside: Math.round(ratio(border, fill(control)) * 100) / 100, around: Math.round(ratio(border, fill(control.parentElement)) * 100) / 100 };
+      });
+    });
+    expect(contrasts.map((c) => c.id)).toEqual(expect.arrayContaining(["type", "input", "timeoutMs", "field-delayMs"]));
+    for (const contrast of contrasts) expect(Math.min(contrast.inside, contrast.around), JSON.stringify(contrast)).toBeGreaterThanOrEqual(3);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+}
+
 it("checks the input as it is typed and refuses to post a broken one", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/`);
