@@ -30,6 +30,7 @@ function newRow(job: JobListing): HTMLTableRowElement {
   row.dataset.job = job.id;
   const link = el("a", "job-link", job.type);
   link.href = `/jobs/${encodeURIComponent(job.id)}`;
+  link.setAttribute("aria-label", jobName(job));
   const name = el("td");
   name.append(link);
   if (job.tags.length) {
@@ -38,7 +39,9 @@ function newRow(job: JobListing): HTMLTableRowElement {
     name.append(" ", tags);
   }
   const progress = el("td", "progress-cell");
-  progress.append(el("progress"), " ", el("span", "progress-note"));
+  const bar = el("progress");
+  bar.setAttribute("aria-label", `Progress of ${jobName(job)}`);
+  progress.append(bar, " ", el("span", "progress-note"));
   const age = el("td", "age");
   age.append(el("time"));
   const actions = el("td", "row-actions");

@@ -95,15 +95,17 @@ interface RowForms {
 /** One job's row; src/client/dashboard.ts builds the same markup for jobs that appear live. */
 export function jobRow(job: JobListing, forms: RowForms, now: number): Html {
   const active = !isTerminal(job.state);
+  // Named as the row's buttons are: twenty links read "demo" alike, and bars have no name of their own.
+  const name = jobName(job);
   return html`<tr data-job="${job.id}" data-created="${job.createdAt}" data-started="${job.startedAt ?? ""}" data-finished="${job.finishedAt ?? ""}">
-<td><a href="/jobs/${job.id}" class="job-link">${job.type}</a>${job.tags.length ? html` <span class="tags">${job.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</span>` : ""}</td>
+<td><a href="/jobs/${job.id}" class="job-link" aria-label="${name}">${job.type}</a>${job.tags.length ? html` <span class="tags">${job.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</span>` : ""}</td>
 <td><span class="badge state-${job.state}">${stateLabel(job.state)}</span></td>
-<td class="progress-cell"><progress max="100" ${job.percent === null ? (active ? "" : 'value="0"') : html`value="${job.percent}"`}></progress> <span class="progress-note">${progressNote(job)}</span></td>
+<td class="progress-cell"><progress max="100" aria-label="Progress of ${name}" ${job.percent === null ? (active ? "" : 'value="0"') : html`value="${job.percent}"`}></progress> <span class="progress-note">${progressNote(job)}</span></td>
 <td class="age"><time datetime="${new Date(job.createdAt).toISOString()}">${ageText(now - job.createdAt)}</time></td>
 <td class="took">${tookText(job, now)}</td>
 <td class="row-actions">
   ${cancelForm(job, forms, active)}
-  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(forms.csrf)}<button type="submit" class="quiet">Run again<span class="visually-hidden"> ${jobName(job)}</span></button></form>
+  <form method="post" action="/jobs/${job.id}/rerun" class="rerun">${csrfField(forms.csrf)}<button type="submit" class="quiet">Run again<span class="visually-hidden"> ${name}</span></button></form>
 </td>
 </tr>`;
 }

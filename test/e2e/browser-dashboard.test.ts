@@ -141,6 +141,25 @@ it("asks in the row before it cancels: No, Escape or a double click change nothi
   await page.context().close();
 });
 
+it("names each row's link and progress bar after its job, in rows served and rows built live", async () => {
+  const tag = `names-${Date.now()}`;
+  const served = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  await waitForText(page, "#live-status", "Live");
+  const live = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  await waitForText(page, `${row(live.id)} .badge`, /^(Queued|Running|Waiting)$/);
+  for (const job of [served, live]) {
+    const name = `sleepy job ${job.id.slice(0, 6)}…`;
+    const inRow = page.locator(row(job.id));
+    expect(await inRow.getByRole("link", { name, exact: true }).getAttribute("href")).toBe(`/jobs/${job.id}`);
+    expect(await inRow.getByRole("progressbar", { name: `Progress of ${name}`, exact: true }).count()).toBe(1);
+  }
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("moves the keyboard to Run again when a job ends while its Cancel asks", async () => {
   const { page, problems } = await openPage(browser());
   await signIn(page);
