@@ -2,6 +2,7 @@
 // failed, when it does), a reload in the middle of a job, retries in the step timeline,
 // the log's scrolling, the copy buttons, and the 404 page (an expired job's is in
 // browser-restart.test.ts).
+import type { Page } from "playwright-core";
 import { expect, inject, it } from "vitest";
 import { createJob, holdControl, jobState, logMessages, logSeqs, openPage, useChromium, waitForLogLines, waitForText } from "./browser";
 
@@ -119,6 +120,33 @@ it("moves the keyboard to the job's state when the job ends while Cancel asks", 
   await waitForText(page, "#job-state", "Succeeded");
   expect(await page.isVisible("#cancel-form")).toBe(false);
   expect(await page.evaluate(() => document.activeElement?.id)).toBe("job-state");
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+/** What a screen reader is given of an element's text: the text under it in Chromium's accessibility tree, CSS generated content included. */
+async function spokenText(page: Page, selector: string): Promise<string> {
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = await cdp.send("DOM.getDocument");
+  const { nodeId } = await cdp.send("DOM.querySelector", { nodeId: root.nodeId, selector });
+  const { node } = await cdp.send("DOM.describeNode", { nodeId });
+  const { nodes } = await cdp.send("Accessibility.getFullAXTree");
+  await cdp.detach();
+  const byId = new Map(nodes.map((ax) => [ax.nodeId, ax]));
+  const text = (ax: (typeof nodes)[number]): string =>
+    ax.role?.value === "StaticText" ? (ax.ignored ? "" : String(ax.name?.value ?? "")) : (ax.childIds ?? []).map((id) => text(byId.get(id)!)).join("");
+  return text(nodes.find((ax) => ax.backendDOMNodeId === node.backendNodeId)!);
+}
+
+it("says \"Live\" without the dot drawn before it", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(3), delayMs: 1_000 });
+  const { page, problems } = await openPage(browser());
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live");
+  // The dot is there to see...
+  expect(await page.$eval("#live-status", (status) => getComputedStyle(status, "::before").content)).toMatch(/^"●"/);
+  // ...not to hear.
+  expect(await spokenText(page, "#live-status")).toBe("Live");
   expect(problems).toEqual([]);
   await page.context().close();
 });
