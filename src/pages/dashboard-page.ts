@@ -46,6 +46,9 @@ ${error ? html`<div id="form-errors" class="error-summary" role="alert" tabindex
 export function dashboardPage(view: DashboardView): Html {
   const { list, filter, csrf } = view;
   const total = JOB_STATES.reduce((sum, state) => sum + list.counts[state], 0);
+  // The counts are the owner's, by state, whatever the type or tag (the feed keeps them so):
+  // with either filter on, fewer rows match than the highlighted count says, and the page says why.
+  const narrowed = Boolean(filter.type || filter.tag);
   const query = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
     const limit = view.limit === DEFAULT_LIST_LIMIT ? undefined : String(view.limit);
@@ -62,9 +65,10 @@ export function dashboardPage(view: DashboardView): Html {
   <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
   <form method="post" action="/session/end" class="sign-out">${csrfField(csrf)}<span class="hint">Signed in as <strong>${view.owner}</strong></span> <button type="submit" class="quiet">Sign out</button></form>
 </div>
-<nav class="counts" aria-label="Jobs by state">
+<nav class="counts" aria-label="${narrowed ? "Jobs by state, counting all your jobs" : "Jobs by state"}">
   <a href="${query({ state: undefined })}" class="count ${filter.state ? "" : "current"}">All <span id="count-all">${number(total)}</span></a>
   ${JOB_STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
+  ${narrowed ? html`<span id="counts-scope" class="hint">Counts are of all your jobs</span>` : ""}
 </nav>
 <form class="filters" method="get" action="/dashboard" role="search">
   ${view.limit === DEFAULT_LIST_LIMIT ? "" : html`<input type="hidden" name="limit" value="${view.limit}">`}

@@ -141,6 +141,28 @@ it("asks in the row before it cancels: No, Escape or a double click change nothi
   await page.context().close();
 });
 
+it("says the counts are of all the owner's jobs when a type or tag filter leaves fewer rows", async () => {
+  const tag = `scope-${Date.now()}`;
+  await create("demo", { intervalMs: 0 }, [tag]);
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  const counts = (name: string) => page.getByRole("navigation", { name, exact: true });
+  for (const filters of [`tag=${tag}`, "type=demo", `state=succeeded&tag=${tag}`]) {
+    await page.goto(`${baseUrl}/dashboard?${filters}`);
+    expect(await counts("Jobs by state, counting all your jobs").count(), filters).toBe(1);
+    expect(await page.isVisible("#counts-scope"), filters).toBe(true);
+    expect(await page.textContent("#counts-scope")).toBe("Counts are of all your jobs");
+  }
+  // By state only (or none), the counts are of what the list draws from: nothing to say.
+  for (const filters of ["", "?state=succeeded"]) {
+    await page.goto(`${baseUrl}/dashboard${filters}`);
+    expect(await counts("Jobs by state").count(), filters).toBe(1);
+    expect(await page.locator("#counts-scope").count(), filters).toBe(0);
+  }
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("names each row's link and progress bar after its job, in rows served and rows built live", async () => {
   const tag = `names-${Date.now()}`;
   const served = await create("sleepy", { duration: "5 minutes" }, [tag]);
