@@ -5,11 +5,11 @@
 
 /**
  * The first submit asks instead: the question takes the button's place and "No" takes
- * the focus as the safe choice; "No" or Escape backs out. Only "Yes" goes on: to `onYes`
- * when given (the page posts it itself), else to the browser's own form post.
+ * the focus as the safe choice; "No" or Escape backs out. Only "Yes" goes on, to `onYes`
+ * (the page cancels itself, src/client/cancel.ts): the form never posts.
  * Returns `asking`, which shows or withdraws the question and moves the focus with it.
  */
-export function askFirst(form: HTMLFormElement, onYes?: () => void): (on: boolean) => void {
+export function askFirst(form: HTMLFormElement, onYes: () => void): (on: boolean) => void {
   const part = <T extends HTMLElement>(name: string) => form.querySelector<T>(`.${name}`)!;
   const ask = part<HTMLButtonElement>("ask");
   const question = part("confirm");
@@ -34,13 +34,9 @@ export function askFirst(form: HTMLFormElement, onYes?: () => void): (on: boolea
     if (key.key === "Escape") asking(false);
   });
   form.addEventListener("submit", (submit) => {
-    if (submit.submitter !== yes) {
-      submit.preventDefault();
-      asking(true);
-    } else if (onYes) {
-      submit.preventDefault();
-      onYes();
-    }
+    submit.preventDefault();
+    if (submit.submitter === yes) onYes();
+    else asking(true);
   });
   return asking;
 }

@@ -6,7 +6,8 @@ import { createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { listCursor } from "../lib/list-cursor";
 import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
-import { askFirst } from "./ask-first";
+import { listingOf } from "../owners/listing";
+import { cancelInPage } from "./cancel";
 import { byId, el, setText } from "./dom";
 
 const root = byId("dashboard");
@@ -63,9 +64,16 @@ function cancelForm(job: JobListing): HTMLFormElement {
   question.setAttribute("aria-label", `Cancel ${name}?`);
   question.hidden = true;
   question.append(button("submit", "quiet danger-text yes", "Yes"), button("button", "quiet no", "No"));
-  form.append(hiddenField("back", location.pathname + location.search), button("submit", "quiet danger-text ask", "Cancel", name), question);
-  askFirst(form);
+  const error = el("span", "cancel-error");
+  error.setAttribute("role", "alert");
+  form.append(hiddenField("back", location.pathname + location.search), button("submit", "quiet danger-text ask", "Cancel", name), question, error);
+  enhanceCancel(form);
   return form;
+}
+
+/** A row's Cancel cancels in the page (src/client/cancel.ts): the row shows the answer, and once the job has ended the keyboard's place is its Run again. */
+function enhanceCancel(form: HTMLFormElement): void {
+  cancelInPage(form, (job) => show(listingOf(job)), () => form.closest("tr")!.querySelector<HTMLButtonElement>("form.rerun button"));
 }
 
 /** A row's form posts with the session's CSRF token, as without JavaScript. */
@@ -136,11 +144,12 @@ function apply(entry: FeedEntry): void {
 }
 
 function change(entry: FeedEntry): void {
-  if (entry.type === "removed") {
-    rowOf(entry.data.id)?.remove();
-    return;
-  }
-  const job = entry.data;
+  if (entry.type === "removed") rowOf(entry.data.id)?.remove();
+  else show(entry.data);
+}
+
+/** A job as it is now, from the feed or a cancel's answer: its row updated, added, or gone if the filters no longer match it. */
+function show(job: JobListing): void {
   let row = rowOf(job.id);
   if (row && !matches(job)) {
     row.remove();
@@ -200,7 +209,7 @@ async function follow(): Promise<void> {
   }
 }
 
-for (const form of tbody.querySelectorAll<HTMLFormElement>("form.cancel")) askFirst(form);
+for (const form of tbody.querySelectorAll<HTMLFormElement>("form.cancel")) enhanceCancel(form);
 tick();
 setInterval(tick, 1_000);
 void follow();

@@ -1,10 +1,10 @@
 // The job page in the browser: takes over the server-rendered snapshot and keeps it live
 // with the typed client (src/sdk), which follows the job and resumes by itself.
-import type { ApiError, JobEvent, JobSnapshot } from "../protocol";
+import type { JobEvent, JobSnapshot } from "../protocol";
 import { isTerminal } from "../lib/job-state";
-import { askFirst } from "./ask-first";
+import { cancelInPage } from "./cancel";
 import { enableCopyButtons } from "./copy-buttons";
-import { byId, setText } from "./dom";
+import { byId } from "./dom";
 import { applyEvent } from "./job-model";
 import { renderGone, renderJob } from "./job-view";
 import { ApiRequestError, createClient, type LiveStatus } from "../sdk/client";
@@ -73,47 +73,14 @@ function showPending(): void {
 }
 
 /**
- * Cancel asks first (src/client/ask-first.ts: "Cancel this job?", "Yes, cancel it", "Keep
- * it running"); "Yes" posts it here, so the page stays, and says next to the buttons why
- * it failed if it did. The form is there only for a viewer who controls the job (its
- * control cookie or owner).
+ * Cancel asks first ("Cancel this job?", "Yes, cancel it", "Keep it running") and cancels
+ * in the page (src/client/cancel.ts); once the job has ended the keyboard's place is its
+ * state. The form is there only for a viewer who controls the job (its control cookie or owner).
  */
 function enhanceCancel(): void {
   const form = document.getElementById("cancel-form") as HTMLFormElement | null;
   if (!form) return;
-  const yes = byId<HTMLButtonElement>("cancel-yes");
-  const keep = byId<HTMLButtonElement>("cancel-keep");
-  const error = byId("cancel-error");
-  const asking = askFirst(form, async () => {
-    // Emptied first, so the same failure twice is announced twice.
-    setText(error, "");
-    yes.disabled = keep.disabled = true;
-    setText(error, await cancel(form));
-    yes.disabled = keep.disabled = false;
-    // The form hides once the job has ended: keep the keyboard's place on the page.
-    if (form.hidden) byId("job-state").focus();
-    else asking(false);
-  });
-}
-
-/** Posts the form's cancel and shows the canceled job; answers why it failed, or "" if it did not. */
-async function cancel(form: HTMLFormElement): Promise<string> {
-  // A dashboard session's requests carry its CSRF token (the form's hidden field).
-  const csrf = form.querySelector<HTMLInputElement>('input[name="csrf"]')?.value;
-  const headers: Record<string, string> = { Accept: "application/json", ...(csrf ? { "X-CSRF-Token": csrf } : {}) };
-  const response = await fetch(form.action, { method: "POST", headers }).catch(() => null);
-  if (!response) return "Could not reach the server; try again";
-  if (response.ok) {
-    job = (await response.json()) as JobSnapshot;
-    render();
-    return "";
-  }
-  // 409: it ended meanwhile, and the stream brings that news anyway.
-  if (response.status === 409) return "";
-  // The API says why in { error: { code, message } }; a proxy's own error page does not.
-  const body = (await response.json().catch(() => null)) as Partial<ApiError> | null;
-  const message = body?.error?.message;
-  return typeof message === "string" && message ? message : `Could not cancel: the server answered ${response.status}; try again`;
+  cancelInPage(form, (canceled) => ((job = canceled), render()), () => byId("job-state"));
 }
 
 function localizeCreated(): void {

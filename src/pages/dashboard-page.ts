@@ -116,8 +116,9 @@ export function jobRow(job: JobListing, forms: RowForms, now: number): Html {
 
 /**
  * A row's Cancel; its buttons say which job they are for. Without JavaScript one click
- * posts it; with it, src/client/ask-first.ts shows the hidden question first and only
- * "Yes" posts. Back to the same page of the dashboard either way.
+ * posts it, back to the same page of the dashboard; with it, src/client/ask-first.ts
+ * shows the hidden question first and only "Yes" cancels, in the page
+ * (src/client/cancel.ts), and .cancel-error says why it failed.
  */
 function cancelForm(job: JobListing, forms: RowForms, active: boolean): Html {
   const name = jobName(job);
@@ -127,6 +128,7 @@ function cancelForm(job: JobListing, forms: RowForms, active: boolean): Html {
       <button type="submit" class="quiet danger-text yes">Yes</button>
       <button type="button" class="quiet no">No</button>
     </span>
+    <span class="cancel-error" role="alert"></span>
   </form>`;
 }
 

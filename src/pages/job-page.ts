@@ -78,8 +78,8 @@ ${outcome(snapshot)}
 
 /**
  * Cancel, for whoever controls the job. Without JavaScript one click posts it; with it,
- * src/client/ask-first.ts shows the hidden question first and only "Yes" posts, and
- * #cancel-error says why a post failed.
+ * src/client/ask-first.ts shows the hidden question first and only "Yes" cancels (with
+ * fetch, src/client/cancel.ts), and #cancel-error says why it failed.
  */
 function cancelForm(action: string, finished: boolean, csrf?: string): Html {
   return html`<form id="cancel-form" method="post" action="${action}" ${finished ? "hidden" : ""}>${csrfField(csrf)}
@@ -89,7 +89,7 @@ function cancelForm(action: string, finished: boolean, csrf?: string): Html {
       <button type="submit" id="cancel-yes" class="danger yes">Yes, cancel it</button>
       <button type="button" id="cancel-keep" class="no">Keep it running</button>
     </span>
-    <span id="cancel-error" role="alert"></span>
+    <span id="cancel-error" class="cancel-error" role="alert"></span>
   </form>`;
 }
 

@@ -1,7 +1,7 @@
 // The dashboard in Chromium: sign in with a token, the list updates live as jobs progress
 // and end, filters (whose URLs carry only the fields filled in), run again, Cancel (asked
-// first in the row with JavaScript, at once without), and the plain paged list without
-// JavaScript.
+// first in the row and sent in the page with JavaScript, at once without), and the plain
+// paged list without JavaScript.
 import type { Page } from "playwright-core";
 import { expect, inject, it } from "vitest";
 import type { CreatedJob } from "../../src/protocol";
@@ -124,19 +124,27 @@ it("asks in the row before it cancels: No, Escape or a double click change nothi
   }
   expect(posts).toEqual([]);
 
-  // Yes posts the form (with the session's CSRF token), back to the same dashboard page.
+  // Yes cancels in the page (with the session's CSRF token): no reload, and the keyboard
+  // goes on to the row's Run again, which takes Cancel's place.
+  await page.evaluate(() => ((window as { stayed?: boolean }).stayed = true));
   const live = cancelButtons(page, late);
   await live.cancel.click();
-  await Promise.all([page.waitForURL(`${baseUrl}/dashboard?tag=${tag}`), live.yes.click()]);
+  await live.yes.click();
   await waitForText(page, `${row(late.id)} .badge`, "Canceled");
+  await page.waitForFunction((name) => document.activeElement?.textContent === name, `Run again sleepy job ${late.id.slice(0, 6)}…`);
   expect(posts).toEqual([`${baseUrl}/jobs/${late.id}/cancel`]);
+  expect(await jobState(baseUrl, late.id)).toBe("canceled");
   expect(await jobState(baseUrl, early.id)).not.toBe("canceled");
-  // This page was served with both rows: the early one's form is the server's.
-  const served = cancelButtons(page, early);
-  await served.cancel.click();
-  await Promise.all([page.waitForURL(`${baseUrl}/dashboard?tag=${tag}`), served.yes.click()]);
+  // This page was served with both rows: the early one's form is the server's. From the keyboard.
+  await cancelButtons(page, early).cancel.focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Shift+Tab");
+  expect(await focused()).toBe("Yes");
+  await page.keyboard.press("Enter");
   await waitForText(page, `${row(early.id)} .badge`, "Canceled");
+  await page.waitForFunction((name) => document.activeElement?.textContent === name, `Run again sleepy job ${early.id.slice(0, 6)}…`);
   expect(posts).toHaveLength(2);
+  expect(await page.evaluate(() => (window as { stayed?: boolean }).stayed)).toBe(true);
   expect(problems).toEqual([]);
   await page.context().close();
 });
@@ -179,6 +187,45 @@ it("names each row's link and progress bar after its job, in rows served and row
     expect(await inRow.getByRole("progressbar", { name: `Progress of ${name}`, exact: true }).count()).toBe(1);
   }
   expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("says in the row why a cancel failed, and clears it on the next attempt", async () => {
+  const tag = `fail-${Date.now()}`;
+  const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+  await waitForText(page, "#live-status", "Live");
+  const url = `${baseUrl}/jobs/${job.id}/cancel`;
+  const error = `${row(job.id)} .cancel-error`;
+  const named = cancelButtons(page, job);
+  const cancel = async () => {
+    await named.cancel.click();
+    await named.yes.click();
+  };
+
+  // No answer at all: the row says so, and the keyboard is back on its Cancel.
+  await page.route(url, (route) => route.abort("failed"));
+  await cancel();
+  await waitForText(page, error, "Could not reach the server; try again");
+  expect(await page.getAttribute(error, "role")).toBe("alert");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe(`Cancel sleepy job ${job.id.slice(0, 6)}…`);
+  await page.unroute(url);
+  // An answer that is not the API's (a proxy's error page) says its status.
+  await page.route(url, (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad gateway</h1>" }));
+  await cancel();
+  await waitForText(page, error, "Could not cancel: the server answered 502; try again");
+  await page.unroute(url);
+  expect(await jobState(baseUrl, job.id)).not.toBe("canceled");
+  await screenshot(page, "dashboard-cancel-failed");
+
+  // The next attempt clears the message, and cancels.
+  await cancel();
+  await waitForText(page, `${row(job.id)} .badge`, "Canceled");
+  expect(await page.textContent(error)).toBe("");
+  expect(await jobState(baseUrl, job.id)).toBe("canceled");
+  expect(problems).toEqual(["console error: Failed to load resource: net::ERR_FAILED", `502 ${url}`]);
   await page.context().close();
 });
 
