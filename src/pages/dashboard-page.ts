@@ -104,7 +104,7 @@ export function jobRow(job: JobListing, forms: RowForms, now: number): Html {
   return html`<tr data-job="${job.id}" data-created="${job.createdAt}" data-started="${job.startedAt ?? ""}" data-finished="${job.finishedAt ?? ""}">
 <td><a href="/jobs/${job.id}" class="job-link" aria-label="${name}">${job.type}</a>${job.tags.length ? html` <span class="tags">${job.tags.map((tag) => html`<span class="tag">${tag}</span>`)}</span>` : ""}</td>
 <td><span class="badge state-${job.state}">${stateLabel(job.state)}</span></td>
-<td class="progress-cell"><progress max="100" aria-label="Progress of ${name}" ${job.percent === null ? (active ? "" : 'value="0"') : html`value="${job.percent}"`}></progress> <span class="progress-note">${progressNote(job)}</span></td>
+<td class="progress-cell"><progress max="100" aria-label="Progress of ${name}" ${job.percent === null ? (active ? "" : html`value="0"`) : html`value="${job.percent}"`}></progress> <span class="progress-note">${progressNote(job)}</span></td>
 <td class="age"><time datetime="${new Date(job.createdAt).toISOString()}">${ageText(now - job.createdAt)}</time></td>
 <td class="took">${tookText(job, now)}</td>
 <td class="row-actions">

@@ -259,6 +259,11 @@ it("works without JavaScript: a refused form comes back as a page, a good one ru
   expect(await page.textContent("#form-errors")).toMatch(/n.*number/s);
   expect(await page.inputValue("#input")).toBe('{"n": "many"}');
   expect(await page.inputValue("#type")).toBe("primes");
+  // JSON that does not parse: the box itself is marked invalid (which also draws its border red).
+  await page.fill("#input", '{"n": ');
+  await Promise.all([page.waitForResponse((r) => r.url() === `${baseUrl}/jobs`), page.click("#start")]);
+  await waitForText(page, "#input-error", /^.+$/);
+  expect(await page.getAttribute("#input", "aria-invalid")).toBe("true");
 
   await page.selectOption("#type", "echo");
   await page.fill("#input", JSON.stringify({ lines: ["one", "<i>two</i>"], delayMs: 300 }));
