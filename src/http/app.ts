@@ -25,7 +25,11 @@ export interface AppOptions {
 export function createApp({ types }: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
-  app.notFound((c) => c.json(errorBody("not_found", "No such route"), 404));
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path);
+    if (allowed.length === 0) return c.json(errorBody("not_found", "No such route"), 404);
+    return c.json(errorBody("method_not_allowed", `This route answers ${allowed.join(", ")} only`), 405, { Allow: allowed.join(", ") });
+  });
   app.use(
     secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }),
     errorsAsPages,
@@ -54,4 +58,17 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
   app.route("/", pagesApp());
   app.route("/", dashboardApp());
   return app;
+}
+
+/** The methods some route answers at `path` (middleware, method ALL, aside), for a 405's Allow. */
+export function allowedMethods(routes: readonly { method: string; path: string }[], path: string): string[] {
+  const methods = new Set(routes.filter((route) => route.method !== "ALL" && routePattern(route.path).test(path)).map((route) => route.method));
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods];
+}
+
+/** A route's path (`/jobs/:id/events`) as a pattern for request paths. */
+function routePattern(path: string): RegExp {
+  const escaped = path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*");
+  return new RegExp(`^${escaped}/?$`);
 }
