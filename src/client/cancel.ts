@@ -8,7 +8,7 @@ import { setText } from "./dom";
 
 /**
  * `canceled` shows the job the cancel answered with. Then, if the form has hidden (the
- * job ended), the focus goes to `afterEnd()`; else back to the form's Cancel.
+ * job ended) or left the page, the focus goes to `afterEnd()`; else back to the form's Cancel.
  */
 export function cancelInPage(form: HTMLFormElement, canceled: (job: JobSnapshot) => void, afterEnd: () => HTMLElement | null): void {
   const yes = form.querySelector<HTMLButtonElement>(".yes")!;
@@ -22,7 +22,8 @@ export function cancelInPage(form: HTMLFormElement, canceled: (job: JobSnapshot)
     if (outcome.job) canceled(outcome.job);
     setText(error, outcome.error);
     yes.disabled = no.disabled = false;
-    if (form.hidden) afterEnd()?.focus();
+    // Hidden (the job ended), or gone with its row: the keyboard goes on elsewhere.
+    if (form.hidden || !form.isConnected) afterEnd()?.focus();
     else asking(false);
   });
 }

@@ -71,9 +71,23 @@ function cancelForm(job: JobListing): HTMLFormElement {
   return form;
 }
 
-/** A row's Cancel cancels in the page (src/client/cancel.ts): the row shows the answer, and once the job has ended the keyboard's place is its Run again. */
+/**
+ * A row's Cancel cancels in the page (src/client/cancel.ts): the row shows the answer, and
+ * once the job has ended the keyboard's place is its Run again; or, when the row left the
+ * list (filtered by a state it no longer has), the link of the row that took its place.
+ */
 function enhanceCancel(form: HTMLFormElement): void {
-  cancelInPage(form, (job) => show(listingOf(job)), () => form.closest("tr")!.querySelector<HTMLButtonElement>("form.rerun button"));
+  // Noted as "Yes" is pressed: the feed may take the row away before the cancel answers.
+  let neighbour: Element | null = null;
+  form.querySelector(".yes")!.addEventListener("click", () => {
+    const row = form.closest("tr");
+    neighbour = row?.nextElementSibling ?? row?.previousElementSibling ?? null;
+  });
+  cancelInPage(form, (job) => show(listingOf(job)), () => {
+    const row = form.closest("tr")!;
+    if (row.isConnected) return row.querySelector<HTMLButtonElement>("form.rerun button");
+    return neighbour?.querySelector<HTMLElement>(".job-link") ?? document.querySelector<HTMLElement>(".counts .current");
+  });
 }
 
 /** A row's form posts with the session's CSRF token, as without JavaScript. */

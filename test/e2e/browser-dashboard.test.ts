@@ -244,6 +244,23 @@ it("moves the keyboard to Run again when a job ends while its Cancel asks", asyn
   await page.context().close();
 });
 
+it("moves the keyboard to the next row when a canceled job leaves a list filtered by state", async () => {
+  const tag = `leave-${Date.now()}`;
+  const [older, newer] = [await create("sleepy", { duration: "5 minutes" }, [tag]), await create("sleepy", { duration: "5 minutes" }, [tag])];
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  for (const job of [older, newer]) await expect.poll(() => jobState(baseUrl, job.id)).toBe("waiting");
+  await page.goto(`${baseUrl}/dashboard?state=waiting&tag=${tag}`);
+  await waitForText(page, "#live-status", "Live");
+  const buttons = cancelButtons(page, newer);
+  await buttons.cancel.click();
+  await buttons.yes.click();
+  await page.waitForSelector(row(newer.id), { state: "detached" });
+  expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe(`sleepy job ${older.id.slice(0, 6)}…`);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("cancels from the list without JavaScript: one click posts", async () => {
   const tag = `nojs-cancel-${Date.now()}`;
   const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
