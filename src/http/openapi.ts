@@ -71,8 +71,7 @@ const idParam = { name: "id", in: "path", required: true, schema: { type: "strin
 const query = (name: string, schema: Schema) => ({ name, in: "query", required: false, schema });
 const stream = (description: string) => ({ description, content: { "text/event-stream": { schema: string }, "text/plain": { schema: string } } });
 
-/** The document for this deployment's job types, at `origin`. */
-/** The API as `include` may use it: the job types it may create (as GET /job-types lists them), the routes. */
+/** The document at `origin`, with the job types a caller may create (`include`, as GET /job-types lists them). */
 export function openApiDocument(types: JobRegistry, origin: string, include: (definition: AnyJobDefinition) => boolean): Json {
   const { input: _input, ...envelopeProperties } = (plain(jsonSchemaOf(envelope)) as { properties: Schema }).properties;
   const createRequest = {
