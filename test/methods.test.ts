@@ -26,3 +26,11 @@ it("answers a method a route does not take with 405 and Allow", async () => {
     expect(response.status, path).toBe(404);
   }
 });
+
+it("keeps Allow on a 405 a browser gets as a page", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { headers: { Accept: "text/html" } });
+  expect(response.status).toBe(405);
+  expect(response.headers.get("Content-Type")).toContain("text/html");
+  expect(response.headers.get("Allow")).toBe("POST");
+});

@@ -67,7 +67,11 @@ export const errorsAsPages: MiddlewareHandler<AppEnv> = async (c, next) => {
   const status = c.res.status;
   if (status < 400 || !wantsHtml(c) || !c.res.headers.get("Content-Type")?.includes("application/json")) return;
   const error = await errorOf(c.res);
-  const retryAfter = c.res.headers.get("Retry-After");
+  // Headers an error's meaning depends on go with it into the page (a 405 must name its methods).
+  const kept = ["Retry-After", "Allow"].flatMap((name) => {
+    const value = c.res.headers.get(name);
+    return value === null ? [] : [[name, value] as const];
+  });
   c.res = undefined; // replace the response rather than merge the JSON one's headers into it
   if (isFormPost(c) && c.req.method === "POST" && c.req.path === "/jobs" && status < 500 && c.var.types) {
     const types = startableTypes(c);
@@ -75,7 +79,7 @@ export const errorsAsPages: MiddlewareHandler<AppEnv> = async (c, next) => {
   } else {
     c.res = await c.html(errorPage(status, error.message), status as 404);
   }
-  if (retryAfter) c.res.headers.set("Retry-After", retryAfter);
+  for (const [name, value] of kept) c.res.headers.set(name, value);
 };
 
 async function errorOf(response: Response): Promise<ApiErrorBody["error"]> {
