@@ -74,14 +74,16 @@ const stream = (description: string) => ({ description, content: { "text/event-s
 /** The document at `origin`, with the job types a caller may create (`include`, as GET /job-types lists them). */
 export function openApiDocument(types: JobRegistry, origin: string, include: (definition: AnyJobDefinition) => boolean): Json {
   const { input: _input, ...envelopeProperties } = (plain(jsonSchemaOf(envelope)) as { properties: Schema }).properties;
-  const createRequest = {
-    oneOf: types.definitions.filter(include).map((d) => ({
-      type: "object", additionalProperties: false, required: ["type"],
-      properties: { ...envelopeProperties, type: { const: d.type }, input: plain(d.inputJsonSchema) },
-      description: d.description,
-    })),
-    discriminator: { propertyName: "type" },
-  } as unknown as Schema;
+  const creatable = types.definitions.filter(include).map((d) => ({
+    type: "object", additionalProperties: false, required: ["type"],
+    properties: { ...envelopeProperties, type: { const: d.type }, input: plain(d.inputJsonSchema) },
+    description: d.description,
+  }));
+  // A caller who may create no type (an anonymous one where PUBLIC_JOB_TYPES is empty) gets
+  // a schema nothing matches: an empty oneOf is no JSON Schema at all (it must have an item).
+  const createRequest = (creatable.length
+    ? { oneOf: creatable, discriminator: { propertyName: "type" } }
+    : { not: {}, description: "No job type these credentials may create" }) as unknown as Schema;
   return {
     openapi: "3.1.0",
     info: { title: "Live jobs", version: "1.0.0", description: "Live background jobs on Durable Objects: create, watch, control and list jobs." },

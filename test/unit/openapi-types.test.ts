@@ -1,0 +1,20 @@
+// The document's create request lists the types its caller may create; one who may create
+// none still gets a valid document (JSON Schema 2020-12: a oneOf must have an item).
+import Ajv2020 from "ajv/dist/2020.js";
+import { expect, it } from "vitest";
+import { JOB_TYPES } from "../../app/jobs";
+import { openApiDocument } from "../../src/http/openapi";
+import { JobRegistry } from "../../src/jobs/registry";
+
+const createRequest = (include: (definition: { type: string }) => boolean) =>
+  (openApiDocument(new JobRegistry(JOB_TYPES), "https://jobs.example", include) as { components: { schemas: { CreateJobRequest: object } } }).components.schemas.CreateJobRequest;
+
+it("is a valid schema whatever the caller may create, matching no request when it may create nothing", () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  for (const include of [() => true, (d: { type: string }) => d.type === "echo", () => false]) {
+    const schema = createRequest(include);
+    expect(ajv.validateSchema(schema), JSON.stringify(ajv.errors)).toBe(true);
+  }
+  const none = new Ajv2020({ strict: false }).compile(createRequest(() => false));
+  expect(none({ type: "echo", input: { lines: ["a"] } })).toBe(false);
+});
