@@ -227,15 +227,17 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       }
       if (done() || options.signal?.aborted) break;
       const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
-      // A browser back online tries at once.
+      // A browser back online tries at once; the caller's abort ends the wait at once too.
       await new Promise<void>((resolve) => {
         const retry = () => {
           clearTimeout(timer);
           browser?.removeEventListener("online", retry);
+          options.signal?.removeEventListener("abort", retry);
           resolve();
         };
         const timer = setTimeout(retry, wait);
         browser?.addEventListener("online", retry);
+        options.signal?.addEventListener("abort", retry);
       });
     }
     channel.close();

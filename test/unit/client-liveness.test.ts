@@ -10,6 +10,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const log = (seq: number): JobEvent => ({ seq, at: 0, type: "log", data: { level: "info", message: `line ${seq}` } });
@@ -112,4 +113,23 @@ it("drops an SSE stream that sends nothing, not even a heartbeat, for 45 s, and 
   second.write(`id: 2\nevent: log\ndata: ${JSON.stringify(log(2))}\n\nid: 3\nevent: result\ndata: ${JSON.stringify(end(3))}\n\n`);
   await vi.advanceTimersByTimeAsync(0);
   expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
+});
+
+it("ends at once when the caller aborts while it waits to reconnect, not after the wait", async () => {
+  vi.spyOn(Math, "random").mockReturnValue(0.99);
+  const fetcher = async () => {
+    throw new TypeError("fetch failed");
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 15_000, maxMs: 15_000 } });
+  const abort = new AbortController();
+  let ended = false;
+  void (async () => {
+    for await (const _ of client.follow("job-1", { signal: abort.signal })) void _;
+    ended = true;
+  })();
+  await vi.advanceTimersByTimeAsync(1_000);
+  expect(ended).toBe(false);
+  abort.abort();
+  await vi.advanceTimersByTimeAsync(10);
+  expect(ended).toBe(true);
 });
