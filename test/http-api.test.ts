@@ -153,9 +153,9 @@ describe("reads", () => {
     expect(await response.json()).toEqual({ ok: true });
   });
 
-  it("answers unknown routes with a JSON 404", async () => {
+  it("answers unknown routes with a JSON 404, and a method a route does not take with a 405", async () => {
     await expectError(await SELF.fetch(`${BASE}/nope`), 404, "not_found");
-    await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "PUT" }), 404, "not_found");
+    await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "PUT" }), 405, "method_not_allowed");
   });
 });
 
