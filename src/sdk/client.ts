@@ -211,19 +211,22 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     const browser = (globalThis as { window?: EventTarget }).window;
     while (!done() && !options.signal?.aborted) {
       options.onStatus?.(failures ? "reconnecting" : "connecting");
-      const offline = new AbortController();
-      const drop = () => offline.abort();
+      const connection = new AbortController();
+      const drop = () => connection.abort();
       browser?.addEventListener("offline", drop);
+      // Not AbortSignal.any: Node 20.0–20.2 and Safari before 17.4 lack it.
+      options.signal?.addEventListener("abort", drop);
       try {
         await connect(() => {
           failures = 0;
           options.onStatus?.("live");
-        }, options.signal ? AbortSignal.any([options.signal, offline.signal]) : offline.signal);
+        }, connection.signal);
       } catch (error) {
         // A refusal will not change by trying again (a 429 or a 5xx may).
         if (error instanceof ApiRequestError && error.status < 500 && error.status !== 429) return channel.close(error);
       } finally {
         browser?.removeEventListener("offline", drop);
+        options.signal?.removeEventListener("abort", drop);
       }
       if (done() || options.signal?.aborted) break;
       const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
