@@ -85,7 +85,7 @@ function enhanceCancel(form: HTMLFormElement): void {
   });
   cancelInPage(form, (job) => show(listingOf(job)), () => {
     const row = form.closest("tr")!;
-    if (row.isConnected) return row.querySelector<HTMLButtonElement>("form.rerun button");
+    if (row.isConnected) return runAgainOf(row);
     return neighbour?.querySelector<HTMLElement>(".job-link") ?? document.querySelector<HTMLElement>(".counts .current");
   });
 }
@@ -138,7 +138,11 @@ function hideCancelOnceEnded(row: HTMLTableRowElement, job: JobListing): void {
   if (cancel.hidden === isTerminal(job.state)) return;
   const focused = cancel.contains(document.activeElement);
   cancel.hidden = isTerminal(job.state);
-  if (focused && cancel.hidden) row.querySelector<HTMLButtonElement>("form.rerun button")!.focus();
+  if (focused && cancel.hidden) runAgainOf(row).focus();
+}
+
+function runAgainOf(row: HTMLTableRowElement): HTMLButtonElement {
+  return row.querySelector<HTMLButtonElement>("form.rerun button")!;
 }
 
 /** Ages and durations move on between events. */
