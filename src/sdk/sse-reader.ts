@@ -16,7 +16,7 @@ export class SilentStreamError extends Error {
  * is taken for dead and ends in a SilentStreamError: a half-open connection (a laptop
  * that slept, a network that went) would otherwise wait for TCP to give up, for minutes.
  */
-export async function* readSse(body: ReadableStream<Uint8Array>, silentMs = Infinity): AsyncGenerator<SseMessage> {
+export async function* readSse(body: ReadableStream<Uint8Array>, silentMs: number): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
   const reader = body.getReader();
   let buffer = "";
@@ -49,7 +49,6 @@ export async function* readSse(body: ReadableStream<Uint8Array>, silentMs = Infi
 }
 
 function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
-  if (!Number.isFinite(ms)) return reader.read();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const silent = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new SilentStreamError(`Nothing received for ${ms / 1000} s`)), ms);
