@@ -1,5 +1,8 @@
 // A queue between a push source (socket messages) and a pull consumer (for await).
 export class Channel<T> implements AsyncIterableIterator<T> {
+  /** Aborted when the consumer stops early (`break`, `return` or a throw out of `for await`). */
+  readonly #returned = new AbortController();
+  readonly returned: AbortSignal = this.#returned.signal;
   #items: T[] = [];
   #waiting: ((result: IteratorResult<T>) => void) | null = null;
   #failed: ((error: unknown) => void) | null = null;
@@ -35,6 +38,14 @@ export class Channel<T> implements AsyncIterableIterator<T> {
       this.#waiting = resolve;
       this.#failed = reject;
     });
+  }
+
+  /** The consumer is done: what is queued is dropped, and the source is told to stop. */
+  return(): Promise<IteratorResult<T>> {
+    this.#items = [];
+    this.close();
+    this.#returned.abort();
+    return Promise.resolve({ value: undefined, done: true });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {

@@ -201,21 +201,28 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   }
 
   /**
-   * Runs `connect` again after every drop, with backoff and jitter, until done, aborted or
-   * refused. Each connection's signal aborts it when the caller's does, and when a browser
-   * says it went offline: a connection then is dead, whatever its socket still believes.
+   * Runs `connect` again after every drop, with backoff and jitter, until done, aborted,
+   * refused or no longer read (the caller left its `for await`). Each connection's signal
+   * aborts it then, and when a browser says it went offline: a connection then is dead,
+   * whatever its socket still believes.
    */
   async #keepUp<T>(channel: Channel<T>, options: { signal?: AbortSignal; onStatus?(status: LiveStatus): void }, done: () => boolean, connect: (onLive: () => void, signal: AbortSignal) => Promise<void>): Promise<void> {
     let failures = 0;
     const { initialMs = 500, maxMs = 15_000 } = this.options.backoff ?? {};
     const browser = (globalThis as { window?: EventTarget }).window;
-    while (!done() && !options.signal?.aborted) {
+    // Not AbortSignal.any: Node 20.0–20.2 and Safari before 17.4 lack it.
+    const stop = new AbortController();
+    const stopNow = () => stop.abort();
+    if (options.signal?.aborted) stopNow();
+    options.signal?.addEventListener("abort", stopNow);
+    channel.returned.addEventListener("abort", stopNow);
+    const stopped = stop.signal;
+    while (!done() && !stopped.aborted) {
       options.onStatus?.(failures ? "reconnecting" : "connecting");
       const connection = new AbortController();
       const drop = () => connection.abort();
       browser?.addEventListener("offline", drop);
-      // Not AbortSignal.any: Node 20.0–20.2 and Safari before 17.4 lack it.
-      options.signal?.addEventListener("abort", drop);
+      stopped.addEventListener("abort", drop);
       try {
         await connect(() => {
           failures = 0;
@@ -223,26 +230,30 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         }, connection.signal);
       } catch (error) {
         // A refusal will not change by trying again (a 429 or a 5xx may).
-        if (error instanceof ApiRequestError && error.status < 500 && error.status !== 429) return channel.close(error);
+        if (error instanceof ApiRequestError && error.status < 500 && error.status !== 429) {
+          channel.close(error);
+          break;
+        }
       } finally {
         browser?.removeEventListener("offline", drop);
-        options.signal?.removeEventListener("abort", drop);
+        stopped.removeEventListener("abort", drop);
       }
-      if (done() || options.signal?.aborted) break;
+      if (done() || stopped.aborted) break;
       const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
       // A browser back online tries at once; the caller's abort ends the wait at once too.
       await new Promise<void>((resolve) => {
         const retry = () => {
           clearTimeout(timer);
           browser?.removeEventListener("online", retry);
-          options.signal?.removeEventListener("abort", retry);
+          stopped.removeEventListener("abort", retry);
           resolve();
         };
         const timer = setTimeout(retry, wait);
         browser?.addEventListener("online", retry);
-        options.signal?.addEventListener("abort", retry);
+        stopped.addEventListener("abort", retry);
       });
     }
+    options.signal?.removeEventListener("abort", stopNow);
     channel.close();
   }
 

@@ -133,3 +133,47 @@ it("ends at once when the caller aborts while it waits to reconnect, not after t
   await vi.advanceTimersByTimeAsync(10);
   expect(ended).toBe(true);
 });
+
+it("closes the WebSocket when the caller leaves its loop early, and does not reconnect", async () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  let ended = false;
+  void (async () => {
+    for await (const event of client.follow("job-1")) if (event.seq === 1) break;
+    ended = true;
+  })();
+  const socket = FakeSocket.made[0]!;
+  socket.open();
+  socket.receive({ type: "event", event: log(1) });
+  await vi.advanceTimersByTimeAsync(10);
+  expect(ended).toBe(true);
+  expect(socket.closed).toBe(true);
+  await vi.advanceTimersByTimeAsync(60_000);
+  expect(FakeSocket.made).toHaveLength(1);
+  expect(socket.sent).toEqual([]); // not even pinged: nothing watches it any more
+});
+
+it("ends the owner feed's request when the caller leaves its loop early", async () => {
+  const signals: AbortSignal[] = [];
+  const fetcher = async (_url: string | URL | Request, init?: RequestInit) => {
+    signals.push(init!.signal!);
+    const frame = { type: "event", source: "feed-0", event: { seq: 1, id: "job-1", state: "running", counts: { queued: 0, running: 1, succeeded: 0, failed: 0, canceled: 0 } } };
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(`data: ${JSON.stringify(frame)}\n\n`));
+        init!.signal!.addEventListener("abort", () => controller.error(init!.signal!.reason));
+      },
+    });
+    return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", token: "t", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  let seen = 0;
+  for await (const entry of client.feed()) {
+    seen = entry.seq;
+    break;
+  }
+  expect(seen).toBe(1);
+  await vi.advanceTimersByTimeAsync(60_000);
+  expect(signals).toHaveLength(1);
+  expect(signals[0]!.aborted).toBe(true);
+});
