@@ -1,4 +1,5 @@
-// Security headers on every kind of answer, and job answers are never cached.
+// Security headers on every kind of answer, and no answer is cached: each is per job or per
+// caller (the static assets, served before the Worker, aside).
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { auth, BASE, createJob, runToEnd, useVirtualClock } from "./helpers";
@@ -13,7 +14,7 @@ function expectSecureHeaders(response: Response): void {
   expect(response.headers.get("Content-Security-Policy")).toContain("default-src 'none'");
 }
 
-it("sends security headers on JSON, streams, redirects, errors and pages, and no-store on job answers", async () => {
+it("sends security headers on JSON, streams, redirects, errors and pages, and no-store on every answer (each is per job or per caller)", async () => {
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);
   const answers = {
@@ -25,12 +26,17 @@ it("sends security headers on JSON, streams, redirects, errors and pages, and no
     error: await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST" }),
     page: await SELF.fetch(`${BASE}/jobs/${id}`, { headers: { Accept: "text/html" } }),
     notFound: await SELF.fetch(`${BASE}/nope`),
+    // Per caller: what a visitor may start, or an owner's jobs.
+    home: await SELF.fetch(`${BASE}/`, { headers: { Accept: "text/html" } }),
+    dashboard: await SELF.fetch(`${BASE}/dashboard`, { headers: { Accept: "text/html", ...auth() } }),
+    types: await SELF.fetch(`${BASE}/job-types`, { headers: auth() }),
+    openapi: await SELF.fetch(`${BASE}/openapi.json`, { headers: auth() }),
   };
   expect(answers.redirect.status).toBe(303);
   expect(answers.error.status).toBe(401);
   for (const [name, response] of Object.entries(answers)) {
     expectSecureHeaders(response);
-    if (name !== "notFound") expect(response.headers.get("Cache-Control"), name).toMatch(/no-store/);
+    expect(response.headers.get("Cache-Control"), name).toMatch(/no-store/);
     await response.body?.cancel();
   }
 });

@@ -15,7 +15,7 @@ import { jobsApp } from "./jobs-app";
 import { feedApp, liveApp } from "./mux-routes";
 import { CONTENT_SECURITY_POLICY, errorsAsPages, pagesApp } from "./pages";
 import { openApiDocument } from "./openapi";
-import { apiCors, crossSiteForms, ownOrigin } from "./security";
+import { apiCors, crossSiteForms, noStore, ownOrigin } from "./security";
 import { requireSessionCsrf } from "./session";
 
 export interface AppOptions {
@@ -32,6 +32,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
   });
   app.use(
     secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }),
+    noStore,
     errorsAsPages,
     async (c, next) => {
       c.set("types", types);

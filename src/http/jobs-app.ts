@@ -15,7 +15,7 @@ import { isGenuineJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
 import { liveRoutes, liveResponse, wantsEventStream } from "./live-routes";
 import { isFormPost, jobPageResponse, wantsHtml } from "./pages";
-import { noStore, requireConfigured } from "./security";
+import { requireConfigured } from "./security";
 import { unauthorized } from "./auth";
 
 /** Events per page of /events (and the page's characters are bounded by the object, EVENT_PAGE_CHARS). */
@@ -27,7 +27,7 @@ export const CONTROL_COOKIE = "control";
 
 export function jobsApp(): Hono<AppEnv> {
   const jobs = new Hono<AppEnv>();
-  jobs.use(requireConfigured, noStore);
+  jobs.use(requireConfigured);
 
   jobs.post("/", createJob);
   jobs.get("/", listJobs);

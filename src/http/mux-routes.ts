@@ -19,7 +19,7 @@ import { unauthorized } from "./auth";
 import { ApiError } from "./errors";
 import { isGenuineJobId } from "./job-id";
 import { clientKey } from "./live-routes";
-import { checkWebSocketOrigin, noStore, requireConfigured } from "./security";
+import { checkWebSocketOrigin, requireConfigured } from "./security";
 import { upgradeRefusal } from "./websocket-upgrade";
 
 /** The longest source name a client may give (job ids have 32 characters): what its frames repeat stays small. */
@@ -27,7 +27,7 @@ const MAX_SOURCE_CHARS = 64;
 
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
-  live.use(requireConfigured, noStore);
+  live.use(requireConfigured);
   live.get("/ws", (c) => muxSocket(c, jobOpener(c), []));
   live.get("/sse", (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
@@ -42,7 +42,7 @@ export function liveApp(): Hono<AppEnv> {
 
 export function feedApp(): Hono<AppEnv> {
   const feed = new Hono<AppEnv>();
-  feed.use(requireConfigured, noStore);
+  feed.use(requireConfigured);
   feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c)));
   feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false));
   return feed;

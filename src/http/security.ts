@@ -43,7 +43,7 @@ export function checkWebSocketOrigin(c: Context<AppEnv>): void {
   }
 }
 
-/** Job answers are per-job and may change or vanish: never cached by browsers or proxies. */
+/** Every answer is per job or per caller, and may change or vanish: never cached by browsers or proxies. */
 export const noStore: MiddlewareHandler = async (c, next) => {
   await next();
   if (!c.res.headers.has("Cache-Control")) c.res.headers.set("Cache-Control", "no-store");
