@@ -3,7 +3,8 @@
 // checked at create. Anonymous visitors get the tighter public budget.
 import { expect, it } from "vitest";
 import type { JobSnapshot } from "../src/protocol";
-import { allEvents, allSteps, createJob, expectGapFree, postJson, runToEnd, states, useVirtualClock } from "./helpers";
+import { SELF } from "cloudflare:test";
+import { allEvents, allSteps, auth, BASE, createJob, expectGapFree, postJson, runToEnd, states, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -46,6 +47,14 @@ it("refuses up front a timeout over the run-time budget, and input whose needs a
   const primes = await postJson("/jobs", { type: "primes", input: { n: 1_000_000_000, segment: 1_000 } });
   expect(primes.status).toBe(400);
   expect(await primes.json()).toMatchObject({ error: { code: "limit_exceeded", message: "Over the steps limit: this \"primes\" input needs 1,000,000 steps; the limit is 20,000" } });
+});
+
+it("serves the start page when a type's inputHints throws, that type without hints", async () => {
+  const page = await SELF.fetch(`${BASE}/?type=test-tight`, { headers: { Accept: "text/html", ...auth() } });
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toMatch(/<option value="test-tight"[^>]*data-hints="\{\}"/);
+  expect(html).toMatch(/<option value="primes"[^>]*data-hints="\{&quot;n&quot;/); // the others keep theirs
 });
 
 it("gives anonymous visitors the public budget", async () => {

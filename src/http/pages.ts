@@ -6,7 +6,8 @@ import { Hono } from "hono/tiny";
 import { errorPage } from "../pages/error-page";
 import { homePage, startForm, type StartForm, type StartType } from "../pages/home-page";
 import { jobPage } from "../pages/job-page";
-import type { ApiError as ApiErrorBody, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
+import type { AnyJobDefinition } from "../jobs/define";
+import type { ApiError as ApiErrorBody, Budget, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
 import { budgetFor } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
@@ -45,8 +46,18 @@ function startableTypes(c: Context<AppEnv>): StartType[] {
   const { config, principal, access, types } = c.var;
   return types.infos((d) => mayCreate(principal, d, access)).map((info) => {
     const definition = types.find(info.type)!;
-    return { ...info, inputHints: definition.inputHints?.(budgetFor(config, principal, definition)) ?? {} };
+    return { ...info, inputHints: hintsOf(definition, budgetFor(config, principal, definition)) };
   });
+}
+
+/** Hints are a nicety: an author's `inputHints` that throws costs its type the hints, not the page. */
+function hintsOf(definition: AnyJobDefinition, budget: Budget): Record<string, string> {
+  try {
+    return definition.inputHints?.(budget) ?? {};
+  } catch (error) {
+    console.error(`inputHints of job type "${definition.type}" threw`, error);
+    return {};
+  }
 }
 
 export async function jobPageResponse(c: Context<AppEnv>, snapshot: JobSnapshot, urls: JobUrls, canControl: boolean): Promise<Response> {
