@@ -1,7 +1,7 @@
 // The start page in the browser: fields from the chosen type's schema kept in step with
 // the JSON box, inline validation before the form posts, and the list of your jobs.
 import type { Json } from "../protocol";
-import { codeSpans } from "../pages/format";
+import { codeSpans, timeoutHint, type TimeoutRange } from "../pages/format";
 import { byId, el } from "./dom";
 import { markStarting } from "./my-jobs";
 import { showMyJobs } from "./my-jobs-list";
@@ -43,7 +43,7 @@ function timeoutProblem(): string | undefined {
   // What a number input cannot read ("1e", "--3") comes back empty, flagged as bad input.
   if (timeout.validity.badInput) return "Expected a whole number";
   const text = timeout.value.trim();
-  return text === "" ? undefined : valueProblem(Number(text), { minimum: 1 }, "integer", false);
+  return text === "" ? undefined : valueProblem(Number(text), { minimum: 1, ...(timeout.max ? { maximum: Number(timeout.max) } : {}) }, "integer", false);
 }
 
 /** A problem under a server-rendered control, in its `<id>-error` paragraph. */
@@ -66,6 +66,8 @@ function switchType(): void {
   example = exampleOf(select.selectedOptions[0]);
   if (untouched) input.value = example;
   showType();
+  // Its budget may allow another timeout (a server's refusal shown at load stays as it is).
+  if (timeout.value.trim()) showError(timeout, timeoutProblem());
 }
 
 /** The chosen type's description and fields, which take their values from the JSON box. */
@@ -75,6 +77,9 @@ function showType(): void {
   byId("type-description").replaceChildren(...codeSpans(option.dataset.description ?? "").map((part) => (part.code ? el("code", "", part.text) : part.text)));
   schema = JSON.parse(option.dataset.schema ?? "{}") as Schema;
   fields = buildFields(schema, JSON.parse(option.dataset.hints ?? "{}") as Record<string, string>, byId("field-list"), fieldToJson);
+  const range = JSON.parse(option.dataset.timeout!) as TimeoutRange;
+  timeout.max = String(range.maxMs);
+  byId("timeout-hint").textContent = `The job fails with a timeout after this long${timeoutHint(range)}.`;
   byId("fields").hidden = fields.length === 0;
   jsonToFields();
 }

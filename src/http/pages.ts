@@ -8,7 +8,7 @@ import { homePage, startForm, type StartForm, type StartType } from "../pages/ho
 import { jobPage } from "../pages/job-page";
 import type { AnyJobDefinition } from "../jobs/define";
 import type { ApiError as ApiErrorBody, Budget, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
-import { budgetFor } from "../service/create";
+import { budgetFor, defaultTimeoutMs } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
 
@@ -46,7 +46,8 @@ function startableTypes(c: Context<AppEnv>): StartType[] {
   const { config, principal, access, types } = c.var;
   return types.infos((d) => mayCreate(principal, d, access)).map((info) => {
     const definition = types.find(info.type)!;
-    return { ...info, inputHints: hintsOf(definition, budgetFor(config, principal, definition)) };
+    const budget = budgetFor(config, principal, definition);
+    return { ...info, inputHints: hintsOf(definition, budget), timeout: { defaultMs: defaultTimeoutMs(config, budget), maxMs: budget.runTimeMs } };
   });
 }
 

@@ -45,6 +45,26 @@ export function duration(ms: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** A configured span in its largest whole unit ("10 minutes", "7 days"), else as `duration` puts it. */
+export function spanText(ms: number): string {
+  const units: [string, number][] = [["day", 86_400_000], ["hour", 3_600_000], ["minute", 60_000], ["second", 1_000]];
+  for (const [unit, size] of units) {
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}${ms === size ? "" : "s"}`;
+  }
+  return duration(ms);
+}
+
+/** The timeouts a visitor may give a type: its default when none is given, and the most its budget allows. */
+export interface TimeoutRange {
+  defaultMs: number;
+  maxMs: number;
+}
+
+/** The start page's timeout range in words, after "The job fails with a timeout after this long". */
+export function timeoutHint(timeout: TimeoutRange): string {
+  return `: empty for the default, ${spanText(timeout.defaultMs)}; at most ${timeout.maxMs.toLocaleString("en")} (${spanText(timeout.maxMs)})`;
+}
+
 /** A log line's time as an offset from the job's creation: the same in every time zone. */
 export function offset(at: number, createdAt: number): string {
   const s = Math.max(0, at - createdAt) / 1000;

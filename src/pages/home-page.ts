@@ -3,12 +3,13 @@
 // Schema (carried in data- attributes), inline validation and the list of your jobs.
 import { html } from "hono/html";
 import type { ApiError, JobTypeInfo } from "../protocol";
-import { codeSpans, pretty } from "./format";
+import { codeSpans, pretty, timeoutHint, type TimeoutRange } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
-/** A type the visitor may start: what /job-types says, and what the visitor's budget allows of its input (field hints by property). */
+/** A type the visitor may start: what /job-types says, and what the visitor's budget allows of its input (field hints by property) and timeout. */
 export interface StartType extends JobTypeInfo {
   inputHints: Record<string, string>;
+  timeout: TimeoutRange;
 }
 
 export interface StartForm {
@@ -34,7 +35,7 @@ ${error ? errorSummary(error) : ""}
   <div class="field">
     <label for="type">Job type</label>
     <select id="type" name="type" aria-describedby="type-description">
-      ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-hints="${JSON.stringify(t.inputHints)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
+      ${types.map((t) => html`<option value="${t.type}" data-description="${t.description}" data-schema="${JSON.stringify(t.inputSchema)}" data-hints="${JSON.stringify(t.inputHints)}" data-timeout="${JSON.stringify(t.timeout)}" data-example="${pretty(t.example)}" ${t.type === form.type ? "selected" : ""}>${t.type}</option>`)}
     </select>
     <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
     <noscript><p class="hint">Without JavaScript, another type picked here keeps this one's description and input: pick it from <a href="#types-heading">the job types below</a> instead, which brings its example.</p></noscript>
@@ -51,8 +52,8 @@ ${error ? errorSummary(error) : ""}
   </div>
   <div class="field">
     <label for="timeoutMs">Timeout in milliseconds <span class="optional">(optional)</span></label>
-    <input id="timeoutMs" name="timeoutMs" type="number" inputmode="numeric" min="1" step="1" value="${form.timeoutMs}" aria-describedby="timeout-hint timeoutMs-error" ${timeoutIssue(error) ? invalid : ""}>
-    <p id="timeout-hint" class="hint">The job fails with a timeout after this long; empty for the default.</p>
+    <input id="timeoutMs" name="timeoutMs" type="number" inputmode="numeric" min="1" max="${chosen?.timeout.maxMs ?? ""}" step="1" value="${form.timeoutMs}" aria-describedby="timeout-hint timeoutMs-error" ${timeoutIssue(error) ? invalid : ""}>
+    <p id="timeout-hint" class="hint">The job fails with a timeout after this long${chosen ? timeoutHint(chosen.timeout) : ""}.</p>
     <p id="timeoutMs-error" class="field-error" ${timeoutIssue(error) ? "" : "hidden"}>${timeoutIssue(error) ?? ""}</p>
   </div>
   <button type="submit" id="start">Start job</button>

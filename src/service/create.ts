@@ -41,7 +41,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const refusal = createRefusal(principal, request.definition, access);
   if (refusal) throw refusal;
   const budget = budgetFor(config, principal, request.definition);
-  const timeoutMs = request.timeoutMs ?? Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
+  const timeoutMs = request.timeoutMs ?? defaultTimeoutMs(config, budget);
   checkNeeds(`this "${request.type}" input needs`, request.definition.needs?.(request.input) ?? {}, budget);
   checkNeeds("timeoutMs asks for", { runTimeMs: timeoutMs }, budget);
   if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, principal, access);
@@ -67,6 +67,11 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
 /** The budget a job of this type runs under when this principal creates it. */
 export function budgetFor(config: Config, principal: Principal, definition: AnyJobDefinition): Budget {
   return tighter(principal.kind === "owner" ? config.budget : config.publicBudget, definition.budget ?? {});
+}
+
+/** A job's deadline when its create gives none: the deployment's default, within the budget's run time. */
+export function defaultTimeoutMs(config: Config, budget: Budget): number {
+  return Math.min(config.defaultJobTimeoutMs, budget.runTimeMs);
 }
 
 export function jobStub(env: Env, id: string): JobRpc {

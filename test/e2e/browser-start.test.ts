@@ -194,6 +194,12 @@ it("checks the timeout before posting", async () => {
   expect(await page.evaluate(() => document.activeElement?.id)).toBe("timeoutMs");
   await page.fill("#timeoutMs", "2.5");
   await waitForText(page, "#timeoutMs-error", "Expected a whole number");
+  // A visitor's budget (wrangler.toml: PUBLIC_JOB_BUDGET runTime=10 minutes) bounds it too.
+  await waitForText(page, "#timeout-hint", "The job fails with a timeout after this long: empty for the default, 10 minutes; at most 600,000 (10 minutes).");
+  await page.fill("#timeoutMs", "1e20");
+  await waitForText(page, "#timeoutMs-error", "At most 600000");
+  await page.fill("#timeoutMs", "600000");
+  expect(await page.isVisible("#timeoutMs-error")).toBe(false);
   await page.fill("#timeoutMs", "");
   expect(await page.isVisible("#timeoutMs-error")).toBe(false);
   expect(await page.getAttribute("#timeoutMs", "aria-invalid")).toBeNull();
