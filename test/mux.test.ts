@@ -140,6 +140,11 @@ it("answers HEAD on a live stream without taking a subscriber", async () => {
   }
   expect((await SELF.fetch(`${BASE}/jobs/${id}/events`, { method: "HEAD", headers: { Accept: "text/event-stream" } })).status).toBe(200);
   expect((await snapshot(id)).viewers).toBe(0);
+  // Ids that are none of ours are gone for a HEAD too, as for its GET; one of ours among them keeps it a stream.
+  const forged = id.slice(0, 31) + (id.endsWith("A") ? "B" : "A");
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${forged}`)).status).toBe(410);
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${forged}`, { method: "HEAD" })).status).toBe(410);
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${forged},${id}`, { method: "HEAD" })).status).toBe(200);
 });
 
 it("closes a connection on a frame it cannot take, as a job's own socket does: binary 1003, too long 1009, an ack without a token 1008", async () => {

@@ -29,12 +29,14 @@ export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
   live.use(requireConfigured);
   live.get("/ws", (c) => muxSocket(c, jobOpener(c), []));
-  live.get("/sse", (c) => {
+  live.get("/sse", async (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
     // A source's name comes back in its frames (an unknown one in a `gone` error): as on the WebSocket, one longer than any job id is refused whole, unrepeated.
     if (sources.length === 0 || sources.length > MAX_SOURCES || sources.some((source) => source.length > MAX_SOURCE_CHARS)) {
       throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
     }
+    // A HEAD follows nothing (see muxStream), but tells ids that are none of ours, as a GET would.
+    if (c.req.method === "HEAD" && !(await Promise.all(sources.map((source) => isGenuineJobId(c.var.access.jobIdSecret, source)))).includes(true)) throw noneExists();
     return muxStream(c, jobOpener(c), sources, true);
   });
   return live;
@@ -46,6 +48,10 @@ export function feedApp(): Hono<AppEnv> {
   feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c)));
   feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false));
   return feed;
+}
+
+function noneExists(): ApiError {
+  return new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
@@ -187,7 +193,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   if (endsWithSources && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
     finish();
     if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
-    throw new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
+    throw noneExists();
   }
   return new Response(paced.body, { headers: SSE_HEADERS });
 }
