@@ -7,6 +7,7 @@ import { createApp } from "../src/http/app";
 import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
+import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
 import { auth, BASE, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
@@ -60,6 +61,27 @@ it("lists an owner's jobs newest first, a page at a time, with counts by state, 
   const done = (await list("?state=succeeded")).jobs[0]!;
   expect(done).toMatchObject({ type: "demo", state: "succeeded", tags: ["batch-2", "x"], percent: 100, message: "All done" });
   expect(done.finishedAt).toBeGreaterThanOrEqual(done.createdAt);
+});
+
+it("orders jobs of the same millisecond by id, as the dashboard's rows and cursors do: pages take each once", async () => {
+  const { token, list } = await freshOwner();
+  const at = Date.now();
+  vi.spyOn(Date, "now").mockReturnValue(at);
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) ids.push(await create(token, "sleepy", { duration: "1 minute" }));
+  vi.mocked(Date.now).mockRestore();
+  const all = (await list()).jobs;
+  expect(all.map((j) => j.createdAt)).toEqual(ids.map(() => at));
+  for (let i = 1; i < all.length; i++) expect(listedBefore(all[i - 1]!, all[i]!)).toBe(true);
+  // Paged by the cursor the dashboard makes of its last row.
+  const paged: string[] = [];
+  for (let page = await list("?limit=2"); ; ) {
+    paged.push(...page.jobs.map((j) => j.id));
+    if (page.jobs.length < 2) break;
+    page = await list(`?limit=2&cursor=${listCursor(page.jobs.at(-1)!)}`);
+  }
+  expect(paged).toEqual(all.map((j) => j.id));
+  expect(new Set(paged)).toEqual(new Set(ids));
 });
 
 it("shows an owner only its own jobs, and nobody's to anonymous callers", async () => {

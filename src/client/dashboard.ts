@@ -4,7 +4,7 @@
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
-import { listCursor } from "../lib/list-cursor";
+import { listCursor, listedBefore } from "../lib/list-cursor";
 import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
 import { listingOf } from "../owners/listing";
 import { cancelInPage } from "./cancel";
@@ -176,17 +176,22 @@ function show(job: JobListing): void {
   if (!row) {
     // Only the first page shows jobs as they come, newest first.
     if (!firstPage || !matches(job)) return;
-    const newest = tbody.rows[0];
-    if (newest && Number(newest.dataset.created) > job.createdAt && tbody.rows.length >= limit) return;
+    const rows = [...tbody.rows];
+    // A full page keeps only jobs listed before its last row; the others are on a later page.
+    if (rows.length >= limit && !listedBefore(job, listed(rows.at(-1)!))) return;
     row = newRow(job);
-    const before = [...tbody.rows].find((r) => Number(r.dataset.created) < job.createdAt) ?? null;
-    tbody.insertBefore(row, before);
+    tbody.insertBefore(row, rows.find((r) => listedBefore(job, listed(r))) ?? null);
     if (tbody.rows.length > limit) {
       while (tbody.rows.length > limit) tbody.deleteRow(-1);
       olderAfter(tbody.rows[tbody.rows.length - 1]!);
     }
   }
   render(row, job);
+}
+
+/** A row's place in the list. */
+function listed(row: HTMLTableRowElement): { createdAt: number; id: string } {
+  return { createdAt: Number(row.dataset.created), id: row.dataset.job! };
 }
 
 /**
@@ -203,7 +208,7 @@ function olderAfter(last: HTMLTableRowElement): void {
     pager.append(older);
   }
   const params = new URLSearchParams(location.search);
-  params.set("cursor", listCursor({ createdAt: Number(last.dataset.created), id: last.dataset.job! }));
+  params.set("cursor", listCursor(listed(last)));
   older.href = `/dashboard?${params}`;
 }
 
