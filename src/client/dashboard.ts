@@ -83,7 +83,10 @@ function enhanceCancel(form: HTMLFormElement): void {
     const row = form.closest("tr");
     neighbour = row?.nextElementSibling ?? row?.previousElementSibling ?? null;
   });
-  cancelInPage(form, (job) => show(listingOf(job)), () => {
+  cancelInPage(form, (job) => {
+    show(listingOf(job));
+    sayIfEmpty();
+  }, () => {
     const row = form.closest("tr")!;
     if (row.isConnected) return runAgainOf(row);
     return neighbour?.querySelector<HTMLElement>(".job-link") ?? document.querySelector<HTMLElement>(".counts .current");
@@ -158,6 +161,11 @@ function tick(): void {
 
 function apply(entry: FeedEntry): void {
   change(entry);
+  sayIfEmpty();
+}
+
+/** "No jobs" when the last row has left (by the feed, or a cancel's answer in a list filtered by state). */
+function sayIfEmpty(): void {
   byId("no-jobs").hidden = tbody.rows.length > 0;
 }
 

@@ -261,6 +261,25 @@ it("moves the keyboard to the next row when a canceled job leaves a list filtere
   await page.context().close();
 });
 
+it("says the list is empty when a cancel takes its last row, without waiting for the feed", async () => {
+  const tag = `last-${Date.now()}`;
+  const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
+  await expect.poll(() => jobState(baseUrl, job.id)).toBe("waiting");
+  const { page } = await openPage(browser());
+  await signIn(page);
+  // No feed: the cancel's own answer is all the page hears of the change.
+  await page.route("**/feed/**", (route) => route.abort());
+  await page.goto(`${baseUrl}/dashboard?state=waiting&tag=${tag}`);
+  expect(await page.isVisible("#no-jobs")).toBe(false);
+  const buttons = cancelButtons(page, job);
+  await buttons.cancel.click();
+  await buttons.yes.click();
+  await page.waitForSelector(row(job.id), { state: "detached" });
+  await waitForText(page, "#no-jobs", "No jobs match these filters.");
+  expect(await page.isVisible("#no-jobs")).toBe(true);
+  await page.context().close();
+});
+
 it("cancels from the list without JavaScript: one click posts", async () => {
   const tag = `nojs-cancel-${Date.now()}`;
   const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
