@@ -83,6 +83,12 @@ export class EventLog {
     return true;
   }
 
+  /** The log of a job just made: there is nothing stored to read back. */
+  startEmpty(): void {
+    this.#stepMap = new Map();
+    this.#bytesStored = 0;
+  }
+
   /** Every step's latest record by name, in position order. */
   steps(): Map<string, StoredStep> {
     this.#stepMap ??= this.store.steps();

@@ -138,8 +138,10 @@ export class JobObject extends DurableObject<Env> {
     }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
     const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });
-    this.#events(job).append("state", { state: "queued" }, true);
-    this.#events(job).flush();
+    const log = this.#events(job);
+    log.startEmpty();
+    log.append("state", { state: "queued" }, true);
+    log.flush();
     this.#reporterOf(job)?.admitted(this.#store.lastSeq());
     await this.#arm(Date.now());
     return { status: "created", snapshot: this.#snapshot(job, null) };

@@ -138,12 +138,16 @@ export class JobStore {
   create(job: NewJob): JobRow {
     this.#storedUsage = { ...NO_USAGE };
     this.#write(SCHEMA);
-    this.#writeJob(
-      `INSERT INTO job (id, type, input, fingerprint, owner, control_hash, budget, tags, webhook, state, created_at, deadline_at, usage)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)`,
-      job.id, job.type, JSON.stringify(job.input), job.fingerprint, job.owner, job.controlHash, JSON.stringify(job.budget), JSON.stringify(job.tags), job.webhook,
-      job.createdAt, job.deadlineAt,
-    );
+    this.#exists = true;
+    const row: Omit<JobRow, "usage"> = {
+      id: job.id, type: job.type, input: JSON.stringify(job.input), fingerprint: job.fingerprint, owner: job.owner, control_hash: job.controlHash,
+      budget: JSON.stringify(job.budget), tags: JSON.stringify(job.tags), webhook: job.webhook, state: "queued", result: null, error: null,
+      created_at: job.createdAt, started_at: null, finished_at: null, deadline_at: job.deadlineAt, expires_at: null,
+    };
+    const columns = Object.keys(row);
+    const usage = this.#writeJob(`INSERT INTO job (${columns.join(", ")}, usage) VALUES (${columns.map(() => "?").join(", ")}, ?)`, ...Object.values(row));
+    // The row as written, without reading it back; the log is empty.
+    this.#row = { ...row, usage };
     this.#lastSeq = 0;
     this.#progress = null;
     return this.job()!;

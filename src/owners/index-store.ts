@@ -93,31 +93,39 @@ export class IndexStore {
     return (this.#sql.exec<{ state: JobState | "removed" }>("SELECT state FROM jobs WHERE id = ?", id).toArray()[0]?.state) ?? null;
   }
 
+  /** A new job's listing; `replacing` the tombstone of its id (a job made anew after a delete, by an idempotent create). */
+  add(listing: JobListing, now: number, replacing: boolean): FeedEntry {
+    if (replacing) this.#write("DELETE FROM jobs WHERE id = ?", listing.id);
+    return this.#insert(listing, 1, now);
+  }
+
   /**
    * Saves a job's listing if it is newer than what is stored; the feed entry it made, or
-   * null. A removed job's reports are late and change nothing, unless the job is made
-   * anew under its id (`anew`: an idempotent create after a delete).
+   * null. A removed job's reports are late and change nothing.
    */
-  save(listing: JobListing, seq: number, now: number, anew = false): FeedEntry | null {
+  save(listing: JobListing, seq: number, now: number): FeedEntry | null {
     const old = this.#sql.exec<{ seq: number; state: string }>("SELECT seq, state FROM jobs WHERE id = ?", listing.id).toArray()[0];
-    if (old && !anew && (old.seq >= seq || old.state === "removed")) return null;
+    if (!old) return this.#insert(listing, seq, now);
+    if (old.seq >= seq || old.state === "removed") return null;
     const feed = ++this.#lastFeed;
     // An update touches only what changes (not the list's index, keyed by creation): fewer rows written.
-    if (old && !anew) {
-      this.#write(
-        "UPDATE jobs SET state = ?, percent = ?, message = ?, started_at = ?, finished_at = ?, seq = ?, feed = ?, changed_at = ? WHERE id = ?",
-        listing.state, listing.percent, listing.message, listing.startedAt, listing.finishedAt, seq, feed, now, listing.id,
-      );
-    } else {
-      if (old) this.#write("DELETE FROM jobs WHERE id = ?", listing.id);
-      this.#write(
-        `INSERT INTO jobs (id, type, state, tags, percent, message, created_at, started_at, finished_at, seq, feed, changed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        listing.id, listing.type, listing.state, JSON.stringify(listing.tags), listing.percent, listing.message,
-        listing.createdAt, listing.startedAt, listing.finishedAt, seq, feed, now,
-      );
-    }
-    if (old && old.state in this.#counts) this.#counts[old.state as JobState]--;
+    this.#write(
+      "UPDATE jobs SET state = ?, percent = ?, message = ?, started_at = ?, finished_at = ?, seq = ?, feed = ?, changed_at = ? WHERE id = ?",
+      listing.state, listing.percent, listing.message, listing.startedAt, listing.finishedAt, seq, feed, now, listing.id,
+    );
+    this.#counts[old.state as JobState]--;
+    this.#counts[listing.state]++;
+    return { seq: feed, at: now, type: "job", data: listing, counts: this.counts() };
+  }
+
+  #insert(listing: JobListing, seq: number, now: number): FeedEntry {
+    const feed = ++this.#lastFeed;
+    this.#write(
+      `INSERT INTO jobs (id, type, state, tags, percent, message, created_at, started_at, finished_at, seq, feed, changed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      listing.id, listing.type, listing.state, JSON.stringify(listing.tags), listing.percent, listing.message,
+      listing.createdAt, listing.startedAt, listing.finishedAt, seq, feed, now,
+    );
     this.#counts[listing.state]++;
     return { seq: feed, at: now, type: "job", data: listing, counts: this.counts() };
   }

@@ -55,7 +55,7 @@ export class OwnerIndex extends DurableObject<Env> {
     if (state !== null && state !== "removed") return "existing";
     if (this.#store.active >= maxActive) return "full";
     // A removed job's id comes back only through an idempotent create after a delete: a new job.
-    this.#publish(this.#store.save(listing, 1, Date.now(), state === "removed"));
+    this.#publish(this.#store.add(listing, Date.now(), state === "removed"));
     return "admitted";
   }
 
