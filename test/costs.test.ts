@@ -1,6 +1,6 @@
 // What a job costs, from the object's own counters (shown to its owner as `usage`):
 // about one row written per step, and alarms only for what is due later.
-import { evictDurableObject, SELF } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import type { JobSnapshot } from "../src/protocol";
 import { auth, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
@@ -33,6 +33,25 @@ it("continues a zero-length sleep at once on a clock that moves between any two 
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);
   expect((await asOwner(id)).usage).toMatchObject({ alarms: 3 });
+});
+
+it("reads nothing back when it makes a job: a short job runs 14 SQL statements in all, its owner's index included", async () => {
+  // Objects in tests share this isolate's SqlStorage: counted at its prototype.
+  const statements: string[] = [];
+  await runInDurableObject(stubOf(await createJob("demo", { intervalMs: 0 })), (_, state) => {
+    const sql = Object.getPrototypeOf(state.storage.sql) as { exec(query: string, ...bindings: unknown[]): unknown };
+    const exec = sql.exec;
+    vi.spyOn(sql, "exec").mockImplementation(function (this: unknown, query: string, ...bindings: unknown[]) {
+      statements.push(query.trim());
+      return exec.call(this, query, ...bindings);
+    });
+  });
+  const id = await createJob("demo", { intervalMs: 0 });
+  const created = statements.splice(0);
+  // The job's probe for an earlier create, the index's for the id; then writes only.
+  expect(created.filter((query) => query.startsWith("SELECT"))).toEqual([expect.stringContaining("sqlite_master"), expect.stringContaining("FROM jobs WHERE id")]);
+  await runToEnd(id);
+  expect(created.length + statements.length).toBe(14);
 });
 
 it("shows usage to the job's owner only", async () => {
