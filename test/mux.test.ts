@@ -147,6 +147,17 @@ it("answers HEAD on a live stream without taking a subscriber", async () => {
   expect((await SELF.fetch(`${BASE}/live/sse?sources=${forged},${id}`, { method: "HEAD" })).status).toBe(200);
 });
 
+it("answers HEAD /live/sse of genuine ids whose jobs are all deleted 410, as its GET", async () => {
+  const deleted = await createJob("sleepy", { duration: "1 hour" });
+  expect((await SELF.fetch(`${BASE}/jobs/${deleted}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${deleted}`)).status).toBe(410);
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${deleted}`, { method: "HEAD" })).status).toBe(410);
+  // One that is still there keeps it a stream, and the HEAD takes no subscriber.
+  const live = await createJob("sleepy", { duration: "1 hour" });
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${deleted},${live}`, { method: "HEAD" })).status).toBe(200);
+  expect((await snapshot(live)).viewers).toBe(0);
+});
+
 it("closes a connection on a frame it cannot take, as a job's own socket does: binary 1003, too long 1009, an ack without a token 1008", async () => {
   const cases: [string | ArrayBuffer, number][] = [
     [new ArrayBuffer(4), 1003],

@@ -35,8 +35,9 @@ export function liveApp(): Hono<AppEnv> {
     if (sources.length === 0 || sources.length > MAX_SOURCES || sources.some((source) => source.length > MAX_SOURCE_CHARS)) {
       throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
     }
-    // A HEAD follows nothing (see muxStream), but tells ids that are none of ours, as a GET would.
-    if (c.req.method === "HEAD" && !(await Promise.all(sources.map((source) => isGenuineJobId(c.var.access.jobIdSecret, source)))).includes(true)) throw noneExists();
+    // A HEAD follows nothing (see muxStream), but tells a set with no job left, as a GET
+    // would: ids that are none of ours, and ours whose jobs were deleted or expired.
+    if (c.req.method === "HEAD" && !(await Promise.all(sources.map((source) => jobExists(c, source)))).includes(true)) throw noneExists();
     return muxStream(c, jobOpener(c), sources, true);
   });
   return live;
@@ -52,6 +53,11 @@ export function feedApp(): Hono<AppEnv> {
 
 function noneExists(): ApiError {
   return new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
+}
+
+/** Whether the source names a job that is there: a genuine id (no object asked otherwise) whose object still holds its job. */
+async function jobExists(c: Context<AppEnv>, source: string): Promise<boolean> {
+  return (await isGenuineJobId(c.var.access.jobIdSecret, source)) && (await jobStub(c.env, source).snapshot()) !== null;
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
