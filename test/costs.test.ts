@@ -76,6 +76,14 @@ it("counts requests as Cloudflare bills them: an alarm run is one, WebSocket mes
   expect(after.messages - before.messages).toBe(1);
 });
 
+it("counts every call into the object: a job page for a browser is three (its snapshot, its first events, whether the viewer may cancel)", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  const before = (await asOwner(id)).usage!;
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`, { headers: { Accept: "text/html" } })).status).toBe(200);
+  const after = (await asOwner(id)).usage!; // and this read
+  expect(after.requests - before.requests).toBe(4);
+});
+
 it("stores a finished job's whole cost with its end: rows and alarms stay the same after the object is evicted", async () => {
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);

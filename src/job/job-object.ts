@@ -183,6 +183,7 @@ export class JobObject extends DurableObject<Env> {
 
   /** Whether the claim may cancel or delete this job: its owner, or its control token. */
   async controls(claim: ControlClaim): Promise<boolean> {
+    this.#count(); // a call like any other: billed, so in `usage`
     const job = this.#store.job();
     return job !== null && (await checkClaim(job, claim)) === null;
   }
