@@ -308,7 +308,16 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         else if (frame.type === "presence") options.onPresence?.(frame.viewers);
         // Everything before the mark was handled (delivered to the iterator's queue): answer it.
         else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
-        else deliver(frame.event);
+        else {
+          deliver(frame.event);
+          // The job has ended: stop here rather than wait for the socket's close event,
+          // which Node's WebSocket fires only when the TCP connection closes (workerd
+          // closes it when it evicts the idle object, some 10 s later).
+          if (isTerminalEvent(frame.event)) {
+            socket.close(1000);
+            done();
+          }
+        }
       });
       socket.addEventListener("close", done);
     });

@@ -177,3 +177,26 @@ it("ends the owner feed's request when the caller leaves its loop early", async 
   expect(signals).toHaveLength(1);
   expect(signals[0]!.aborted).toBe(true);
 });
+
+it("ends a WebSocket follow at the terminal event, without waiting for the socket's close", async () => {
+  // Node's WebSocket fires `close` only once the TCP connection closes, which workerd does
+  // when it evicts the idle object, some 10 s after the job ended.
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  const seqs: number[] = [];
+  let ended = false;
+  void (async () => {
+    for await (const event of client.follow("job-1")) seqs.push(event.seq);
+    ended = true;
+  })();
+  const socket = FakeSocket.made[0]!;
+  socket.open();
+  socket.receive({ type: "event", event: log(1) });
+  socket.receive({ type: "event", event: end(2) });
+  await vi.advanceTimersByTimeAsync(0);
+  expect(seqs).toEqual([1, 2]);
+  expect(ended).toBe(true);
+  expect(socket.closed).toBe(true);
+  await vi.advanceTimersByTimeAsync(60_000);
+  expect(FakeSocket.made).toHaveLength(1);
+});
