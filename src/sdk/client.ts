@@ -105,9 +105,11 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     this.#WebSocket = options.WebSocket === undefined ? ((globalThis as { WebSocket?: WebSocketClass }).WebSocket ?? null) : options.WebSocket;
   }
 
-  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob> {
+  /** The created job, with its `type`, so that `result(job)` knows the type of its result. */
+  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob & { type: K }> {
     const { idempotencyKey, ...rest } = extra;
-    return this.#json<CreatedJob>("POST", "/jobs", { type, input: input as Json, ...rest }, idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {});
+    const created = await this.#json<CreatedJob>("POST", "/jobs", { type, input: input as Json, ...rest }, idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {});
+    return { ...created, type };
   }
 
   get(id: string): Promise<JobSnapshot> {
