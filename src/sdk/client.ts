@@ -176,7 +176,9 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   feed(options: { since?: string; signal?: AbortSignal; onStatus?(status: LiveStatus): void; onCounts?(counts: Record<JobState, number>): void } = {}): AsyncIterableIterator<FeedEntry> {
     const channel = new Channel<FeedEntry>();
     const positions = new Map<string, number>((options.since ?? "").split(".").filter(Boolean).map((seq, shard) => [`feed-${shard}`, Number(seq)]));
-    const since = () => [...positions.values()].join(".");
+    // The server reads one seq per shard, in shard order: every shard that sent its
+    // snapshot counts, even one with no entry yet, whatever order their frames came in.
+    const since = () => Array.from({ length: positions.size }, (_, shard) => positions.get(`feed-${shard}`) ?? 0).join(".");
     // Each shard of the owner's index counts its own jobs: the owner's counts are their sum.
     const countsBySource = new Map<string, Record<JobState, number>>();
     const counted = (source: string, counts: Record<JobState, number>) => {
@@ -190,7 +192,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       onLive();
       for await (const message of readSse(response.body!, SSE_SILENT_MS)) {
         const frame = JSON.parse(message.data) as MuxServerFrame;
-        if (frame.type === "snapshot" && "counts" in frame.snapshot) counted(frame.source, frame.snapshot.counts);
+        if (frame.type === "snapshot" && "counts" in frame.snapshot) {
+          if (!positions.has(frame.source)) positions.set(frame.source, 0);
+          counted(frame.source, frame.snapshot.counts);
+        }
         if (frame.type !== "event" || !("event" in frame) || !("counts" in frame.event)) continue;
         const entry = frame.event as FeedEntry;
         if (entry.seq <= (positions.get(frame.source) ?? 0)) continue;

@@ -200,3 +200,30 @@ it("ends a WebSocket follow at the terminal event, without waiting for the socke
   await vi.advanceTimersByTimeAsync(60_000);
   expect(FakeSocket.made).toHaveLength(1);
 });
+
+it("resumes a sharded owner feed with one position per shard, in shard order", async () => {
+  // The server reads `since` as one seq per shard, dot-separated in shard order: a feed
+  // that heard from feed-1 only must resume from "0.5", not "5" (a 400 that ended it).
+  const urls: string[] = [];
+  const counts = { queued: 0, running: 1, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
+  const frames = [
+    { type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 5 } },
+    { type: "snapshot", source: "feed-0", snapshot: { counts, lastSeq: 0 } },
+    { type: "event", source: "feed-1", event: { seq: 5, at: 0, type: "removed", data: { id: "job-1" }, counts } },
+  ];
+  const fetcher = async (url: string | URL | Request) => {
+    urls.push(String(url));
+    const text = urls.length === 1 ? frames.map((frame) => `data: ${JSON.stringify(frame)}\n\n`).join("") : "";
+    return new Response(text, { headers: { "Content-Type": "text/event-stream" } });
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", token: "t", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  const abort = new AbortController();
+  const seen: number[] = [];
+  void (async () => {
+    for await (const entry of client.feed({ signal: abort.signal })) seen.push(entry.seq);
+  })();
+  await vi.advanceTimersByTimeAsync(10);
+  abort.abort();
+  expect(seen).toEqual([5]);
+  expect(urls[1]).toBe("http://jobs.test/feed/sse?since=0.5");
+});
