@@ -84,7 +84,7 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
   const createRequest = (creatable.length
     ? { oneOf: creatable, discriminator: { propertyName: "type" } }
     : { not: {}, description: "No job type these credentials may create" }) as unknown as Schema;
-  return {
+  const document = {
     openapi: "3.1.0",
     info: { title: "Live jobs", version: "1.0.0", description: "Live background jobs on Durable Objects: create, watch, control and list jobs." },
     servers: [{ url: origin }],
@@ -129,9 +129,14 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 404, 410, 426, 429) } } },
       "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
-      "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string)], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400) } } },
+      "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string)], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400, 410) } } },
       "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 200: stream("Feed entries"), ...errors(400, 401) } } },
       "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
-  } as unknown as Json;
+  };
+  // Wrong credentials are a 401 on every route, even one that needs none (README "Security").
+  for (const item of Object.values(document.paths) as Record<string, { responses?: Record<string, unknown> }>[]) {
+    for (const operation of Object.values(item)) if (operation.responses) operation.responses["401"] ??= errors(401)["401"];
+  }
+  return document as unknown as Json;
 }

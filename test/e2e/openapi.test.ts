@@ -71,6 +71,8 @@ it("describes real requests and answers: create, read, events, steps, list, canc
   await answer("/jobs/{id}/cancel", "post", await fetch(sleeper.urls.cancel, { method: "POST", headers: auth })); // 409
   await answer("/jobs/{id}", "delete", await fetch(sleeper.urls.self, { method: "DELETE", headers: auth }));
   await answer("/jobs/{id}", "get", await fetch(sleeper.urls.self)); // 410
+  await answer("/live/sse", "get", await fetch(`${baseUrl}/live/sse?sources=${sleeper.id}`)); // 410: every source is gone
+  await answer("/jobs/{id}", "get", await fetch(created.urls.self, { headers: { Authorization: "Bearer not-a-token-of-this-deployment" } })); // 401
   await answer("/jobs/{id}/cancel", "post", await fetch(created.urls.cancel, { method: "POST" })); // 401
 
   // A request the document refuses is one the API refuses too.

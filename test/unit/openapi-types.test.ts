@@ -18,3 +18,13 @@ it("is a valid schema whatever the caller may create, matching no request when i
   const none = new Ajv2020({ strict: false }).compile(createRequest(() => false));
   expect(none({ type: "echo", input: { lines: ["a"] } })).toBe(false);
 });
+
+it("declares what every route answers: 401 for wrong credentials, 410 for /live/sse of jobs that are all gone", () => {
+  const doc = openApiDocument(new JobRegistry(JOB_TYPES), "https://jobs.example", () => true) as unknown as {
+    paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+  };
+  const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item).flatMap(([method, operation]) => (operation.responses ? [[`${method} ${path}`, operation.responses] as const] : [])));
+  expect(operations.filter(([, responses]) => !responses["401"]).map(([name]) => name)).toEqual([]);
+  expect(doc.paths["/live/sse"]!.get!.responses!["410"]).toBeDefined();
+});
