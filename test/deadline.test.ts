@@ -26,3 +26,13 @@ it("fails a job whose retries run past its deadline", async () => {
   expect(done.error?.code).toBe("timeout");
   expect(done.steps.counts).toMatchObject({ waiting: 0, canceled: 1 });
 });
+
+it("gives a job with no timeoutMs the run time its input needs, past the default deadline", async () => {
+  // DEFAULT_JOB_TIMEOUT is 1 hour: a 2-hour nap was accepted, then timed out after an hour;
+  // and a deadline of the nap's length alone ends the job just before it wakes.
+  const id = await createJob("sleepy", { duration: "2 hours" });
+  const done = await runToEnd(id);
+  expect(done.error).toBeNull();
+  expect(done.state).toBe("succeeded");
+  expect(done.deadlineAt - done.createdAt).toBeGreaterThan(2 * 3_600_000);
+});

@@ -24,7 +24,9 @@ export const sleepy = defineJob({
   inputJsonSchema: jsonSchemaOf(input),
   example: { duration: "30 seconds" },
   // A nap longer than the caller's run-time budget is refused at create, not timed out later.
-  needs: ({ duration }) => ({ runTimeMs: parseDuration(duration) ?? MAX_SLEEP_MS }),
+  // The nap starts after the job does and its two steps run around it: a deadline of the
+  // nap's length alone would end the job just before it woke, so it needs a minute more.
+  needs: ({ duration }) => ({ runTimeMs: (parseDuration(duration) ?? MAX_SLEEP_MS) + 60_000 }),
   async run({ input, step, log }) {
     const startedAt = await step.do("fall-asleep", () => {
       log("info", `Sleeping for ${input.duration}`);

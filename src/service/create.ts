@@ -41,8 +41,12 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const refusal = createRefusal(principal, request.definition, access);
   if (refusal) throw refusal;
   const budget = budgetFor(config, principal, request.definition);
-  const timeoutMs = request.timeoutMs ?? defaultTimeoutMs(config, budget);
-  checkNeeds(`this "${request.type}" input needs`, request.definition.needs?.(request.input) ?? {}, budget);
+  const needs = request.definition.needs?.(request.input) ?? {};
+  checkNeeds(`this "${request.type}" input needs`, needs, budget);
+  // Without a timeoutMs, the deadline is at least what the input needs (checked above to be
+  // within the budget): the default must not time out a job that was accepted, such as a
+  // 2-hour sleepy under a 1-hour default. A timeoutMs given is kept as given.
+  const timeoutMs = request.timeoutMs ?? Math.max(defaultTimeoutMs(config, budget), needs.runTimeMs ?? 0);
   checkNeeds("timeoutMs asks for", { runTimeMs: timeoutMs }, budget);
   if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, principal, access);
   await checkRateLimit(d.env, principal);
