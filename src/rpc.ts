@@ -30,6 +30,8 @@ export interface RpcCreate {
   input?: Json;
   timeoutMs?: number;
   tags?: string[];
+  /** As over HTTP: POSTed, signed, when the job ends (needs WEBHOOK_SECRET and WEBHOOK_ORIGINS). */
+  webhook?: { url: string };
   /** Scoped to the owner, as the HTTP header. */
   idempotencyKey?: string;
 }

@@ -48,6 +48,8 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   expect((await bob.get(id))?.usage).toBeUndefined(); // a job id is still a watch capability
   expect(await refusal(alice.create({ type: "flaky", input: { fatal2: true } }))).toMatch(/^invalid_input: /);
   expect(await refusal(alice.create({ type: "nope" }))).toMatch(/^unknown_type: /);
+  // A webhook is asked for as over HTTP (this deployment has no WEBHOOK_SECRET).
+  expect(await refusal(alice.create({ type: "echo", input: { lines: ["a"] }, webhook: { url: "https://hooks.example/jobs" } }))).toMatch(/^webhooks_off: /);
   expect(await refusal(alice.get("x".repeat(32)))).toMatch(/^not_found: /);
   expect(await refusal(env.JOBS_API.forOwner("a=b"))).toMatch(/^invalid_owner: /);
   // Pages are asked for as GET /jobs/:id/events asks: whole numbers in range (a NaN since gave a page whose nextSince was null; a NaN limit, no limit).
