@@ -35,3 +35,11 @@ it("runs its own job type through the library, to a typed result", async () => {
   const other = await SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"type":"demo"}' });
   expect(other.status).toBe(400);
 });
+
+it("limits anonymous creates, as the library's own Worker does", async () => {
+  const create = () => SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.77" }, body: '{"type":"greet","input":{"name":"Ada"}}' });
+  const statuses: number[] = [];
+  for (let i = 0; i < 11; i++) statuses.push((await create()).status);
+  expect(statuses.slice(0, 10).every((status) => status === 201)).toBe(true);
+  expect(statuses[10]).toBe(429);
+});
