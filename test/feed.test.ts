@@ -70,3 +70,26 @@ async function readUntil(token: string, query: string, id: string): Promise<MuxS
   await reader.cancel();
   return parseSse(text).filter((m) => m.data).map((m) => JSON.parse(m.data!) as MuxServerFrame);
 }
+
+it("ends a feed when the credentials it was opened with expire: a JWT's, over WebSocket and SSE, and a session's", async () => {
+  const sub = `feed-${crypto.randomUUID().slice(0, 8)}`;
+  // Expires in 1 to 2 s of real time (exp is in whole seconds).
+  const token = await sign({ sub, exp: Math.floor(Date.now() / 1000) + 2 }, TEST_SECRETS.JWT_SECRET, "HS256");
+  const socket = (await SELF.fetch(`${BASE}/feed/ws`, { headers: { ...UPGRADE, ...auth(token) } })).webSocket!;
+  const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
+  socket.accept();
+  const stream = await SELF.fetch(`${BASE}/feed/sse`, { headers: auth(token) });
+  const read = stream.text();
+  // A dashboard session started with that JWT ends with it too.
+  const signedIn = await SELF.fetch(`${BASE}/session`, { method: "POST", body: new URLSearchParams({ credential: token }), redirect: "manual" });
+  const cookie = signedIn.headers.get("Set-Cookie")!.split(";")[0]!;
+  const session = await SELF.fetch(`${BASE}/feed/sse`, { headers: { Cookie: cookie } });
+  expect([stream.status, session.status]).toEqual([200, 200]);
+  const sessionRead = session.text();
+  const within = <T>(promise: Promise<T>) => Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("still open 5 s on")), 5_000))]);
+  expect(await within(closed)).toBe(1008);
+  expect(await within(read)).toContain("retry:");
+  expect(await within(sessionRead)).toContain("retry:");
+  // Coming back with them is refused, which stops an EventSource and the client.
+  expect((await SELF.fetch(`${BASE}/feed/sse`, { headers: auth(token) })).status).toBe(401);
+});

@@ -2,7 +2,7 @@
 // update in place as jobs progress and end; new jobs that match the filters appear at
 // the top of the first page; removed ones go; the counts follow; ages and durations tick.
 import type { FeedEntry, JobListing, JobState } from "../protocol";
-import { createClient } from "../sdk/client";
+import { ApiRequestError, createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { listCursor, listedBefore } from "../lib/list-cursor";
 import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
@@ -235,8 +235,9 @@ async function follow(): Promise<void> {
   });
   try {
     for await (const entry of feed) apply(entry);
-  } catch {
-    setText(status, "Not live: reload to reconnect");
+  } catch (error) {
+    // 401: the session expired (or was signed out elsewhere); reloading asks to sign in.
+    setText(status, error instanceof ApiRequestError && error.status === 401 ? "Signed out: reload to sign in again" : "Not live: reload to reconnect");
   }
 }
 

@@ -20,7 +20,7 @@ export type Principal =
     types?: ReadonlySet<string>;
     /** Set when the owner came by session cookie: unsafe requests must carry it (see session.ts). */
     csrf?: string;
-    /** A JWT's expiry (epoch seconds): a session it starts ends by then. */
+    /** When these credentials expire (epoch seconds): a JWT's `exp`, a session's. A session a JWT starts ends by then; a feed they open, then. */
     expiresAt?: number;
   }
   | { kind: "anonymous"; ip: string };

@@ -28,7 +28,7 @@ const MAX_SOURCE_CHARS = 64;
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
   live.use(requireConfigured);
-  live.get("/ws", (c) => muxSocket(c, jobOpener(c), []));
+  live.get("/ws", (c) => muxSocket(c, jobOpener(c), [], null));
   live.get("/sse", async (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
     // A source's name comes back in its frames (an unknown one in a `gone` error): as on the WebSocket, one longer than any job id is refused whole, unrepeated.
@@ -38,7 +38,7 @@ export function liveApp(): Hono<AppEnv> {
     // A HEAD follows nothing (see muxStream), but tells a set with no job left, as a GET
     // would: ids that are none of ours, and ours whose jobs were deleted or expired.
     if (c.req.method === "HEAD" && !(await Promise.all(sources.map((source) => jobExists(c, source)))).includes(true)) throw noneExists();
-    return muxStream(c, jobOpener(c), sources, true);
+    return muxStream(c, jobOpener(c), sources, true, null);
   });
   return live;
 }
@@ -46,10 +46,34 @@ export function liveApp(): Hono<AppEnv> {
 export function feedApp(): Hono<AppEnv> {
   const feed = new Hono<AppEnv>();
   feed.use(requireConfigured);
-  feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c)));
-  feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false));
+  feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c), credentialsEnd(c)));
+  feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false, credentialsEnd(c)));
   return feed;
 }
+
+/**
+ * When the credentials a feed was opened with expire (a JWT's `exp`, a dashboard
+ * session's), in epoch ms; null for an owner token, which does not. The feed ends then:
+ * a connection must not show an owner's jobs for longer than its credentials could.
+ */
+function credentialsEnd(c: Context<AppEnv>): number | null {
+  const principal = c.var.principal;
+  return principal.kind === "owner" && principal.expiresAt !== undefined ? principal.expiresAt * 1000 : null;
+}
+
+/** Runs `then` at `at` (epoch ms), past setTimeout's longest delay too (2^31 - 1 ms, ~24.8 days); returns its cancel. */
+function runAt(at: number | null, then: () => void): () => void {
+  if (at === null) return () => {};
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = () => {
+    const wait = at - Date.now();
+    timer = wait > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(then, Math.max(0, wait));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function noneExists(): ApiError {
   return new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
@@ -90,7 +114,7 @@ function feedOpener(c: Context<AppEnv>): Opener {
 }
 
 /** The WebSocket: `sources` are subscribed at once (from `?since=`), others as the client asks. */
-function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Response {
+function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: number | null): Response {
   const refusal = upgradeRefusal(c.req.raw.headers);
   if (refusal) throw refusal;
   checkWebSocketOrigin(c);
@@ -112,6 +136,10 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
     error: (source, code, message) => notice({ type: "error", source, error: { code, message } }),
   });
   for (const [source, since] of positions) void hub.subscribe(source, since);
+  const stopTimer = runAt(endsAt, () => {
+    safeClose(server, CLOSE.policyViolation, "credentials expired");
+    hub.close();
+  });
   server.addEventListener("message", (message) => {
     if (message.data === PING) return send(PONG);
     // As on a job's own socket (fanout.ts): binary 1003, too long 1009, anything else unexpected 1008.
@@ -127,7 +155,10 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[]): Respons
     if (frame.type === "unsubscribe") return hub.unsubscribe(frame.source);
     hub.ack(frame.source, frame.token);
   });
-  server.addEventListener("close", () => hub.close());
+  server.addEventListener("close", () => {
+    stopTimer();
+    hub.close();
+  });
   return new Response(null, { status: 101, webSocket: client });
 }
 
@@ -150,7 +181,7 @@ function parseClientFrame(text: string): MuxClientFrame | null {
  * The SSE response: one message per frame, `id:` the positions of every source. Each
  * source's marks are answered as the response is read, as the single-job bridge does.
  */
-async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], endsWithSources: boolean): Promise<Response> {
+async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], endsWithSources: boolean, endsAt: number | null): Promise<Response> {
   const resuming = c.req.header("Last-Event-ID") !== undefined;
   const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
@@ -167,6 +198,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const finish = () => {
     if (!streaming) return;
     streaming = false;
+    stopTimer();
     hub.close();
     paced.close();
   };
@@ -191,6 +223,8 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     end: (source) => ended(source, { type: "end", source }),
     error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
   });
+  // Ended when the credentials expire: an EventSource comes back, to a 401 that stops it.
+  const stopTimer = runAt(endsAt, finish);
   paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
   // Nothing left to follow. A 200 that ends at once would have an EventSource back every

@@ -48,7 +48,7 @@ export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | 
   const session = await sessionClaims(c);
   if (!session || (await indexShard(c.env, session.sub, 0).sessionEnded(session.sid))) return null;
   const types = Array.isArray(session.types) ? new Set(session.types.filter((t): t is string => typeof t === "string")) : undefined;
-  return { kind: "owner", owner: session.sub, csrf: session.csrf, ...(types ? { types } : {}) };
+  return { kind: "owner", owner: session.sub, csrf: session.csrf, expiresAt: session.exp, ...(types ? { types } : {}) };
 }
 
 type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; types?: unknown };
