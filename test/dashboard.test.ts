@@ -2,10 +2,11 @@
 // cookie authenticates the owner's pages and reads; anything it changes needs the
 // session's CSRF token; "run again" makes a new job of the same type, input and tags.
 import { SELF } from "cloudflare:test";
+import { sign } from "hono/jwt";
 import { expect, it } from "vitest";
 import type { CreatedJob, JobList, JobSnapshot } from "../src/protocol";
 import { auth, BASE, createJob, postJson, snapshot, useVirtualClock } from "./helpers";
-import { ALICE, BOB } from "./secrets";
+import { ALICE, BOB, TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
 
@@ -30,6 +31,16 @@ it("asks for a token or JWT, refuses a wrong one, and never keeps the credential
   expect(await refused.text()).toContain("Not signed in");
   const { cookie } = await signIn(ALICE);
   expect(cookie).not.toContain(ALICE);
+});
+
+it("refuses at sign-in a JWT whose types would make a cookie too long to keep, saying why", async () => {
+  const types = Array.from({ length: 100 }, (_, i) => `type-${String(i).padStart(3, "0")}-${"t".repeat(16)}`);
+  const jwt = await sign({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600, types }, TEST_SECRETS.JWT_SECRET, "HS256");
+  expect(jwt.length).toBeLessThanOrEqual(4_096); // a credential the API takes
+  const response = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: jwt }), redirect: "manual" });
+  expect(response.status).toBe(400);
+  expect(response.headers.get("Set-Cookie")).toBeNull();
+  expect(await response.text()).toContain("too long to keep in a dashboard session");
 });
 
 it("shows the owner's jobs and counts, and the cookie authenticates reads", async () => {

@@ -19,6 +19,8 @@ import { isFormPost } from "./pages";
 
 export const SESSION_COOKIE = "session";
 const SESSION_TTL_S = 12 * 3600;
+/** A session cookie's value, at most: browsers keep a cookie's name and value within 4,096 bytes. */
+const MAX_SESSION_CHARS = 4_000;
 const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/;
 
 /** The session key is derived from JOB_ID_SECRET, apart from the keys that tag job ids. */
@@ -31,7 +33,10 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
   const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), ...(owner.types ? { types: [...owner.types] } : {}) };
-  setCookie(c, SESSION_COOKIE, await sign(claims, sessionKey(c.var.access), "HS256"), {
+  const cookie = await sign(claims, sessionKey(c.var.access), "HS256");
+  // A JWT's `types` ride in the cookie: a cookie browsers would drop (or this would not read) is refused here, not signed in to a loop.
+  if (cookie.length > MAX_SESSION_CHARS) throw new ApiError(400, "invalid_request", "This JWT's `types` are too long to keep in a dashboard session; use a JWT with fewer or shorter types");
+  setCookie(c, SESSION_COOKIE, cookie, {
     path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:", maxAge: exp - now,
   });
 }
@@ -55,7 +60,7 @@ type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; type
 
 async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims | null> {
   const cookie = getCookie(c, SESSION_COOKIE);
-  if (!cookie || cookie.length > 4096) return null;
+  if (!cookie || cookie.length > MAX_SESSION_CHARS) return null;
   try {
     const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as Partial<Record<keyof SessionClaims, unknown>>;
     const { sub, sid, csrf, exp } = claims;
