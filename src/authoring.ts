@@ -2,7 +2,7 @@
 // It needs no Workers runtime, so a typed client's code can import job types' types.
 export { defineJob, NonRetryableError, STEP_DEFAULTS } from "./jobs/define";
 export type {
-  AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
+  AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, Jsonable, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
 } from "./jobs/define";
 export { jsonSchemaOf } from "./lib/json-schema";
 export { parseDuration, type Duration } from "./lib/duration";

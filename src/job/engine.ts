@@ -95,7 +95,13 @@ export function limitExceeded(limit: BudgetLimit, budget: number): SliceOutcome 
 /** JSON text of a value, or why it cannot be stored. */
 export function toStoredJson(value: unknown): { text: string | null } | { problem: string } {
   if (value === undefined) return { text: null };
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    // A bigint, a cycle, a toJSON that throws: the step or job fails saying so, as for any value that is not JSON.
+    return { problem: `is not JSON (${describe(error).message})` };
+  }
   if (text === undefined) return { problem: "is not JSON" };
   // Only long texts can be over the limit in bytes; count those exactly.
   if (text.length * 3 > MAX_RESULT_BYTES && new TextEncoder().encode(text).length > MAX_RESULT_BYTES) {

@@ -35,13 +35,26 @@ export interface StepAttempt {
 
 export type StepFn<T> = (attempt: StepAttempt) => T | Promise<T>;
 
+/**
+ * `T` if JSON keeps it as it is, so that a step's or a job's typed result is the value
+ * every replay gets back: a Date (which comes back a string), a Map or a Set (`{}`), a
+ * function, a bigint, or an object with methods does not compile. (NaN and Infinity,
+ * which come back null, cannot be told by type; nor a bigint returned alone, nor a cycle:
+ * the engine fails the step then, its result "is not JSON".)
+ */
+export type Jsonable<T> =
+  | string | number | boolean | null | undefined | void
+  | ReadonlyArray<T extends ReadonlyArray<infer U> ? Jsonable<U> : never>
+  // Methods (a Date's, a Map's, a class's) make a property `never`, so the object does not fit.
+  | { [K in keyof T]: K extends string ? (T[K] extends ((...args: never[]) => unknown) | bigint | symbol ? never : Jsonable<T[K]>) : never };
+
 export interface Step {
   /**
-   * A memoized, retried unit of work. Its result must be JSON-serializable: it is stored
+   * A memoized, retried unit of work. Its result must be JSON (`Jsonable`): it is stored
    * and every caller (the first run and each replay) gets the JSON round-tripped value.
    */
-  do<T>(name: string, fn: StepFn<T>): Promise<T>;
-  do<T>(name: string, options: StepOptions, fn: StepFn<T>): Promise<T>;
+  do<T extends Jsonable<T>>(name: string, fn: StepFn<T>): Promise<T>;
+  do<T extends Jsonable<T>>(name: string, options: StepOptions, fn: StepFn<T>): Promise<T>;
   /** A durable sleep: the job's alarm wakes it; nothing waits in memory. */
   sleep(name: string, duration: Duration): Promise<void>;
   sleepUntil(name: string, when: Date | number): Promise<void>;
@@ -87,7 +100,7 @@ export interface JobDefinition<Type extends string = string, Schema extends Stan
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyJobDefinition = JobDefinition<string, StandardSchemaV1, any>;
 
-export function defineJob<const Type extends string, Schema extends StandardSchemaV1, Result>(
+export function defineJob<const Type extends string, Schema extends StandardSchemaV1, Result extends Jsonable<Result>>(
   definition: JobDefinition<Type, Schema, Result>,
 ): JobDefinition<Type, Schema, Result> {
   return definition;
