@@ -134,9 +134,23 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
   };
-  // Wrong credentials are a 401 on every route, even one that needs none (README "Security").
-  for (const item of Object.values(document.paths) as Record<string, { responses?: Record<string, unknown> }>[]) {
-    for (const operation of Object.values(item)) if (operation.responses) operation.responses["401"] ??= errors(401)["401"];
+  for (const [path, item] of Object.entries(document.paths) as [string, Record<string, { responses?: Record<string, unknown>; operationId?: string }>][]) {
+    for (const [method, operation] of Object.entries(item)) {
+      if (!operation.responses) continue; // the path's own parameters
+      // Wrong credentials are a 401 on every route, even one that needs none (README "Security").
+      operation.responses["401"] ??= errors(401)["401"];
+      // What code generators name their functions by.
+      operation.operationId = OPERATION_IDS[`${method} ${path}`];
+    }
   }
   return document as unknown as Json;
 }
+
+const OPERATION_IDS: Record<string, string> = {
+  "get /health": "health", "get /job-types": "listJobTypes", "get /openapi.json": "openApi",
+  "post /jobs": "createJob", "get /jobs": "listJobs", "get /jobs/{id}": "getJob", "delete /jobs/{id}": "deleteJob",
+  "post /jobs/{id}/cancel": "cancelJob", "post /jobs/{id}/rerun": "rerunJob", "get /jobs/{id}/events": "listEvents",
+  "get /jobs/{id}/steps": "listSteps", "get /jobs/{id}/sse": "followJobSse", "get /jobs/{id}/stream": "followJobText",
+  "get /jobs/{id}/ws": "followJobWebSocket", "get /live/ws": "followJobsWebSocket", "get /live/sse": "followJobsSse",
+  "get /feed/sse": "followFeedSse", "get /feed/ws": "followFeedWebSocket",
+};

@@ -26,5 +26,10 @@ it("declares what every route answers: 401 for wrong credentials, 410 for /live/
   const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
     Object.entries(item).flatMap(([method, operation]) => (operation.responses ? [[`${method} ${path}`, operation.responses] as const] : [])));
   expect(operations.filter(([, responses]) => !responses["401"]).map(([name]) => name)).toEqual([]);
+  // Every operation is named for code generators, each name once.
+  const ids = Object.values(doc.paths).flatMap((item) => Object.values(item).flatMap((operation) => (operation.responses ? [(operation as { operationId?: string }).operationId] : [])));
+  expect(ids.length).toBe(operations.length);
+  expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+  expect(new Set(ids).size).toBe(ids.length);
   expect(doc.paths["/live/sse"]!.get!.responses!["410"]).toBeDefined();
 });
