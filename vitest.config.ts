@@ -28,6 +28,8 @@ export default defineConfig({
                 PUBLIC_ORIGIN: "http://jobs.test",
                 RETENTION: "1 day",
                 BATCH_WINDOW: "100 ms",
+                // test/mux.test.ts waits it out.
+                LIVE_IDLE_TIMEOUT: "2 seconds",
                 JOB_BUDGET: "steps=20000, events=50000, bytes=32 MiB",
                 MAX_ACTIVE_JOBS: "100000",
                 MAX_SUBSCRIBERS: "250",

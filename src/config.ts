@@ -19,6 +19,8 @@ export interface Config {
   budget: Budget;
   /** Anonymous visitors' job budget. */
   publicBudget: Budget;
+  /** A `/live` or `/feed` WebSocket that follows no source this long is closed. */
+  liveIdleMs: number;
 }
 
 export const DEFAULTS: Config = {
@@ -33,6 +35,7 @@ export const DEFAULTS: Config = {
   indexShards: 1,
   budget: { steps: 10_000, events: 100_000, bytes: 64 << 20, runTimeMs: 7 * 86_400_000 },
   publicBudget: { steps: 200, events: 2_000, bytes: 1 << 20, runTimeMs: 10 * 60_000 },
+  liveIdleMs: 60_000,
 };
 
 function duration(value: string | undefined, fallback: number): number {
@@ -79,6 +82,7 @@ export function readConfig(env: Env): Config {
     indexShards: Math.min(64, count(env.INDEX_SHARDS, DEFAULTS.indexShards)),
     budget: parseBudget(env.JOB_BUDGET, DEFAULTS.budget),
     publicBudget: parseBudget(env.PUBLIC_JOB_BUDGET, DEFAULTS.publicBudget),
+    liveIdleMs: duration(env.LIVE_IDLE_TIMEOUT, DEFAULTS.liveIdleMs),
   };
 }
 

@@ -29,6 +29,8 @@ export interface Env {
   DEFAULT_JOB_TIMEOUT?: string;
   ALARM_BUDGET?: string;
   BATCH_WINDOW?: string;
+  /** A `/live` or `/feed` WebSocket that follows no source this long is closed. */
+  LIVE_IDLE_TIMEOUT?: string;
   MAX_BODY_BYTES?: string;
   MAX_SUBSCRIBERS?: string;
   MAX_SUBSCRIBERS_PER_CLIENT?: string;

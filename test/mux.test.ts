@@ -170,3 +170,23 @@ it("closes a connection on a frame it cannot take, as a job's own socket does: b
     expect((await mux.closed).code).toBe(code);
   }
 });
+
+it("closes a connection that follows nothing for LIVE_IDLE_TIMEOUT, and keeps one that follows a job however quiet", async () => {
+  // vitest.config.ts sets LIVE_IDLE_TIMEOUT to 2 seconds (a minute by default).
+  const idle = await openMux();
+  expect(await idle.closed).toMatchObject({ code: 1000, reason: "following nothing" });
+  expect(idle.frames).toEqual([]);
+
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  const quiet = await openMux();
+  quiet.send({ type: "subscribe", source: id });
+  await vi.waitFor(() => expect(quiet.frames.some((f) => f.type === "snapshot")).toBe(true));
+  let closed = false;
+  void quiet.closed.then(() => (closed = true));
+  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  expect(closed).toBe(false);
+  // Its job unsubscribed, it follows nothing: it is closed in turn.
+  quiet.send({ type: "unsubscribe", source: id });
+  await vi.waitFor(() => expect(quiet.ended(id)).toBe(true));
+  expect(await quiet.closed).toMatchObject({ code: 1000, reason: "following nothing" });
+});

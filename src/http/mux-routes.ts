@@ -140,6 +140,17 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     safeClose(server, CLOSE.policyViolation, "credentials expired");
     hub.close();
   });
+  // Following nothing (never subscribed, or every source ended) for LIVE_IDLE_TIMEOUT:
+  // closed, as an idle connection would otherwise hold the Worker's socket for nothing.
+  const idleMs = c.var.config.liveIdleMs;
+  let idleSince = Date.now();
+  const idleWatch = setInterval(() => {
+    if (hub.size > 0) idleSince = Date.now();
+    else if (Date.now() - idleSince >= idleMs) {
+      clearInterval(idleWatch);
+      safeClose(server, CLOSE.normal, "following nothing");
+    }
+  }, idleMs / 4);
   server.addEventListener("message", (message) => {
     if (message.data === PING) return send(PONG);
     // As on a job's own socket (fanout.ts): binary 1003, too long 1009, anything else unexpected 1008.
@@ -157,6 +168,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
   });
   server.addEventListener("close", () => {
     stopTimer();
+    clearInterval(idleWatch);
     hub.close();
   });
   return new Response(null, { status: 101, webSocket: client });

@@ -36,6 +36,11 @@ export class Hub {
 
   constructor(private readonly open: Opener, private readonly sink: HubSink) {}
 
+  /** Sources followed now, those still opening included. */
+  get size(): number {
+    return this.#sources.size;
+  }
+
   /**
    * "ended": the source had nothing more (a finished job a reconnect already saw to its
    * end); "gone": there is no such source (any more); "refused": it may be there, but not for this.
