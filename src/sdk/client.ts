@@ -178,7 +178,11 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     const positions = new Map<string, number>((options.since ?? "").split(".").filter(Boolean).map((seq, shard) => [`feed-${shard}`, Number(seq)]));
     // The server reads one seq per shard, in shard order: every shard that sent its
     // snapshot counts, even one with no entry yet, whatever order their frames came in.
-    const since = () => Array.from({ length: positions.size }, (_, shard) => positions.get(`feed-${shard}`) ?? 0).join(".");
+    const since = () => {
+      // As many as the highest shard heard of: one whose snapshot has not come yet counts from 0.
+      const shards = Math.max(0, ...[...positions.keys()].map((source) => Number(source.slice("feed-".length)) + 1));
+      return Array.from({ length: shards }, (_, shard) => positions.get(`feed-${shard}`) ?? 0).join(".");
+    };
     // Each shard of the owner's index counts its own jobs: the owner's counts are their sum.
     const countsBySource = new Map<string, Record<JobState, number>>();
     const counted = (source: string, counts: Record<JobState, number>) => {
