@@ -176,13 +176,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   feed(options: { since?: string; signal?: AbortSignal; onStatus?(status: LiveStatus): void; onCounts?(counts: Record<JobState, number>): void } = {}): AsyncIterableIterator<FeedEntry> {
     const channel = new Channel<FeedEntry>();
     const positions = new Map<string, number>((options.since ?? "").split(".").filter(Boolean).map((seq, shard) => [`feed-${shard}`, Number(seq)]));
-    // The server reads one seq per shard, in shard order: every shard that sent its
-    // snapshot counts, even one with no entry yet, whatever order their frames came in.
-    const since = () => {
-      // As many as the highest shard heard of: one whose snapshot has not come yet counts from 0.
-      const shards = Math.max(0, ...[...positions.keys()].map((source) => Number(source.slice("feed-".length)) + 1));
-      return Array.from({ length: shards }, (_, shard) => positions.get(`feed-${shard}`) ?? 0).join(".");
-    };
+    // Where to resume: the server reads one seq per shard, in shard order, and each event's
+    // `id:` is exactly that (every shard, one it could not subscribe too, which never sends
+    // a snapshot or entry here). Until an event, where this feed started.
+    let since = options.since ?? "";
     // Each shard of the owner's index counts its own jobs: the owner's counts are their sum.
     const countsBySource = new Map<string, Record<JobState, number>>();
     const counted = (source: string, counts: Record<JobState, number>) => {
@@ -192,20 +189,20 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       options.onCounts?.(sum);
     };
     void this.#keepUp(channel, options, () => false, async (onLive, signal) => {
-      const response = await this.#request("GET", `/feed/sse?since=${encodeURIComponent(since())}`, undefined, { Accept: "text/event-stream" }, signal);
+      const response = await this.#request("GET", `/feed/sse?since=${encodeURIComponent(since)}`, undefined, { Accept: "text/event-stream" }, signal);
       onLive();
       for await (const message of readSse(response.body!, SSE_SILENT_MS)) {
         const frame = JSON.parse(message.data) as MuxServerFrame;
-        if (frame.type === "snapshot" && "counts" in frame.snapshot) {
-          if (!positions.has(frame.source)) positions.set(frame.source, 0);
-          counted(frame.source, frame.snapshot.counts);
+        if (frame.type === "snapshot" && "counts" in frame.snapshot) counted(frame.source, frame.snapshot.counts);
+        if (frame.type === "event" && "event" in frame && "counts" in frame.event) {
+          const entry = frame.event as FeedEntry;
+          if (entry.seq > (positions.get(frame.source) ?? 0)) {
+            positions.set(frame.source, entry.seq);
+            counted(frame.source, entry.counts);
+            channel.push(entry);
+          }
         }
-        if (frame.type !== "event" || !("event" in frame) || !("counts" in frame.event)) continue;
-        const entry = frame.event as FeedEntry;
-        if (entry.seq <= (positions.get(frame.source) ?? 0)) continue;
-        positions.set(frame.source, entry.seq);
-        counted(frame.source, entry.counts);
-        channel.push(entry);
+        if (message.id !== undefined) since = message.id;
       }
     });
     return channel;

@@ -213,7 +213,8 @@ it("resumes a sharded owner feed with one position per shard, in shard order", a
   ];
   const fetcher = async (url: string | URL | Request) => {
     urls.push(String(url));
-    const text = urls.length === 1 ? frames.map((frame) => `data: ${JSON.stringify(frame)}\n\n`).join("") : "";
+    // As the server writes them: an event's `id:` is every shard's position.
+    const text = urls.length === 1 ? frames.map((frame) => `${frame.type === "event" ? "id: 0.5\n" : ""}data: ${JSON.stringify(frame)}\n\n`).join("") : "";
     return new Response(text, { headers: { "Content-Type": "text/event-stream" } });
   };
   const client = createClient({ baseUrl: "http://jobs.test", token: "t", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
@@ -226,4 +227,32 @@ it("resumes a sharded owner feed with one position per shard, in shard order", a
   abort.abort();
   expect(seen).toEqual([5]);
   expect(urls[1]).toBe("http://jobs.test/feed/sse?since=0.5");
+});
+
+it("resumes a sharded owner feed where the server's `id:` says, though a shard it could not subscribe never sent a snapshot", async () => {
+  // The server names every shard's position, in shard order, in each event's `id:`. A feed
+  // that heard nothing from feed-0 (its index could not be subscribed: an `error` frame)
+  // still resumes feed-0 where it asked for it, and feed-1 after its seq 7: "0.7". Counting
+  // the shards it heard from, it sent "0": a 400 that ended the feed, and feed-1 from 0.
+  const urls: string[] = [];
+  const counts = { queued: 0, running: 1, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
+  const messages = [
+    `data: ${JSON.stringify({ type: "error", source: "feed-0", error: { code: "refused", message: "Refused" } })}\n\n`,
+    `data: ${JSON.stringify({ type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 7 } })}\n\n`,
+    `id: 0.7\ndata: ${JSON.stringify({ type: "event", source: "feed-1", event: { seq: 7, at: 0, type: "removed", data: { id: "job-1" }, counts } })}\n\n`,
+  ];
+  const fetcher = async (url: string | URL | Request) => {
+    urls.push(String(url));
+    return new Response(urls.length === 1 ? messages.join("") : "", { headers: { "Content-Type": "text/event-stream" } });
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", token: "t", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  const abort = new AbortController();
+  const seen: number[] = [];
+  void (async () => {
+    for await (const entry of client.feed({ signal: abort.signal })) seen.push(entry.seq);
+  })();
+  await vi.advanceTimersByTimeAsync(10);
+  abort.abort();
+  expect(seen).toEqual([7]);
+  expect(urls[1]).toBe("http://jobs.test/feed/sse?since=0.7");
 });
