@@ -38,15 +38,22 @@ export type StepFn<T> = (attempt: StepAttempt) => T | Promise<T>;
 /**
  * `T` if JSON keeps it as it is, so that a step's or a job's typed result is the value
  * every replay gets back: a Date (which comes back a string), a Map or a Set (`{}`), a
- * function, a bigint, or an object with methods does not compile. (NaN and Infinity,
- * which come back null, cannot be told by type; nor a bigint returned alone, nor a cycle:
- * the engine fails the step then, its result "is not JSON".)
+ * function, a bigint, or an object with methods does not compile, in an array or a union
+ * too. (NaN and Infinity, which come back null, cannot be told by type; nor a bigint
+ * returned alone, nor a cycle: the engine fails the step then, its result "is not JSON".)
  */
 export type Jsonable<T> =
   | string | number | boolean | null | undefined | void
-  | ReadonlyArray<T extends ReadonlyArray<infer U> ? Jsonable<U> : never>
+  | ReadonlyArray<T extends ReadonlyArray<infer U> ? JsonableMember<U> : never>
   // Methods (a Date's, a Map's, a class's) make a property `never`, so the object does not fit.
-  | { [K in keyof T]: K extends string ? (T[K] extends ((...args: never[]) => unknown) | bigint | symbol ? never : Jsonable<T[K]>) : never };
+  | { [K in keyof T]: K extends string ? JsonableMember<T[K]> : never };
+
+/**
+ * An element's or a property's type, checked member by member of a union (a conditional
+ * on its own parameter distributes): checked whole, `(() => void) | null` or
+ * `number | bigint` is no function or bigint, and an array of either got by.
+ */
+type JsonableMember<T> = T extends ((...args: never[]) => unknown) | bigint | symbol ? never : Jsonable<T>;
 
 export interface Step {
   /**

@@ -38,6 +38,15 @@ it("refuses what JSON would change: a Date, a Map, a Set, a function, a bigint, 
     void step.do("callback", () => ({ done: () => true }));
     // @ts-expect-error A bigint does not serialize at all.
     void step.do("big", () => ({ n: 1n }));
+    // In an array or a union too: an array of functions comes back nulls.
+    // @ts-expect-error A function in an array comes back null.
+    void step.do("callbacks", () => [() => true]);
+    // @ts-expect-error A function in a union is dropped.
+    void step.do("maybe-callback", () => ({ done: null as (() => boolean) | null }));
+    // @ts-expect-error A bigint in a union does not serialize.
+    void step.do("big-or-not", () => ({ n: 1 as number | bigint }));
+    // @ts-expect-error A bigint in an array does not serialize.
+    void step.do("bigs", () => [1n]);
     class Point {
       constructor(readonly x: number) {}
       length(): number {
