@@ -4,7 +4,7 @@
 import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { ApiRequestError, createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
-import { listCursor, listedBefore } from "../lib/list-cursor";
+import { cursorPlace, listCursor, listedBefore } from "../lib/list-cursor";
 import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
 import { listingOf } from "../owners/listing";
 import { cancelInPage } from "./cancel";
@@ -16,6 +16,8 @@ const limit = Number(root.dataset.limit);
 const firstPage = root.dataset.firstPage === "true";
 const filter = JSON.parse(root.dataset.filter!) as { state: JobState | null; type: string | null; tag: string | null };
 const tbody = byId<HTMLTableSectionElement>("jobs");
+/** Where the next page starts (its "Older jobs" cursor): jobs listed after it are on a later page, however few rows this one has left. */
+let olderThan = cursorOfOlder();
 
 function matches(job: JobListing): boolean {
   return (!filter.state || job.state === filter.state) && (!filter.type || job.type === filter.type) && (!filter.tag || job.tags.includes(filter.tag));
@@ -185,8 +187,13 @@ function show(job: JobListing): void {
     // Only the first page shows jobs as they come, newest first.
     if (!firstPage || !matches(job)) return;
     const rows = [...tbody.rows];
-    // A full page keeps only jobs listed before its last row; the others are on a later page.
-    if (rows.length >= limit && !listedBefore(job, listed(rows.at(-1)!))) return;
+    const last = rows.at(-1);
+    // Past where the next page starts, or past a full page's last row, it is on a later page
+    // (which a full page without one now has).
+    if (olderThan ? !listedBefore(job, olderThan) : last && rows.length >= limit && !listedBefore(job, listed(last))) {
+      if (!olderThan && last) olderAfter(last);
+      return;
+    }
     row = newRow(job);
     tbody.insertBefore(row, rows.find((r) => listedBefore(job, listed(r))) ?? null);
     if (tbody.rows.length > limit) {
@@ -216,8 +223,15 @@ function olderAfter(last: HTMLTableRowElement): void {
     pager.append(older);
   }
   const params = new URLSearchParams(location.search);
-  params.set("cursor", listCursor(listed(last)));
+  olderThan = listed(last);
+  params.set("cursor", listCursor(olderThan));
   older.href = `/dashboard?${params}`;
+}
+
+function cursorOfOlder(): { createdAt: number; id: string } | null {
+  const older = document.getElementById("older") as HTMLAnchorElement | null;
+  const cursor = older && new URL(older.href).searchParams.get("cursor");
+  return cursor ? cursorPlace(cursor) : null;
 }
 
 function showCounts(counts: Record<JobState, number>): void {

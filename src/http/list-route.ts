@@ -1,8 +1,7 @@
 // GET /jobs: the caller's own jobs, newest first, a page at a time, with counts by
 // state; filters by state, type and tag. Read from the owner's index (every shard).
 import type { Context } from "hono";
-import { fromBase64Url } from "../lib/crypto";
-import { listCursor } from "../lib/list-cursor";
+import { cursorPlace, listCursor } from "../lib/list-cursor";
 import { DEFAULT_LIST_LIMIT, EMPTY_COUNTS, type ListFilter } from "../owners/index-store";
 import { indexShard } from "../owners/shards";
 import type { JobList, JobListing, JobState } from "../protocol";
@@ -54,14 +53,10 @@ export function parseFilter(query: Record<string, string | undefined>): ListFilt
 }
 
 function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    if (cursor.length > 200) throw new Error("too long");
-    const [createdAt, id] = JSON.parse(new TextDecoder().decode(fromBase64Url(cursor))) as unknown[];
-    if (Number.isSafeInteger(createdAt) && typeof id === "string" && id.length <= 64) return { createdAt: createdAt as number, id };
-  } catch {
-    // Falls through to the refusal: a cursor is only ever one this API handed out.
-  }
-  throw invalid("cursor is not one this API handed out");
+  const place = cursor.length <= 200 ? cursorPlace(cursor) : null;
+  // A cursor is only ever one this API handed out.
+  if (place === null || place.id.length > 64) throw invalid("cursor is not one this API handed out");
+  return place;
 }
 
 const invalid = (message: string) => new ApiError(400, "invalid_query", message);

@@ -348,6 +348,34 @@ it("keeps Older jobs right as new jobs push rows off the first page: none skippe
   await page.context().close();
 });
 
+it("keeps a job that comes to match on the page it is listed on, however few rows the first page has left", { timeout: 60_000 }, async () => {
+  const ids = (page: Page) => page.locator("#jobs tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.job));
+  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+  const tag = `boundary-${Date.now()}`;
+  // Oldest first; all but the oldest canceled now.
+  const jobs: CreatedJob[] = [];
+  for (let i = 0; i < 4; i++) jobs.push(await create("sleepy", { duration: "5 minutes" }, [tag]));
+  for (const job of jobs.slice(1)) expect((await api("POST", `/jobs/${job.id}/cancel`)).status).toBe(200);
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?state=canceled&tag=${tag}&limit=2`);
+  await waitForText(page, "#live-status", "Live");
+  expect(await ids(page)).toEqual([jobs[3]!.id, jobs[2]!.id]);
+  // A row leaves, then the oldest job comes to match: it is on the next page (after
+  // jobs[1]), not here, though this page now has room.
+  expect((await api("DELETE", `/jobs/${jobs[3]!.id}`)).status).toBe(204);
+  await page.waitForSelector(row(jobs[3]!.id), { state: "detached" });
+  expect((await api("POST", `/jobs/${jobs[0]!.id}/cancel`)).status).toBe(200);
+  // The feed tells changes in order: once this later one shows, the cancel above was heard.
+  expect((await api("DELETE", `/jobs/${jobs[2]!.id}`)).status).toBe(204);
+  await page.waitForSelector(row(jobs[2]!.id), { state: "detached" });
+  expect(await ids(page)).toEqual([]);
+  await Promise.all([page.waitForURL(/cursor=/), page.click("#older")]);
+  expect(await ids(page)).toEqual([jobs[1]!.id, jobs[0]!.id]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("signs in again from the form after a refused credential, wrong or malformed", async () => {
   const { page } = await openPage(browser());
   for (const [credential, message] of [["wrong-token-of-enough-length", "The bearer token is not valid"], ["two words", "Paste an owner token or a JWT"]] as const) {
