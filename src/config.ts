@@ -82,7 +82,8 @@ export function readConfig(env: Env): Config {
     indexShards: Math.min(64, count(env.INDEX_SHARDS, DEFAULTS.indexShards)),
     budget: parseBudget(env.JOB_BUDGET, DEFAULTS.budget),
     publicBudget: parseBudget(env.PUBLIC_JOB_BUDGET, DEFAULTS.publicBudget),
-    liveIdleMs: duration(env.LIVE_IDLE_TIMEOUT, DEFAULTS.liveIdleMs),
+    // Checked a quarter of it apart: 0 would close every connection at once, and a timer's delay has a ceiling (2^31 ms).
+    liveIdleMs: Math.min(Math.max(duration(env.LIVE_IDLE_TIMEOUT, DEFAULTS.liveIdleMs), 1_000), 86_400_000),
   };
 }
 
