@@ -47,8 +47,17 @@ function startableTypes(c: Context<AppEnv>): StartType[] {
   return types.infos((d) => mayCreate(principal, d, access)).map((info) => {
     const definition = types.find(info.type)!;
     const budget = budgetFor(config, principal, definition);
-    return { ...info, inputHints: hintsOf(definition, budget), timeout: { defaultMs: defaultTimeoutMs(config, budget), maxMs: budget.runTimeMs } };
+    return { ...info, inputHints: hintsOf(definition, budget), timeout: { defaultMs: defaultTimeoutMs(config, budget), maxMs: budget.runTimeMs, fitsInput: needsRunTime(definition) } };
   });
+}
+
+/** Whether the type's `needs` speaks of run time (as its example's needs say): then a default deadline grows to cover an input's. */
+function needsRunTime(definition: AnyJobDefinition): boolean {
+  try {
+    return definition.needs?.(definition.example)?.runTimeMs !== undefined;
+  } catch {
+    return false; // a hint only, as below
+  }
 }
 
 /** Hints are a nicety: an author's `inputHints` that throws costs its type the hints, not the page. */

@@ -58,11 +58,14 @@ export function spanText(ms: number): string {
 export interface TimeoutRange {
   defaultMs: number;
   maxMs: number;
+  /** The type says what run time an input needs: a default deadline grows to cover it. */
+  fitsInput: boolean;
 }
 
 /** The start page's timeout range in words, after "The job fails with a timeout after this long". */
 export function timeoutHint(timeout: TimeoutRange): string {
-  return `: empty for the default, ${spanText(timeout.defaultMs)}; at most ${timeout.maxMs.toLocaleString("en")} (${spanText(timeout.maxMs)})`;
+  const grows = timeout.fitsInput ? " or what the input needs, if longer" : "";
+  return `: empty for the default, ${spanText(timeout.defaultMs)}${grows}; at most ${timeout.maxMs.toLocaleString("en")} (${spanText(timeout.maxMs)})`;
 }
 
 /** A log line's time as an offset from the job's creation: the same in every time zone. */

@@ -196,6 +196,11 @@ it("checks the timeout before posting", async () => {
   await waitForText(page, "#timeoutMs-error", "Expected a whole number");
   // A visitor's budget (wrangler.toml: PUBLIC_JOB_BUDGET runTime=10 minutes) bounds it too.
   await waitForText(page, "#timeout-hint", "The job fails with a timeout after this long: empty for the default, 10 minutes; at most 600,000 (10 minutes).");
+  // A type whose input says what run time it needs gets a default that covers it.
+  const first = await page.inputValue("#type");
+  await page.selectOption("#type", "sleepy");
+  await waitForText(page, "#timeout-hint", "The job fails with a timeout after this long: empty for the default, 10 minutes or what the input needs, if longer; at most 600,000 (10 minutes).");
+  await page.selectOption("#type", first);
   await page.fill("#timeoutMs", "1e20");
   await waitForText(page, "#timeoutMs-error", "At most 600000");
   await page.fill("#timeoutMs", "600000");
