@@ -28,6 +28,16 @@ async function signIn(page: Page): Promise<void> {
 
 const row = (id: string) => `tr[data-job="${id}"]`;
 
+/** Waits until the owner's list (the index, told a moment after the job itself) has the jobs in `state`. */
+async function listedIn(state: string, tag: string, ...jobs: CreatedJob[]): Promise<void> {
+  const listed = async () => {
+    const response = await fetch(`${baseUrl}/jobs?state=${state}&tag=${tag}`, { headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+    const ids = ((await response.json()) as { jobs: { id: string }[] }).jobs.map((job) => job.id);
+    return jobs.every((job) => ids.includes(job.id));
+  };
+  await expect.poll(listed).toBe(true);
+}
+
 /** A row's Cancel and its question's answers, found by their accessible names as a screen reader would. */
 function cancelButtons(page: Page, job: CreatedJob) {
   const inRow = page.locator(row(job.id));
@@ -249,7 +259,7 @@ it("moves the keyboard to the next row when a canceled job leaves a list filtere
   const [older, newer] = [await create("sleepy", { duration: "5 minutes" }, [tag]), await create("sleepy", { duration: "5 minutes" }, [tag])];
   const { page, problems } = await openPage(browser());
   await signIn(page);
-  for (const job of [older, newer]) await expect.poll(() => jobState(baseUrl, job.id)).toBe("waiting");
+  await listedIn("waiting", tag, older, newer);
   await page.goto(`${baseUrl}/dashboard?state=waiting&tag=${tag}`);
   await waitForText(page, "#live-status", "Live");
   const buttons = cancelButtons(page, newer);
@@ -264,7 +274,7 @@ it("moves the keyboard to the next row when a canceled job leaves a list filtere
 it("says the list is empty when a cancel takes its last row, without waiting for the feed", async () => {
   const tag = `last-${Date.now()}`;
   const job = await create("sleepy", { duration: "5 minutes" }, [tag]);
-  await expect.poll(() => jobState(baseUrl, job.id)).toBe("waiting");
+  await listedIn("waiting", tag, job);
   const { page } = await openPage(browser());
   await signIn(page);
   // No feed: the cancel's own answer is all the page hears of the change.
@@ -356,6 +366,7 @@ it("keeps a job that comes to match on the page it is listed on, however few row
   const jobs: CreatedJob[] = [];
   for (let i = 0; i < 4; i++) jobs.push(await create("sleepy", { duration: "5 minutes" }, [tag]));
   for (const job of jobs.slice(1)) expect((await api("POST", `/jobs/${job.id}/cancel`)).status).toBe(200);
+  await listedIn("canceled", tag, ...jobs.slice(1));
   const { page, problems } = await openPage(browser());
   await signIn(page);
   await page.goto(`${baseUrl}/dashboard?state=canceled&tag=${tag}&limit=2`);
@@ -366,6 +377,7 @@ it("keeps a job that comes to match on the page it is listed on, however few row
   expect((await api("DELETE", `/jobs/${jobs[3]!.id}`)).status).toBe(204);
   await page.waitForSelector(row(jobs[3]!.id), { state: "detached" });
   expect((await api("POST", `/jobs/${jobs[0]!.id}/cancel`)).status).toBe(200);
+  await listedIn("canceled", tag, jobs[0]!);
   // The feed tells changes in order: once this later one shows, the cancel above was heard.
   expect((await api("DELETE", `/jobs/${jobs[2]!.id}`)).status).toBe(204);
   await page.waitForSelector(row(jobs[2]!.id), { state: "detached" });
