@@ -201,46 +201,9 @@ it("ends a WebSocket follow at the terminal event, without waiting for the socke
   expect(FakeSocket.made).toHaveLength(1);
 });
 
-it("resumes a sharded owner feed with one position per shard, in shard order", async () => {
-  // The server reads `since` as one seq per shard, dot-separated in shard order: a feed
-  // that heard from feed-1 only must resume from "0.5", not "5" (a 400 that ended it).
+/** Reads an owner feed of two shards whose first response is `messages`; what it gave, and the URL it resumed with. */
+async function feedResumed(messages: string[]): Promise<{ seen: number[]; resumedWith: string | undefined }> {
   const urls: string[] = [];
-  const counts = { queued: 0, running: 1, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
-  // feed-0's snapshot has not come when the stream drops: it still counts, from 0.
-  const frames = [
-    { type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 5 } },
-    { type: "event", source: "feed-1", event: { seq: 5, at: 0, type: "removed", data: { id: "job-1" }, counts } },
-  ];
-  const fetcher = async (url: string | URL | Request) => {
-    urls.push(String(url));
-    // As the server writes them: an event's `id:` is every shard's position.
-    const text = urls.length === 1 ? frames.map((frame) => `${frame.type === "event" ? "id: 0.5\n" : ""}data: ${JSON.stringify(frame)}\n\n`).join("") : "";
-    return new Response(text, { headers: { "Content-Type": "text/event-stream" } });
-  };
-  const client = createClient({ baseUrl: "http://jobs.test", token: "t", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
-  const abort = new AbortController();
-  const seen: number[] = [];
-  void (async () => {
-    for await (const entry of client.feed({ signal: abort.signal })) seen.push(entry.seq);
-  })();
-  await vi.advanceTimersByTimeAsync(10);
-  abort.abort();
-  expect(seen).toEqual([5]);
-  expect(urls[1]).toBe("http://jobs.test/feed/sse?since=0.5");
-});
-
-it("resumes a sharded owner feed where the server's `id:` says, though a shard it could not subscribe never sent a snapshot", async () => {
-  // The server names every shard's position, in shard order, in each event's `id:`. A feed
-  // that heard nothing from feed-0 (its index could not be subscribed: an `error` frame)
-  // still resumes feed-0 where it asked for it, and feed-1 after its seq 7: "0.7". Counting
-  // the shards it heard from, it sent "0": a 400 that ended the feed, and feed-1 from 0.
-  const urls: string[] = [];
-  const counts = { queued: 0, running: 1, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
-  const messages = [
-    `data: ${JSON.stringify({ type: "error", source: "feed-0", error: { code: "refused", message: "Refused" } })}\n\n`,
-    `data: ${JSON.stringify({ type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 7 } })}\n\n`,
-    `id: 0.7\ndata: ${JSON.stringify({ type: "event", source: "feed-1", event: { seq: 7, at: 0, type: "removed", data: { id: "job-1" }, counts } })}\n\n`,
-  ];
   const fetcher = async (url: string | URL | Request) => {
     urls.push(String(url));
     return new Response(urls.length === 1 ? messages.join("") : "", { headers: { "Content-Type": "text/event-stream" } });
@@ -253,6 +216,23 @@ it("resumes a sharded owner feed where the server's `id:` says, though a shard i
   })();
   await vi.advanceTimersByTimeAsync(10);
   abort.abort();
-  expect(seen).toEqual([7]);
-  expect(urls[1]).toBe("http://jobs.test/feed/sse?since=0.7");
+  return { seen, resumedWith: urls[1] };
+}
+
+it("resumes a sharded owner feed where the server's `id:` says: every shard's position, in shard order", async () => {
+  // The server reads `since` as one seq per shard, dot-separated in shard order, and names
+  // them all in each event's `id:`. Counting the shards it had heard from, the client sent
+  // "5" (feed-0's snapshot not come yet) or "0" (feed-0 could not be subscribed: an `error`
+  // frame, never a snapshot): a 400 that ended the feed.
+  const counts = { queued: 0, running: 1, waiting: 0, succeeded: 0, failed: 0, canceled: 0 };
+  const data = (frame: object) => `data: ${JSON.stringify(frame)}\n\n`;
+  const entry = (seq: number) => `id: 0.${seq}\n${data({ type: "event", source: "feed-1", event: { seq, at: 0, type: "removed", data: { id: "job-1" }, counts } })}`;
+  const notYet = await feedResumed([data({ type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 5 } }), entry(5)]);
+  expect(notYet).toEqual({ seen: [5], resumedWith: "http://jobs.test/feed/sse?since=0.5" });
+  const refused = await feedResumed([
+    data({ type: "error", source: "feed-0", error: { code: "refused", message: "Refused" } }),
+    data({ type: "snapshot", source: "feed-1", snapshot: { counts, lastSeq: 7 } }),
+    entry(7),
+  ]);
+  expect(refused).toEqual({ seen: [7], resumedWith: "http://jobs.test/feed/sse?since=0.7" });
 });
