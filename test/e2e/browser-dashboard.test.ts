@@ -6,7 +6,8 @@ import type { Page } from "playwright-core";
 import { expect, inject, it } from "vitest";
 import type { CreatedJob } from "../../src/protocol";
 import { jobState, openPage, screenshot, useChromium, waitForText } from "./browser";
-import { E2E_TOKEN } from "./wrangler-dev";
+import { sign } from "hono/jwt";
+import { E2E_JWT_SECRET, E2E_TOKEN } from "./wrangler-dev";
 
 const baseUrl = inject("baseUrl");
 
@@ -385,6 +386,22 @@ it("keeps a job that comes to match on the page it is listed on, however few row
   await Promise.all([page.waitForURL(/cursor=/), page.click("#older")]);
   expect(await ids(page)).toEqual([jobs[1]!.id, jobs[0]!.id]);
   expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("says it is signed out when the session ends while the page is open: the feed ends with it", { timeout: 30_000 }, async () => {
+  // A session started with a JWT lasts until the JWT's exp: here 3 to 4 s.
+  const jwt = await sign({ sub: "e2e", exp: Math.floor(Date.now() / 1000) + 4 }, E2E_JWT_SECRET, "HS256");
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/dashboard`);
+  await page.fill("#credential", jwt);
+  await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
+  await waitForText(page, "#live-status", "Live");
+  await waitForText(page, "#live-status", "Signed out: reload to sign in again", 15_000);
+  await page.reload();
+  expect(await page.isVisible("#credential")).toBe(true);
+  // The browser logs the feed's refused reconnect (401) as a failed resource load.
+  expect(problems.filter((problem) => !/401/.test(problem))).toEqual([]);
   await page.context().close();
 });
 

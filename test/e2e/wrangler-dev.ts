@@ -39,10 +39,12 @@ export const WEBHOOK_SECRET = "whsec_" + Buffer.from("e2e-webhook-secret-0123456
 
 /** The owner token of the deployments these tests start (owner "e2e"). */
 export const E2E_TOKEN = "e2e-owner-token-0123456789abcdef";
+/** Signs the JWTs these tests present. */
+export const E2E_JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789abcd";
 /** Secrets as `--var`s, so a developer's own .dev.vars never changes what the tests see. */
 const E2E_SECRETS = {
   JOB_ID_SECRET: "e2e-job-id-secret-0123456789abcdef0123456789",
-  JWT_SECRET: "e2e-jwt-secret-0123456789abcdef0123456789abcd",
+  JWT_SECRET: E2E_JWT_SECRET,
   API_TOKENS: `e2e=${E2E_TOKEN}`,
 };
 
