@@ -177,8 +177,8 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     const channel = new Channel<FeedEntry>();
     const positions = new Map<string, number>((options.since ?? "").split(".").filter(Boolean).map((seq, shard) => [`feed-${shard}`, Number(seq)]));
     // Where to resume: the server reads one seq per shard, in shard order, and each event's
-    // `id:` is exactly that (every shard, one it could not subscribe too, which never sends
-    // a snapshot or entry here). Until an event, where this feed started.
+    // `id:` is exactly that, for every shard (one it could not subscribe too, which sends no
+    // snapshot or entry here). Until the first event, where this feed started.
     let since = options.since ?? "";
     // Each shard of the owner's index counts its own jobs: the owner's counts are their sum.
     const countsBySource = new Map<string, Record<JobState, number>>();
