@@ -132,3 +132,13 @@ export function stepStatuses(events: JobEvent[], name?: string): string[] {
 export function states(events: JobEvent[]): string[] {
   return events.flatMap((e) => (e.type === "state" ? [e.data.state] : []));
 }
+
+/** A JSON error answer with this status and code, and a message; its error object. */
+export async function expectError(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Content-Type")).toContain("application/json");
+  const body = await response.json<{ error: { code: string; message: string; issues?: unknown[] } }>();
+  expect(body.error.code).toBe(code);
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body.error;
+}

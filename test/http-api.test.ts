@@ -10,18 +10,9 @@ import { createApp } from "../src/http/app";
 import { JobRegistry } from "../src/jobs/registry";
 import { ALICE, BOB, TEST_SECRETS } from "./secrets";
 import type { CreatedJob, JobSnapshot, JobTypeInfo } from "../src/protocol";
-import { BASE, cancelJob, createJob, postJson, stubOf, useVirtualClock } from "./helpers";
+import { BASE, cancelJob, createJob, expectError, postJson, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
-
-async function expectError(response: Response, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("Content-Type")).toContain("application/json");
-  const body = await response.json<{ error: { code: string; message: string; issues?: unknown[] } }>();
-  expect(body.error.code).toBe(code);
-  expect(body.error.message.length).toBeGreaterThan(0);
-  return body.error;
-}
 
 describe("POST /jobs", () => {
   it("creates a job: 201, id, state, urls and Location", async () => {

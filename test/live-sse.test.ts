@@ -4,7 +4,7 @@ import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
 import { TEST_SECRETS } from "./secrets";
 import type { JobEvent } from "../src/protocol";
-import { allEvents, BASE, createJob, postJson, runToEnd, useVirtualClock } from "./helpers";
+import { allEvents, BASE, createJob, expectError, postJson, runToEnd, useVirtualClock } from "./helpers";
 import { parseSse, readSse, sseEvents, sseSnapshot } from "./live-helpers";
 
 useVirtualClock();
@@ -77,4 +77,8 @@ it("answers 410 before any stream for a genuine id with no job, 400 for a bad La
   expect(response.headers.get("Content-Type")).toContain("application/json");
   const id = await createJob("demo");
   expect((await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "Last-Event-ID": "abc" } })).status).toBe(400);
+  // ?since is read as strictly here as on /events: no spaces, signs or exponents.
+  for (const since of ["%201", "1%20", "+1", "1e3", "-1"]) {
+    for (const route of ["sse", "stream", "events"]) await expectError(await SELF.fetch(`${BASE}/jobs/${id}/${route}?since=${since}`), 400, "invalid_query");
+  }
 });

@@ -46,7 +46,8 @@ export function wantsEventStream(c: Context): boolean {
 function readSince(c: Context): number {
   const raw = c.req.header("Last-Event-ID") ?? c.req.query("since");
   if (raw === undefined || raw === "") return 0;
-  const since = /^\d{1,15}$/.test(raw.trim()) ? Number(raw.trim()) : NaN;
+  // As strict as /events' since: a header's own spaces are gone already (fetch trims header values).
+  const since = /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isSafeInteger(since)) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must be a non-negative integer");
   return since;
 }
