@@ -158,6 +158,24 @@ it("answers HEAD /live/sse of genuine ids whose jobs are all deleted 410, as its
   expect((await snapshot(live)).viewers).toBe(0);
 });
 
+it("answers a HEAD resuming at an ended job's end 204, as its GET, which stops an EventSource", async () => {
+  const ended = await createJob("demo", { intervalMs: 0 });
+  const done = await runToEnd(ended);
+  const live = await createJob("sleepy", { duration: "1 hour" });
+  const end = { "Last-Event-ID": String(done.lastSeq) };
+  const routes = [`/jobs/${ended}/sse`, `/live/sse?sources=${ended}`];
+  for (const path of routes) {
+    for (const method of ["GET", "HEAD"]) expect((await SELF.fetch(BASE + path, { method, headers: end })).status, `${method} ${path}`).toBe(204);
+    // Short of the end, or not resuming, there is a stream to read.
+    expect((await SELF.fetch(BASE + path, { method: "HEAD", headers: { "Last-Event-ID": String(done.lastSeq - 1) } })).status, path).toBe(200);
+    expect((await SELF.fetch(BASE + path, { method: "HEAD" })).status, path).toBe(200);
+  }
+  // With a job still to follow among them, it stays a stream.
+  const both = `/live/sse?sources=${ended},${live}`;
+  expect((await SELF.fetch(BASE + both, { method: "HEAD", headers: { "Last-Event-ID": `${done.lastSeq}.0` } })).status).toBe(200);
+  expect((await snapshot(ended)).viewers + (await snapshot(live)).viewers).toBe(0);
+});
+
 it("closes a connection on a frame it cannot take, as a job's own socket does: binary 1003, too long 1009, an ack without a token 1008", async () => {
   const cases: [string | ArrayBuffer, number][] = [
     [new ArrayBuffer(4), 1003],

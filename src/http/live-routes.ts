@@ -6,6 +6,7 @@ import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobRpc } from "../job/job-object";
 import { CLOSE } from "../lib/fanout";
+import { seenToEnd } from "../lib/job-state";
 import { continuedBody, streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { ApiError as ApiErrorBody } from "../protocol";
@@ -67,12 +68,15 @@ export function clientKey(c: Context<AppEnv>): string {
 export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: StreamKind, options: { since?: number; init?: ResponseInit; direct?: boolean } = {}): Promise<Response> {
   const { since = readSince(c), init = {}, direct = false } = options;
   const format = streamFormat(kind);
-  // A HEAD (routed here with GET) would hold a subscriber for a body nobody reads.
+  const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
+  // A HEAD (routed here with GET) would hold a subscriber for a body nobody reads; it
+  // answers as its GET would, 204 included (the job's object decides so for a GET).
   if (c.req.method === "HEAD") {
-    if (!(await job.snapshot())) throw gone();
+    const snapshot = await job.snapshot();
+    if (!snapshot) throw gone();
+    if (resume && seenToEnd(snapshot, since)) return new Response(null, { status: 204 });
     return new Response(null, { headers: format.headers });
   }
-  const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
   const client = clientKey(c);
   const subscription = await subscribe(job, { since, format: kind, client, resume, direct });
   const headers = new Headers(init.headers);

@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
+import { seenToEnd } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
@@ -35,9 +36,6 @@ export function liveApp(): Hono<AppEnv> {
     if (sources.length === 0 || sources.length > MAX_SOURCES || sources.some((source) => source.length > MAX_SOURCE_CHARS)) {
       throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
     }
-    // A HEAD follows nothing (see muxStream), but tells a set with no job left, as a GET
-    // would: ids that are none of ours, and ours whose jobs were deleted or expired.
-    if (c.req.method === "HEAD" && !(await Promise.all(sources.map((source) => jobExists(c, source)))).includes(true)) throw noneExists();
     return muxStream(c, jobOpener(c), sources, true, null);
   });
   return live;
@@ -79,9 +77,15 @@ function noneExists(): ApiError {
   return new ApiError(410, "gone", "None of these jobs exists: each was deleted, expired, or never made.");
 }
 
-/** Whether the source names a job that is there: a genuine id (no object asked otherwise) whose object still holds its job. */
-async function jobExists(c: Context<AppEnv>, source: string): Promise<boolean> {
-  return (await isGenuineJobId(c.var.access.jobIdSecret, source)) && (await jobStub(c.env, source).snapshot()) !== null;
+/**
+ * What a subscription to the source would find, told without one (for a HEAD): no job
+ * (an id that is none of ours is not even asked), a job whose end a resuming viewer has
+ * seen (the job's object answers its GET so), or something to follow.
+ */
+async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "subscribed"> {
+  const snapshot = (await isGenuineJobId(c.var.access.jobIdSecret, source)) ? await jobStub(c.env, source).snapshot() : null;
+  if (!snapshot) return "gone";
+  return resuming && seenToEnd(snapshot, since) ? "ended" : "subscribed";
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
@@ -197,8 +201,15 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const resuming = c.req.header("Last-Event-ID") !== undefined;
   const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
-  // A HEAD (routed here with GET) would hold subscribers for a body nobody reads.
-  if (c.req.method === "HEAD") return new Response(null, { headers: SSE_HEADERS });
+  // A HEAD (routed here with GET) would hold subscribers for a body nobody reads: it
+  // follows nothing, but answers as its GET would when there is nothing to follow.
+  if (c.req.method === "HEAD") {
+    if (endsWithSources) {
+      const outcomes = await Promise.all([...positions].map(([source, since]) => jobOutcome(c, source, since, resuming)));
+      if (outcomes.every((outcome) => outcome !== "subscribed")) return nothingToFollow(outcomes, resuming);
+    }
+    return new Response(null, { headers: SSE_HEADERS });
+  }
   const live = new Set(sources);
   /** Each source's latest mark not yet answered. */
   const marks = new Map<string, string>();
@@ -239,13 +250,19 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const stopTimer = runAt(endsAt, finish);
   paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
-  // Nothing left to follow. A 200 that ends at once would have an EventSource back every
-  // 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
-  // first request for jobs that are all gone a 410.
   if (endsWithSources && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
     finish();
-    if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
-    throw noneExists();
+    return nothingToFollow(outcomes, resuming);
   }
   return new Response(paced.body, { headers: SSE_HEADERS });
+}
+
+/**
+ * Nothing left to follow. A 200 that ends at once would have an EventSource back every
+ * 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
+ * first request for jobs that are all gone a 410.
+ */
+function nothingToFollow(outcomes: string[], resuming: boolean): Response {
+  if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
+  throw noneExists();
 }

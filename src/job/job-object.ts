@@ -10,7 +10,7 @@ import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
-import { isTerminalEvent } from "../lib/job-state";
+import { isTerminalEvent, seenToEnd } from "../lib/job-state";
 import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
@@ -235,7 +235,7 @@ export class JobObject extends DurableObject<Env> {
     const format = JOB_FORMATS.find((f) => f === params.get("format")) ?? "json";
     const client = (params.get("client") ?? "").slice(0, MAX_CLIENT_KEY) || "unknown";
     // An EventSource reconnecting to a job whose end it saw gets 204, which stops its retries.
-    if (params.has("resume") && isTerminal(job.state) && since >= this.#store.lastSeq()) return new Response(null, { status: 204 });
+    if (params.has("resume") && seenToEnd({ state: job.state, lastSeq: this.#store.lastSeq() }, since)) return new Response(null, { status: 204 });
     const refusal = this.#fanout.admit(client, { total: this.#config.maxSubscribers, perClient: this.#config.maxSubscribersPerClient });
     if (refusal) {
       const message = refusal === "too_many"

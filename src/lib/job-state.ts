@@ -15,6 +15,14 @@ export function isTerminal(state: JobState): state is TerminalState {
   return TERMINAL.has(state);
 }
 
+/**
+ * A viewer resuming after `since` has seen the whole of an ended job: it is answered 204,
+ * which stops an EventSource's retries, rather than a stream with nothing in it.
+ */
+export function seenToEnd(job: { state: JobState; lastSeq: number }, since: number): boolean {
+  return isTerminal(job.state) && since >= job.lastSeq;
+}
+
 /** The last event of every job: its result, or its error (cancel included). */
 export function isTerminalEvent(event: JobEvent): boolean {
   return event.type === "result" || event.type === "error";
