@@ -9,7 +9,8 @@
 // HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
-import { CLOSE, HAND_OFF_HEADER, type Heartbeat } from "../lib/fanout";
+import { HAND_OFF_HEADER } from "../lib/direct-stream";
+import { CLOSE, type Heartbeat } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */

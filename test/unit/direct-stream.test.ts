@@ -2,7 +2,8 @@
 // high-water mark however slowly the viewer reads, every entry once and in order as it
 // reads, a heartbeat when quiet, and a hand-off that ends the stream after what it holds.
 import { afterEach, expect, it, vi } from "vitest";
-import { CREDIT, Fanout, HAND_OFF_HEADER, HEARTBEAT_MS, held, hold, lastRead, type Format, type Frames, type Source } from "../../src/lib/fanout";
+import { HAND_OFF_HEADER, held, hold, lastRead } from "../../src/lib/direct-stream";
+import { CREDIT, Fanout, HEARTBEAT_MS, type Format, type Frames, type Source } from "../../src/lib/fanout";
 
 interface Entry {
   seq: number;
