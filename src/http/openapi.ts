@@ -123,7 +123,7 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       },
       "/jobs/{id}/cancel": { parameters: [idParam], post: { summary: "Cancel the job", security: [{ bearer: [] }, { controlToken: [] }, { session: [] }], responses: { 200: json(ref("JobSnapshot"), "Canceled"), 303: { description: "A form post: back to its page" }, ...errors(401, 403, 404, 409, 410) } } },
       "/jobs/{id}/rerun": { parameters: [idParam], post: { summary: "Run again: same type, input and tags", security: [{ bearer: [] }, { session: [] }], responses: { 201: json(ref("CreatedJob"), "Created"), ...errors(401, 403, 404, 409, 410, 429) } } },
-      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_EVENT_PAGE })], responses: { 200: json(ref("EventPage"), "Events after `since`"), ...errors(400, 404, 410) } } },
+      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_EVENT_PAGE })], responses: { 200: { description: "Events after `since`: a page of JSON, or with Accept: text/event-stream the live SSE stream", content: { "application/json": { schema: ref("EventPage") }, "text/event-stream": { schema: string } } }, 204: { description: "SSE: already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/steps": { parameters: [idParam], get: { summary: "Every step, a page at a time", parameters: [query("after", { type: "integer", minimum: -1 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_STEP_PAGE })], responses: { 200: json(ref("StepPage"), "Steps after position `after`"), ...errors(400, 404, 410) } } },
       "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), { name: "Last-Event-ID", in: "header", required: false, schema: string }], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
@@ -139,6 +139,8 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       if (!operation.responses) continue; // the path's own parameters
       // Wrong credentials are a 401 on every route, even one that needs none (README "Security").
       operation.responses["401"] ??= errors(401)["401"];
+      // A deployment with weak or missing secrets serves no job routes (/health says why).
+      if (/^\/(jobs|live|feed)(\/|$)/.test(path)) operation.responses["503"] ??= errors(503)["503"];
       // What code generators name their functions by.
       operation.operationId = OPERATION_IDS[`${method} ${path}`];
     }
