@@ -29,9 +29,12 @@ export interface HubSink {
   error(source: string, code: string, message: string): void;
 }
 
+/** Holds a source's place while its socket opens: one per subscribe, so a later subscribe's is never taken for it. */
+type Opening = { readonly since: number };
+
 export class Hub {
-  /** A source counts from its subscribe on: "opening" holds its place while its socket opens. */
-  readonly #sources = new Map<string, Subscription<string> | "opening">();
+  /** A source counts from its subscribe on: its Opening holds its place while its socket opens. */
+  readonly #sources = new Map<string, Subscription<string> | Opening>();
   #subscribes = 0;
 
   constructor(private readonly open: Opener, private readonly sink: HubSink) {}
@@ -50,10 +53,12 @@ export class Hub {
     if (this.#sources.has(source)) return refuse("already_subscribed", "This connection already follows that source");
     if (this.#sources.size >= MAX_SOURCES) return refuse("too_many_sources", `One connection follows at most ${MAX_SOURCES} sources at once`);
     if (++this.#subscribes > MAX_SUBSCRIBES) return refuse("too_many_subscribes", `One connection subscribes at most ${MAX_SUBSCRIBES} times; open a new one`);
-    this.#sources.set(source, "opening");
+    const opening: Opening = { since };
+    this.#sources.set(source, opening);
     const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
-    // Unsubscribed or closed while opening: let the new socket go.
-    if (this.#sources.get(source) !== "opening") {
+    // Unsubscribed or closed while opening (and maybe subscribed again since, from another
+    // `since`, which its own socket serves): let this socket go.
+    if (this.#sources.get(source) !== opening) {
       if (!(opened instanceof Response)) {
         opened.accept(); // a socket from an upgrade can be closed only once accepted
         safeClose(opened, CLOSE.normal, "unsubscribed");
@@ -89,18 +94,18 @@ export class Hub {
     const subscription = this.#sources.get(source);
     if (!subscription) return;
     this.#sources.delete(source);
-    if (subscription !== "opening") subscription.close(CLOSE.normal, "unsubscribed");
+    if (subscription instanceof Subscription) subscription.close(CLOSE.normal, "unsubscribed");
     this.sink.end(source);
   }
 
   /** Answers a source's mark (its token). */
   ack(source: string, token: string): void {
     const subscription = this.#sources.get(source);
-    if (subscription && subscription !== "opening") subscription.ack(token);
+    if (subscription instanceof Subscription) subscription.ack(token);
   }
 
   close(): void {
-    for (const subscription of this.#sources.values()) if (subscription !== "opening") subscription.close(CLOSE.normal, "connection closed");
+    for (const subscription of this.#sources.values()) if (subscription instanceof Subscription) subscription.close(CLOSE.normal, "connection closed");
     this.#sources.clear();
   }
 }

@@ -17,3 +17,24 @@ it("closes a socket that opened after its source was unsubscribed, without an er
   expect(await closed).toBe(1000);
   expect(ends).toEqual(["job-1"]);
 });
+
+it("serves a source subscribed again while its first socket opened from the new subscribe's since, not the old one's", async () => {
+  const pending = new Map<number, (socket: WebSocket) => void>();
+  const hub = new Hub((_source, since) => new Promise<WebSocket>((resolve) => pending.set(since, resolve)), { frame: () => {}, end: () => {}, error: () => {} });
+  const first = hub.subscribe("job-1", 15);
+  hub.unsubscribe("job-1");
+  const second = hub.subscribe("job-1", 0);
+  // The first socket (since 15) opens only now, while the second subscribe waits for its own.
+  const [oldSocket, oldPeer] = Object.values(new WebSocketPair());
+  oldPeer!.accept();
+  const oldClosed = new Promise<number>((resolve) => oldPeer!.addEventListener("close", (event) => resolve(event.code)));
+  pending.get(15)!(oldSocket!);
+  expect(await first).toBe("refused");
+  expect(await oldClosed).toBe(1000);
+  const [newSocket, newPeer] = Object.values(new WebSocketPair());
+  newPeer!.accept();
+  pending.get(0)!(newSocket!);
+  expect(await second).toBe("subscribed");
+  expect(hub.size).toBe(1);
+  hub.close();
+});
