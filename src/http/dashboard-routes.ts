@@ -31,7 +31,8 @@ export function dashboardApp(): Hono<AppEnv> {
 
   app.post("/session", async (c) => {
     try {
-      await startSession(c, await fromCredential(await credentialOf(c), c.var.access));
+      const credential = await credentialOf(c);
+      await startSession(c, await fromCredential(credential, c.var.access), credential);
     } catch (error) {
       // A malformed credential (400) or a wrong one (401): the form again, saying why.
       if (error instanceof ApiError && (error.status === 400 || error.status === 401)) return c.html(signInPage(error.message), error.status);

@@ -6,11 +6,14 @@
 // Requests that change something and are authenticated by that cookie must also carry
 // the session's CSRF token (a form field `csrf`, or the header X-CSRF-Token): together
 // with Hono's csrf check on form posts, no other site can act with a visitor's session.
+// A session is also bound to the credential it was started with (`cred`): it ends when
+// that token is no longer in API_TOKENS for its owner, or JWT_SECRET changes, as the
+// credential itself would stop working then.
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { sign, verify } from "hono/jwt";
 import type { AccessConfig } from "../access-config";
-import { randomToken } from "../lib/crypto";
+import { randomToken, sha256, toHex } from "../lib/crypto";
 import { indexShard } from "../owners/shards";
 import type { AppEnv } from "./app-env";
 import type { Principal } from "./auth";
@@ -28,11 +31,35 @@ function sessionKey(access: AccessConfig): string {
   return `${access.jobIdSecret}\u0000dashboard-session`;
 }
 
-/** Starts a session for an owner; a JWT's type limit and expiry carry over. */
-export async function startSession(c: Context<AppEnv>, owner: Principal & { kind: "owner" }): Promise<void> {
+/** What a session is bound to: an owner token (by its hash, as API_TOKENS is kept), or the JWT key its JWT was signed with. */
+const tokenMaterial = (hash: Uint8Array) => `token\u0000${toHex(hash)}`;
+const jwtMaterial = (secret: string) => `jwt\u0000${secret}`;
+
+/** The session's `cred` claim for that material: keyed by the session key, so the cookie tells nothing of the credential. */
+async function binding(access: AccessConfig, material: string): Promise<string> {
+  return toHex(await sha256(`${sessionKey(access)}\u0000${material}`)).slice(0, 32);
+}
+
+/** Whether the credential the session was started with would still be taken (see `fromCredential`). */
+async function credentialStillValid(access: AccessConfig, session: SessionClaims): Promise<boolean> {
+  if (typeof session.cred !== "string") return false;
+  const materials = [
+    ...(access.jwtSecret ? [jwtMaterial(access.jwtSecret)] : []),
+    ...access.tokens.filter((token) => token.owner === session.sub).map((token) => tokenMaterial(token.hash)),
+  ];
+  for (const material of materials) if ((await binding(access, material)) === session.cred) return true;
+  return false;
+}
+
+/** Starts a session for an owner, from the credential that named it; a JWT's type limit and expiry carry over. */
+export async function startSession(c: Context<AppEnv>, owner: Principal & { kind: "owner" }, credential: string): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
-  const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), ...(owner.types ? { types: [...owner.types] } : {}) };
+  const { access } = c.var;
+  // As fromCredential tells a JWT from a token.
+  const material = access.jwtSecret && credential.split(".").length === 3 ? jwtMaterial(access.jwtSecret) : tokenMaterial(await sha256(credential));
+  const cred = await binding(access, material);
+  const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), cred, ...(owner.types ? { types: [...owner.types] } : {}) };
   const cookie = await sign(claims, sessionKey(c.var.access), "HS256");
   // A JWT's `types` ride in the cookie: a cookie browsers would drop (or this would not read) is refused here, not signed in to a loop.
   if (cookie.length > MAX_SESSION_CHARS) throw new ApiError(400, "invalid_request", "This JWT's `types` are too long to keep in a dashboard session; use a JWT with fewer or shorter types");
@@ -48,15 +75,16 @@ export async function endSession(c: Context<AppEnv>): Promise<void> {
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
 }
 
-/** The owner a valid session cookie names, or null (no cookie, a stale or forged one, or one signed out). */
+/** The owner a valid session cookie names, or null (no cookie, a stale or forged one, one whose credential was revoked, or one signed out). */
 export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   const session = await sessionClaims(c);
-  if (!session || (await indexShard(c.env, session.sub, 0).sessionEnded(session.sid))) return null;
+  if (!session || !(await credentialStillValid(c.var.access, session))) return null;
+  if (await indexShard(c.env, session.sub, 0).sessionEnded(session.sid)) return null;
   const types = Array.isArray(session.types) ? new Set(session.types.filter((t): t is string => typeof t === "string")) : undefined;
   return { kind: "owner", owner: session.sub, csrf: session.csrf, expiresAt: session.exp, ...(types ? { types } : {}) };
 }
 
-type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; types?: unknown };
+type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; types?: unknown; cred?: unknown };
 
 async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims | null> {
   const cookie = getCookie(c, SESSION_COOKIE);
@@ -65,7 +93,7 @@ async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims | null> 
     const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as Partial<Record<keyof SessionClaims, unknown>>;
     const { sub, sid, csrf, exp } = claims;
     if (typeof sub !== "string" || typeof sid !== "string" || typeof csrf !== "string" || typeof exp !== "number") return null;
-    return { sub, sid, csrf, exp, types: claims.types };
+    return { sub, sid, csrf, exp, types: claims.types, cred: claims.cred };
   } catch {
     return null; // Expired or not ours: the browser is simply signed out.
   }
