@@ -16,7 +16,7 @@ import type { AccessConfig } from "../access-config";
 import { randomToken, sha256, toHex } from "../lib/crypto";
 import { indexShard } from "../owners/shards";
 import type { AppEnv } from "./app-env";
-import type { Principal } from "./auth";
+import { isJwt, type Principal } from "./auth";
 import { ApiError } from "./errors";
 import { isFormPost } from "./pages";
 
@@ -56,8 +56,7 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
   const { access } = c.var;
-  // As fromCredential tells a JWT from a token.
-  const material = access.jwtSecret && credential.split(".").length === 3 ? jwtMaterial(access.jwtSecret) : tokenMaterial(await sha256(credential));
+  const material = isJwt(credential, access) ? jwtMaterial(access.jwtSecret!) : tokenMaterial(await sha256(credential));
   const cred = await binding(access, material);
   const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), cred, ...(owner.types ? { types: [...owner.types] } : {}) };
   const cookie = await sign(claims, sessionKey(c.var.access), "HS256");
