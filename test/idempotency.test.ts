@@ -1,7 +1,8 @@
 // Idempotency-Key: a retried create lands on the same object and returns the same job.
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { CreatedJob } from "../src/protocol";
-import { postJson, snapshot, useVirtualClock } from "./helpers";
+import { auth, BASE, clock, expectError, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { BOB } from "./secrets";
 
 useVirtualClock();
@@ -61,4 +62,46 @@ it("refuses an Idempotency-Key from an anonymous visitor (401): strangers share 
   const response = await postJson("/jobs", body, { "Idempotency-Key": "invoice-1001", "CF-Connecting-IP": "192.0.2.77" }, null);
   expect(response.status).toBe(401);
   expect(await response.json()).toMatchObject({ error: { code: "unauthorized" } });
+});
+
+/** A create with this key, and the job's id. */
+async function createKeyed(key: string, input: unknown = body.input): Promise<string> {
+  const response = await postJson("/jobs", { ...body, input }, { "Idempotency-Key": key });
+  expect(response.status).toBe(201);
+  return (await response.json<CreatedJob>()).id;
+}
+
+const tables = (id: string) =>
+  runInDurableObject(stubOf(id), (_, state) => state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\'").toArray().map((row) => row.name));
+
+it("keeps a deleted keyed job's link gone: its key again is a 409, never a new job behind the old link", async () => {
+  const key = `deleted-${crypto.randomUUID()}`;
+  const id = await createKeyed(key);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  // The id derives from the owner and the key: a new job would be made at the very link
+  // shared for the deleted one, showing its input, log and result to whoever had that link.
+  for (const input of [body.input, { intervalMs: 20 }]) {
+    const error = await expectError(await postJson("/jobs", { ...body, input }, { "Idempotency-Key": key }), 409, "idempotency_key_reused");
+    expect(error.message).toContain("deleted or expired");
+  }
+  await expectError(await SELF.fetch(`${BASE}/jobs/${id}`), 410, "gone");
+  // What stays behind is the marker alone.
+  expect(await tables(id)).toEqual(["retired"]);
+  // A new key makes a new job, elsewhere.
+  expect(await createKeyed(`${key}-2`)).not.toBe(id);
+});
+
+it("retires an expired keyed job's id too; a job made without a key leaves nothing", async () => {
+  const key = `expired-${crypto.randomUUID()}`;
+  const keyed = await createKeyed(key, { intervalMs: 0 });
+  const plain = (await (await postJson("/jobs", { ...body, input: { intervalMs: 0 } })).json<CreatedJob>()).id;
+  for (const id of [keyed, plain]) {
+    const done = await runToEnd(id);
+    clock.set(done.expiresAt!);
+    expect(await runNextAlarm(id)).toBe(true);
+  }
+  await expectError(await postJson("/jobs", body, { "Idempotency-Key": key }), 409, "idempotency_key_reused");
+  await expectError(await SELF.fetch(`${BASE}/jobs/${keyed}`), 410, "gone");
+  expect(await tables(keyed)).toEqual(["retired"]);
+  expect(await tables(plain)).toEqual([]);
 });

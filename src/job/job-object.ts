@@ -44,6 +44,8 @@ export interface CreateJob {
   createdAt: number;
   /** The most queued, running or waiting jobs its owner may have (the Worker's MAX_ACTIVE_JOBS). */
   maxActiveJobs: number;
+  /** Made with an Idempotency-Key: its id comes from the key, and retires with the job (see storage.ts). */
+  keyed: boolean;
 }
 
 /** What a caller presents to control (cancel, delete) a job. */
@@ -56,7 +58,9 @@ export type CreateOutcome =
   | { status: "created" | "existing"; snapshot: JobSnapshot }
   | { status: "conflict"; snapshot: JobSnapshot }
   /** The owner has as many active jobs as it may. */
-  | { status: "full" };
+  | { status: "full" }
+  /** The job this id (an Idempotency-Key's) was made for is gone: the key is spent. */
+  | { status: "retired" };
 
 /** Refusals shared by every control operation. */
 type ControlRefusal = { status: "not_found" } | { status: "unauthorized" } | { status: "forbidden" };
@@ -128,6 +132,7 @@ export class JobObject extends DurableObject<Env> {
     this.#count();
     const found = this.#existing(request);
     if (found) return found;
+    if (this.#store.retired()) return { status: "retired" };
     if (request.owner !== null) {
       // Admitted here, where the job is made: a create that never reaches its object leaves
       // no listing behind, and a job made anew after a delete of its id is listed again.
@@ -210,7 +215,7 @@ export class JobObject extends DurableObject<Env> {
     if (!(await (this.#reporterOf(job)?.removed(job.id) ?? true))) return { status: "unavailable" };
     this.#running?.abort.abort(new Error("The job was deleted"));
     this.#fanout.closeAll(CLOSE.normal, "job deleted");
-    await this.#deleteStorage();
+    await this.#deleteStorage(job);
     return { status: "erased" };
   }
 
@@ -397,7 +402,7 @@ export class JobObject extends DurableObject<Env> {
     // Thrown, the alarm is retried by the platform: the index must hear of the removal.
     if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
     this.#fanout.closeAll(CLOSE.normal, "job expired");
-    await this.#deleteStorage();
+    await this.#deleteStorage(job);
   }
 
   /** One attempt at the completion webhook, when it is due; then the next alarm: a retry, or retention. */
@@ -423,7 +428,7 @@ export class JobObject extends DurableObject<Env> {
     await this.#arm(next.record.next ?? job.expires_at ?? Date.now());
   }
 
-  async #deleteStorage(): Promise<void> {
+  async #deleteStorage(job: JobRow): Promise<void> {
     this.#log?.discard();
     this.#log = null;
     this.#reporter?.stop();
@@ -432,6 +437,7 @@ export class JobObject extends DurableObject<Env> {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.#store.reset();
+    if (job.keyed === 1) this.#store.retire(Date.now());
   }
 
   async #arm(at: number): Promise<void> {

@@ -3,6 +3,10 @@
 //   log  one row per batch of events, with the step records (and at most one step result)
 //        saved in the same write. A step usually costs one row: its result, its events and
 //        the next step's start share it (see event-log.ts).
+// And once a job made with an Idempotency-Key is deleted or expires, instead of both:
+//   retired  one row: when. Its id comes from its owner and key, so a create with that
+//        key again would land here: the id stays gone (its old links must not show a new
+//        job), and the key is spent.
 // Row types (snake_case, epoch ms, JSON text) are kept apart from the domain types.
 import type { Budget, JobEvent, JobState, Json, Progress, StepState, Usage } from "../protocol";
 
@@ -25,7 +29,8 @@ CREATE TABLE IF NOT EXISTS job (
   finished_at INTEGER,
   deadline_at INTEGER NOT NULL,
   expires_at INTEGER,
-  usage TEXT NOT NULL
+  usage TEXT NOT NULL,
+  keyed INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS log (
   seq INTEGER PRIMARY KEY,
@@ -58,6 +63,8 @@ export interface JobRow {
   finished_at: number | null;
   deadline_at: number;
   expires_at: number | null;
+  /** 1: made with an Idempotency-Key (its id retires with it). Absent in rows written before the column was. */
+  keyed?: number;
   /** JSON Usage, as of the last write of this row. */
   usage: string;
 }
@@ -101,6 +108,8 @@ export interface NewJob {
   webhook: string | null;
   createdAt: number;
   deadlineAt: number;
+  /** Made with an Idempotency-Key. */
+  keyed: boolean;
 }
 
 type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at" | "webhook">>;
@@ -108,7 +117,7 @@ type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at"
 const NO_USAGE: Usage = { rowsWritten: 0, alarms: 0, requests: 0, messages: 0, awakeMs: 0 };
 
 export class JobStore {
-  #exists = false;
+  #tableNames: ReadonlySet<string> | undefined = undefined;
   /** The job row as last read; undefined: read it on next use. */
   #row: JobRow | null | undefined = undefined;
   /** The latest progress in the log; undefined: not read yet. */
@@ -131,18 +140,35 @@ export class JobStore {
 
   /** Whether a job lives here. Reads only, so probing a gone job writes nothing. */
   exists(): boolean {
-    this.#exists ||= this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'job'").toArray().length > 0;
-    return this.#exists;
+    return this.#tables().has("job");
+  }
+
+  /** Whether this object's id is retired (see the top of this file). */
+  retired(): boolean {
+    return this.#tables().has("retired");
+  }
+
+  /** Retires the id, once its job's storage is deleted. */
+  retire(at: number): void {
+    this.#write("CREATE TABLE retired (at INTEGER NOT NULL)");
+    this.#write("INSERT INTO retired VALUES (?)", at);
+    this.#tableNames = new Set(["retired"]);
+  }
+
+  /** Which of this file's tables there are: read once, then kept as this store changes them. */
+  #tables(): ReadonlySet<string> {
+    this.#tableNames ??= new Set(this.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('job', 'retired')").toArray().map((row) => row.name));
+    return this.#tableNames;
   }
 
   create(job: NewJob): JobRow {
     this.#storedUsage = { ...NO_USAGE };
     this.#write(SCHEMA);
-    this.#exists = true;
+    this.#tableNames = new Set(["job"]);
     const row: Omit<JobRow, "usage"> = {
       id: job.id, type: job.type, input: JSON.stringify(job.input), fingerprint: job.fingerprint, owner: job.owner, control_hash: job.controlHash,
       budget: JSON.stringify(job.budget), tags: JSON.stringify(job.tags), webhook: job.webhook, state: "queued", result: null, error: null,
-      created_at: job.createdAt, started_at: null, finished_at: null, deadline_at: job.deadlineAt, expires_at: null,
+      created_at: job.createdAt, started_at: null, finished_at: null, deadline_at: job.deadlineAt, expires_at: null, keyed: job.keyed ? 1 : 0,
     };
     const columns = Object.keys(row);
     const usage = this.#writeJob(`INSERT INTO job (${columns.join(", ")}, usage) VALUES (${columns.map(() => "?").join(", ")}, ?)`, ...Object.values(row));
@@ -293,7 +319,7 @@ export class JobStore {
 
   /** Forget cached values after the object's storage was deleted. */
   reset(): void {
-    this.#exists = false;
+    this.#tableNames = undefined;
     this.#row = undefined;
     this.#progress = undefined;
     this.#lastSeq = null;

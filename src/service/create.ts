@@ -58,9 +58,12 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   const outcome = await jobStub(d.env, id).create({
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
-    maxActiveJobs: config.maxActiveJobs,
+    maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
+  if (outcome.status === "retired") {
+    throw new ApiError(409, "idempotency_key_reused", "This Idempotency-Key made a job that has since been deleted or expired; a new job needs a new key");
+  }
   if (outcome.status === "conflict") {
     throw new ApiError(409, "idempotency_key_reused", "You already used this Idempotency-Key for a different request");
   }
