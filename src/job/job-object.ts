@@ -435,9 +435,10 @@ export class JobObject extends DurableObject<Env> {
     this.#reporter = undefined;
     this.#alarmCounted = false;
     await this.ctx.storage.deleteAlarm();
+    // A keyed job's id stays retired (see storage.ts); any other object is left with nothing.
+    if (job.keyed === 1) return this.#store.retire(Date.now());
     await this.ctx.storage.deleteAll();
     this.#store.reset();
-    if (job.keyed === 1) this.#store.retire(Date.now());
   }
 
   async #arm(at: number): Promise<void> {

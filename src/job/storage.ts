@@ -148,10 +148,18 @@ export class JobStore {
     return this.#tables().has("retired");
   }
 
-  /** Retires the id, once its job's storage is deleted. */
+  /**
+   * Deletes the job and retires its id, in one transaction: a crash leaves either the job
+   * or the marker, never an empty object a create with the same key could fill again.
+   */
   retire(at: number): void {
-    this.#write("CREATE TABLE retired (at INTEGER NOT NULL)");
-    this.#write("INSERT INTO retired VALUES (?)", at);
+    this.storage.transactionSync(() => {
+      this.sql.exec("DROP TABLE IF EXISTS job");
+      this.sql.exec("DROP TABLE IF EXISTS log");
+      this.sql.exec("CREATE TABLE retired (at INTEGER NOT NULL)");
+      this.sql.exec("INSERT INTO retired VALUES (?)", at);
+    });
+    this.reset();
     this.#tableNames = new Set(["retired"]);
   }
 
