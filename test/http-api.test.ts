@@ -96,6 +96,15 @@ describe("POST /jobs", () => {
       await expectError(response, 415, "unsupported_media_type");
     }
   });
+
+  it("refuses a compressed body (415), which it does not decode, rather than calling it bad JSON", async () => {
+    const gzipped = await new Response(new Blob(['{"type":"demo"}']).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
+    const response = await SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json", "Content-Encoding": "gzip" }, body: gzipped });
+    const error = await expectError(response, 415, "unsupported_media_type");
+    expect(error.message).toContain("Content-Encoding");
+    // Identity is no encoding at all.
+    expect((await postJson("/jobs", { type: "demo" }, { "Content-Encoding": "identity" })).status).toBe(201);
+  });
 });
 
 describe("job ids", () => {

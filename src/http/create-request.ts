@@ -43,6 +43,9 @@ export const envelope = v.strictObject({
 });
 
 export async function readJobRequest(c: Context, types: JobRegistry): Promise<JobRequest> {
+  // A compressed body is not decoded here: refused as such, not as JSON that does not parse.
+  const encoding = (c.req.header("Content-Encoding") ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity") throw new ApiError(415, "unsupported_media_type", "Send the body uncompressed (no Content-Encoding)");
   const mediaType = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (mediaType === JSON_TYPE) return validate(await readJson(c), false, types);
   if (FORM_TYPES.includes(mediaType)) return validate(await readForm(c), true, types);

@@ -72,7 +72,7 @@ it("escapes control characters in job output, so a terminal shows them instead o
   );
   expect(terminalSafe("plain text, é and ✓ stay")).toBe("plain text, é and ✓ stay");
   // Text that would read otherwise than it is: reordered, hidden or broken.
-  expect(terminalSafe("ok\u202egnp.exe\u200b\u2028x\ufeff\u2066y")).toBe("ok\\u202egnp.exe\\u200b\\u2028x\\ufeff\\u2066y");
+  expect(terminalSafe("ok\u202egnp.exe\u200b\u2028x\ufeff\u2066y\u061cz")).toBe("ok\\u202egnp.exe\\u200b\\u2028x\\ufeff\\u2066y\\u061cz");
   // A lone surrogate is shown as its code (UTF-8 would make it U+FFFD); a pair is a character.
   expect(terminalSafe("f\ud800g \udc00 \ud83d\ude00")).toBe("f\\ud800g \\udc00 \ud83d\ude00");
 });
