@@ -10,7 +10,7 @@ import { createApp } from "../src/http/app";
 import { JobRegistry } from "../src/jobs/registry";
 import { ALICE, BOB, TEST_SECRETS } from "./secrets";
 import type { CreatedJob, JobSnapshot, JobTypeInfo } from "../src/protocol";
-import { BASE, cancelJob, createJob, expectError, postJson, stubOf, useVirtualClock } from "./helpers";
+import { auth, BASE, cancelJob, createJob, expectError, postJson, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -137,6 +137,17 @@ describe("reads", () => {
     for (const query of ["since=-1", "since=abc", "limit=0", "limit=1001", "since=1e3", "limit=2.5"]) {
       await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events?${query}`), 400, "invalid_query");
     }
+  });
+
+  it("refuses a query parameter given twice (400), on every route that reads one, rather than reading the first", async () => {
+    const id = await createJob("demo");
+    for (const path of [`/jobs/${id}/events?since=1&since=2`, `/jobs/${id}/sse?since=0&since=0`, `/jobs/${id}/stream?since=1&since=`, `/jobs?limit=1&limit=x`, `/live/sse?sources=${id}&sources=${id}`, "/feed/sse?since=0&since=1"]) {
+      const error = await expectError(await SELF.fetch(BASE + path, { headers: auth() }), 400, "invalid_query");
+      expect(error.message, path).toMatch(/^Give each query parameter once \((since|limit|sources)\)$/);
+    }
+    // A name that is not a plain word is not repeated back.
+    const error = await expectError(await SELF.fetch(`${BASE}/jobs/${id}/events?%3Cb%3E=1&%3Cb%3E=2`), 400, "invalid_query");
+    expect(error.message).toBe("Give each query parameter once");
   });
 
   it("GET /job-types lists every type with its input schema and an example", async () => {

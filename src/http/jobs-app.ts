@@ -15,6 +15,7 @@ import { isGenuineJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
 import { liveRoutes, liveResponse, wantsEventStream } from "./live-routes";
 import { isFormPost, jobPageResponse, wantsHtml } from "./pages";
+import { singleQueryValues } from "./query";
 import { requireConfigured } from "./security";
 import { unauthorized } from "./auth";
 
@@ -27,7 +28,7 @@ export const CONTROL_COOKIE = "control";
 
 export function jobsApp(): Hono<AppEnv> {
   const jobs = new Hono<AppEnv>();
-  jobs.use(requireConfigured);
+  jobs.use(requireConfigured, singleQueryValues);
 
   jobs.post("/", createJob);
   jobs.get("/", listJobs);

@@ -20,6 +20,7 @@ import { unauthorized } from "./auth";
 import { ApiError } from "./errors";
 import { isGenuineJobId } from "./job-id";
 import { clientKey } from "./live-routes";
+import { singleQueryValues } from "./query";
 import { checkWebSocketOrigin, requireConfigured } from "./security";
 import { upgradeRefusal } from "./websocket-upgrade";
 
@@ -28,7 +29,7 @@ const MAX_SOURCE_CHARS = 64;
 
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
-  live.use(requireConfigured);
+  live.use(requireConfigured, singleQueryValues);
   live.get("/ws", (c) => muxSocket(c, jobOpener(c), [], null));
   live.get("/sse", async (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
@@ -43,7 +44,7 @@ export function liveApp(): Hono<AppEnv> {
 
 export function feedApp(): Hono<AppEnv> {
   const feed = new Hono<AppEnv>();
-  feed.use(requireConfigured);
+  feed.use(requireConfigured, singleQueryValues);
   feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c), credentialsEnd(c)));
   feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false, credentialsEnd(c)));
   return feed;
