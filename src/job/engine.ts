@@ -10,7 +10,7 @@ import type { AnyJobDefinition, RunContext, Step, StepAttempt, StepFn, StepOptio
 import { NonRetryableError, STEP_DEFAULTS } from "../jobs/define";
 import { toMs, type Duration } from "../lib/duration";
 import { clip } from "../lib/clip";
-import type { BudgetLimit, EventData, JobErrorInfo, Json, LogLevel, Progress } from "../protocol";
+import type { BudgetLimit, EventData, JobErrorInfo, Json, Progress } from "../protocol";
 import type { EventLog } from "./event-log";
 import { decideRetry, mayResumeInterrupted } from "./retry";
 import type { JobRow, JobStore, StepRecord, StoredStep } from "./storage";

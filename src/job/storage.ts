@@ -190,7 +190,7 @@ export class JobStore {
   /** The job row, read once and again only after a write to it: most requests read it, few change it. */
   job(): JobRow | null {
     if (this.#row === undefined) {
-      this.#row = this.exists() ? ((this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM job").toArray()[0] as JobRow | undefined) ?? null) : null;
+      this.#row = this.exists() ? ((this.sql.exec<Record<string, SqlStorageValue>>("SELECT * FROM job").toArray()[0] as unknown as JobRow | undefined) ?? null) : null;
     }
     return this.#row && { ...this.#row };
   }

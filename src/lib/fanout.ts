@@ -63,7 +63,7 @@ export const CLOSE = {
 export type Format = "json" | "sse" | "text";
 
 /** An ordered log the subscribers follow. */
-export interface Source<S, E extends { seq: number }> {
+export interface Source<_Snapshot, E extends { seq: number }> {
   lastSeq(): number;
   /** Up to `limit` entries after `since`; a source may stop near `maxChars` of them. */
   entriesAfter(since: number, limit: number, maxChars: number): E[];

@@ -1,7 +1,7 @@
 // Wording and numbers of the job page, shared by the server's first render and the
 // browser's live updates so both say the same thing. Pure: no DOM.
 import { isTerminal, percentDone } from "../lib/job-state";
-import type { JobErrorInfo, JobListing, JobSnapshot, JobState, Progress, StepsSummary, StepSummary } from "../protocol";
+import type { JobErrorInfo, JobListing, JobSnapshot, JobState, StepsSummary, StepSummary } from "../protocol";
 
 const LABELS: Record<JobState, string> = {
   queued: "Queued", running: "Running", waiting: "Waiting", succeeded: "Succeeded", failed: "Failed", canceled: "Canceled",
