@@ -125,7 +125,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   }
 
   list(filter: ListFilter = {}): Promise<JobList> {
-    const query = new URLSearchParams(Object.entries(filter).flatMap(([key, value]) => (value === undefined ? [] : [[key, String(value)]])));
+    const query = new URLSearchParams(Object.entries(filter).flatMap(([key, value]): [string, string][] => (value === undefined ? [] : [[key, String(value)]])));
     return this.#json("GET", `/jobs${query.size ? `?${query}` : ""}`);
   }
 

@@ -48,7 +48,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>, silentMs: numbe
   }
 }
 
-function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): Promise<ReadableStreamReadResult<T>> {
+function readWithin<T>(reader: ReadableStreamDefaultReader<T>, ms: number): ReturnType<ReadableStreamDefaultReader<T>["read"]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const silent = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new SilentStreamError(`Nothing received for ${ms / 1000} s`)), ms);
