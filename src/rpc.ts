@@ -16,7 +16,7 @@ import type { Env } from "./env";
 import type { Principal } from "./http/auth";
 import { validate } from "./http/create-request";
 import { checkIdempotencyKey } from "./http/create-route";
-import { ApiError, notFound } from "./http/errors";
+import { ApiError, errorBody, notFound } from "./http/errors";
 import { isGenuineJobId } from "./http/job-id";
 import { alreadyFinished, controlRefusal, MAX_EVENT_PAGE } from "./http/jobs-app";
 import { listFor, parseFilter } from "./http/list-route";
@@ -149,9 +149,14 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
   }
 }
 
-/** RPC carries an Error's message, not its fields: the code goes first in the message. */
+/**
+ * RPC carries an Error's message, not its fields: the code goes first in the message, and
+ * the issues (which field, and why) follow it, bounded as in an HTTP answer.
+ */
 function rpcError(error: ApiError): Error {
-  return new Error(`${error.code}: ${error.message}`);
+  const { code, message, issues } = errorBody(error.code, error.message, error.issues).error;
+  const detail = issues?.length ? ` (${issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join("; ")})` : "";
+  return new Error(`${code}: ${message}${detail}`);
 }
 
 async function guard<T>(work: () => Promise<T>): Promise<T> {

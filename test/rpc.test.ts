@@ -46,7 +46,9 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   expect(await refusal(bob.cancel(id))).toMatch(/^forbidden: /);
   expect(await refusal(bob.delete(id))).toMatch(/^forbidden: /);
   expect((await bob.get(id))?.usage).toBeUndefined(); // a job id is still a watch capability
-  expect(await refusal(alice.create({ type: "flaky", input: { fatal2: true } }))).toMatch(/^invalid_input: /);
+  // The issues come with the code, as over HTTP: which field, and why.
+  expect(await refusal(alice.create({ type: "flaky", input: { fatal2: true } }))).toMatch(/^invalid_input: .*\(fatal2: Unknown field\)$/);
+  expect(await refusal(alice.create({ type: "flaky", input: { failures: "2" } }))).toMatch(/^invalid_input: .*\(failures: Invalid type: Expected number/);
   expect(await refusal(alice.create({ type: "nope" }))).toMatch(/^unknown_type: /);
   // A webhook is asked for as over HTTP (this deployment has no WEBHOOK_SECRET).
   expect(await refusal(alice.create({ type: "echo", input: { lines: ["a"] }, webhook: { url: "https://hooks.example/jobs" } }))).toMatch(/^webhooks_off: /);
