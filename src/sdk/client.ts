@@ -3,7 +3,7 @@
 // after a drop, with backoff and jitter, exactly after the last event it gave you.
 //
 //   import { createClient } from "live-jobs/client";
-//   import type { JobTypesOf } from "live-jobs";
+//   import type { JobTypesOf } from "live-jobs/define";   // not "live-jobs": that one needs the Workers types
 //   const jobs = createClient<JobTypesOf<typeof JOB_TYPES>>({ baseUrl, token });
 //   const job = await jobs.create("primes", { n: 1_000_000 });   // input checked by type
 //   for await (const event of jobs.follow(job.id)) console.log(event.type, event.data);
