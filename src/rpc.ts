@@ -53,16 +53,27 @@ export interface RpcCreated {
   controlToken: string | null;
 }
 
+/** Each job type's input and result by name, as `JobTypesOf<typeof yourTypes>` gives them. */
+type RpcJobTypes = Record<string, { input: unknown; result: unknown }>;
+
+/**
+ * A create of one type: with `JobsApi<JobTypesOf<typeof JOB_TYPES>>`, the type must be one
+ * of them and the input that type's (optional only where every field is).
+ */
+export type RpcCreateOf<Types extends RpcJobTypes, K extends keyof Types & string> = Omit<RpcCreate, "type" | "input"> & { type: K } & ({} extends Types[K]["input"] ? { input?: Types[K]["input"] } : { input: Types[K]["input"] });
+
 /**
  * The RPC surface as a caller's service binding sees it. Declared by hand because the
  * runtime's stub types, recursing through Json, exceed TypeScript's instantiation depth.
+ * Give it your job types (`JobsApi<JobTypesOf<typeof JOB_TYPES>>`) to have creates
+ * checked as the typed client checks them; without, any type and JSON input compile.
  */
-export interface JobsApi {
-  forOwner(owner: string): Promise<OwnerJobsApi>;
+export interface JobsApi<Types extends RpcJobTypes = Record<string, { input: Json | undefined; result: Json }>> {
+  forOwner(owner: string): Promise<OwnerJobsApi<Types>>;
 }
 
-export interface OwnerJobsApi {
-  create(request: RpcCreate): Promise<RpcCreated>;
+export interface OwnerJobsApi<Types extends RpcJobTypes = Record<string, { input: Json | undefined; result: Json }>> {
+  create<K extends keyof Types & string>(request: RpcCreateOf<Types, K>): Promise<RpcCreated>;
   get(id: string): Promise<JobSnapshot | null>;
   events(id: string, since?: number, limit?: number): Promise<EventPage | null>;
   list(filter?: RpcListFilter): Promise<JobList>;

@@ -28,4 +28,4 @@ export function liveJobs<const Types extends readonly AnyJobDefinition[]>(option
 export * from "./authoring";
 export type { Env } from "./env";
 export type * from "./protocol";
-export type { JobsApi, OwnerJobsApi, RpcCreate, RpcCreated, RpcListFilter } from "./rpc";
+export type { JobsApi, OwnerJobsApi, RpcCreate, RpcCreated, RpcCreateOf, RpcListFilter } from "./rpc";

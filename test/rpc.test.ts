@@ -1,7 +1,10 @@
 // RPC for Workers of the same account: a service binding to the JobsRpc entrypoint acts
 // as one owner at a time, with the HTTP API's operations and rules.
 import { env } from "cloudflare:test";
-import { expect, it } from "vitest";
+import { expect, expectTypeOf, it } from "vitest";
+import type { JOB_TYPES } from "../app/jobs";
+import type { JobTypesOf } from "../src/authoring";
+import type { JobsApi, RpcCreated } from "../src/rpc";
 import { runToEnd, snapshot, useVirtualClock } from "./helpers";
 
 useVirtualClock();
@@ -61,4 +64,23 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   expect((await alice.events(id, 0, 1))?.events).toHaveLength(1);
   expect(await refusal(alice.list(null as never))).toMatch(/^invalid_query: /);
   expect((await snapshot(id)).state).toBe("queued");
+});
+
+it("checks creates against the job types it is given, as the typed client does", async () => {
+  // As a caller's Env declares it (this test's Env has the untyped JobsApi).
+  const typed = env.JOBS_API as unknown as JobsApi<JobTypesOf<typeof JOB_TYPES>>;
+  const jobs = await typed.forOwner(`rpc-t-${crypto.randomUUID().slice(0, 6)}`);
+  const created = await jobs.create({ type: "demo", input: { intervalMs: 0 } });
+  expectTypeOf(created).toEqualTypeOf<RpcCreated>();
+  expect((await jobs.create({ type: "demo" })).state).toBe("queued"); // every field of demo's input is optional
+  // What the types refuse, the deployment refuses too.
+  // @ts-expect-error not one of the given types
+  expect(await refusal(jobs.create({ type: "nope" }))).toMatch(/^unknown_type: /);
+  // @ts-expect-error primes' `n` is a number
+  expect(await refusal(jobs.create({ type: "primes", input: { n: "many" } }))).toMatch(/^invalid_input: /);
+  // @ts-expect-error primes needs its input
+  expect(await refusal(jobs.create({ type: "primes" }))).toMatch(/^invalid_input: /);
+  // Untyped, as before: any type, JSON input.
+  const loose = await env.JOBS_API.forOwner(`rpc-u-${crypto.randomUUID().slice(0, 6)}`);
+  expect(await refusal(loose.create({ type: "nope", input: { any: ["json"] } }))).toMatch(/^unknown_type: /);
 });
