@@ -34,7 +34,7 @@ const DEV_SECRETS = new Set([
 const cache = new Map<string, Promise<AccessConfig>>();
 
 export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
-  const key = JSON.stringify([env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
+  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
   let access = cache.get(key);
   if (!access) {
     access = parseAccess(env, loopback);
@@ -45,6 +45,11 @@ export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
 
 async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   const problems: string[] = [];
+  // An app names the bindings in its own wrangler.toml: one missing or misspelt would
+  // otherwise be a 500 at the first create.
+  for (const [binding, className] of [["JOBS", "JobObject"], ["INDEX", "OwnerIndex"]] as const) {
+    if (!env[binding]) problems.push(`The Durable Object binding ${binding} is missing: wrangler.toml needs [[durable_objects.bindings]] name = "${binding}", class_name = "${className}"`);
+  }
   const secret = (name: string, value: string | undefined, required: boolean): string | null => {
     if (value === undefined || value === "") {
       if (required) problems.push(`${name} is not set`);

@@ -27,6 +27,9 @@ it.each([
   [{ API_TOKENS: "alice=short" }, "API_TOKENS pair 1: the token is shorter than 20 characters"],
   [{ API_TOKENS: "no-equals-sign-in-this-pair-at-all" }, "pair 1 is not owner=token"],
   [{ ALLOWED_ORIGINS: "https://app.example/path" }, "ALLOWED_ORIGINS lists"],
+  // An app's wrangler.toml that names a binding otherwise (a create was a 500 "Internal error").
+  [{ JOBS: undefined }, 'The Durable Object binding JOBS is missing: wrangler.toml needs [[durable_objects.bindings]] name = "JOBS", class_name = "JobObject"'],
+  [{ INDEX: undefined }, "The Durable Object binding INDEX is missing"],
 ] as [Partial<Env>, string][])("answers 503 and reports %o in /health", async (overrides, problem) => {
   const { health, create } = await problemsOf(overrides);
   expect(health.status).toBe(503);
