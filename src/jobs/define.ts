@@ -88,8 +88,8 @@ export interface JobDefinition<Type extends string = string, Schema extends Stan
   input: Schema;
   /** JSON Schema of the input for forms and API clients. */
   inputJsonSchema: Json;
-  /** A valid input, shown in the docs and prefilled in forms. */
-  example: Json;
+  /** A valid input, shown in the docs and prefilled in forms: checked against the schema's type. */
+  example: Json & StandardSchemaV1.InferInput<Schema>;
   /** Never created by anonymous visitors, whatever PUBLIC_JOB_TYPES lists (benchmark and test types). */
   ownersOnly?: boolean;
   /** A budget tighter than the deployment's, for every job of this type. */
