@@ -8,7 +8,10 @@ export class JobRegistry {
 
   constructor(readonly definitions: readonly AnyJobDefinition[]) {
     const byType = new Map<string, AnyJobDefinition>();
-    for (const definition of definitions) {
+    for (const [index, definition] of definitions.entries()) {
+      // A list built before one of its modules finished loading (an import cycle, or a list
+      // above a definition in one file) holds undefined: say so rather than fail on `.type`.
+      if (typeof definition?.type !== "string") throw new Error(`liveJobs({ types }): types[${index}] is ${definition === undefined ? "undefined (used before it was defined? check the order of definitions and imports)" : "not a job type from defineJob"}`);
       if (byType.has(definition.type)) throw new Error(`Job type "${definition.type}" is defined twice`);
       byType.set(definition.type, definition);
     }
