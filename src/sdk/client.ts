@@ -105,11 +105,16 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     this.#WebSocket = options.WebSocket === undefined ? ((globalThis as { WebSocket?: WebSocketClass }).WebSocket ?? null) : options.WebSocket;
   }
 
-  /** The created job, with its `type`, so that `result(job)` knows the type of its result. */
-  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob & { type: K }> {
+  /**
+   * The created job, with its `type`, so that `result(job)` knows the type of its result,
+   * and `created`: false when an `idempotencyKey` found the job it made before (the
+   * API's 200, where a new job is a 201; that answer has no `controlToken`).
+   */
+  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob & { type: K; created: boolean }> {
     const { idempotencyKey, ...rest } = extra;
-    const created = await this.#json<CreatedJob>("POST", "/jobs", { type, input: input as Json, ...rest }, idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {});
-    return { ...created, type };
+    const response = await this.#request("POST", "/jobs", { type, input: input as Json, ...rest }, { Accept: "application/json", ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}) });
+    const job = (await response.json()) as CreatedJob;
+    return { ...job, type, created: response.status === 201 };
   }
 
   get(id: string): Promise<JobSnapshot> {

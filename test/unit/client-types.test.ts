@@ -11,6 +11,17 @@ it("gives a created job its type, so that its result is typed", async () => {
   const fetcher = async () => Response.json(created, { status: 201 });
   const jobs = createClient<JobTypesOf<typeof JOB_TYPES>>({ baseUrl: "http://jobs.test", fetch: fetcher as typeof fetch, WebSocket: null });
   const job = await jobs.create("primes", { n: 1_000_000 });
-  expect(job).toEqual({ ...created, type: "primes" });
+  expect(job).toEqual({ ...created, type: "primes", created: true });
   expectTypeOf(jobs.result(job)).resolves.toEqualTypeOf<{ n: number; primes: number }>();
+});
+
+it("tells a new job (201) from the one an Idempotency-Key found again (200)", async () => {
+  const { controlToken: _, ...again }: CreatedJob = { id: "job-1", state: "running", urls: {} as CreatedJob["urls"], controlToken: "t" };
+  const sent: Headers[] = [];
+  const fetcher = async (_url: string, init: RequestInit) => (sent.push(new Headers(init.headers)), Response.json(again, { status: 200 }));
+  const jobs = createClient<JobTypesOf<typeof JOB_TYPES>>({ baseUrl: "http://jobs.test", fetch: fetcher as typeof fetch, WebSocket: null });
+  const job = await jobs.create("demo", {}, { idempotencyKey: "order-42" });
+  expect(job).toEqual({ ...again, type: "demo", created: false });
+  expectTypeOf(job.created).toEqualTypeOf<boolean>();
+  expect(sent[0]?.get("Idempotency-Key")).toBe("order-42");
 });
