@@ -74,10 +74,13 @@ export interface ListFilter {
   cursor?: string;
 }
 
-/** A refusal from the API, with its status and code. */
+/**
+ * A refusal from the API, with its status and code; `retryAfterMs` when the answer says
+ * when to try again (429: a rate limit or a full job; 503: an object restarting).
+ */
 export class ApiRequestError extends Error {
   override name = "ApiRequestError";
-  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: { path: string; message: string }[]) {
+  constructor(readonly status: number, readonly code: string, message: string, readonly issues?: { path: string; message: string }[], readonly retryAfterMs?: number) {
     super(message);
   }
 }
@@ -364,6 +367,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     });
     if (response.ok || response.status === 204) return response;
     const error = ((await response.json().catch(() => null)) as ApiErrorBody | null)?.error;
-    throw new ApiRequestError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, error?.issues);
+    const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
+    throw new ApiRequestError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, error?.issues, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined);
   }
 }

@@ -4,7 +4,7 @@ import { expect, expectTypeOf, it } from "vitest";
 import type { JOB_TYPES } from "../../app/jobs";
 import type { JobTypesOf } from "../../src/authoring";
 import type { CreatedJob } from "../../src/protocol";
-import { createClient } from "../../src/sdk/client";
+import { ApiRequestError, createClient } from "../../src/sdk/client";
 
 it("gives a created job its type, so that its result is typed", async () => {
   const created: CreatedJob = { id: "job-1", state: "queued", urls: {} as CreatedJob["urls"], controlToken: "t" };
@@ -24,4 +24,16 @@ it("tells a new job (201) from the one an Idempotency-Key found again (200)", as
   expect(job).toEqual({ ...again, type: "demo", created: false });
   expectTypeOf(job.created).toEqualTypeOf<boolean>();
   expect(sent[0]?.get("Idempotency-Key")).toBe("order-42");
+});
+
+it("says when a refused request may be tried again (Retry-After)", async () => {
+  const answers = [
+    Response.json({ error: { code: "rate_limited", message: "Too many creates" } }, { status: 429, headers: { "Retry-After": "60" } }),
+    Response.json({ error: { code: "invalid_input", message: "No" } }, { status: 400 }),
+  ];
+  const jobs = createClient<JobTypesOf<typeof JOB_TYPES>>({ baseUrl: "http://jobs.test", fetch: (async () => answers.shift()!) as typeof fetch, WebSocket: null });
+  const limited = await jobs.create("demo", {}).catch((error: unknown) => error);
+  expect(limited).toBeInstanceOf(ApiRequestError);
+  expect(limited).toMatchObject({ status: 429, code: "rate_limited", retryAfterMs: 60_000 });
+  expect(await jobs.create("demo", {}).catch((error: ApiRequestError) => error.retryAfterMs)).toBeUndefined();
 });
