@@ -21,8 +21,9 @@ import { isGenuineJobId } from "./http/job-id";
 import { alreadyFinished, controlRefusal, MAX_EVENT_PAGE } from "./http/jobs-app";
 import { listFor, parseFilter } from "./http/list-route";
 import type { ControlClaim } from "./job/job-object";
+import { MAX_STEP_PAGE } from "./job/steps";
 import type { JobRegistry } from "./jobs/registry";
-import type { EventPage, JobList, JobSnapshot, JobState, Json } from "./protocol";
+import type { EventPage, JobList, JobSnapshot, JobState, Json, StepPage } from "./protocol";
 import { createJobAs, jobStub, type Deployment } from "./service/create";
 
 export interface RpcCreate {
@@ -76,6 +77,7 @@ export interface OwnerJobsApi<Types extends RpcJobTypes = Record<string, { input
   create<K extends keyof Types & string>(request: RpcCreateOf<Types, K>): Promise<RpcCreated>;
   get(id: string): Promise<JobSnapshot | null>;
   events(id: string, since?: number, limit?: number): Promise<EventPage | null>;
+  steps(id: string, after?: number, limit?: number): Promise<StepPage | null>;
   list(filter?: RpcListFilter): Promise<JobList>;
   cancel(id: string): Promise<JobSnapshot>;
   delete(id: string): Promise<void>;
@@ -122,6 +124,15 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
       if (!Number.isSafeInteger(since) || since < 0) throw new ApiError(400, "invalid_query", "since must be an integer from 0");
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_EVENT_PAGE) throw new ApiError(400, "invalid_query", `limit must be an integer from 1 to ${MAX_EVENT_PAGE}`);
       return (await this.#job(id)).events(since, limit);
+    });
+  }
+
+  /** As GET /jobs/:id/steps: `after` is the last position seen (-1 to start). */
+  async steps(id: string, after = -1, limit = 100): Promise<StepPage | null> {
+    return guard(async () => {
+      if (!Number.isSafeInteger(after) || after < -1) throw new ApiError(400, "invalid_query", "after must be an integer from -1");
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_STEP_PAGE) throw new ApiError(400, "invalid_query", `limit must be an integer from 1 to ${MAX_STEP_PAGE}`);
+      return (await this.#job(id)).steps(after, limit);
     });
   }
 

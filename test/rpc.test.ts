@@ -35,11 +35,17 @@ it("creates, reads, lists, cancels and deletes jobs as one owner", async () => {
   const done = await jobs.get(created.id);
   expect(done).toMatchObject({ state: "succeeded", result: { messages: 3 }, usage: { alarms: 3 } });
   expect((await jobs.events(created.id, 0, 5))?.events).toHaveLength(5);
+  const steps = await jobs.steps(created.id, 1, 2);
+  expect(steps).toMatchObject({ total: 6, next: 3 });
+  expect(steps?.steps.map((step) => [step.position, step.name, step.state])).toEqual([[2, "pause-2", "succeeded"], [3, "message-2", "succeeded"]]);
+  expect(await refusal(jobs.steps(created.id, -2))).toMatch(/^invalid_query: /);
+  expect(await refusal(jobs.steps(created.id, -1, 0))).toMatch(/^invalid_query: /);
   const list = await jobs.list({ tag: "rpc", limit: 10 });
   expect(list.jobs.map((j) => j.id).sort()).toEqual([created.id, again.id].sort());
   expect((await jobs.cancel(again.id)).state).toBe("canceled");
   await jobs.delete(created.id);
   expect(await jobs.get(created.id)).toBeNull();
+  expect(await jobs.steps(created.id)).toBeNull();
 });
 
 it("keeps the owner rules: validation, control of its own jobs only, clear refusals", async () => {

@@ -13,7 +13,7 @@
 // the options), acknowledging as it reads; elsewhere SSE over fetch. Watching needs no
 // credentials (a job's id is its capability); the feed and control do.
 import type {
-  ApiError as ApiErrorBody, ClientFrame, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, Json, MuxServerFrame, ServerFrame, StepPage,
+  ApiError as ApiErrorBody, ClientFrame, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, JobTypeInfo, Json, MuxServerFrame, ServerFrame, StepPage,
 } from "../protocol";
 import { isTerminalEvent } from "../lib/job-state";
 import { Channel } from "./channel";
@@ -66,6 +66,9 @@ export interface CreateOptions {
   idempotencyKey?: string;
 }
 
+/** A create's input and options: the input may be left out when the type's input has no required field. */
+export type CreateArgs<Input> = {} extends Input ? [input?: Input, extra?: CreateOptions] : [input: Input, extra?: CreateOptions];
+
 export interface ListFilter {
   state?: JobState;
   type?: string;
@@ -113,11 +116,26 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
    * and `created`: false when an `idempotencyKey` found the job it made before (the
    * API's 200, where a new job is a 201; that answer has no `controlToken`).
    */
-  async create<K extends keyof Types & string>(type: K, input: Types[K]["input"], extra: CreateOptions = {}): Promise<CreatedJob & { type: K; created: boolean }> {
+  async create<K extends keyof Types & string>(type: K, ...[input, extra = {}]: CreateArgs<Types[K]["input"]>): Promise<CreatedJob & { type: K; created: boolean }> {
     const { idempotencyKey, ...rest } = extra;
     const response = await this.#request("POST", "/jobs", { type, input: input as Json, ...rest }, { Accept: "application/json", ...(idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {}) });
     const job = (await response.json()) as CreatedJob;
     return { ...job, type, created: response.status === 201 };
+  }
+
+  /**
+   * Runs a job of the owner's again: a new job of the same type, input, tags and timeout
+   * (POST /jobs/:id/rerun), with its own `controlToken`.
+   */
+  async rerun<K extends keyof Types & string>(job: { id: string; type: K } | string): Promise<CreatedJob & { type?: K }> {
+    const id = typeof job === "string" ? job : job.id;
+    const created = await this.#json<CreatedJob>("POST", `/jobs/${encodeURIComponent(id)}/rerun`);
+    return typeof job === "string" ? created : { ...created, type: job.type };
+  }
+
+  /** The job types this client may create, with each one's input schema and an example (GET /job-types). */
+  async jobTypes(): Promise<JobTypeInfo[]> {
+    return (await this.#json<{ types: JobTypeInfo[] }>("GET", "/job-types")).types;
   }
 
   get(id: string): Promise<JobSnapshot> {
