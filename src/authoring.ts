@@ -5,4 +5,4 @@ export type {
   AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, Jsonable, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
 } from "./jobs/define";
 export { jsonSchemaOf } from "./lib/json-schema";
-export { parseDuration, type Duration } from "./lib/duration";
+export { parseDuration, type Duration, type DurationUnit } from "./lib/duration";

@@ -32,7 +32,8 @@ export const sleepy = defineJob({
       log("info", `Sleeping for ${input.duration}`);
       return Date.now();
     });
-    await step.sleep("nap", input.duration);
+    // Checked by the input's schema: text from a request, not a Duration the compiler knows.
+    await step.sleep("nap", parseDuration(input.duration) ?? 0);
     const wokeAt = await step.do("wake-up", () => {
       log("info", "Awake");
       return Date.now();
