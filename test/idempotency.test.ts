@@ -1,5 +1,5 @@
 // Idempotency-Key: a retried create lands on the same object and returns the same job.
-import { runInDurableObject, SELF } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { CreatedJob } from "../src/protocol";
 import { auth, BASE, clock, expectError, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
@@ -104,4 +104,15 @@ it("retires an expired keyed job's id too; a job made without a key leaves nothi
   await expectError(await SELF.fetch(`${BASE}/jobs/${keyed}`), 410, "gone");
   expect(await tables(keyed)).toEqual(["retired"]);
   expect(await tables(plain)).toEqual([]);
+});
+
+it("retires the id of a keyed job made before jobs recorded `keyed` (a row without the column) when it is deleted", async () => {
+  const key = `legacy-${crypto.randomUUID()}`;
+  const id = await createKeyed(key);
+  // The row as an older version wrote it: no `keyed` column.
+  await runInDurableObject(stubOf(id), (_, state) => void state.storage.sql.exec("ALTER TABLE job DROP COLUMN keyed"));
+  await evictDurableObject(stubOf(id));
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  await expectError(await postJson("/jobs", body, { "Idempotency-Key": key }), 409, "idempotency_key_reused");
+  expect(await tables(id)).toEqual(["retired"]);
 });

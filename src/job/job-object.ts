@@ -436,7 +436,9 @@ export class JobObject extends DurableObject<Env> {
     this.#alarmCounted = false;
     await this.ctx.storage.deleteAlarm();
     // A keyed job's id stays retired (see storage.ts); any other object is left with nothing.
-    if (job.keyed === 1) return this.#store.retire(Date.now());
+    // A row written before the `keyed` column existed may have been keyed: retired too
+    // (an id that was random is never asked for again, so its marker costs one row).
+    if (job.keyed !== 0) return this.#store.retire(Date.now());
     await this.ctx.storage.deleteAll();
     this.#store.reset();
   }

@@ -63,7 +63,7 @@ export interface JobRow {
   finished_at: number | null;
   deadline_at: number;
   expires_at: number | null;
-  /** 1: made with an Idempotency-Key (its id retires with it). Absent in rows written before the column was. */
+  /** 1: made with an Idempotency-Key (its id retires with it). Absent in rows written before the column was (then retired, as it may have been). */
   keyed?: number;
   /** JSON Usage, as of the last write of this row. */
   usage: string;
