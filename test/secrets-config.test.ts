@@ -7,7 +7,7 @@ import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
 import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
-import { TEST_SECRETS } from "./secrets";
+import { ALICE, TEST_SECRETS } from "./secrets";
 
 const app = createApp({ types: new JobRegistry(JOB_TYPES) });
 const DEV = "dev-only-job-id-secret-not-for-production";
@@ -52,4 +52,15 @@ it("accepts the published development values on a loopback host only", async () 
   expect(local.health.status).toBe(200);
   expect(await local.health.json()).toEqual({ ok: true });
   expect((await readAccess({ ...env, JOB_ID_SECRET: DEV } as Env, false)).problems).toHaveLength(1);
+});
+
+it("answers a browser with a session cookie 503 too when the INDEX binding is missing (never a 500), and starts no session", async () => {
+  const signIn = (deployed: Env) => app.request("https://jobs.example.com/session", { method: "POST", body: new URLSearchParams({ credential: ALICE }), redirect: "manual" }, deployed);
+  const good = { ...env, ...TEST_SECRETS } as Env;
+  const cookie = (await signIn(good)).headers.get("Set-Cookie")!.split(";")[0]!;
+  const broken = { ...good, INDEX: undefined } as unknown as Env;
+  for (const path of ["/health", "/jobs", "/dashboard"]) {
+    expect((await app.request(`https://jobs.example.com${path}`, { headers: { Cookie: cookie } }, broken)).status, path).toBe(503);
+  }
+  expect((await signIn(broken)).status).toBe(503);
 });

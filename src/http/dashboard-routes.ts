@@ -7,10 +7,15 @@ import type { AppEnv } from "./app-env";
 import { fromCredential, MAX_CREDENTIAL_CHARS } from "./auth";
 import { ApiError } from "./errors";
 import { listFor, parseFilter } from "./list-route";
+import { requireConfigured } from "./security";
 import { endSession, startSession } from "./session";
 
 export function dashboardApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // As the job routes: a misconfigured deployment (weak secrets, a missing binding) starts no session and lists nothing.
+  app.use("/dashboard", requireConfigured);
+  app.use("/session", requireConfigured);
+  app.use("/session/*", requireConfigured);
   app.get("/dashboard", async (c) => {
     // The filter form submits its empty fields too (?state=&type=&tag=x): on to the URL
     // without them, with or without JavaScript.

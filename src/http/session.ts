@@ -76,6 +76,9 @@ export async function endSession(c: Context<AppEnv>): Promise<void> {
 
 /** The owner a valid session cookie names, or null (no cookie, a stale or forged one, one whose credential was revoked, or one signed out). */
 export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
+  // A misconfigured deployment honours no session: its key may be weak, its INDEX missing
+  // (a 500 on every route, /health included, for a browser with a cookie).
+  if (c.var.access.problems.length) return null;
   const session = await sessionClaims(c);
   if (!session || !(await credentialStillValid(c.var.access, session))) return null;
   if (await indexShard(c.env, session.sub, 0).sessionEnded(session.sid)) return null;
