@@ -1,6 +1,7 @@
 // Idempotency-Key: a retried create lands on the same object and returns the same job.
 import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
+import { JobStore } from "../src/job/storage";
 import type { CreatedJob } from "../src/protocol";
 import { auth, BASE, clock, expectError, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { BOB } from "./secrets";
@@ -115,4 +116,25 @@ it("retires the id of a keyed job made before jobs recorded `keyed` (a row witho
   expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth() })).status).toBe(204);
   await expectError(await postJson("/jobs", body, { "Idempotency-Key": key }), 409, "idempotency_key_reused");
   expect(await tables(id)).toEqual(["retired"]);
+});
+
+it("retires an id in one transaction: a failure before the marker is written leaves the job whole", async () => {
+  const id = await createKeyed(`atomic-${crypto.randomUUID()}`);
+  await runInDurableObject(stubOf(id), (_, state) => {
+    const sql = state.storage.sql;
+    const exec = sql.exec.bind(sql);
+    // The marker's write fails, as a crash there would leave it unwritten.
+    sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+      if (query.startsWith("INSERT INTO retired")) throw new Error("crash");
+      return exec(query, ...bindings);
+    }) as typeof sql.exec;
+    try {
+      expect(() => new JobStore(state.storage).retire(Date.now())).toThrow("crash");
+    } finally {
+      sql.exec = exec;
+    }
+  });
+  expect(await tables(id)).toEqual(expect.arrayContaining(["job", "log"]));
+  expect(await tables(id)).not.toContain("retired");
+  expect((await snapshot(id)).state).toBe("queued");
 });

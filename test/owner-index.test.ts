@@ -8,6 +8,7 @@ import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
 import { listCursor, listedBefore } from "../src/lib/list-cursor";
+import { listingOf } from "../src/owners/listing";
 import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
 import { auth, BASE, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
@@ -16,7 +17,7 @@ import { TEST_SECRETS } from "./secrets";
 useVirtualClock();
 
 /** A fresh owner per test, so lists start empty. */
-async function freshOwner(): Promise<{ token: string; list: (query?: string) => Promise<JobList> }> {
+async function freshOwner(): Promise<{ name: string; token: string; list: (query?: string) => Promise<JobList> }> {
   const name = `owner-${crypto.randomUUID().slice(0, 8)}`;
   const { sign } = await import("hono/jwt");
   const token = await sign({ sub: name, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
@@ -25,7 +26,7 @@ async function freshOwner(): Promise<{ token: string; list: (query?: string) => 
     expect(response.status).toBe(200);
     return response.json<JobList>();
   };
-  return { token, list };
+  return { name, token, list };
 }
 
 async function create(token: string, type: string, input: unknown, tags: string[] = []): Promise<string> {
@@ -148,7 +149,7 @@ it("drops a deleted job from its owner's list", async () => {
 it("refuses a deleted job's Idempotency-Key without listing or counting anything for it, and frees its slot", async () => {
   const app = createApp({ types: new JobRegistry(JOB_TYPES) });
   const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;
-  const { token, list } = await freshOwner();
+  const { name, token, list } = await freshOwner();
   const post = (key: string) => app.request(`${BASE}/jobs`, {
     method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": key, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
   }, deployment);
@@ -156,6 +157,10 @@ it("refuses a deleted job's Idempotency-Key without listing or counting anything
   expect((await SELF.fetch(`${BASE}/jobs/${first.id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
   // Its key is spent (test/idempotency.test.ts): refused before the index is asked.
   expect((await post("k1")).status).toBe(409);
+  // A create of that id that reached the index while the job was being deleted is refused
+  // there too (the index keeps the removed id until its retention ends).
+  const listing = listingOf({ id: first.id, type: "sleepy", tags: [], state: "queued", progress: null, error: null, createdAt: Date.now(), startedAt: null, finishedAt: null });
+  expect(await indexFor(env as Env, name, first.id, 1).admit(listing, 10)).toBe("retired");
   const { jobs, counts } = await list();
   expect(jobs).toEqual([]);
   expect(counts.queued).toBe(0);

@@ -65,12 +65,12 @@ async function fromAuthorization(header: string, access: AccessConfig): Promise<
   return fromCredential(match[1]!, access);
 }
 
-/** An owner token or a JWT, as sent in `Authorization: Bearer` or typed into the dashboard's sign-in. */
 /** A credential is read as a JWT when JWTs are configured and it has a JWT's three parts; as an owner token otherwise. */
 export function isJwt(credential: string, access: AccessConfig): boolean {
   return access.jwtSecret !== null && access.jwtSecret !== "" && credential.split(".").length === 3;
 }
 
+/** An owner token or a JWT, as sent in `Authorization: Bearer` or typed into the dashboard's sign-in. */
 export async function fromCredential(credential: string, access: AccessConfig): Promise<Principal & { kind: "owner" }> {
   if (isJwt(credential, access)) return fromJwt(credential, access.jwtSecret!);
   const owner = await ownerOfToken(credential, access);

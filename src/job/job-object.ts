@@ -134,12 +134,14 @@ export class JobObject extends DurableObject<Env> {
     if (found) return found;
     if (this.#store.retired()) return { status: "retired" };
     if (request.owner !== null) {
-      // Admitted here, where the job is made: a create that never reaches its object leaves
-      // no listing behind, and a job made anew after a delete of its id is listed again.
+      // Admitted here, where the job is made: a create that never reaches its object leaves no listing behind.
       const outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards: this.#config.indexShards }, request.owner, request);
-      if (outcome === "full") return { status: "full" };
-      const raced = this.#existing(request); // a retry of this create, while the index answered
+      if (outcome === "full" || outcome === "retired") return { status: outcome };
+      // While the index answered, a retry of this create may have made the job, and even
+      // seen it deleted: the first is its answer, the second a retired id.
+      const raced = this.#existing(request);
       if (raced) return raced;
+      if (this.#store.retired()) return { status: "retired" };
     }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
     const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });

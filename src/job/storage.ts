@@ -156,7 +156,7 @@ export class JobStore {
     this.storage.transactionSync(() => {
       this.sql.exec("DROP TABLE IF EXISTS job");
       this.sql.exec("DROP TABLE IF EXISTS log");
-      this.sql.exec("CREATE TABLE retired (at INTEGER NOT NULL)");
+      this.sql.exec("CREATE TABLE IF NOT EXISTS retired (at INTEGER NOT NULL)");
       this.sql.exec("INSERT INTO retired VALUES (?)", at);
     });
     this.reset();

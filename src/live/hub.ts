@@ -30,7 +30,7 @@ export interface HubSink {
 }
 
 /** Holds a source's place while its socket opens: one per subscribe, so a later subscribe's is never taken for it. */
-type Opening = { readonly since: number };
+type Opening = { readonly opening: true };
 
 export class Hub {
   /** A source counts from its subscribe on: its Opening holds its place while its socket opens. */
@@ -53,7 +53,7 @@ export class Hub {
     if (this.#sources.has(source)) return refuse("already_subscribed", "This connection already follows that source");
     if (this.#sources.size >= MAX_SOURCES) return refuse("too_many_sources", `One connection follows at most ${MAX_SOURCES} sources at once`);
     if (++this.#subscribes > MAX_SUBSCRIBES) return refuse("too_many_subscribes", `One connection subscribes at most ${MAX_SUBSCRIBES} times; open a new one`);
-    const opening: Opening = { since };
+    const opening: Opening = { opening: true }; // told apart by identity
     this.#sources.set(source, opening);
     const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
     // Unsubscribed or closed while opening (and maybe subscribed again since, from another

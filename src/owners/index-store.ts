@@ -94,8 +94,7 @@ export class IndexStore {
   }
 
   /** A new job's listing; `replacing` the tombstone of its id (a job made anew after a delete, by an idempotent create). */
-  add(listing: JobListing, now: number, replacing: boolean): FeedEntry {
-    if (replacing) this.#write("DELETE FROM jobs WHERE id = ?", listing.id);
+  add(listing: JobListing, now: number): FeedEntry {
     return this.#insert(listing, 1, now);
   }
 

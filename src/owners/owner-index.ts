@@ -11,7 +11,8 @@ import type { FeedEntry, FeedFrame, FeedSnapshot, JobListing, JobState } from ".
 import { IndexStore, type ListFilter } from "./index-store";
 import type { Remote } from "../lib/remote";
 
-export type AdmitOutcome = "admitted" | "existing" | "full";
+/** "retired": the id was removed here (deleted or expired): no job is made at it again. */
+export type AdmitOutcome = "admitted" | "existing" | "full" | "retired";
 
 export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage" | "endSession" | "sessionEnded">>;
 
@@ -52,10 +53,13 @@ export class OwnerIndex extends DurableObject<Env> {
   admit(listing: JobListing, maxActive: number): AdmitOutcome {
     this.#requests++;
     const state = this.#store.stateOf(listing.id);
-    if (state !== null && state !== "removed") return "existing";
+    // A removed id comes back only by an Idempotency-Key used again after a delete (the
+    // id derives from the key), which its object refuses; one that got here while its
+    // job was being deleted is refused too.
+    if (state === "removed") return "retired";
+    if (state !== null) return "existing";
     if (this.#store.active >= maxActive) return "full";
-    // A removed job's id comes back only through an idempotent create after a delete: a new job.
-    this.#publish(this.#store.add(listing, Date.now(), state === "removed"));
+    this.#publish(this.#store.add(listing, Date.now()));
     return "admitted";
   }
 
