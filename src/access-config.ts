@@ -1,6 +1,7 @@
 // Who may do what, as configured: owner tokens, the JWT key, public job types, other
 // origins. Parsed once per set of values; a weak or malformed secret is a problem that
 // closes the job routes (503) and shows in /health, never a silent fallback.
+import { configProblems } from "./config";
 import type { Env } from "./env";
 import { sha256 } from "./lib/crypto";
 
@@ -89,6 +90,19 @@ async function parseTokens(value: string, problems: string[], loopback: boolean)
     else tokens.push({ owner, hash: await sha256(token) });
   }
   return tokens;
+}
+
+/**
+ * The access config with the deployment's other problems added: vars that do not parse,
+ * and PUBLIC_JOB_TYPES naming a type this Worker does not define (a typo there quietly
+ * closed that type to visitors, with 401s and /health saying ok).
+ */
+export function withDeploymentProblems(access: AccessConfig, env: Env, isJobType: (type: string) => boolean): AccessConfig {
+  const problems = [
+    ...configProblems(env),
+    ...[...access.publicTypes].filter((type) => !isJobType(type)).map((type) => `PUBLIC_JOB_TYPES lists "${type.slice(0, 100)}", which is not a job type of this Worker`),
+  ];
+  return problems.length ? { ...access, problems: [...access.problems, ...problems] } : access;
 }
 
 function list(value: string | undefined): string[] {

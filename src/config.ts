@@ -60,13 +60,46 @@ export function parseBytes(value: string): number | null {
 export function parseBudget(value: string | undefined, fallback: Budget): Budget {
   const budget = { ...fallback };
   for (const part of (value ?? "").split(",")) {
-    const [key = "", raw = ""] = part.split("=").map((s) => s.trim());
-    const parsed = key === "runTime" ? parseDuration(raw) : key === "bytes" ? parseBytes(raw) : count(raw, NaN);
-    if (parsed === null || !Number.isFinite(parsed) || parsed <= 0) continue;
-    if (key === "steps" || key === "events" || key === "bytes") budget[key] = parsed;
-    else if (key === "runTime") budget.runTimeMs = parsed;
+    const parsed = budgetPart(part.trim());
+    if (!parsed) continue; // configProblems reports it
+    if (parsed.key === "runTime") budget.runTimeMs = parsed.value;
+    else budget[parsed.key] = parsed.value;
   }
   return budget;
+}
+
+/**
+ * Vars set to something that does not parse: each one a problem for /health (and a 503 on
+ * the job routes), never a silent fall-back to its default ("7 dayz" kept jobs 7 days).
+ * A var left out, or empty, takes its default.
+ */
+export function configProblems(env: Env): string[] {
+  const problems: string[] = [];
+  const shown = (value: string) => JSON.stringify(value.slice(0, 100));
+  for (const name of ["RETENTION", "DEFAULT_JOB_TIMEOUT", "ALARM_BUDGET", "BATCH_WINDOW", "LIVE_IDLE_TIMEOUT"] as const) {
+    const value = env[name];
+    if (value && parseDuration(value) === null) problems.push(`${name} is ${shown(value)}, which is not a duration such as "7 days" or "500 ms"`);
+  }
+  for (const name of ["MAX_BODY_BYTES", "MAX_SUBSCRIBERS", "MAX_SUBSCRIBERS_PER_CLIENT", "MAX_ACTIVE_JOBS", "INDEX_SHARDS"] as const) {
+    const value = env[name];
+    if (value && Number.isNaN(count(value, NaN))) problems.push(`${name} is ${shown(value)}, which is not a whole number above 0`);
+  }
+  for (const name of ["JOB_BUDGET", "PUBLIC_JOB_BUDGET"] as const) {
+    for (const part of String(env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+      if (!budgetPart(part)) problems.push(`${name} has ${shown(part)}, which is not steps=N, events=N, bytes=N MiB or runTime=<duration>`);
+    }
+  }
+  return problems;
+}
+
+/** One part of a budget var, parsed: null when its key is unknown or its value is not above 0. */
+function budgetPart(part: string): { key: "steps" | "events" | "bytes" | "runTime"; value: number } | null {
+  const at = part.indexOf("=");
+  const key = part.slice(0, at).trim();
+  const raw = part.slice(at + 1).trim();
+  if (at < 0 || (key !== "steps" && key !== "events" && key !== "bytes" && key !== "runTime")) return null;
+  const value = key === "runTime" ? parseDuration(raw) : key === "bytes" ? parseBytes(raw) : count(raw, NaN);
+  return value === null || !Number.isFinite(value) || value <= 0 ? null : { key, value };
 }
 
 export function readConfig(env: Env): Config {

@@ -30,6 +30,13 @@ it.each([
   // An app's wrangler.toml that names a binding otherwise (a create was a 500 "Internal error").
   [{ JOBS: undefined }, 'The Durable Object binding JOBS is missing: wrangler.toml needs [[durable_objects.bindings]] name = "JOBS", class_name = "JobObject"'],
   [{ INDEX: undefined }, "The Durable Object binding INDEX is missing"],
+  // Vars that do not parse were silent fall-backs to their defaults, with /health ok.
+  [{ RETENTION: "7 dayz" }, 'RETENTION is "7 dayz", which is not a duration'],
+  [{ MAX_SUBSCRIBERS: "-5" }, 'MAX_SUBSCRIBERS is "-5", which is not a whole number above 0'],
+  [{ JOB_BUDGET: "steps=lots, bytes=64 MiB" }, 'JOB_BUDGET has "steps=lots", which is not'],
+  [{ PUBLIC_JOB_BUDGET: "runtime=10 minutes" }, 'PUBLIC_JOB_BUDGET has "runtime=10 minutes"'],
+  // A typo in PUBLIC_JOB_TYPES closed that type to visitors without a word.
+  [{ PUBLIC_JOB_TYPES: "demo,Echo" }, 'PUBLIC_JOB_TYPES lists "Echo", which is not a job type of this Worker'],
 ] as [Partial<Env>, string][])("answers 503 and reports %o in /health", async (overrides, problem) => {
   const { health, create } = await problemsOf(overrides);
   expect(health.status).toBe(503);
