@@ -71,3 +71,15 @@ it("answers a browser with a session cookie 503 too when the INDEX binding is mi
   }
   expect((await signIn(broken)).status).toBe(503);
 });
+
+it("answers the start page 503 too, as a page saying why: its form could start nothing", async () => {
+  const broken = { ...env, ...TEST_SECRETS, JOB_ID_SECRET: "short-secret" } as Env;
+  const page = await app.request("https://jobs.example.com/", { headers: { Accept: "text/html" } }, broken);
+  expect(page.status).toBe(503);
+  expect(page.headers.get("Content-Type")).toContain("text/html");
+  const html = await page.text();
+  expect(html).toContain("This deployment is misconfigured: JOB_ID_SECRET is shorter than 32 bytes");
+  expect(html).not.toContain('id="start"');
+  const good = await app.request("https://jobs.example.com/", { headers: { Accept: "text/html" } }, { ...env, ...TEST_SECRETS } as Env);
+  expect(good.status).toBe(200);
+});

@@ -11,6 +11,7 @@ import type { ApiError as ApiErrorBody, Budget, JobSnapshot, JobTypeInfo, JobUrl
 import { budgetFor, defaultTimeoutMs } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
+import { requireConfigured } from "./security";
 
 /** Scripts, styles and connections only from this origin; no inline script, no framing. */
 export const CONTENT_SECURITY_POLICY = {
@@ -34,7 +35,8 @@ export function isFormPost(c: Context): boolean {
 
 export function pagesApp(): Hono<AppEnv> {
   const pages = new Hono<AppEnv>();
-  pages.get("/", (c) => {
+  // A misconfigured deployment starts nothing: its form would only lead to a 503, so the page says why at once.
+  pages.get("/", requireConfigured, (c) => {
     const types = startableTypes(c);
     return c.html(homePage(types, startForm(types, c.req.query("type")), undefined, csrfOf(c)));
   });
