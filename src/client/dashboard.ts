@@ -251,7 +251,10 @@ async function follow(): Promise<void> {
     for await (const entry of feed) apply(entry);
   } catch (error) {
     // 401: the session expired (or was signed out elsewhere); reloading asks to sign in.
-    setText(status, error instanceof ApiRequestError && error.status === 401 ? "Signed out: reload to sign in again" : "Not live: reload to reconnect");
+    const signedOut = error instanceof ApiRequestError && error.status === 401;
+    setText(status, signedOut ? "Signed out: reload to sign in again" : "Not live: reload to reconnect");
+    // The header no longer says who is signed in, nor offers a Sign out that would be refused.
+    if (signedOut) document.querySelector("form.sign-out")?.replaceWith(Object.assign(el("a", "sign-out", "Sign in again"), { href: "/dashboard" }));
   }
 }
 

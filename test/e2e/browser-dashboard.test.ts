@@ -398,7 +398,10 @@ it("says it is signed out when the session ends while the page is open: the feed
   await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
   await waitForText(page, "#live-status", "Live");
   await waitForText(page, "#live-status", "Signed out: reload to sign in again", 15_000);
-  await page.reload();
+  // The header no longer says "Signed in as e2e".
+  expect(await page.locator("text=Signed in as").count()).toBe(0);
+  await page.click("a:text('Sign in again')");
+  await page.waitForSelector("#credential");
   expect(await page.isVisible("#credential")).toBe(true);
   // The browser logs the feed's refused reconnect (401) as a failed resource load.
   expect(problems.filter((problem) => !/401/.test(problem))).toEqual([]);
