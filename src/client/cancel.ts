@@ -38,6 +38,11 @@ async function postCancel(form: HTMLFormElement): Promise<{ job: JobSnapshot | n
   if (response.ok) return { job: (await response.json()) as JobSnapshot, error: "" };
   // 409: it ended meanwhile, and the live view brings that news anyway.
   if (response.status === 409) return { job: null, error: "" };
+  // Refused: said for a person, not in the API's words (which name headers). A dashboard
+  // row carries the session's CSRF token: there, a refusal means the session has ended.
+  if (response.status === 401 || response.status === 403) {
+    return { job: null, error: csrf ? "Not signed in any more: reload to sign in again" : "Only the job's owner, or the browser that started it, may cancel it" };
+  }
   // The API says why in { error: { code, message } }; a proxy's own error page does not.
   const body = (await response.json().catch(() => null)) as Partial<ApiError> | null;
   const message = body?.error?.message;

@@ -74,7 +74,7 @@ export function isJwt(credential: string, access: AccessConfig): boolean {
 export async function fromCredential(credential: string, access: AccessConfig): Promise<Principal & { kind: "owner" }> {
   if (isJwt(credential, access)) return fromJwt(credential, access.jwtSecret!);
   const owner = await ownerOfToken(credential, access);
-  if (owner === null) throw unauthorized("The bearer token is not valid");
+  if (owner === null) throw unauthorized("This token is not one of this deployment's owner tokens");
   return { kind: "owner", owner };
 }
 

@@ -79,10 +79,10 @@ it("says next to the buttons why a cancel failed, and clears it on the next atte
   expect(await page.evaluate(() => document.activeElement?.id)).toBe("cancel-ask");
   await page.unroute(job.urls.cancel);
 
-  // A refusal in the API's words: without its control cookie this browser may not cancel.
+  // A refusal, said for a person: without its control cookie this browser may not cancel.
   await page.context().clearCookies();
   await cancel();
-  await waitForText(page, "#cancel-error", /^Canceling or deleting a job needs its owner's credentials or its control token/);
+  await waitForText(page, "#cancel-error", "Only the job's owner, or the browser that started it, may cancel it");
   await holdControl(page, job);
 
   // An answer that is not the API's (a proxy's error page) says its status.
