@@ -78,7 +78,7 @@ export function dashboardPage(view: DashboardView): Html {
   <button type="submit">Filter</button>
 </form>
 <table class="jobs" aria-label="Jobs, newest first">
-  <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Created</th><th scope="col">Took</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+  <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Created</th><th scope="col">Run time</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody id="jobs">${list.jobs.map((job) => jobRow(job, { csrf, back: query({ cursor: filter.cursor }) }, view.now))}</tbody>
 </table>
 <p id="no-jobs" class="empty" ${list.jobs.length ? "hidden" : ""}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
