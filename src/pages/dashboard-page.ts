@@ -25,11 +25,13 @@ export interface DashboardView {
  * errors, the summary takes the focus (here by `autofocus`: this page has no script) and
  * the field is marked invalid and described by the reason.
  */
-export function signInPage(error?: string): Html {
+/** The sign-in form: with why a credential was refused (`error`), or a note that a session ended. */
+export function signInPage(error?: string, sessionEnded = false): Html {
   return page(
     { title: "Sign in" },
     html`<h1>Your jobs</h1>
 <p class="lead">Sign in with your owner token (from <code>API_TOKENS</code>) or a JWT from your site to see and manage your jobs.</p>
+${sessionEnded && !error ? html`<p id="session-ended" class="notice" role="status">Your session has ended (it expired, or the credential it was started with no longer works): sign in again.</p>` : ""}
 ${error ? html`<div id="form-errors" class="error-summary" role="alert" tabindex="-1" autofocus><h2>Not signed in</h2><p id="credential-error">${error}</p></div>` : ""}
 <form id="sign-in" class="start" method="post" action="/session">
   <div class="field">
