@@ -3,6 +3,7 @@
 // closes the job routes (503) and shows in /health, never a silent fallback.
 import { configProblems } from "./config";
 import type { Env } from "./env";
+import type { JobRegistry } from "./jobs/registry";
 import { sha256 } from "./lib/crypto";
 
 export interface AccessConfig {
@@ -97,10 +98,11 @@ async function parseTokens(value: string, problems: string[], loopback: boolean)
  * and PUBLIC_JOB_TYPES naming a type this Worker does not define (a typo there quietly
  * closed that type to visitors, with 401s and /health saying ok).
  */
-export function withDeploymentProblems(access: AccessConfig, env: Env, isJobType: (type: string) => boolean): AccessConfig {
+export async function readDeploymentAccess(env: Env, loopback: boolean, types: Pick<JobRegistry, "find">): Promise<AccessConfig> {
+  const access = await readAccess(env, loopback);
   const problems = [
     ...configProblems(env),
-    ...[...access.publicTypes].filter((type) => !isJobType(type)).map((type) => `PUBLIC_JOB_TYPES lists "${type.slice(0, 100)}", which is not a job type of this Worker`),
+    ...[...access.publicTypes].filter((type) => !types.find(type)).map((type) => `PUBLIC_JOB_TYPES lists "${type.slice(0, 100)}", which is not a job type of this Worker`),
   ];
   return problems.length ? { ...access, problems: [...access.problems, ...problems] } : access;
 }

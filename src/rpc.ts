@@ -10,7 +10,7 @@
 //
 // A refusal throws an Error whose message starts with its code: "forbidden: …".
 import { RpcTarget, WorkerEntrypoint } from "cloudflare:workers";
-import { OWNER_PATTERN, readAccess, withDeploymentProblems } from "./access-config";
+import { OWNER_PATTERN, readDeploymentAccess } from "./access-config";
 import { readConfig } from "./config";
 import type { Env } from "./env";
 import type { Principal } from "./http/auth";
@@ -88,7 +88,7 @@ export function jobsRpcClass(types: JobRegistry) {
     /** The jobs of one owner: everything on the returned object acts as that owner. */
     async forOwner(owner: string): Promise<OwnerJobs> {
       if (typeof owner !== "string" || !OWNER_PATTERN.test(owner)) throw rpcError(new ApiError(400, "invalid_owner", "An owner is 1 to 128 visible characters, no `=` or `,`"));
-      const deployment = { env: this.env, config: readConfig(this.env), access: withDeploymentProblems(await readAccess(this.env, false), this.env, (type) => types.find(type) !== undefined), types };
+      const deployment = { env: this.env, config: readConfig(this.env), access: await readDeploymentAccess(this.env, false, types), types };
       if (deployment.access.problems.length) throw rpcError(new ApiError(503, "misconfigured", deployment.access.problems.join("; ")));
       return new OwnerJobs(deployment, owner);
     }

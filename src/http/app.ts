@@ -3,7 +3,7 @@
 // own part. Validation happens here at the edge; each job is one RPC or fetch away.
 import { Hono } from "hono/tiny";
 import { secureHeaders } from "hono/secure-headers";
-import { isLoopback, readAccess, withDeploymentProblems } from "../access-config";
+import { isLoopback, readDeploymentAccess } from "../access-config";
 import { readConfig } from "../config";
 import type { JobRegistry } from "../jobs/registry";
 import type { AppEnv } from "./app-env";
@@ -37,8 +37,7 @@ export function createApp({ types }: AppOptions): Hono<AppEnv> {
     async (c, next) => {
       c.set("types", types);
       c.set("config", readConfig(c.env));
-      const access = await readAccess(c.env, isLoopback(new URL(c.req.url).hostname));
-      c.set("access", withDeploymentProblems(access, c.env, (type) => types.find(type) !== undefined));
+      c.set("access", await readDeploymentAccess(c.env, isLoopback(new URL(c.req.url).hostname), types));
       await next();
     },
     apiCors,

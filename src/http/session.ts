@@ -67,7 +67,6 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
   });
 }
 
-/** Signs the browser out: its session is ended for good (see above), and its cookie deleted. */
 /**
  * Whether the request carries a session cookie that no longer signs anyone in (expired,
  * signed out, its credential revoked): it is cleared, so the sign-in page says so once.
@@ -78,6 +77,7 @@ export function clearStaleSession(c: Context<AppEnv>): boolean {
   return true;
 }
 
+/** Signs the browser out: its session is ended for good (see above), and its cookie deleted. */
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const session = await sessionClaims(c);
   if (session) await indexShard(c.env, session.sub, 0).endSession(session.sid, session.exp);

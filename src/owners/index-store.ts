@@ -93,7 +93,7 @@ export class IndexStore {
     return (this.#sql.exec<{ state: JobState | "removed" }>("SELECT state FROM jobs WHERE id = ?", id).toArray()[0]?.state) ?? null;
   }
 
-  /** A new job's listing; `replacing` the tombstone of its id (a job made anew after a delete, by an idempotent create). */
+  /** A new job's listing (a removed id is never admitted again: see OwnerIndex.admit). */
   add(listing: JobListing, now: number): FeedEntry {
     return this.#insert(listing, 1, now);
   }
