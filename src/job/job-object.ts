@@ -10,7 +10,7 @@ import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
-import { isTerminalEvent, seenToEnd } from "../lib/job-state";
+import { GONE_REASONS, isTerminalEvent, seenToEnd } from "../lib/job-state";
 import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
@@ -216,7 +216,7 @@ export class JobObject extends DurableObject<Env> {
     if (refusal) return refusal;
     if (!(await (this.#reporterOf(job)?.removed(job.id) ?? true))) return { status: "unavailable" };
     this.#running?.abort.abort(new Error("The job was deleted"));
-    this.#fanout.closeAll(CLOSE.normal, "job deleted");
+    this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.deleted);
     await this.#deleteStorage(job);
     return { status: "erased" };
   }
@@ -403,7 +403,7 @@ export class JobObject extends DurableObject<Env> {
     }
     // Thrown, the alarm is retried by the platform: the index must hear of the removal.
     if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
-    this.#fanout.closeAll(CLOSE.normal, "job expired");
+    this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.expired);
     await this.#deleteStorage(job);
   }
 

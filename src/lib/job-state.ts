@@ -23,6 +23,13 @@ export function seenToEnd(job: { state: JobState; lastSeq: number }, since: numb
   return isTerminal(job.state) && since >= job.lastSeq;
 }
 
+/** Why a job's object closes its subscribers when the job is gone: deleted, or expired after its retention. */
+export const GONE_REASONS = { deleted: "job deleted", expired: "job expired" } as const;
+
+export function isGoneReason(reason: string): boolean {
+  return reason === GONE_REASONS.deleted || reason === GONE_REASONS.expired;
+}
+
 /** The last event of every job: its result, or its error (cancel included). */
 export function isTerminalEvent(event: JobEvent): boolean {
   return event.type === "result" || event.type === "error";

@@ -15,7 +15,7 @@
 import type {
   ApiError as ApiErrorBody, ClientFrame, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, JobTypeInfo, Json, MuxServerFrame, ServerFrame, StepPage,
 } from "../protocol";
-import { isTerminalEvent } from "../lib/job-state";
+import { isGoneReason, isTerminalEvent } from "../lib/job-state";
 import { Channel } from "./channel";
 import { readSse } from "./sse-reader";
 
@@ -294,7 +294,8 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   /**
    * One WebSocket: resolves when it closes, or when it stops answering or is aborted (then
    * it is closed without waiting for its closing handshake, which a dead connection never
-   * completes); "refused" if it never opened.
+   * completes); "refused" if it never opened, or was closed because its job is gone (then
+   * the caller learns so at once rather than after a reconnect's wait).
    */
   #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused"> {
     const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
@@ -304,12 +305,12 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       let over = false;
       let heardAt = Date.now();
       let pingedAt: number | null = null;
-      const done = () => {
+      const done = (gone = false) => {
         if (over) return;
         over = true;
         clearInterval(watch);
         signal.removeEventListener("abort", abort);
-        resolve(opened ? "closed" : "refused");
+        resolve(opened && !gone ? "closed" : "refused");
       };
       const abort = () => {
         socket.close(1000, "aborted");
@@ -353,7 +354,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
           }
         }
       });
-      socket.addEventListener("close", done);
+      socket.addEventListener("close", (event) => done(isGoneReason((event as CloseEvent).reason)));
     });
   }
 

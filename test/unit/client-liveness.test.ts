@@ -236,3 +236,30 @@ it("resumes a sharded owner feed where the server's `id:` says: every shard's po
   ]);
   expect(refused).toEqual({ seen: [7], resumedWith: "http://jobs.test/feed/sse?since=0.7" });
 });
+
+it("ends a follow at once when its socket closes because the job was deleted, without a reconnect's wait", async () => {
+  FakeSocket.made = [];
+  const gets: string[] = [];
+  const fetcher = async (url: string) => {
+    gets.push(url);
+    return Response.json({ error: { code: "gone", message: "This job was deleted or expired" } }, { status: 410 });
+  };
+  // A reconnect would wait 15 s: the job page would show the job live that long.
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, fetch: fetcher as typeof fetch, backoff: { initialMs: 15_000, maxMs: 15_000 } });
+  let failure: unknown = null;
+  void (async () => {
+    try {
+      for await (const _ of client.follow("job-1")) void _;
+    } catch (error) {
+      failure = error;
+    }
+  })();
+  const socket = FakeSocket.made[0]!;
+  socket.open();
+  socket.receive({ type: "event", event: log(1) });
+  socket.dispatchEvent(Object.assign(new Event("close"), { code: 1000, reason: "job deleted" }));
+  await vi.advanceTimersByTimeAsync(10);
+  expect(gets).toEqual(["http://jobs.test/jobs/job-1"]);
+  expect(failure).toMatchObject({ status: 410, code: "gone" });
+  expect(FakeSocket.made).toHaveLength(1);
+});
