@@ -47,6 +47,11 @@ function count(value: string | undefined, fallback: number): number {
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
+function size(value: string | undefined, fallback: number): number {
+  const bytes = value === undefined ? null : parseBytes(value);
+  return bytes !== null && Number.isSafeInteger(bytes) && bytes > 0 ? bytes : fallback;
+}
+
 const BYTE_UNITS: Record<string, number> = { "": 1, b: 1, kib: 1 << 10, mib: 1 << 20, gib: 1 << 30 };
 
 /** "64 MiB", "512 KiB" or a number of bytes; null when it is none of these. */
@@ -80,7 +85,9 @@ export function configProblems(env: Env): string[] {
     const value = env[name];
     if (value && parseDuration(value) === null) problems.push(`${name} is ${shown(value)}, which is not a duration such as "7 days" or "500 ms"`);
   }
-  for (const name of ["MAX_BODY_BYTES", "MAX_SUBSCRIBERS", "MAX_SUBSCRIBERS_PER_CLIENT", "MAX_ACTIVE_JOBS", "INDEX_SHARDS"] as const) {
+  // A size, as the README has them: bytes, or KiB/MiB ("128 KiB").
+  if (env.MAX_BODY_BYTES && Number.isNaN(size(env.MAX_BODY_BYTES, NaN))) problems.push(`MAX_BODY_BYTES is ${shown(env.MAX_BODY_BYTES)}, which is not a size above 0 such as "65536" or "64 KiB"`);
+  for (const name of ["MAX_SUBSCRIBERS", "MAX_SUBSCRIBERS_PER_CLIENT", "MAX_ACTIVE_JOBS", "INDEX_SHARDS"] as const) {
     const value = env[name];
     if (value && Number.isNaN(count(value, NaN))) problems.push(`${name} is ${shown(value)}, which is not a whole number above 0`);
   }
@@ -108,7 +115,7 @@ export function readConfig(env: Env): Config {
     defaultJobTimeoutMs: duration(env.DEFAULT_JOB_TIMEOUT, DEFAULTS.defaultJobTimeoutMs),
     alarmBudgetMs: duration(env.ALARM_BUDGET, DEFAULTS.alarmBudgetMs),
     batchWindowMs: duration(env.BATCH_WINDOW, DEFAULTS.batchWindowMs),
-    maxBodyBytes: count(env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes),
+    maxBodyBytes: size(env.MAX_BODY_BYTES, DEFAULTS.maxBodyBytes),
     maxSubscribers: count(env.MAX_SUBSCRIBERS, DEFAULTS.maxSubscribers),
     maxSubscribersPerClient: count(env.MAX_SUBSCRIBERS_PER_CLIENT, DEFAULTS.maxSubscribersPerClient),
     maxActiveJobs: count(env.MAX_ACTIVE_JOBS, DEFAULTS.maxActiveJobs),
