@@ -49,3 +49,10 @@ it("says so on the sign-in page, once, when a session's cookie no longer signs a
   const again = await app.request(`${BASE}/dashboard`, {}, deployed(rotated));
   expect(await again.text()).not.toContain("Your session has ended");
 });
+
+it("says nothing of, and keeps, a `session` cookie this deployment did not sign (another app's, or one planted from a sibling domain)", async () => {
+  const page = await app.request(`${BASE}/dashboard`, { headers: { Cookie: "session=another-apps-session-id" } }, deployed());
+  expect(page.status).toBe(200);
+  expect(await page.text()).not.toContain("Your session has ended");
+  expect(page.headers.get("Set-Cookie")).toBeNull();
+});

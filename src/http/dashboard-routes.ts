@@ -23,7 +23,7 @@ export function dashboardApp(): Hono<AppEnv> {
     if (clean !== null) return c.redirect(clean, 303);
     const principal = c.var.principal;
     // The dashboard is the browser's: a session, whose forms carry its CSRF token.
-    if (principal.kind !== "owner" || principal.csrf === undefined) return c.html(signInPage(undefined, principal.kind !== "owner" && clearStaleSession(c)));
+    if (principal.kind !== "owner" || principal.csrf === undefined) return c.html(signInPage(undefined, principal.kind !== "owner" && (await clearStaleSession(c))));
     const filter = parseFilter(c.req.query());
     const list = await listFor(c.env, c.var.config.indexShards, principal.owner, filter);
     const { type, tag, cursor } = c.req.query();

@@ -68,11 +68,13 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
 }
 
 /**
- * Whether the request carries a session cookie that no longer signs anyone in (expired,
- * signed out, its credential revoked): it is cleared, so the sign-in page says so once.
+ * Whether the request carries a session cookie of ours that no longer signs anyone in
+ * (signed out, its credential revoked): it is cleared, so the sign-in page says so once.
+ * A `session` cookie this deployment did not sign (another app's on this host or a parent
+ * domain, or one planted there) is neither announced nor deleted.
  */
-export function clearStaleSession(c: Context<AppEnv>): boolean {
-  if (getCookie(c, SESSION_COOKIE) === undefined) return false;
+export async function clearStaleSession(c: Context<AppEnv>): Promise<boolean> {
+  if (!(await sessionClaims(c))) return false;
   deleteCookie(c, SESSION_COOKIE, { path: "/" });
   return true;
 }
