@@ -82,21 +82,27 @@ export function configProblems(env: Env): string[] {
   const problems: string[] = [];
   const shown = (value: string) => JSON.stringify(value.slice(0, 100));
   for (const name of ["RETENTION", "DEFAULT_JOB_TIMEOUT", "ALARM_BUDGET", "BATCH_WINDOW", "LIVE_IDLE_TIMEOUT"] as const) {
-    const value = env[name];
+    const value = varText(env[name]);
     if (value && parseDuration(value) === null) problems.push(`${name} is ${shown(value)}, which is not a duration such as "7 days" or "500 ms"`);
   }
   // A size, as the README has them: bytes, or KiB/MiB ("128 KiB").
-  if (env.MAX_BODY_BYTES && Number.isNaN(size(env.MAX_BODY_BYTES, NaN))) problems.push(`MAX_BODY_BYTES is ${shown(env.MAX_BODY_BYTES)}, which is not a size above 0 such as "65536" or "64 KiB"`);
+  const maxBodyBytes = varText(env.MAX_BODY_BYTES);
+  if (maxBodyBytes && Number.isNaN(size(maxBodyBytes, NaN))) problems.push(`MAX_BODY_BYTES is ${shown(maxBodyBytes)}, which is not a size above 0 such as "65536" or "64 KiB"`);
   for (const name of ["MAX_SUBSCRIBERS", "MAX_SUBSCRIBERS_PER_CLIENT", "MAX_ACTIVE_JOBS", "INDEX_SHARDS"] as const) {
-    const value = env[name];
+    const value = varText(env[name]);
     if (value && Number.isNaN(count(value, NaN))) problems.push(`${name} is ${shown(value)}, which is not a whole number above 0`);
   }
   for (const name of ["JOB_BUDGET", "PUBLIC_JOB_BUDGET"] as const) {
-    for (const part of String(env[name] ?? "").split(",").map((s) => s.trim()).filter(Boolean)) {
+    for (const part of varText(env[name]).split(",").map((s) => s.trim()).filter(Boolean)) {
       if (!budgetPart(part)) problems.push(`${name} has ${shown(part)}, which is not steps=N, events=N, bytes=N MiB or runTime=<duration>`);
     }
   }
   return problems;
+}
+
+/** A var as text: wrangler.toml may give a number (`MAX_SUBSCRIBERS = -5`) or a boolean where a string is typed. */
+function varText(value: unknown): string {
+  return value === undefined || value === null ? "" : String(value);
 }
 
 /** One part of a budget var, parsed: null when its key is unknown or its value is not above 0. */

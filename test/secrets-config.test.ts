@@ -33,6 +33,9 @@ it.each([
   // Vars that do not parse were silent fall-backs to their defaults, with /health ok.
   [{ RETENTION: "7 dayz" }, 'RETENTION is "7 dayz", which is not a duration'],
   [{ MAX_SUBSCRIBERS: "-5" }, 'MAX_SUBSCRIBERS is "-5", which is not a whole number above 0'],
+  // wrangler.toml may give a number where a string is typed: reported too (it was a 500 on every route, /health included).
+  [{ MAX_SUBSCRIBERS: -5 as unknown as string }, 'MAX_SUBSCRIBERS is "-5", which is not a whole number above 0'],
+  [{ RETENTION: -1 as unknown as string }, 'RETENTION is "-1", which is not a duration'],
   [{ JOB_BUDGET: "steps=lots, bytes=64 MiB" }, 'JOB_BUDGET has "steps=lots", which is not'],
   [{ PUBLIC_JOB_BUDGET: "runtime=10 minutes" }, 'PUBLIC_JOB_BUDGET has "runtime=10 minutes"'],
   // A typo in PUBLIC_JOB_TYPES closed that type to visitors without a word.
