@@ -94,7 +94,7 @@ export function configProblems(env: Env): string[] {
   }
   for (const name of ["JOB_BUDGET", "PUBLIC_JOB_BUDGET"] as const) {
     for (const part of varText(env[name]).split(",").map((s) => s.trim()).filter(Boolean)) {
-      if (!budgetPart(part)) problems.push(`${name} has ${shown(part)}, which is not steps=N, events=N, bytes=N MiB or runTime=<duration>`);
+      if (!budgetPart(part)) problems.push(`${name} has ${shown(part)}, which is not steps=N, events=N, bytes=N MiB or runTime=<duration>, each above 0`);
     }
   }
   return problems;

@@ -39,9 +39,12 @@ async function postCancel(form: HTMLFormElement): Promise<{ job: JobSnapshot | n
   // 409: it ended meanwhile, and the live view brings that news anyway.
   if (response.status === 409) return { job: null, error: "" };
   // Refused: said for a person, not in the API's words (which name headers). A dashboard
-  // row carries the session's CSRF token: there, a refusal means the session has ended.
+  // row carries the session's CSRF token: there, a 401 means the session has ended, and a
+  // 403 a page older than the session (signed in again in another tab).
   if (response.status === 401 || response.status === 403) {
-    return { job: null, error: csrf ? "Not signed in any more: reload to sign in again" : "Only the job's owner, or the browser that started it, may cancel it" };
+    const why = !csrf ? "Only the job's owner, or the browser that started it, may cancel it"
+      : response.status === 401 ? "Not signed in any more: reload to sign in again" : "This page is older than your session: reload it and try again";
+    return { job: null, error: why };
   }
   // The API says why in { error: { code, message } }; a proxy's own error page does not.
   const body = (await response.json().catch(() => null)) as Partial<ApiError> | null;

@@ -228,6 +228,13 @@ it("says in the row why a cancel failed, and clears it on the next attempt", asy
   await cancel();
   await waitForText(page, error, "Could not cancel: the server answered 502; try again");
   await page.unroute(url);
+  // Refusals in a person's words: a session that ended (401), a page older than the session (403: its CSRF token).
+  for (const [status, message] of [[401, "Not signed in any more: reload to sign in again"], [403, "This page is older than your session: reload it and try again"]] as const) {
+    await page.route(url, (route) => route.fulfill({ status, json: { error: { code: "refused", message: "API words (header X-CSRF-Token)" } } }));
+    await cancel();
+    await waitForText(page, error, message);
+    await page.unroute(url);
+  }
   expect(await jobState(baseUrl, job.id)).not.toBe("canceled");
   await screenshot(page, "dashboard-cancel-failed");
 
@@ -236,7 +243,7 @@ it("says in the row why a cancel failed, and clears it on the next attempt", asy
   await waitForText(page, `${row(job.id)} .badge`, "Canceled");
   expect(await page.textContent(error)).toBe("");
   expect(await jobState(baseUrl, job.id)).toBe("canceled");
-  expect(problems).toEqual(["console error: Failed to load resource: net::ERR_FAILED", `502 ${url}`]);
+  expect(problems).toEqual(["console error: Failed to load resource: net::ERR_FAILED", `502 ${url}`, `401 ${url}`, `403 ${url}`]);
   await page.context().close();
 });
 
