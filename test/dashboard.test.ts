@@ -141,3 +141,18 @@ it("signs out, and treats a stale or forged session cookie as signed out", async
   expect(anonymous.status).toBe(401);
   expect(((await (await SELF.fetch(`${BASE}/jobs/${await createJob("demo")}`, { headers: { Cookie: forged } })).json()) as JobSnapshot).usage).toBeUndefined();
 });
+
+it("on https names the cookie __Host-session, so a sibling subdomain cannot plant a session; a plain `session` there is no session", async () => {
+  const secure = BASE.replace(/^http:/, "https:");
+  const response = await SELF.fetch(`${secure}/session`, { method: "POST", body: form({ credential: ALICE }), redirect: "manual" });
+  expect(response.status).toBe(303);
+  const setCookie = response.headers.get("Set-Cookie")!;
+  expect(setCookie).toMatch(/^__Host-session=[\w.-]+; Max-Age=43200; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+  const value = setCookie.split(";")[0]!.slice("__Host-session=".length);
+  expect((await SELF.fetch(`${secure}/jobs`, { headers: { Cookie: `__Host-session=${value}` } })).status).toBe(200);
+  // The same signed value under the name any subdomain may set for the parent domain is not read.
+  expect((await SELF.fetch(`${secure}/jobs`, { headers: { Cookie: `session=${value}` } })).status).toBe(401);
+  const csrf = /name="csrf" value="([\w-]+)"/.exec(await (await SELF.fetch(`${secure}/dashboard`, { headers: { Cookie: `__Host-session=${value}` } })).text())![1]!;
+  const out = await SELF.fetch(`${secure}/session/end`, { method: "POST", redirect: "manual", body: form({ csrf }), headers: { Cookie: `__Host-session=${value}` } });
+  expect(out.headers.get("Set-Cookie")).toMatch(/^__Host-session=; Max-Age=0; Path=\/; Secure/);
+});

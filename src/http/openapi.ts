@@ -93,7 +93,7 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       securitySchemes: {
         bearer: { type: "http", scheme: "bearer", description: "An owner token from API_TOKENS, or an HS256 JWT from the deployer's backend" },
         controlToken: { type: "apiKey", in: "header", name: "Control-Token", description: "The job's control token, from the 201 that created it" },
-        session: { type: "apiKey", in: "cookie", name: "session", description: "The dashboard's session; changes also need X-CSRF-Token" },
+        session: { type: "apiKey", in: "cookie", name: "session", description: "The dashboard's session (named __Host-session on https); changes also need X-CSRF-Token" },
       },
       schemas: { ...SCHEMAS, CreateJobRequest: createRequest },
       responses: { Error: json(ref("ApiError"), "A refusal: {error: {code, message, issues?}}") },

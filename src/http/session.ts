@@ -20,7 +20,15 @@ import { isJwt, type Principal } from "./auth";
 import { ApiError } from "./errors";
 import { isFormPost } from "./pages";
 
-export const SESSION_COOKIE = "session";
+/**
+ * The cookie's name: on https `__Host-session`, which browsers take only from this host
+ * itself (Secure, Path=/, no Domain), so a sibling subdomain cannot plant a session of its
+ * own choosing; plain http (`wrangler dev`) cannot carry the prefix.
+ */
+export function sessionCookie(url: string): { name: string; secure: boolean } {
+  const secure = new URL(url).protocol === "https:";
+  return { name: secure ? "__Host-session" : "session", secure };
+}
 const SESSION_TTL_S = 12 * 3600;
 /** A session cookie's value, at most: browsers keep a cookie's name and value within 4,096 bytes. */
 const MAX_SESSION_CHARS = 4_000;
@@ -62,20 +70,19 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
   const cookie = await sign(claims, sessionKey(c.var.access), "HS256");
   // A JWT's `types` ride in the cookie: a cookie browsers would drop (or this would not read) is refused here, not signed in to a loop.
   if (cookie.length > MAX_SESSION_CHARS) throw new ApiError(400, "invalid_request", "This JWT's `types` are too long to keep in a dashboard session; use a JWT with fewer or shorter types");
-  setCookie(c, SESSION_COOKIE, cookie, {
-    path: "/", httpOnly: true, sameSite: "Strict", secure: new URL(c.req.url).protocol === "https:", maxAge: exp - now,
-  });
+  const { name, secure } = sessionCookie(c.req.url);
+  setCookie(c, name, cookie, { path: "/", httpOnly: true, sameSite: "Strict", secure, maxAge: exp - now });
 }
 
 /**
  * Whether the request carries a session cookie of ours that no longer signs anyone in
  * (signed out, its credential revoked): it is cleared, so the sign-in page says so once.
- * A `session` cookie this deployment did not sign (another app's on this host or a parent
+ * A session cookie this deployment did not sign (another app's on this host or a parent
  * domain, or one planted there) is neither announced nor deleted.
  */
 export async function clearStaleSession(c: Context<AppEnv>): Promise<boolean> {
   if (!(await sessionClaims(c))) return false;
-  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  deleteSessionCookie(c);
   return true;
 }
 
@@ -83,7 +90,12 @@ export async function clearStaleSession(c: Context<AppEnv>): Promise<boolean> {
 export async function endSession(c: Context<AppEnv>): Promise<void> {
   const session = await sessionClaims(c);
   if (session) await indexShard(c.env, session.sub, 0).endSession(session.sid, session.exp);
-  deleteCookie(c, SESSION_COOKIE, { path: "/" });
+  deleteSessionCookie(c);
+}
+
+function deleteSessionCookie(c: Context<AppEnv>): void {
+  const { name, secure } = sessionCookie(c.req.url);
+  deleteCookie(c, name, { path: "/", secure }); // a `__Host-` cookie is deleted only by a Secure Set-Cookie
 }
 
 /** The owner a valid session cookie names, or null (no cookie, a stale or forged one, one whose credential was revoked, or one signed out). */
@@ -101,7 +113,7 @@ export async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | 
 type SessionClaims = { sub: string; sid: string; csrf: string; exp: number; types?: unknown; cred?: unknown };
 
 async function sessionClaims(c: Context<AppEnv>): Promise<SessionClaims | null> {
-  const cookie = getCookie(c, SESSION_COOKIE);
+  const cookie = getCookie(c, sessionCookie(c.req.url).name);
   if (!cookie || cookie.length > MAX_SESSION_CHARS) return null;
   try {
     const claims = (await verify(cookie, sessionKey(c.var.access), "HS256")) as Partial<Record<keyof SessionClaims, unknown>>;
