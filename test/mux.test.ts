@@ -3,9 +3,10 @@
 // unsubscribe as it goes; after a drop, resuming gives every job's events exactly once.
 import { SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
+import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, MuxServerFrame } from "../src/protocol";
-import { allEvents, auth, BASE, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
+import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
 import { parseSse } from "./live-helpers";
 
 useVirtualClock();
@@ -13,6 +14,7 @@ useVirtualClock();
 interface Mux {
   socket: WebSocket;
   frames: MuxServerFrame[];
+  pongs: number;
   send(frame: unknown): void;
   events(source: string): JobEvent[];
   ended(source: string): boolean;
@@ -24,7 +26,9 @@ async function openMux(): Promise<Mux> {
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: MuxServerFrame[] = [];
+  let pongs = 0;
   socket.addEventListener("message", (message) => {
+    if (message.data === "pong") return void pongs++;
     const frame = JSON.parse(message.data as string) as MuxServerFrame;
     frames.push(frame);
     if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", source: frame.source, token: frame.token }));
@@ -33,6 +37,9 @@ async function openMux(): Promise<Mux> {
   socket.accept();
   return {
     socket, frames, closed,
+    get pongs() {
+      return pongs;
+    },
     send: (frame) => socket.send(JSON.stringify(frame)),
     events: (source) => frames.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : [])),
     ended: (source) => frames.some((f) => f.type === "end" && f.source === source),
@@ -187,6 +194,25 @@ it("closes a connection on a frame it cannot take, as a job's own socket does: b
     mux.socket.send(frame);
     expect((await mux.closed).code).toBe(code);
   }
+});
+
+it("answers pings and subscribes at most ANSWER_BURST at once, then one a second, and closes a connection that floods them (its answers would queue without end)", async () => {
+  // Pings: a burst is answered; with time, more are; a flood closes the connection (1008).
+  const pings = await openMux();
+  for (let i = 0; i < ANSWER_BURST; i++) pings.socket.send("ping");
+  await vi.waitFor(() => expect(pings.pongs).toBe(ANSWER_BURST));
+  clock.advance(5_000);
+  for (let i = 0; i < 5; i++) pings.socket.send("ping");
+  await vi.waitFor(() => expect(pings.pongs).toBe(ANSWER_BURST + 5));
+  for (let i = 0; i < 10; i++) pings.socket.send("ping");
+  expect(await pings.closed).toMatchObject({ code: 1008 });
+  expect(pings.pongs).toBeLessThan(ANSWER_BURST + 5 + 10);
+
+  // Subscribes refused (here: the same source again and again) are answered with an error each, as far as the budget goes.
+  const subscribes = await openMux();
+  for (let i = 0; i < ANSWER_BURST * 3; i++) subscribes.send({ type: "subscribe", source: "x".repeat(32) });
+  expect(await subscribes.closed).toMatchObject({ code: 1008 });
+  expect(subscribes.frames.filter((f) => f.type === "error").length).toBeLessThanOrEqual(ANSWER_BURST + 1);
 });
 
 it("closes a connection that follows nothing for LIVE_IDLE_TIMEOUT, and keeps one that follows a job however quiet", async () => {

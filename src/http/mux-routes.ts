@@ -9,7 +9,7 @@ import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { seenToEnd } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
-import { decodePositions, encodePositions, Hub, MAX_SOURCES, tagged, type Opener } from "../live/hub";
+import { decodePositions, encodePositions, Hub, MAX_SOURCES, MAX_SUBSCRIBES, tagged, type Opener } from "../live/hub";
 import { streamFormat } from "../live/formats";
 import { RETRY_MS, SSE_HEADERS } from "../live/sse";
 import { indexShard } from "../owners/shards";
@@ -26,6 +26,17 @@ import { upgradeRefusal } from "./websocket-upgrade";
 
 /** The longest source name a client may give (job ids have 32 characters): what its frames repeat stays small. */
 const MAX_SOURCE_CHARS = 64;
+
+/**
+ * Client frames a WebSocket answers itself (a ping's pong; a subscribe, which may be
+ * refused with an error frame) at once, then one a second; past that the connection is
+ * closed (1008). The Worker cannot see what a client has read (its WebSocket has no
+ * bufferedAmount), so without this a client that sends pings or refused subscribes and
+ * never reads would have the Worker queue answers without end: 50 MiB of pings made it
+ * hold some 400 MB.
+ */
+export const ANSWER_BURST = MAX_SUBSCRIBES;
+export const ANSWER_EVERY_MS = 1_000;
 
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
@@ -141,29 +152,40 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     error: (source, code, message) => notice({ type: "error", source, error: { code, message } }),
   });
   for (const [source, since] of positions) void hub.subscribe(source, since);
-  const stopTimer = runAt(endsAt, () => {
-    safeClose(server, CLOSE.policyViolation, "credentials expired");
+  // Closed by us: nothing the client sends after is acted on, and its sources go at once
+  // (a client that does not read would not answer the close, whose event releases them).
+  let shut = false;
+  const release = () => {
+    stopTimer();
+    clearInterval(idleWatch);
     hub.close();
-  });
+  };
+  const shutDown = (code: number, reason: string) => {
+    shut = true;
+    safeClose(server, code, reason);
+    release();
+  };
+  const stopTimer = runAt(endsAt, () => shutDown(CLOSE.policyViolation, "credentials expired"));
   // Following nothing (never subscribed, or every source ended) for LIVE_IDLE_TIMEOUT:
   // closed, as an idle connection would otherwise hold the Worker's socket for nothing.
   const idleMs = c.var.config.liveIdleMs;
   let idleSince = Date.now();
   const idleWatch = setInterval(() => {
     if (hub.size > 0) idleSince = Date.now();
-    else if (Date.now() - idleSince >= idleMs) {
-      clearInterval(idleWatch);
-      safeClose(server, CLOSE.normal, "following nothing");
-    }
+    else if (Date.now() - idleSince >= idleMs) shutDown(CLOSE.normal, "following nothing");
   }, idleMs / 4);
+  const mayAnswer = answerBudget();
+  const tooMany = () => shutDown(CLOSE.policyViolation, `too many frames: pings and subscribes are answered ${ANSWER_BURST} at once, then one a second`);
   server.addEventListener("message", (message) => {
-    if (message.data === PING) return send(PONG);
+    if (shut) return;
+    if (message.data === PING) return mayAnswer() ? send(PONG) : tooMany();
     // As on a job's own socket (fanout.ts): binary 1003, too long 1009, anything else unexpected 1008.
-    if (typeof message.data !== "string") return safeClose(server, CLOSE.unsupportedData, "binary frames are not supported");
-    if (message.data.length > MAX_CLIENT_FRAME_CHARS) return safeClose(server, CLOSE.tooBig, "frame too large");
+    if (typeof message.data !== "string") return shutDown(CLOSE.unsupportedData, "binary frames are not supported");
+    if (message.data.length > MAX_CLIENT_FRAME_CHARS) return shutDown(CLOSE.tooBig, "frame too large");
     const frame = parseClientFrame(message.data);
-    if (!frame) return safeClose(server, CLOSE.policyViolation, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
+    if (!frame) return shutDown(CLOSE.policyViolation, "expected subscribe, unsubscribe or ack frames (JSON), or ping");
     if (frame.type === "subscribe") {
+      if (!mayAnswer()) return tooMany();
       // Only the job routes take new sources; a feed's sources are its shards.
       if (sources.length > 0) return notice({ type: "error", source: frame.source, error: { code: "refused", message: "This connection's sources are fixed" } });
       return void hub.subscribe(frame.source, frame.since ?? 0);
@@ -171,12 +193,22 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     if (frame.type === "unsubscribe") return hub.unsubscribe(frame.source);
     hub.ack(frame.source, frame.token);
   });
-  server.addEventListener("close", () => {
-    stopTimer();
-    clearInterval(idleWatch);
-    hub.close();
-  });
+  server.addEventListener("close", release);
   return new Response(null, { status: 101, webSocket: client });
+}
+
+/** A token bucket of ANSWER_BURST, one back every ANSWER_EVERY_MS: whether one more frame may be answered now. */
+function answerBudget(): () => boolean {
+  let tokens = ANSWER_BURST;
+  let at = Date.now();
+  return () => {
+    const now = Date.now();
+    tokens = Math.min(ANSWER_BURST, tokens + Math.max(0, now - at) / ANSWER_EVERY_MS);
+    at = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
 }
 
 function parseClientFrame(text: string): MuxClientFrame | null {
