@@ -75,6 +75,30 @@ it("sends a subscriber that stops confirming no more than its credit, over a his
   socket.close(1000, "bye");
 });
 
+it("counts a subscriber's credit in bytes as sent: frames of non-ASCII text (three bytes a character) stop at the same 256 KiB", async () => {
+  const id = await createJob("test-logger", { lines: 200, size: 8_000, perStep: 100, fill: "€" });
+  await runToEnd(id);
+  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: UPGRADE });
+  const socket = response.webSocket!;
+  const encoder = new TextEncoder();
+  let bytes = 0;
+  let frames = 0;
+  socket.addEventListener("message", (message) => {
+    bytes += encoder.encode(message.data as string).byteLength;
+    frames++;
+  });
+  socket.accept();
+  let before = -1;
+  while (before !== frames) {
+    before = frames;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  // The credit, plus at most one event frame (24 KB here) that crossed it, and its marks; not three times the credit.
+  expect(bytes).toBeGreaterThan(CREDIT / 2);
+  expect(bytes).toBeLessThan(CREDIT + 30_000);
+  socket.close(1000, "bye");
+});
+
 it("goes on with a paused replay after the object hibernated, over WebSocket and SSE, to the end", async () => {
   const id = await createJob("test-logger", { lines: 200, size: 8_000, perStep: 50 });
   await runToEnd(id);

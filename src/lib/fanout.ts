@@ -2,9 +2,9 @@
 // owner's feed of job changes. The object may sleep between events while they stay
 // connected, and ping/pong is answered by the runtime.
 //
-// Flow control. The object sends each subscriber at most CREDIT characters of frames
-// that it has not confirmed reading, so what it holds for a subscriber is bounded
-// whatever the history or the subscriber's speed. After every ACK_EVERY characters, and
+// Flow control. The object sends each subscriber at most CREDIT bytes of frames (as
+// UTF-8, as they go on the wire) that it has not confirmed reading, so what it holds for a subscriber is bounded
+// whatever the history or the subscriber's speed. After every ACK_EVERY bytes, and
 // when it runs out of credit, it sends a `mark` with a random token; a subscriber
 // answers with an ack that quotes the token (`{"type":"ack","token":"…"}`). Only such an
 // ack returns credit, and only up to its mark: a client cannot confirm what it has not
@@ -39,10 +39,15 @@ export const PONG = "pong";
 export const MAX_CLIENT_FRAME_CHARS = 1_024;
 /** A subscriber's client key ("owner:<up to 128 chars>" or "ip:<address>") fits whole: no two clients share a cut. */
 export const MAX_CLIENT_KEY = 140;
-/** Characters of frames the object sends a subscriber ahead of what it confirmed reading. */
+/**
+ * Bytes of frames (UTF-8, as sent) the object sends a subscriber ahead of what it
+ * confirmed reading. Counted in bytes, not characters: a frame of non-ASCII text is up
+ * to three times as long on the wire, and the runtime's WebSocket has no bufferedAmount
+ * to tell what is queued.
+ */
 export const CREDIT = 256 * 1024;
 /**
- * A mark follows every this many characters of frames. A subscriber out of credit is
+ * A mark follows every this many bytes of frames. A subscriber out of credit is
  * resumed once what it has not confirmed is down to half the credit.
  */
 export const ACK_EVERY = 64 * 1024;
@@ -116,10 +121,10 @@ interface Cursor<State> {
   format: Format;
   client: string;
   sent: number;
-  /** Characters sent on this connection, and how many of them the subscriber confirmed reading (WebSockets). */
+  /** Bytes sent on this connection, and how many of them the subscriber confirmed reading (WebSockets). */
   position: number;
   confirmed: number;
-  /** Characters sent since the last mark, and each mark not yet answered: token → position. */
+  /** Bytes sent since the last mark, and each mark not yet answered: token → position. */
   sinceMark: number;
   marks: Map<string, number>;
   paused: boolean;
@@ -314,10 +319,11 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
         else {
           if (taken) cursor.state = this.frames.copyState(taken.after);
           taken = null;
-          frame = { wire: this.#entryFrame(cursor, entry), after: cache ? this.frames.copyState(cursor.state) : cursor.state };
+          const wire = this.#entryFrame(cursor, entry);
+          frame = { wire, size: wireSize(wire), after: cache ? this.frames.copyState(cursor.state) : cursor.state };
           if (cache) cache[i] = frame;
         }
-        this.#send(cursor, entry.seq, frame.wire);
+        this.#send(cursor, entry.seq, frame.wire, frame.size);
         if (this.source.isLast(entry)) {
           this.#finish(cursor);
           break;
@@ -466,11 +472,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     return cursor.format === "json" ? text : `${seq}\n${text}`;
   }
 
-  #send(cursor: Cursor<State>, seq: number, frame: string | Uint8Array): void {
+  /** `size`: the frame's bytes, if known (a shared frame's are counted once). */
+  #send(cursor: Cursor<State>, seq: number, frame: string | Uint8Array, size?: number): void {
     cursor.sent = Math.max(cursor.sent, seq);
     this.#write(cursor, frame);
     if (cursor.sink instanceof DirectStream) return;
-    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    size ??= wireSize(frame);
     cursor.position += size;
     cursor.sinceMark += size;
     if (cursor.sinceMark >= ACK_EVERY) this.#mark(cursor);
@@ -564,9 +571,10 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   }
 }
 
-/** A frame made once for the subscribers that share it, and the state a subscriber is in after it. */
+/** A frame made once for the subscribers that share it, its bytes, and the state a subscriber is in after it. */
 interface Made<State> {
   wire: string | Uint8Array;
+  size: number;
   after: State;
 }
 
@@ -594,6 +602,18 @@ function room(cursor: Cursor<unknown>): number {
 }
 
 const encoder = new TextEncoder();
+
+/** A frame's bytes on the wire: a text frame's as UTF-8 (the runtime encodes it so), without encoding it. */
+export function wireSize(frame: string | Uint8Array): number {
+  if (typeof frame !== "string") return frame.byteLength;
+  let bytes = frame.length;
+  for (let i = 0; i < frame.length; i++) {
+    const unit = frame.charCodeAt(i);
+    // U+0080–U+07FF: 2 bytes; the rest of the BMP: 3; a surrogate pair (two units): 4.
+    if (unit >= 0x80) bytes += unit >= 0x800 && (unit < 0xd800 || unit > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
+}
 
 /** 48 random bits: a client cannot answer a mark it has not read. */
 function markToken(): string {
