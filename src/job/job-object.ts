@@ -422,6 +422,9 @@ export class JobObject extends DurableObject<Env> {
     const result = key === null
       ? { ok: false as const, error: "webhooks are not configured on this deployment (WEBHOOK_SECRET)", final: true }
       : await sendWebhook(webhook.url, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await webhookSignature(key, id, timestamp, body) }, body);
+    // Deleted while the attempt was on its way (a slow receiver has up to its timeout):
+    // there is nothing left to record it in, nor any retry to arm.
+    if (this.#store.job() === null) return;
     const next = afterAttempt(webhook, result, Date.now());
     this.#store.updateJob({ webhook: JSON.stringify(next.record) });
     // Bounded by the attempts: recorded past the job's budget, like its end.
