@@ -2,6 +2,11 @@
 import { env, evictDurableObject, SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
+import { JOB_TYPES } from "../app/jobs";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { MAX_SOURCES } from "../src/live/hub";
+import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, FeedEntry, MuxServerFrame } from "../src/protocol";
 import { auth, BASE, postJson, runToEnd, UPGRADE, useVirtualClock } from "./helpers";
 import { parseSse } from "./live-helpers";
@@ -92,4 +97,21 @@ it("ends a feed when the credentials it was opened with expire: a JWT's, over We
   expect(await within(sessionRead)).toContain("retry:");
   // Coming back with them is refused, which stops an EventSource and the client.
   expect((await SELF.fetch(`${BASE}/feed/sse`, { headers: auth(token) })).status).toBe(401);
+});
+
+it("follows every shard of an owner's index, more than the 20 sources a /live connection takes", async () => {
+  const shards = MAX_SOURCES + 5;
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const deployment = { ...env, ...TEST_SECRETS, INDEX_SHARDS: String(shards) } as Env;
+  const response = await app.request(`${BASE}/feed/sse`, { headers: auth(await ownerToken()) }, deployment);
+  expect(response.status).toBe(200);
+  const reader = response.body!.getReader();
+  let text = "";
+  const frames = () => parseSse(text).filter((m) => m.data).map((m) => JSON.parse(m.data!) as MuxServerFrame);
+  while (frames().filter((f) => f.type === "snapshot").length < shards && !frames().some((f) => f.type === "error")) {
+    text += new TextDecoder().decode((await reader.read()).value);
+  }
+  await reader.cancel();
+  expect(frames().filter((f) => f.type === "error")).toEqual([]);
+  expect(new Set(frames().map((f) => f.source))).toEqual(new Set(Array.from({ length: shards }, (_, shard) => `feed-${shard}`)));
 });

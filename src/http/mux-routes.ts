@@ -9,7 +9,7 @@ import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
 import { seenToEnd } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
-import { decodePositions, encodePositions, Hub, MAX_SOURCES, MAX_SUBSCRIBES, tagged, type Opener } from "../live/hub";
+import { decodePositions, encodePositions, Hub, hubLimits, MAX_SOURCES, MAX_SUBSCRIBES, tagged, type Opener } from "../live/hub";
 import { streamFormat } from "../live/formats";
 import { RETRY_MS, SSE_HEADERS } from "../live/sse";
 import { indexShard } from "../owners/shards";
@@ -150,7 +150,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     frame: (source, frame) => send(tagged(source, frame)),
     end: (source) => notice({ type: "end", source }),
     error: (source, code, message) => notice({ type: "error", source, error: { code, message } }),
-  });
+  }, hubLimits(sources.length));
   for (const [source, since] of positions) void hub.subscribe(source, since);
   // Closed by us: nothing the client sends after is acted on, and its sources go at once
   // (a client that does not read would not answer the close, whose event releases them).
@@ -278,7 +278,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     },
     end: (source) => ended(source, { type: "end", source }),
     error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
-  });
+  }, hubLimits(sources.length));
   // Ended when the credentials expire: an EventSource comes back, to a 401 that stops it.
   const stopTimer = runAt(endsAt, finish);
   paced.write(`retry: ${RETRY_MS}\n\n`);

@@ -7,7 +7,9 @@
 // Platform limits shape the bounds: a Worker invocation may have 6 connections waiting
 // for response headers at once (an upgrade only waits until it is accepted, so held
 // sockets do not count), and a limited number of subrequests in its lifetime (50 on the
-// Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all.
+// Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all. An owner
+// feed's connection follows every shard of the owner's index (INDEX_SHARDS, up to 64),
+// however many: its sources are fixed, one subscribe each.
 import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { Subscription } from "./bridge";
@@ -32,12 +34,23 @@ export interface HubSink {
 /** Holds a source's place while its socket opens: one per subscribe, so a later subscribe's is never taken for it. */
 type Opening = { readonly opening: true };
 
+/** How many sources a connection follows at once, and subscribes in its lifetime. */
+export interface HubLimits {
+  sources: number;
+  subscribes: number;
+}
+
+/** A connection's limits: the defaults, or its fixed sources (a feed's shards) if they are more. */
+export function hubLimits(fixedSources: number): HubLimits {
+  return { sources: Math.max(MAX_SOURCES, fixedSources), subscribes: Math.max(MAX_SUBSCRIBES, fixedSources) };
+}
+
 export class Hub {
   /** A source counts from its subscribe on: its Opening holds its place while its socket opens. */
   readonly #sources = new Map<string, Subscription<string> | Opening>();
   #subscribes = 0;
 
-  constructor(private readonly open: Opener, private readonly sink: HubSink) {}
+  constructor(private readonly open: Opener, private readonly sink: HubSink, private readonly limits: HubLimits = hubLimits(0)) {}
 
   /** Sources followed now, those still opening included. */
   get size(): number {
@@ -51,8 +64,8 @@ export class Hub {
   async subscribe(source: string, since: number): Promise<"subscribed" | "ended" | "gone" | "refused"> {
     const refuse = (code: string, message: string) => (this.sink.error(source, code, message), "refused" as const);
     if (this.#sources.has(source)) return refuse("already_subscribed", "This connection already follows that source");
-    if (this.#sources.size >= MAX_SOURCES) return refuse("too_many_sources", `One connection follows at most ${MAX_SOURCES} sources at once`);
-    if (++this.#subscribes > MAX_SUBSCRIBES) return refuse("too_many_subscribes", `One connection subscribes at most ${MAX_SUBSCRIBES} times; open a new one`);
+    if (this.#sources.size >= this.limits.sources) return refuse("too_many_sources", `One connection follows at most ${this.limits.sources} sources at once`);
+    if (++this.#subscribes > this.limits.subscribes) return refuse("too_many_subscribes", `One connection subscribes at most ${this.limits.subscribes} times; open a new one`);
     const opening: Opening = { opening: true }; // told apart by identity
     this.#sources.set(source, opening);
     const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
