@@ -8,8 +8,9 @@ type LogEvent = Extract<JobEvent, { type: "log" }>;
 
 /** Pixels from the bottom that still count as "at the bottom". */
 const STICKY_PX = 24;
-/** Log lines the page keeps; older ones leave the page as new ones come. */
+/** Log lines the page keeps at most; older ones leave the page as new ones come, TRIM_LINES at a time. */
 const MAX_LINES = 20_000;
+const TRIM_LINES = 1_000;
 
 export class LogView {
   #lastSeq: number;
@@ -41,19 +42,34 @@ export class LogView {
     this.#lastSeq = fresh.at(-1)!.seq;
     const follow = this.#atBottom();
     const lines = document.createDocumentFragment();
-    for (const event of fresh) {
+    // A batch longer than the page keeps builds only the lines that stay.
+    for (const event of fresh.slice(-MAX_LINES)) {
       const item = el("li", `log-line level-${event.data.level}`);
       item.dataset.seq = String(event.seq);
       item.append(el("span", "log-time", offset(event.at, this.createdAt)), " ", el("span", "log-level", event.data.level), " ", el("span", "log-message", event.data.message));
       lines.append(item);
     }
     this.list.append(lines);
-    // The page keeps the latest MAX_LINES; the whole log stays a click away (the curl command, /events).
-    while (this.list.childElementCount > MAX_LINES) this.list.firstElementChild!.remove();
+    this.#trim();
     this.empty.hidden = true;
     this.list.hidden = false;
     if (follow) this.#scrollToEnd();
     else this.jump.hidden = false;
+  }
+
+  /**
+   * The page keeps the latest MAX_LINES or so; the whole log stays a click away (the curl
+   * command, /events). Past the cap, the oldest TRIM_LINES go at once: removing lines from
+   * the top restyles and lays out the whole list, which, done for every batch, held a page
+   * following 50 lines a second up to 0.3 s a batch (keys answered 0.15–0.3 s late).
+   */
+  #trim(): void {
+    const count = this.list.childElementCount;
+    if (count <= MAX_LINES) return;
+    const oldest = document.createRange();
+    oldest.setStartBefore(this.list.firstElementChild!);
+    oldest.setEndBefore(this.list.children[count - MAX_LINES + TRIM_LINES]!);
+    oldest.deleteContents();
   }
 
   #atBottom(): boolean {

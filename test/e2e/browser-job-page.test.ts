@@ -279,6 +279,37 @@ it("replays a 10,000-event history on the job page, every line once and in order
   await page.context().close();
 });
 
+it("keeps a long log's latest 20,000 lines, dropping the oldest a thousand at a time rather than a few on every batch", { timeout: 120_000 }, async () => {
+  // Past the cap, removing lines from the top of the list costs a restyle and layout of the
+  // whole list: done for every batch, it held a page following 50 lines a second 0.15-0.4 s a batch.
+  const job = await createJob(baseUrl, "ticker", { count: 21_500, intervalMs: 0, batch: 500 });
+  await expect.poll(() => jobState(baseUrl, job.id), { timeout: 60_000, interval: 200 }).toBe("succeeded");
+  const { page, problems } = await openPage(browser());
+  // Lines removed by each change to the log that removed any.
+  await page.addInitScript(() => {
+    const removals: number[] = ((window as unknown as { removals: number[] }).removals = []);
+    addEventListener("DOMContentLoaded", () => {
+      new MutationObserver((records) => {
+        const removed = records.reduce((sum, record) => sum + record.removedNodes.length, 0);
+        if (removed) removals.push(removed);
+      }).observe(document.getElementById("log")!, { childList: true });
+    });
+  });
+  await page.goto(job.urls.page);
+  await waitForText(page, "#log li:last-child .log-message", /^tick 21500\//, 60_000);
+  const messages = await logMessages(page);
+  expect(messages.length).toBeLessThanOrEqual(20_000);
+  expect(messages.length).toBeGreaterThanOrEqual(19_000);
+  const first = 21_500 - messages.length + 1;
+  expect(messages.map((m) => Number(/^tick (\d+)\//.exec(m)?.[1]))).toEqual(Array.from({ length: messages.length }, (_, i) => first + i));
+  const removals = await page.evaluate(() => (window as unknown as { removals: number[] }).removals);
+  expect(removals.length).toBeGreaterThan(0);
+  expect(removals.length).toBeLessThanOrEqual(2);
+  for (const removed of removals) expect(removed).toBeGreaterThanOrEqual(1_000);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("shows a finished job's whole log, past the first page the server rendered", { timeout: 60_000 }, async () => {
   const job = await createJob(baseUrl, "ticker", { count: 2_500, intervalMs: 0, batch: 500 });
   await expect.poll(() => jobState(baseUrl, job.id), { timeout: 30_000, interval: 200 }).toBe("succeeded");
