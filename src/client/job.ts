@@ -1,9 +1,10 @@
 // The job page in the browser: takes over the server-rendered snapshot and keeps it live
 // with the typed client (src/sdk), which follows the job and resumes by itself.
 import type { JobEvent, JobSnapshot } from "../protocol";
-import { isTerminal } from "../lib/job-state";
+import { isTerminal, percentDone } from "../lib/job-state";
 import { cancelInPage } from "./cancel";
 import { enableCopyButtons } from "./copy-buttons";
+import { JobNews } from "./job-news";
 import { byId } from "./dom";
 import { applyEvent } from "./job-model";
 import { renderGone, renderJob } from "./job-view";
@@ -14,6 +15,8 @@ import { claimStarted } from "./my-jobs";
 const root = byId("job");
 let job = JSON.parse(root.dataset.snapshot!) as JobSnapshot;
 const log = new LogView(byId<HTMLOListElement>("log"), byId("no-log"), byId<HTMLButtonElement>("jump-to-end"), job.createdAt);
+/** For screen readers: the log list is not a live region; this says, now and then, what came. */
+const news = new JobNews(byId("job-news"), percentDone(job.progress, job.state));
 
 const render = () => renderJob(job, Date.now());
 // Elapsed time, the ETA and step countdowns move on between events.
@@ -67,9 +70,15 @@ function showPending(): void {
   const wasTerminal = isTerminal(job.state);
   for (const event of events) if (event.seq > job.lastSeq) job = applyEvent(job, event);
   if (job.lastSeq !== before) render();
-  // Ended: no more "Live" while the connection closes.
-  if (!wasTerminal && isTerminal(job.state)) showStatus("ended");
-  log.append(events.filter((event): event is Extract<JobEvent, { type: "log" }> => event.type === "log"));
+  const lines = events.filter((event): event is Extract<JobEvent, { type: "log" }> => event.type === "log");
+  // News is what happened since the snapshot: not the history a page replays as it opens or resumes.
+  news.tell(lines.filter((line) => line.seq > before).map((line) => line.data.message), isTerminal(job.state) ? null : percentDone(job.progress, job.state));
+  // Ended: no more "Live" while the connection closes, and the last lines are said at once.
+  if (!wasTerminal && isTerminal(job.state)) {
+    showStatus("ended");
+    news.flush();
+  }
+  log.append(lines);
 }
 
 /**

@@ -68,6 +68,18 @@ export function timeoutHint(timeout: TimeoutRange): string {
   return `: empty for the default, ${spanText(timeout.defaultMs)}${grows}; at most ${timeout.maxMs.toLocaleString("en")} (${spanText(timeout.maxMs)})`;
 }
 
+/** Characters of a log line the job page's news reads out. */
+const NEWS_LINE_CHARS = 100;
+
+/** The job page's news for screen readers: the progress, if it moved on, and the log lines that came since the last news. */
+export function newsText(percent: number | null, lines: number, latest: string): string {
+  const line = latest.length > NEWS_LINE_CHARS ? `${latest.slice(0, NEWS_LINE_CHARS)}…` : latest;
+  const parts = percent === null ? [] : [`${percent} % done`];
+  if (lines === 1) parts.push(`Log: ${line}`);
+  else if (lines > 1) parts.push(`${number(lines)} new log lines; the latest: ${line}`);
+  return parts.join(". ");
+}
+
 /** A log line's time as an offset from the job's creation: the same in every time zone. */
 export function offset(at: number, createdAt: number): string {
   const s = Math.max(0, at - createdAt) / 1000;

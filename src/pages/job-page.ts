@@ -30,6 +30,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <h1><span id="job-type">${snapshot.type}</span> job</h1>
   <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite" tabindex="-1">${stateLabel(snapshot.state)}</span>
   <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
+  <p id="job-news" class="visually-hidden" role="status" aria-live="polite"></p>
 </div>
 <dl class="meta">
   <div><dt>Id</dt><dd><code>${snapshot.id}</code></dd></div>
@@ -57,7 +58,7 @@ ${outcome(snapshot)}
   </section>
   <section aria-labelledby="log-heading">
     <h2 id="log-heading">Log</h2>
-    <ol id="log" class="log" role="log" aria-live="polite" aria-labelledby="log-heading" tabindex="0" ${logs.length ? "" : "hidden"}>${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
+    <ol id="log" class="log" role="log" aria-live="off" aria-labelledby="log-heading" tabindex="0" ${logs.length ? "" : "hidden"}>${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
     <p id="no-log" class="empty" ${logs.length ? "hidden" : ""}>${finished ? "This job logged nothing." : "No log lines yet."}</p>
     ${events.nextSince < events.lastSeq ? html`<noscript><p>More lines: <a href="${urls.stream}">the full log as text</a>.</p></noscript>` : ""}
     <button type="button" id="jump-to-end" class="jump" hidden>Newer lines below ↓</button>
