@@ -91,7 +91,7 @@ function enhanceCancel(form: HTMLFormElement): void {
   }, () => {
     const row = form.closest("tr")!;
     if (row.isConnected) return runAgainOf(row);
-    return neighbour?.querySelector<HTMLElement>(".job-link") ?? document.querySelector<HTMLElement>(".counts .current");
+    return neighbour?.querySelector<HTMLElement>(".job-link") ?? document.querySelector<HTMLElement>('.counts [aria-current="page"]');
   });
 }
 

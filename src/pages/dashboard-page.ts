@@ -68,8 +68,8 @@ export function dashboardPage(view: DashboardView): Html {
   <form method="post" action="/session/end" class="sign-out">${csrfField(csrf)}<span class="hint">Signed in as <strong>${view.owner}</strong></span> <button type="submit" class="quiet">Sign out</button></form>
 </div>
 <nav class="counts" aria-label="${narrowed ? "Jobs by state, counting all your jobs" : "Jobs by state"}">
-  <a href="${query({ state: undefined })}" class="count ${filter.state ? "" : "current"}">All <span id="count-all">${number(total)}</span></a>
-  ${JOB_STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state} ${filter.state === state ? "current" : ""}">${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
+  <a href="${query({ state: undefined })}" class="count" ${filter.state ? "" : current}>All <span id="count-all">${number(total)}</span></a>
+  ${JOB_STATES.map((state) => html`<a href="${query({ state })}" class="count state-${state}" ${filter.state === state ? current : ""}>${stateLabel(state)} <span id="count-${state}">${number(list.counts[state])}</span></a>`)}
   ${narrowed ? html`<span id="counts-scope" class="hint">Counts are of all your jobs</span>` : ""}
 </nav>
 <form class="filters" method="get" action="/dashboard" role="search">
@@ -91,6 +91,9 @@ export function dashboardPage(view: DashboardView): Html {
 </div>`,
   );
 }
+
+/** The count whose state the list shows, said as such (markup: a plain string would come out escaped). */
+const current = html`aria-current="page"`;
 
 /** What a row's forms post besides their fields: the CSRF token, and the dashboard page to come back to. */
 interface RowForms {

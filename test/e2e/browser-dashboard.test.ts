@@ -182,6 +182,26 @@ it("says the counts are of all the owner's jobs when a type or tag filter leaves
   await page.context().close();
 });
 
+it("says which state's count the list shows, and draws the keyboard's focus on it as on any other", async () => {
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  const current = () => page.$$eval('.counts [aria-current="page"]', (links) => links.map((link) => link.textContent!.replace(/\s+\d.*$/, "")));
+  expect(await current()).toEqual(["All"]);
+  // Reached with Tab, the current count shows the focus outline, which it has no other time.
+  const outline = () => page.$eval('.counts [aria-current="page"]', (link) => getComputedStyle(link).outlineStyle + " " + getComputedStyle(link).outlineWidth);
+  expect(await outline()).toMatch(/^none /);
+  await page.focus(".sign-out button");
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-current"))).toBe("page");
+  expect(await outline()).toBe("solid 3px");
+
+  await page.click(".counts .state-running");
+  await page.waitForURL(`${baseUrl}/dashboard?state=running`);
+  expect(await current()).toEqual(["Running"]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("names each row's link and progress bar after its job, in rows served and rows built live", async () => {
   const tag = `names-${Date.now()}`;
   const served = await create("sleepy", { duration: "5 minutes" }, [tag]);
