@@ -17,12 +17,15 @@ export interface Viewer {
   canControl: boolean;
   /** A dashboard session's CSRF token, which its forms must carry. */
   csrf?: string;
+  /** Without JavaScript, whether the page reloads itself while the job runs (`?reload=off` stops it). */
+  reloads?: boolean;
 }
 
 export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage, viewer: Viewer, now = Date.now()): Html {
   const finished = isTerminal(snapshot.state);
   const logs = events.events.filter((e): e is LogEvent => e.type === "log");
-  const head = finished ? undefined : html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>`;
+  const reloads = !finished && viewer.reloads !== false;
+  const head = reloads ? html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>` : undefined;
   return page(
     { title: `${snapshot.type} job`, script: "job", head },
     html`<article class="job" id="job" data-since="${events.nextSince}" data-snapshot="${JSON.stringify(snapshot)}">
@@ -32,6 +35,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
   <p id="job-news" class="visually-hidden" role="status" aria-live="polite"></p>
 </div>
+${finished ? "" : reloading(reloads, urls.page)}
 <dl class="meta">
   <div><dt>Id</dt><dd><code>${snapshot.id}</code></dd></div>
   <div><dt>Created</dt><dd><time id="created" datetime="${new Date(snapshot.createdAt).toISOString()}">${new Date(snapshot.createdAt).toUTCString()}</time></dd></div>
@@ -75,6 +79,17 @@ ${outcome(snapshot)}
 </details>
 </article>`,
   );
+}
+
+/**
+ * Without JavaScript the page follows the job by reloading itself, which sends the keyboard
+ * and a screen reader back to the top each time (WCAG 2.2.1): the reader may stop it, and
+ * reload by hand.
+ */
+function reloading(reloads: boolean, page: string): Html {
+  return html`<noscript><p id="reloading" class="notice">${reloads
+    ? html`This page reloads itself every ${NO_SCRIPT_REFRESH_S} s while the job runs. <a href="${page}?reload=off">Stop reloading</a>`
+    : html`This page no longer reloads itself: <a href="${page}?reload=off">reload it</a> to see how the job is doing, or <a href="${page}">reload it every ${NO_SCRIPT_REFRESH_S} s</a>.`}</p></noscript>`;
 }
 
 /**

@@ -166,6 +166,33 @@ it("cancels without JavaScript: the form post comes back to the page", async () 
   await page.context().close();
 });
 
+it("without JavaScript, says the page reloads itself while the job runs, and stops reloading when asked", { timeout: 60_000 }, async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
+  const { page, problems } = await openPage(browser(), { javaScriptEnabled: false });
+  let loads = 0;
+  page.on("load", () => loads++);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#reloading", "This page reloads itself every 3 s while the job runs. Stop reloading");
+  await page.waitForTimeout(4_000);
+  expect(loads).toBeGreaterThan(1);
+  // The keyboard reaches the way out right after the site's links, well before the next reload.
+  await page.waitForEvent("load");
+  await page.keyboard.press("Tab");
+  for (let i = 0; i < 4; i++) await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Stop reloading");
+  await Promise.all([page.waitForURL(`${job.urls.page}?reload=off`), page.keyboard.press("Enter")]);
+  await waitForText(page, "#reloading", /^This page no longer reloads itself: reload it to see how the job is doing, or reload it every 3 s\.$/);
+  loads = 0;
+  await page.waitForTimeout(4_000);
+  expect(loads).toBe(0);
+  // "reload it" keeps it off; the other link brings the reloads back.
+  await Promise.all([page.waitForURL(`${job.urls.page}?reload=off`), page.click("#reloading a >> nth=0")]);
+  await Promise.all([page.waitForURL(job.urls.page), page.click("#reloading a >> nth=1")]);
+  await waitForText(page, "#reloading", /^This page reloads itself/);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("resumes after a reload in the middle of a job without repeating log lines", async () => {
   const expected = lines(8);
   const job = await createJob(baseUrl, "echo", { lines: expected, delayMs: 400 });
