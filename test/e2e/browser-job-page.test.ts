@@ -151,6 +151,37 @@ it("says \"Live\" without the dot drawn before it", async () => {
   await page.context().close();
 });
 
+it("draws the progress bar in forced colours (Windows High Contrast), where it was blank", async () => {
+  const job = await createJob(baseUrl, "echo", { lines: lines(2), delayMs: 5_000 });
+  const { page, problems } = await openPage(browser(), { forcedColors: "active" });
+  await page.goto(job.urls.page);
+  // Half done, for 5 s: asleep before the second line.
+  await waitForText(page, "#progress-text", /^50 %/);
+  const shot = (await page.locator("#progress-bar").screenshot()).toString("base64");
+  // The bar's done half and its other half, each as its mean colour, read back in a blank page.
+  const blank = await page.context().newPage();
+  const [done, left] = await blank.evaluate(async (png) => {
+    const image = new Image();
+    image.src = `data:image/png;base64,${png}`;
+    await image.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = image.width;
+    canvas.height = image.height;
+    const context = canvas.getContext("2d")!;
+    context.drawImage(image, 0, 0);
+    const mean = (x: number) => {
+      const { data } = context.getImageData(x, 0, Math.floor(image.width / 4), image.height);
+      let sum = 0;
+      for (let i = 0; i < data.length; i += 4) sum += data[i]! + data[i + 1]! + data[i + 2]!;
+      return sum / (data.length / 4);
+    };
+    return [mean(Math.floor(image.width / 8)), mean(Math.floor((image.width * 5) / 8))];
+  }, shot);
+  expect(Math.abs(done - left)).toBeGreaterThan(100);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("cancels without JavaScript: the form post comes back to the page", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(30), delayMs: 1_000 });
   const { page } = await openPage(browser(), { javaScriptEnabled: false });
