@@ -88,8 +88,12 @@ function jsonToFields(): void {
   const parsed = parseInput();
   showError(input, inputProblem(parsed));
   // A field writes the whole box, which would replace text that is not (yet) a JSON object.
-  byId<HTMLFieldSetElement>("fields").disabled = !parsed.value;
+  const group = byId<HTMLFieldSetElement>("fields");
+  group.disabled = !parsed.value;
   byId("fields-off").hidden = Boolean(parsed.value);
+  // Described by why they are off only while they are: a hidden description is still read.
+  if (parsed.value) group.removeAttribute("aria-describedby");
+  else group.setAttribute("aria-describedby", "fields-off");
   if (!parsed.value) return;
   for (const field of fields) {
     field.write(parsed.value[field.name]);

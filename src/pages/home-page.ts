@@ -40,7 +40,7 @@ ${error ? errorSummary(error) : ""}
     <p id="type-description" class="hint">${describe(chosen?.description ?? "")}</p>
     <noscript><p class="hint">Without JavaScript, another type picked here keeps this one's description and input: pick it from <a href="#types-heading">the job types below</a> instead, which brings its example.</p></noscript>
   </div>
-  <fieldset id="fields" class="fields" aria-describedby="fields-off" hidden><legend>Input fields</legend>
+  <fieldset id="fields" class="fields" hidden><legend>Input fields</legend>
     <p id="fields-off" class="hint" hidden>These fields are off while the JSON box below is not a JSON object: they would replace what is typed there. Fix it, or empty it.</p>
     <div id="field-list"></div>
   </fieldset>
