@@ -133,9 +133,11 @@ export class JobObject extends DurableObject<Env> {
     const found = this.#existing(request);
     if (found) return found;
     if (this.#store.retired()) return { status: "retired" };
+    // The shard that admits the job is the one it reports to for good (see #reporterOf).
+    const indexShards = this.#config.indexShards;
     if (request.owner !== null) {
       // Admitted here, where the job is made: a create that never reaches its object leaves no listing behind.
-      const outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards: this.#config.indexShards }, request.owner, request);
+      const outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, request.owner, request);
       if (outcome === "full" || outcome === "retired") return { status: outcome };
       // While the index answered, a retry of this create may have made the job, and even
       // seen it deleted: the first is its answer, the second a retired id.
@@ -144,7 +146,9 @@ export class JobObject extends DurableObject<Env> {
       if (this.#store.retired()) return { status: "retired" };
     }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
-    const job = this.#store.create({ ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs });
+    const job = this.#store.create({
+      ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs, indexShards: request.owner === null ? null : indexShards,
+    });
     const log = this.#events(job);
     log.startEmpty();
     log.append("state", { state: "queued" }, true);
@@ -477,7 +481,9 @@ export class JobObject extends DurableObject<Env> {
   #reporterOf(job: JobRow): Reporter | null {
     const owner = job.owner;
     this.#reporter ??= owner === null ? null : new Reporter({
-      index: () => indexFor(this.env, owner, job.id, this.#config.indexShards),
+      // The shard count the job was admitted under: a deploy that changes INDEX_SHARDS
+      // must not move it to another shard (listed twice, and forever active in the first).
+      index: () => indexFor(this.env, owner, job.id, job.index_shards ?? this.#config.indexShards),
       current: () => {
         const current = this.#store.job();
         return current && { listing: this.#listing(current), seq: this.#store.lastSeq() };

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS job (
   deadline_at INTEGER NOT NULL,
   expires_at INTEGER,
   usage TEXT NOT NULL,
-  keyed INTEGER NOT NULL DEFAULT 0
+  keyed INTEGER NOT NULL DEFAULT 0,
+  index_shards INTEGER
 );
 CREATE TABLE IF NOT EXISTS log (
   seq INTEGER PRIMARY KEY,
@@ -65,6 +66,12 @@ export interface JobRow {
   expires_at: number | null;
   /** 1: made with an Idempotency-Key (its id retires with it). Absent in rows written before the column was (then retired, as it may have been). */
   keyed?: number;
+  /**
+   * INDEX_SHARDS when the job was made, which placed it in its owner's index: it reports
+   * there for good, whatever a later deploy sets. null for an anonymous visitor's job;
+   * absent in rows written before the column was (those follow the deployment's value).
+   */
+  index_shards?: number | null;
   /** JSON Usage, as of the last write of this row. */
   usage: string;
 }
@@ -110,6 +117,8 @@ export interface NewJob {
   deadlineAt: number;
   /** Made with an Idempotency-Key. */
   keyed: boolean;
+  /** INDEX_SHARDS as the job is made; null for an anonymous visitor's job. */
+  indexShards: number | null;
 }
 
 type JobPatch = Partial<Pick<JobRow, "state" | "result" | "error" | "started_at" | "finished_at" | "expires_at" | "webhook">>;
@@ -177,6 +186,7 @@ export class JobStore {
       id: job.id, type: job.type, input: JSON.stringify(job.input), fingerprint: job.fingerprint, owner: job.owner, control_hash: job.controlHash,
       budget: JSON.stringify(job.budget), tags: JSON.stringify(job.tags), webhook: job.webhook, state: "queued", result: null, error: null,
       created_at: job.createdAt, started_at: null, finished_at: null, deadline_at: job.deadlineAt, expires_at: null, keyed: job.keyed ? 1 : 0,
+      index_shards: job.indexShards,
     };
     const columns = Object.keys(row);
     const usage = this.#writeJob(`INSERT INTO job (${columns.join(", ")}, usage) VALUES (${columns.map(() => "?").join(", ")}, ?)`, ...Object.values(row));

@@ -1,0 +1,54 @@
+// A deploy that changes INDEX_SHARDS while an owner's jobs run: each job stays in the
+// shard of the owner's index that admitted it, so the owner's list shows it once, in the
+// state it ends in, and no job it ran is left counted as active.
+import { env, evictDurableObject } from "cloudflare:test";
+import { afterEach, expect, it } from "vitest";
+import { JOB_TYPES } from "../app/jobs";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { JobRegistry } from "../src/jobs/registry";
+import type { CreatedJob, JobList } from "../src/protocol";
+import { shardOf } from "../src/owners/shards";
+import { redeployed } from "./fixtures/jobs";
+import { auth, BASE, postJson, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { TEST_SECRETS } from "./secrets";
+
+useVirtualClock();
+afterEach(() => {
+  redeployed.vars = {};
+});
+
+const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+
+async function freshOwnerToken(): Promise<string> {
+  const { sign } = await import("hono/jwt");
+  return sign({ sub: `owner-${crypto.randomUUID().slice(0, 8)}`, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
+}
+
+async function listUnder(shards: string, token: string): Promise<JobList> {
+  const response = await app.request(`${BASE}/jobs?limit=100`, { headers: auth(token) }, { ...env, ...TEST_SECRETS, INDEX_SHARDS: shards } as Env);
+  expect(response.status).toBe(200);
+  return response.json<JobList>();
+}
+
+it("lists a job once, in its final state, after a deploy raised INDEX_SHARDS while it waited", async () => {
+  const token = await freshOwnerToken();
+  // Made under one shard (wrangler.toml's INDEX_SHARDS); at least one would move under four.
+  const ids: string[] = [];
+  while (!ids.some((id) => shardOf(id, 4) !== 0)) {
+    const response = await postJson("/jobs", { type: "sleepy", input: { duration: "1 minute" } }, {}, token);
+    expect(response.status).toBe(201);
+    ids.push((await response.json<CreatedJob>()).id);
+  }
+  expect((await listUnder("1", token)).jobs).toHaveLength(ids.length);
+
+  // The deploy: every object starts again with the new var, and so does the Worker.
+  redeployed.vars = { INDEX_SHARDS: "4" };
+  for (const id of ids) await evictDurableObject(stubOf(id));
+  for (const id of ids) expect((await runToEnd(id)).state).toBe("succeeded");
+
+  const { jobs, counts } = await listUnder("4", token);
+  expect(jobs.map((job) => job.id).sort()).toEqual([...ids].sort());
+  expect(jobs.every((job) => job.state === "succeeded")).toBe(true);
+  expect(counts).toMatchObject({ queued: 0, running: 0, waiting: 0, succeeded: ids.length });
+});
