@@ -126,6 +126,29 @@ it("converges under many concurrent jobs and failing reports, losing none", asyn
   for (const id of ids) expect((await snapshot(id)).state).toBe("succeeded");
 });
 
+it("leaves a job its index lists when the runtime dies while the index admits it, never a listing without a job", async () => {
+  const { token, list } = await freshOwner();
+  indexFaults.admitHangs = true;
+  let id: string;
+  try {
+    const creating = postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token).catch((error: unknown) => error);
+    await vi.waitFor(async () => expect((await list()).jobs).toHaveLength(1));
+    id = (await list()).jobs[0]!.id;
+    // The crash: the index has admitted the job, whose create never heard so.
+    await abortAllDurableObjects();
+    await creating;
+  } finally {
+    indexFaults.admitHangs = false;
+  }
+  // The job's first alarm, stored with it, runs it; its reports keep the listing right.
+  expect((await runToEnd(id)).state).toBe("succeeded");
+  await vi.waitFor(async () => {
+    const { jobs, counts } = await list();
+    expect(jobs.map((j) => [j.id, j.state])).toEqual([[id, "succeeded"]]);
+    expect(counts.queued).toBe(0);
+  }, { timeout: 5_000 });
+});
+
 it("costs the index two requests for a short job: its admission and its end", async () => {
   const { token } = await freshOwner();
   const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
@@ -180,4 +203,22 @@ it("caps an owner's active jobs (429 over it) and counts a job as active until i
   expect(await refused.json()).toMatchObject({ error: { code: "too_many_active_jobs" } });
   await runToEnd(first.id);
   await vi.waitFor(async () => expect((await post()).status).toBe(201), { timeout: 5_000 });
+});
+
+it("unmakes a job its index refuses at the cap: nothing is left at its id, and its Idempotency-Key makes it once there is room", async () => {
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;
+  const { token, list } = await freshOwner();
+  const post = (headers: Record<string, string> = {}) => app.request(`${BASE}/jobs`, {
+    method: "POST", headers: { "Content-Type": "application/json", ...headers, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
+  }, deployment);
+  const first = await (await post()).json<CreatedJob>();
+  expect((await post({ "Idempotency-Key": "later" })).status).toBe(429);
+  expect((await list()).jobs.map((j) => j.id)).toEqual([first.id]);
+  expect((await SELF.fetch(`${BASE}/jobs/${first.id}/cancel`, { method: "POST", headers: auth(token) })).status).toBe(200);
+  const second = await post({ "Idempotency-Key": "later" });
+  expect(second.status).toBe(201);
+  const { id } = await second.json<CreatedJob>();
+  expect((await snapshot(id)).state).toBe("queued");
+  await vi.waitFor(async () => expect((await list()).jobs.map((j) => j.id).sort()).toEqual([first.id, id].sort()));
 });

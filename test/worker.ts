@@ -1,8 +1,9 @@
 // The test Worker: the demo app's job types plus fixtures that count their side effects,
-// an owner index whose reports can be made to fail, and job objects that a test can start
-// with other vars, as a deploy that changed wrangler.toml would.
+// an owner index whose admissions can be made to hang and its reports to fail, and job
+// objects that a test can start with other vars, as a deploy that changed them would.
 import { JOB_TYPES } from "../app/jobs";
 import type { Env } from "../src/env";
+import type { AdmitOutcome } from "../src/owners/owner-index";
 import type { JobListing } from "../src/protocol";
 import { liveJobs } from "../src/server";
 import { fixtureJobTypes, indexFaults, redeployed } from "./fixtures/jobs";
@@ -16,6 +17,13 @@ export class JobObject extends live.JobObject {
 }
 export const JobsRpc = live.JobsRpc;
 export class OwnerIndex extends live.OwnerIndex {
+  /** `admitHangs`: the admission is stored and never answered, as when the runtime dies before its answer reaches the job. */
+  override admit(listing: JobListing, maxActive: number): AdmitOutcome {
+    const outcome = super.admit(listing, maxActive);
+    // RPC waits for a promise it is given: this one never settles.
+    return indexFaults.admitHangs ? (new Promise(() => {}) as unknown as AdmitOutcome) : outcome;
+  }
+
   override report(listing: JobListing, seq: number): void {
     if (indexFaults.failing) throw new Error("injected index failure");
     super.report(listing, seq);

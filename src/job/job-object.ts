@@ -17,6 +17,7 @@ import { Reporter } from "./reporter";
 import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
 import { webhookKeyOf } from "../access-config";
 import { listingOf } from "../owners/listing";
+import type { AdmitOutcome } from "../owners/owner-index";
 import { admitJob, indexFor } from "../owners/shards";
 import { stepPage, summarizeSteps } from "./steps";
 import { JobStore, type JobRow } from "./storage";
@@ -111,6 +112,8 @@ export class JobObject extends DurableObject<Env> {
   #awakeSince: number | null = null;
   /** The slice ended into a long wait: its direct streams were handed off, and new viewers are bridged. */
   #waitingLong = false;
+  /** A create's admission into the owner's index, while it is under way (it never rejects). */
+  #admitting: Promise<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -130,22 +133,17 @@ export class JobObject extends DurableObject<Env> {
 
   async create(request: CreateJob): Promise<CreateOutcome> {
     this.#count();
+    // A create of this id (a retry with the same key) still being admitted: its outcome first.
+    if (this.#admitting) await this.#admitting;
     const found = this.#existing(request);
     if (found) return found;
     if (this.#store.retired()) return { status: "retired" };
-    // The shard that admits the job is the one it reports to for good (see #reporterOf).
     const indexShards = this.#config.indexShards;
-    if (request.owner !== null) {
-      // Admitted here, where the job is made: a create that never reaches its object leaves no listing behind.
-      const outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, request.owner, request);
-      if (outcome === "full" || outcome === "retired") return { status: outcome };
-      // While the index answered, a retry of this create may have made the job, and even
-      // seen it deleted: the first is its answer, the second a retired id.
-      const raced = this.#existing(request);
-      if (raced) return raced;
-      if (this.#store.retired()) return { status: "retired" };
-    }
     const webhook: WebhookRecord | null = request.webhookUrl === null ? null : { url: request.webhookUrl, state: "pending", attempts: 0, next: null };
+    // The job is made before its owner's index is asked to admit it, so the job's own
+    // storage is its outbox from the start: a crash while the index admits it leaves a
+    // job whose alarm lists it when it runs, never a listing without a job (which would
+    // stay "queued", count against the cap and refuse every delete, for good).
     const job = this.#store.create({
       ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs, indexShards: request.owner === null ? null : indexShards,
     });
@@ -153,8 +151,37 @@ export class JobObject extends DurableObject<Env> {
     log.startEmpty();
     log.append("state", { state: "queued" }, true);
     log.flush();
-    this.#reporterOf(job)?.admitted(this.#store.lastSeq());
+    const admission = this.#admit(job, request, indexShards);
+    this.#admitting = admission.then(() => undefined, () => undefined);
+    try {
+      return await admission;
+    } finally {
+      this.#admitting = null;
+    }
+  }
+
+  /**
+   * Arms the new job's first alarm and, for an owner's job, admits it into the owner's
+   * index, where the cap on active jobs is held; a job the index refuses is unmade.
+   */
+  async #admit(job: JobRow, request: CreateJob, indexShards: number): Promise<CreateOutcome> {
     await this.#arm(Date.now());
+    if (request.owner !== null) {
+      // Durable before the index hears of it (the admission is what a crash must not outlive).
+      await this.#store.sync();
+      let outcome: AdmitOutcome;
+      try {
+        outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, request.owner, request);
+      } catch (error) {
+        await this.#deleteStorage(false);
+        throw error;
+      }
+      if (outcome === "full" || outcome === "retired") {
+        await this.#deleteStorage(false);
+        return { status: outcome };
+      }
+      this.#reporterOf(job)?.admitted(this.#store.lastSeq());
+    }
     return { status: "created", snapshot: this.#snapshot(job, null) };
   }
 
@@ -214,6 +241,7 @@ export class JobObject extends DurableObject<Env> {
   /** Erases the job: its run stops, its subscribers are closed, its alarm and storage go. */
   async erase(claim: ControlClaim): Promise<EraseOutcome> {
     this.#count();
+    if (this.#admitting) await this.#admitting; // the index hears of the job before it hears of its removal
     const job = this.#store.job();
     if (!job) return { status: "not_found" };
     const refusal = await checkClaim(job, claim);
@@ -221,7 +249,7 @@ export class JobObject extends DurableObject<Env> {
     if (!(await (this.#reporterOf(job)?.removed(job.id) ?? true))) return { status: "unavailable" };
     this.#running?.abort.abort(new Error("The job was deleted"));
     this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.deleted);
-    await this.#deleteStorage(job);
+    await this.#deleteStorage(job.keyed !== 0);
     return { status: "erased" };
   }
 
@@ -300,6 +328,8 @@ export class JobObject extends DurableObject<Env> {
   }
 
   async #alarm(): Promise<void> {
+    // The first alarm, armed with the job, waits for its admission, which may unmake it.
+    if (this.#admitting) await this.#admitting;
     const job = this.#store.job();
     if (!job) return;
     if (isTerminal(job.state)) return this.#afterEnd(job);
@@ -408,7 +438,7 @@ export class JobObject extends DurableObject<Env> {
     // Thrown, the alarm is retried by the platform: the index must hear of the removal.
     if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
     this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.expired);
-    await this.#deleteStorage(job);
+    await this.#deleteStorage(job.keyed !== 0);
   }
 
   /** One attempt at the completion webhook, when it is due; then the next alarm: a retry, or retention. */
@@ -437,7 +467,8 @@ export class JobObject extends DurableObject<Env> {
     await this.#arm(next.record.next ?? job.expires_at ?? Date.now());
   }
 
-  async #deleteStorage(job: JobRow): Promise<void> {
+  /** `retire`: the job was deleted or expired (not unmade by a refused admission): a keyed id stays retired. */
+  async #deleteStorage(retire: boolean): Promise<void> {
     this.#log?.discard();
     this.#log = null;
     this.#reporter?.stop();
@@ -447,7 +478,7 @@ export class JobObject extends DurableObject<Env> {
     // A keyed job's id stays retired (see storage.ts); any other object is left with nothing.
     // A row written before the `keyed` column existed may have been keyed: retired too
     // (an id that was random is never asked for again, so its marker costs one row).
-    if (job.keyed !== 0) return this.#store.retire(Date.now());
+    if (retire) return this.#store.retire(Date.now());
     await this.ctx.storage.deleteAll();
     this.#store.reset();
   }

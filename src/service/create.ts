@@ -1,7 +1,7 @@
 // Creating a job, whoever asks (the HTTP API, a form, "run again", RPC): who may create
 // what and how often, the budget and what the input needs of it, the id (scoped to the
-// owner's idempotency key), and the job's object, which admits an owner's new job into
-// the owner's index (under the cap on active jobs) before it makes it.
+// owner's idempotency key), and the job's object, which stores the new job, then admits
+// an owner's job into the owner's index (under the cap on active jobs), unmade if refused.
 import type { AccessConfig } from "../access-config";
 import { tighter, type Config } from "../config";
 import type { Env } from "../env";
