@@ -2,7 +2,8 @@
 // storage together as one row, then to the subscribers. A batch is written when the
 // engine needs it durable (a step attempt is about to start: the previous step's record
 // and events ride along), when the job's slice ends, or when it grows past
-// MAX_BATCH_CHARS. While a step's body runs, what it logs is written at the end of the
+// MAX_BATCH_CHARS (never between a step's record and what `run` logs after it, up to
+// MAX_HELD_CHARS: see #full). While a step's body runs, what it logs is written at the end of the
 // turn, but at most once per `windowMs`: a lone line goes out at once, a flood goes out
 // in batches, one row per window. A body that ends in the turn it logged (no I/O between)
 // leaves its lines to ride with its result. Progress is coalesced: an update replaces the
@@ -16,6 +17,13 @@ import type { JobStore, StepRecord, StoredStep } from "./storage";
 
 /** A batch is written once its JSON reaches about this many characters. */
 export const MAX_BATCH_CHARS = 64 * 1024;
+/**
+ * Outside a step's body, a batch holding a step's record grows to this many characters of
+ * events (besides the one step result a row holds, at most 1 MiB) before it is cut: what
+ * `run` logs after a step rides in that step's row (see #full). A row stays under the
+ * platform's 2 MB even when every character takes 3 bytes.
+ */
+export const MAX_HELD_CHARS = 4 * MAX_BATCH_CHARS;
 
 type Pending = { type: EventType; data: unknown; at: number };
 
@@ -52,7 +60,7 @@ export class EventLog {
 
   /** Queues an event; false when it was refused by the budget. */
   append<T extends Exclude<EventType, "step">>(type: T, data: EventData[T], force = false): boolean {
-    if (this.#chars >= MAX_BATCH_CHARS) this.flush();
+    if (this.#full()) this.flush();
     if (!force && !this.#hasRoom(1)) return this.#refuse("events");
     if (type === "progress") this.#events = this.#events.filter((event) => event.type !== "progress");
     this.#add(type, data);
@@ -69,7 +77,7 @@ export class EventLog {
    * one. A row holds one result, so a second one starts a new batch.
    */
   saveStep(record: StepRecord, event: EventData["step"], result: string | null = null, force = false): boolean {
-    if (this.#chars >= MAX_BATCH_CHARS || (result !== null && this.#result !== null)) this.flush();
+    if (this.#full() || (result !== null && this.#result !== null)) this.flush();
     if (!force && !this.#hasRoom(1)) return this.#refuse("events");
     if (!force && result !== null && this.#bytes() + this.#chars + result.length > this.options.budget.bytes) return this.#refuse("bytes");
     this.#add("step", event);
@@ -93,6 +101,17 @@ export class EventLog {
   steps(): Map<string, StoredStep> {
     this.#stepMap ??= this.store.steps();
     return this.#stepMap;
+  }
+
+  /**
+   * Whether the batch must be written before more goes in. Not between a step's record and
+   * what `run` logs after it, outside any step's body: replay leaves those calls out (they
+   * were published with the step), so a row cut there, then a crash, would lose them for good.
+   */
+  #full(): boolean {
+    if (this.#chars < MAX_BATCH_CHARS) return false;
+    if (this.#bodies > 0 || this.#steps.length === 0) return true;
+    return this.#chars - (this.#result?.length ?? 0) >= MAX_HELD_CHARS;
   }
 
   /** Whether `count` more events fit the budget. */
