@@ -11,7 +11,7 @@ import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
-import { auth, BASE, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { alarmAt, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
@@ -146,6 +146,32 @@ it("leaves a job its index lists when the runtime dies while the index admits it
     const { jobs, counts } = await list();
     expect(jobs.map((j) => [j.id, j.state])).toEqual([[id, "succeeded"]]);
     expect(counts.queued).toBe(0);
+  }, { timeout: 5_000 });
+});
+
+it("tells the index of a cancel made during a long wait soon after a crash cut its report short, not at the wake", async () => {
+  const { token, list } = await freshOwner();
+  const id = await create(token, "sleepy", { duration: "1 day" });
+  await runNextAlarm(id);
+  await vi.waitFor(async () => expect((await list()).jobs[0]?.state).toBe("waiting"), { timeout: 5_000 });
+  indexFaults.reportHangs = true;
+  try {
+    const canceling = SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) }).catch((error: unknown) => error);
+    await vi.waitFor(async () => expect((await snapshot(id)).state).toBe("canceled"));
+    // The crash: the cancel is stored, its report to the index never arrived.
+    await abortAllDurableObjects();
+    await canceling;
+  } finally {
+    indexFaults.reportHangs = false;
+  }
+  expect((await list()).jobs[0]?.state).toBe("waiting");
+  // The alarm that tells it again is due within a slice's watchdog, not a day later.
+  expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
+  await runNextAlarm(id);
+  await vi.waitFor(async () => {
+    const { jobs, counts } = await list();
+    expect(jobs.map((j) => j.state)).toEqual(["canceled"]);
+    expect(counts.waiting).toBe(0);
   }, { timeout: 5_000 });
 });
 

@@ -1,5 +1,5 @@
 // The test Worker: the demo app's job types plus fixtures that count their side effects,
-// an owner index whose admissions can be made to hang and its reports to fail, and job
+// an owner index whose admissions and reports can be made to hang or fail, and job
 // objects that a test can start with other vars, as a deploy that changed them would.
 import { JOB_TYPES } from "../app/jobs";
 import type { Env } from "../src/env";
@@ -24,7 +24,9 @@ export class OwnerIndex extends live.OwnerIndex {
     return indexFaults.admitHangs ? (new Promise(() => {}) as unknown as AdmitOutcome) : outcome;
   }
 
+  /** `reportHangs`: a report is never stored nor answered, as when the runtime dies while the job waits for it. */
   override report(listing: JobListing, seq: number): void {
+    if (indexFaults.reportHangs) return new Promise(() => {}) as unknown as void;
     if (indexFaults.failing) throw new Error("injected index failure");
     super.report(listing, seq);
   }

@@ -228,13 +228,18 @@ export class JobObject extends DurableObject<Env> {
 
   async cancel(claim: ControlClaim): Promise<CancelOutcome> {
     this.#count();
+    const found = this.#store.job();
+    if (!found) return { status: "not_found" };
+    const refusal = await checkClaim(found, claim);
+    if (refusal) return refusal;
+    // A job waiting long has its alarm far off: #finish brings it near for the index's sake.
+    const alarm = found.owner === null ? null : await this.ctx.storage.getAlarm();
+    // Read again: the job may have ended, or been deleted, while this call waited.
     const job = this.#store.job();
     if (!job) return { status: "not_found" };
-    const refusal = await checkClaim(job, claim);
-    if (refusal) return refusal;
     if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job, null) };
     this.#running?.abort.abort(new Error("The job was canceled"));
-    await this.#finish(job, "canceled", { error: { code: "canceled", message: "The job was canceled" } });
+    await this.#finish(job, "canceled", { error: { code: "canceled", message: "The job was canceled" } }, alarm);
     return { status: "canceled", snapshot: this.snapshotOf(claim.owner)! };
   }
 
@@ -398,9 +403,15 @@ export class JobObject extends DurableObject<Env> {
     }
   }
 
-  async #finish(job: JobRow, state: TerminalState, end: { result: Json } | { error: JobErrorInfo }): Promise<void> {
+  /** `alarmAt`: when the job's alarm was due, for a cancel (an alarm's own slice has its watchdog near). */
+  async #finish(job: JobRow, state: TerminalState, end: { result: Json } | { error: JobErrorInfo }, alarmAt: number | null = null): Promise<void> {
     const log = this.#events(job);
     const now = Date.now();
+    // Until the owner's index has heard of the end, the alarm is what tells it again after a
+    // crash: one left at a long wait's end (a cancel while the job sleeps for days) would
+    // leave the owner's list showing the job waiting, and counting as active, until then.
+    const reportBy = now + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
+    const nearer = job.owner !== null && alarmAt !== null && alarmAt > reportBy;
     const expiresAt = now + this.#config.retentionMs;
     const outcome = "result" in end ? { result: JSON.stringify(end.result) } : { error: JSON.stringify(end.error) };
     this.#settleSteps(job);
@@ -413,11 +424,15 @@ export class JobObject extends DurableObject<Env> {
     this.#fanout.handOff();
     // The job row last, in the same turn as the end's events (no request comes between),
     // so the usage it stores is the whole run's: the end's row, the time awake, and the
-    // next alarm, counted ahead (retention, the webhook at once, or a report's retry).
+    // next alarm, counted ahead (retention, the webhook at once, or a report's retry; and
+    // the near one first, for a cancel that ends a long wait).
     this.#countAwake();
     this.#store.count("alarm");
+    if (nearer) this.#store.count("alarm");
     this.#alarmCounted = true;
     this.#store.updateJob({ state, finished_at: now, expires_at: expiresAt, ...outcome });
+    // Set in the same turn as the end's writes, so stored with them.
+    if (nearer) await this.ctx.storage.setAlarm(reportBy);
     // The index hears of the end before the retention alarm replaces the one that would
     // retry it; if it cannot be told now, that earlier alarm stays (see #afterEnd).
     if (await (this.#reporterOf(job)?.now() ?? true)) await this.#arm(job.webhook === null ? expiresAt : Date.now());
