@@ -1,6 +1,6 @@
 // Each owner's jobs in its index: listed newest first with cursors, filtered, counted,
 // never shown to another owner; kept current by the jobs' reports, through failures.
-import { abortAllDurableObjects, env, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
@@ -11,7 +11,7 @@ import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
-import { alarmAt, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { alarmAt, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
@@ -173,6 +173,27 @@ it("tells the index of a cancel made during a long wait soon after a crash cut i
     expect(jobs.map((j) => j.state)).toEqual(["canceled"]);
     expect(counts.waiting).toBe(0);
   }, { timeout: 5_000 });
+});
+
+it("tells the index a job waits long soon after a crash cut that report short, not at the wake", async () => {
+  const { token, list } = await freshOwner();
+  const id = await create(token, "sleepy", { duration: "1 day" });
+  indexFaults.reportHangs = true;
+  try {
+    const slice = runDurableObjectAlarm(stubOf(id)).catch((error: unknown) => error);
+    await vi.waitFor(async () => expect((await snapshot(id)).state).toBe("waiting"));
+    // The crash: the wait is stored, the index never heard of it.
+    await abortAllDurableObjects();
+    await slice;
+  } finally {
+    indexFaults.reportHangs = false;
+  }
+  expect((await list()).jobs[0]?.state).toBe("queued");
+  expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
+  await runNextAlarm(id);
+  await vi.waitFor(async () => expect((await list()).jobs.map((j) => j.state)).toEqual(["waiting"]), { timeout: 5_000 });
+  // Heard, the job's alarm is the wake's again.
+  expect(await alarmAt(id)).toBeGreaterThan(clock.now() + 86_000_000);
 });
 
 it("costs the index two requests for a short job: its admission and its end", async () => {

@@ -346,7 +346,7 @@ export class JobObject extends DurableObject<Env> {
     if (!definition) {
       return this.#apply(job, { kind: "failed", error: { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` } });
     }
-    const watchdog = Date.now() + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
+    const watchdog = Date.now() + this.#watchdogMs;
     // A step may outlast the watchdog; never run two slices of one job at once.
     if (this.#running) return this.#arm(watchdog);
     await this.#arm(watchdog);
@@ -381,9 +381,21 @@ export class JobObject extends DurableObject<Env> {
         // A viewer that comes while this slice winds down is bridged too (the slice still counts as running).
         this.#waitingLong = at - Date.now() > DIRECT_WAIT_MS;
         if (this.#waitingLong) this.#fanout.handOff();
+        // The index hears of the wait before the alarm moves to its end: after a crash the
+        // alarm is what reports again, and a long wait's would leave the owner's list a
+        // state behind until then. A report that failed left its retry's alarm, nearer.
+        if (at - Date.now() > this.#watchdogMs && !(await (this.#reporterOf(job)?.now() ?? true))) return;
         return this.#arm(at);
       }
     }
+  }
+
+  /**
+   * How far off a slice's watchdog alarm is: how long a crash may keep a job from running
+   * on, and, past a report the crash cut short, its owner's index from hearing of it.
+   */
+  get #watchdogMs(): number {
+    return this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
   }
 
   /** Moves a live job to `state`, once, with its event. */
@@ -410,7 +422,7 @@ export class JobObject extends DurableObject<Env> {
     // Until the owner's index has heard of the end, the alarm is what tells it again after a
     // crash: one left at a long wait's end (a cancel while the job sleeps for days) would
     // leave the owner's list showing the job waiting, and counting as active, until then.
-    const reportBy = now + this.#config.alarmBudgetMs + WATCHDOG_GRACE_MS;
+    const reportBy = now + this.#watchdogMs;
     const nearer = job.owner !== null && alarmAt !== null && alarmAt > reportBy;
     const expiresAt = now + this.#config.retentionMs;
     const outcome = "result" in end ? { result: JSON.stringify(end.result) } : { error: JSON.stringify(end.error) };
