@@ -149,6 +149,21 @@ it("leaves a job its index lists when the runtime dies while the index admits it
   }, { timeout: 5_000 });
 });
 
+it("asks the index again when an admission's answer is lost (the index restarted after storing it): one job, listed once", async () => {
+  const { token, list } = await freshOwner();
+  indexFaults.admitAnswersLost = 1;
+  let response: Response;
+  try {
+    response = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
+  } finally {
+    indexFaults.admitAnswersLost = 0;
+  }
+  expect(response.status).toBe(201);
+  const { id } = await response.json<CreatedJob>();
+  expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
+  expect((await runToEnd(id)).state).toBe("succeeded");
+});
+
 it("tells the index of a cancel made during a long wait soon after a crash cut its report short, not at the wake", async () => {
   const { token, list } = await freshOwner();
   const id = await create(token, "sleepy", { duration: "1 day" });

@@ -17,9 +17,16 @@ export class JobObject extends live.JobObject {
 }
 export const JobsRpc = live.JobsRpc;
 export class OwnerIndex extends live.OwnerIndex {
-  /** `admitHangs`: the admission is stored and never answered, as when the runtime dies before its answer reaches the job. */
+  /**
+   * `admitHangs`: the admission is stored and never answered, as when the runtime dies before
+   * its answer reaches the job; `admitAnswersLost`: so many are stored and answered with an error.
+   */
   override admit(listing: JobListing, maxActive: number): AdmitOutcome {
     const outcome = super.admit(listing, maxActive);
+    if (indexFaults.admitAnswersLost > 0) {
+      indexFaults.admitAnswersLost--;
+      throw new Error("injected: the admission was stored, its answer lost");
+    }
     // RPC waits for a promise it is given: this one never settles.
     return indexFaults.admitHangs ? (new Promise(() => {}) as unknown as AdmitOutcome) : outcome;
   }

@@ -166,12 +166,20 @@ export class JobObject extends DurableObject<Env> {
    */
   async #admit(job: JobRow, request: CreateJob, indexShards: number): Promise<CreateOutcome> {
     await this.#arm(Date.now());
-    if (request.owner !== null) {
+    const owner = request.owner;
+    if (owner !== null) {
       // Durable before the index hears of it (the admission is what a crash must not outlive).
       await this.#store.sync();
+      const admit = () => admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, owner, request);
       let outcome: AdmitOutcome;
       try {
-        outcome = await admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, request.owner, request);
+        // Asked twice at most: an admission is idempotent (again, it answers "existing"), and
+        // one whose answer was lost (the index restarted after storing it, as in a deploy)
+        // must not leave a listing without a job.
+        outcome = await admit().catch((error: unknown) => {
+          console.warn("admission to the owner's index failed; asking again", error);
+          return admit();
+        });
       } catch (error) {
         await this.#deleteStorage(false);
         throw error;
