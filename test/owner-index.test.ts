@@ -211,6 +211,44 @@ it("tells the index a job waits long soon after a crash cut that report short, n
   expect(await alarmAt(id)).toBeGreaterThan(clock.now() + 86_000_000);
 });
 
+it("finishes a delete that a crash cut short once its index heard of it: the job does not run on unlisted", async () => {
+  const { token, list } = await freshOwner();
+  const id = await create(token, "sleepy", { duration: "1 day" });
+  await runNextAlarm(id);
+  indexFaults.removeHangs = true;
+  try {
+    const deleting = SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) }).catch((error: unknown) => error);
+    await vi.waitFor(async () => expect((await list()).jobs).toEqual([]));
+    // The crash: the index dropped the job, whose storage was not yet erased.
+    await abortAllDurableObjects();
+    await deleting;
+  } finally {
+    indexFaults.removeHangs = false;
+  }
+  // Its alarm finishes the erase within a slice's watchdog, not at the wake a day later.
+  expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
+  await runNextAlarm(id);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+  expect(await alarmAt(id)).toBeNull();
+});
+
+it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {
+  const { token, list } = await freshOwner();
+  const id = await create(token, "sleepy", { duration: "1 day" });
+  await runNextAlarm(id);
+  const wake = await alarmAt(id);
+  indexFaults.removeFails = true;
+  try {
+    const response = await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) });
+    expect(response.status).toBe(503);
+  } finally {
+    indexFaults.removeFails = false;
+  }
+  expect(await snapshot(id)).toMatchObject({ state: "waiting", expiresAt: null });
+  expect(await alarmAt(id)).toBe(wake);
+  expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
+});
+
 it("costs the index two requests for a short job: its admission and its end", async () => {
   const { token } = await freshOwner();
   const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;

@@ -31,6 +31,13 @@ export class OwnerIndex extends live.OwnerIndex {
     return indexFaults.admitHangs ? (new Promise(() => {}) as unknown as AdmitOutcome) : outcome;
   }
 
+  /** `removeFails`: a removal is refused; `removeHangs`: stored and never answered, as when the runtime dies before its answer reaches the job. */
+  override remove(id: string): void {
+    if (indexFaults.removeFails) throw new Error("injected index failure");
+    super.remove(id);
+    if (indexFaults.removeHangs) return new Promise(() => {}) as unknown as void;
+  }
+
   /** `reportHangs`: a report is never stored nor answered, as when the runtime dies while the job waits for it. */
   override report(listing: JobListing, seq: number): void {
     if (indexFaults.reportHangs) return new Promise(() => {}) as unknown as void;

@@ -255,16 +255,37 @@ export class JobObject extends DurableObject<Env> {
   async erase(claim: ControlClaim): Promise<EraseOutcome> {
     this.#count();
     if (this.#admitting) await this.#admitting; // the index hears of the job before it hears of its removal
-    const job = this.#store.job();
-    if (!job) return { status: "not_found" };
-    const refusal = await checkClaim(job, claim);
+    const found = this.#store.job();
+    if (!found) return { status: "not_found" };
+    const refusal = await checkClaim(found, claim);
     if (refusal) return refusal;
-    if (!(await (this.#reporterOf(job)?.removed(job.id) ?? true))) return { status: "unavailable" };
+    const reporter = this.#reporterOf(found);
+    if (reporter && !(await this.#removeFromIndex(reporter))) return { status: "unavailable" };
     this.#running?.abort.abort(new Error("The job was deleted"));
     this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.deleted);
-    await this.#deleteStorage(job.keyed !== 0);
+    await this.#deleteStorage(found.keyed !== 0);
     return { status: "erased" };
   }
+
+  /**
+   * Tells the owner's index the job is being erased; false, with nothing changed, when it
+   * cannot be told. Before it is told, the job is marked to expire now, with an alarm: a
+   * crash from then on leaves that alarm to finish the erase (#afterEnd), never a job that
+   * runs on while its owner's list has dropped it.
+   */
+  async #removeFromIndex(reporter: Reporter): Promise<boolean> {
+    const alarm = await this.ctx.storage.getAlarm();
+    const job = this.#store.job();
+    if (!job) return true; // erased meanwhile
+    this.#store.updateJob({ expires_at: Date.now() });
+    await this.ctx.storage.setAlarm(Date.now() + this.#watchdogMs);
+    await this.#store.sync();
+    if (await reporter.removed(job.id)) return true;
+    this.#store.updateJob({ expires_at: job.expires_at });
+    await (alarm === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(alarm));
+    return false;
+  }
+
 
   /**
    * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
@@ -345,7 +366,8 @@ export class JobObject extends DurableObject<Env> {
     if (this.#admitting) await this.#admitting;
     const job = this.#store.job();
     if (!job) return;
-    if (isTerminal(job.state)) return this.#afterEnd(job);
+    // A live job with an expiry was being erased when the object stopped (see #removeFromIndex).
+    if (isTerminal(job.state) || job.expires_at !== null) return this.#afterEnd(job);
     // After a restart the index may have missed a report: the alarm is the outbox's retry.
     const reporter = this.#reporterOf(job);
     await reporter?.now();
@@ -460,7 +482,8 @@ export class JobObject extends DurableObject<Env> {
 
   /**
    * A finished job's alarm: the index is told of its end, its webhook is delivered (or
-   * retried), and once it expires, its storage is deleted.
+   * retried), and once it expires, its storage is deleted (so too a live job's whose erase
+   * a crash cut short).
    */
   async #afterEnd(job: JobRow): Promise<void> {
     const reporter = this.#reporterOf(job);
