@@ -1,6 +1,6 @@
 // The event log: gap-free increasing seq, pages for polling clients, coalesced progress.
 // (Its budget is in budgets.test.ts.)
-import { runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { openGate } from "./fixtures/jobs";
 import { EVENT_PAGE_CHARS } from "../src/job/job-object";
@@ -63,4 +63,16 @@ it("writes what a running step logs without waiting for the step to end", async 
   openGate(id);
   await slice;
   expect((await runToEnd(id)).state).toBe("succeeded");
+});
+
+// Cloudflare refuses a row over 2 MB (local workerd does not): a step's result and the
+// job's result, 1 MB each, go in two rows.
+it("keeps every log row under 2 MB when a job returns its last step's result of 1 MB", async () => {
+  const id = await createJob("test-big-result", { chars: 1_040_000 });
+  const done = await runToEnd(id);
+  expect(done.state).toBe("succeeded");
+  expect(done.result).toHaveLength(1_040_000);
+  const sizes = await runInDurableObject(stubOf(id), (_, state) =>
+    state.storage.sql.exec<{ bytes: number }>("SELECT length(CAST(events AS BLOB)) + coalesce(length(CAST(steps AS BLOB)), 0) + coalesce(length(CAST(result AS BLOB)), 0) AS bytes FROM log").toArray().map((row) => row.bytes));
+  expect(Math.max(...sizes)).toBeLessThan(2_000_000);
 });

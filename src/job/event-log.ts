@@ -60,10 +60,11 @@ export class EventLog {
 
   /** Queues an event; false when it was refused by the budget. */
   append<T extends Exclude<EventType, "step">>(type: T, data: EventData[T], force = false): boolean {
-    if (this.#full()) this.flush();
+    const chars = eventChars(data);
+    if (this.#full(chars)) this.flush();
     if (!force && !this.#hasRoom(1)) return this.#refuse("events");
     if (type === "progress") this.#events = this.#events.filter((event) => event.type !== "progress");
-    this.#add(type, data);
+    this.#add(type, data, Date.now(), chars);
     return true;
   }
 
@@ -77,17 +78,19 @@ export class EventLog {
    * one. A row holds one result, so a second one starts a new batch.
    */
   saveStep(record: StepRecord, event: EventData["step"], result: string | null = null, force = false): boolean {
-    if (this.#full() || (result !== null && this.#result !== null)) this.flush();
+    const chars = eventChars(event);
+    const recordChars = JSON.stringify(record).length;
+    if (this.#full(chars + recordChars) || (result !== null && this.#result !== null)) this.flush();
     if (!force && !this.#hasRoom(1)) return this.#refuse("events");
     if (!force && result !== null && this.#bytes() + this.#chars + result.length > this.options.budget.bytes) return this.#refuse("bytes");
-    this.#add("step", event);
+    this.#add("step", event, Date.now(), chars);
     this.#steps.push(result !== null ? { ...record, hasResult: true } : record);
     this.steps().set(record.name, { ...record, resultRow: null });
     if (result !== null) {
       this.#result = result;
       this.#resultStep = record.name;
     }
-    this.#grow(JSON.stringify(record).length + (result?.length ?? 0));
+    this.#grow(recordChars + (result?.length ?? 0));
     return true;
   }
 
@@ -108,10 +111,11 @@ export class EventLog {
    * what `run` logs after it, outside any step's body: replay leaves those calls out (they
    * were published with the step), so a row cut there, then a crash, would lose them for good.
    */
-  #full(): boolean {
+  #full(incoming: number): boolean {
     if (this.#chars < MAX_BATCH_CHARS) return false;
     if (this.#bodies > 0 || this.#steps.length === 0) return true;
-    return this.#chars - (this.#result?.length ?? 0) >= MAX_HELD_CHARS;
+    // What `run` logs is small; the job's own end (a result of up to 1 MiB) may start a row.
+    return this.#chars - (this.#result?.length ?? 0) + incoming >= MAX_HELD_CHARS;
   }
 
   /** Whether `count` more events fit the budget. */
@@ -119,8 +123,7 @@ export class EventLog {
     return this.store.lastSeq() + this.#events.length + count <= this.options.budget.events;
   }
 
-  #add(type: EventType, data: unknown, at = Date.now()): void {
-    const chars = JSON.stringify(data).length + 48;
+  #add(type: EventType, data: unknown, at = Date.now(), chars = eventChars(data)): void {
     this.#events.push({ type, data, at });
     this.#grow(chars);
   }
@@ -212,4 +215,9 @@ export class EventLog {
     }
     return false;
   }
+}
+
+/** About what an event takes in its row: its data's JSON and the envelope (seq, at, type). */
+function eventChars(data: unknown): number {
+  return JSON.stringify(data).length + 48;
 }
