@@ -3,11 +3,11 @@
 // engine needs it durable (a step attempt is about to start: the previous step's record
 // and events ride along), when the job's slice ends, or when it grows past
 // MAX_BATCH_CHARS (never between a step's record and what `run` logs after it, up to
-// MAX_HELD_CHARS: see #full). While a step's body runs, what it logs is written at the end of the
-// turn, but at most once per `windowMs`: a lone line goes out at once, a flood goes out
-// in batches, one row per window. A body that ends in the turn it logged (no I/O between)
-// leaves its lines to ride with its result. Progress is coalesced: an update replaces the
-// one still waiting, and one is written at most once per window.
+// MAX_HELD_CHARS: see #full). While a step's body runs, what it logs is written at the
+// end of the turn, but at most once per `windowMs`: a lone line goes out at once, a
+// flood goes out in batches, one row per window. A body that ends in the turn it logged
+// (no I/O between) leaves its lines to ride with its result. Progress is coalesced: an
+// update replaces the one still waiting, and one is written at most once per window.
 //
 // Budgets: an event past the job's `events` budget, or a write past its `bytes` budget,
 // is refused and reported through `onLimit`, which ends the job. The events that end a

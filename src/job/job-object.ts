@@ -277,15 +277,18 @@ export class JobObject extends DurableObject<Env> {
     const alarm = await this.ctx.storage.getAlarm();
     const job = this.#store.job();
     if (!job) return true; // erased meanwhile
-    this.#store.updateJob({ expires_at: Date.now() });
-    await this.ctx.storage.setAlarm(Date.now() + this.#watchdogMs);
+    const marker = Date.now();
+    this.#store.updateJob({ expires_at: marker });
+    await this.ctx.storage.setAlarm(marker + this.#watchdogMs);
     await this.#store.sync();
     if (await reporter.removed(job.id)) return true;
-    this.#store.updateJob({ expires_at: job.expires_at });
-    await (alarm === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(alarm));
+    // As it was, unless the job ended meanwhile (its end set its own expiry and alarm).
+    if (this.#store.job()?.expires_at === marker) {
+      this.#store.updateJob({ expires_at: job.expires_at });
+      await (alarm === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(alarm));
+    }
     return false;
   }
-
 
   /**
    * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
