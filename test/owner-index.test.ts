@@ -1,6 +1,6 @@
 // Each owner's jobs in its index: listed newest first with cursors, filtered, counted,
 // never shown to another owner; kept current by the jobs' reports, through failures.
-import { abortAllDurableObjects, env, runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
@@ -230,6 +230,42 @@ it("finishes a delete that a crash cut short once its index heard of it: the job
   await runNextAlarm(id);
   expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
   expect(await alarmAt(id)).toBeNull();
+});
+
+it("keeps a cancel's alarm, and a delete's none, made while the job told its index it waits long", async () => {
+  for (const control of ["cancel", "delete"] as const) {
+    const { name, token } = await freshOwner();
+    const id = await create(token, "sleepy", { duration: "6 days" });
+    const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
+    const release = (n: number) => runInDurableObject(index, () => indexFaults.heldReports[n]!());
+    indexFaults.holdReports = true;
+    try {
+      // The slice ends into the wait and tells the index first: held.
+      const slice = runDurableObjectAlarm(stubOf(id));
+      await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1));
+      const answer = control === "cancel"
+        ? SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) })
+        : SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) });
+      if (control === "cancel") {
+        await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(2));
+        await release(1); // the cancel's report is answered first
+      }
+      expect((await answer).status).toBe(control === "cancel" ? 200 : 204);
+      await release(0);
+      await slice;
+    } finally {
+      indexFaults.holdReports = false;
+      indexFaults.heldReports.length = 0;
+    }
+    if (control === "cancel") {
+      // Its retention's (1 day here), not the wait's end 6 days off.
+      expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 86_400_000);
+      expect((await snapshot(id)).state).toBe("canceled");
+    } else {
+      expect(await alarmAt(id)).toBeNull();
+      expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+    }
+  }
 });
 
 it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {

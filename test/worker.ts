@@ -38,9 +38,15 @@ export class OwnerIndex extends live.OwnerIndex {
     if (indexFaults.removeHangs) return new Promise(() => {}) as unknown as void;
   }
 
-  /** `reportHangs`: a report is never stored nor answered, as when the runtime dies while the job waits for it. */
+  /**
+   * `reportHangs`: a report is never stored nor answered, as when the runtime dies while the
+   * job waits for it; `holdReports`: stored and answered when the test lets it go (a slow index).
+   */
   override report(listing: JobListing, seq: number): void {
     if (indexFaults.reportHangs) return new Promise(() => {}) as unknown as void;
+    if (indexFaults.holdReports) {
+      return new Promise<void>((resolve) => indexFaults.heldReports.push(() => resolve(super.report(listing, seq)))) as unknown as void;
+    }
     if (indexFaults.failing) throw new Error("injected index failure");
     super.report(listing, seq);
   }

@@ -417,7 +417,12 @@ export class JobObject extends DurableObject<Env> {
         // The index hears of the wait before the alarm moves to its end: after a crash the
         // alarm is what reports again, and a long wait's would leave the owner's list a
         // state behind until then. A report that failed left its retry's alarm, nearer.
-        if (at - Date.now() > this.#watchdogMs && !(await (this.#reporterOf(job)?.now() ?? true))) return;
+        if (at - Date.now() > this.#watchdogMs) {
+          if (!(await (this.#reporterOf(job)?.now() ?? true))) return;
+          // Canceled or deleted while the index was told: that set its own alarm (or none).
+          const current = this.#store.job();
+          if (current === null || isTerminal(current.state) || current.expires_at !== null) return;
+        }
         return this.#arm(at);
       }
     }
