@@ -358,3 +358,17 @@ it("unmakes a job its index refuses at the cap: nothing is left at its id, and i
   expect((await snapshot(id)).state).toBe("queued");
   await vi.waitFor(async () => expect((await list()).jobs.map((j) => j.id).sort()).toEqual([first.id, id].sort()));
 });
+
+it("answers keyed retries that waited on a refused admission only with a job that its index admitted", async () => {
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;
+  const { token, list } = await freshOwner();
+  const post = (headers: Record<string, string> = {}) => app.request(`${BASE}/jobs`, {
+    method: "POST", headers: { "Content-Type": "application/json", ...headers, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
+  }, deployment);
+  const first = await (await post()).json<CreatedJob>();
+  // At the cap: the same create three times at once, each refused while the others wait on it.
+  const answers = await Promise.all([1, 2, 3].map(() => post({ "Idempotency-Key": "at-the-cap" })));
+  expect(answers.map((r) => r.status)).toEqual([429, 429, 429]);
+  expect((await list()).jobs.map((j) => j.id)).toEqual([first.id]);
+});

@@ -133,8 +133,9 @@ export class JobObject extends DurableObject<Env> {
 
   async create(request: CreateJob): Promise<CreateOutcome> {
     this.#count();
-    // A create of this id (a retry with the same key) still being admitted: its outcome first.
-    if (this.#admitting) await this.#admitting;
+    // A create of this id (a retry with the same key) still being admitted: its outcome first
+    // (and again while another waiter made the job anew: its admission may unmake it too).
+    while (this.#admitting) await this.#admitting;
     const found = this.#existing(request);
     if (found) return found;
     if (this.#store.retired()) return { status: "retired" };
@@ -254,7 +255,7 @@ export class JobObject extends DurableObject<Env> {
   /** Erases the job: its run stops, its subscribers are closed, its alarm and storage go. */
   async erase(claim: ControlClaim): Promise<EraseOutcome> {
     this.#count();
-    if (this.#admitting) await this.#admitting; // the index hears of the job before it hears of its removal
+    while (this.#admitting) await this.#admitting; // the index hears of the job before it hears of its removal
     const found = this.#store.job();
     if (!found) return { status: "not_found" };
     const refusal = await checkClaim(found, claim);
@@ -366,7 +367,7 @@ export class JobObject extends DurableObject<Env> {
 
   async #alarm(): Promise<void> {
     // The first alarm, armed with the job, waits for its admission, which may unmake it.
-    if (this.#admitting) await this.#admitting;
+    while (this.#admitting) await this.#admitting;
     const job = this.#store.job();
     if (!job) return;
     // A live job with an expiry was being erased when the object stopped (see #removeFromIndex).
