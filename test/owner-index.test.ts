@@ -372,3 +372,27 @@ it("answers keyed retries that waited on a refused admission only with a job tha
   expect(answers.map((r) => r.status)).toEqual([429, 429, 429]);
   expect((await list()).jobs.map((j) => j.id)).toEqual([first.id]);
 });
+
+it("ends a job unrun when both asks of its admission lose their answers: listed as failed, never a listing without a job", async () => {
+  const { token, list } = await freshOwner();
+  indexFaults.admitAnswersLost = 2;
+  let response: Response;
+  try {
+    response = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
+  } finally {
+    indexFaults.admitAnswersLost = 0;
+  }
+  expect(response.status).toBe(500);
+  const id = (await list()).jobs[0]!.id;
+  expect(await snapshot(id)).toMatchObject({ state: "failed", error: { code: "not_admitted" }, startedAt: null });
+  await vi.waitFor(async () => {
+    const { jobs, counts } = await list();
+    expect(jobs.map((j) => [j.id, j.state])).toEqual([[id, "failed"]]);
+    expect(counts.queued).toBe(0);
+  }, { timeout: 5_000 });
+  // Its alarm does not run it; deleted, it leaves the list.
+  await runDurableObjectAlarm(stubOf(id));
+  expect((await snapshot(id)).startedAt).toBeNull();
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
+  expect((await list()).jobs).toEqual([]);
+});

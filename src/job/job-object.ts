@@ -163,7 +163,8 @@ export class JobObject extends DurableObject<Env> {
 
   /**
    * Arms the new job's first alarm and, for an owner's job, admits it into the owner's
-   * index, where the cap on active jobs is held; a job the index refuses is unmade.
+   * index, where the cap on active jobs is held; a job the index refuses is unmade, and one
+   * whose admission stays unknown ends unrun.
    */
   async #admit(job: JobRow, request: CreateJob, indexShards: number): Promise<CreateOutcome> {
     await this.#arm(Date.now());
@@ -182,7 +183,12 @@ export class JobObject extends DurableObject<Env> {
           return admit();
         });
       } catch (error) {
-        await this.#deleteStorage(false);
+        // Unknown whether the index holds it: unmade, the job could leave a listing without
+        // a job ("queued" for good, counted against the cap); run, it could pass the cap. It
+        // ends unrun instead, and its end's report (retried by its alarm) lists it as failed.
+        await this.#finish(job, "failed", {
+          error: { code: "not_admitted", message: "The owner's job list could not be reached to admit this job, so it did not run; try again" },
+        });
         throw error;
       }
       if (outcome === "full" || outcome === "retired") {
