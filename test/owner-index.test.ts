@@ -1,6 +1,6 @@
 // Each owner's jobs in its index: listed newest first with cursors, filtered, counted,
 // never shown to another owner; kept current by the jobs' reports, through failures.
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
@@ -11,7 +11,7 @@ import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
-import { alarmAt, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
+import { alarmAt, allEvents, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
@@ -266,6 +266,34 @@ it("keeps a cancel's alarm, and a delete's none, made while the job told its ind
       expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
     }
   }
+});
+
+it("does not run a job canceled while its alarm's first report after a restart was on its way", async () => {
+  const { name, token } = await freshOwner();
+  const id = await create(token, "demo", { intervalMs: 0 });
+  // Restarted, the object no longer knows what its index has: its alarm reports first.
+  await evictDurableObject(stubOf(id));
+  const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
+  const release = (n: number) => runInDurableObject(index, () => indexFaults.heldReports[n]!());
+  indexFaults.holdReports = true;
+  try {
+    const alarm = runDurableObjectAlarm(stubOf(id));
+    await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1));
+    const canceling = SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) });
+    await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(2));
+    await release(1);
+    expect((await canceling).status).toBe(200);
+    indexFaults.holdReports = false;
+    await release(0);
+    await alarm;
+  } finally {
+    indexFaults.holdReports = false;
+    indexFaults.heldReports.length = 0;
+  }
+  const after = await snapshot(id);
+  expect(after).toMatchObject({ state: "canceled", startedAt: null });
+  expect(states(await allEvents(id))).toEqual(["queued", "canceled"]);
+  expect(await alarmAt(id)).toBe(after.expiresAt);
 });
 
 it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {

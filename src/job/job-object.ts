@@ -381,6 +381,7 @@ export class JobObject extends DurableObject<Env> {
     // After a restart the index may have missed a report: the alarm is the outbox's retry.
     const reporter = this.#reporterOf(job);
     await reporter?.now();
+    if (!this.#live()) return; // canceled or deleted while the index was told
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
     const definition = this.types?.find(job.type);
     if (!definition) {
@@ -425,14 +426,20 @@ export class JobObject extends DurableObject<Env> {
         // alarm is what reports again, and a long wait's would leave the owner's list a
         // state behind until then. A report that failed left its retry's alarm, nearer.
         if (at - Date.now() > this.#watchdogMs) {
-          if (!(await (this.#reporterOf(job)?.now() ?? true))) return;
-          // Canceled or deleted while the index was told: that set its own alarm (or none).
-          const current = this.#store.job();
-          if (current === null || isTerminal(current.state) || current.expires_at !== null) return;
+          if (!(await (this.#reporterOf(job)?.now() ?? true)) || !this.#live()) return;
         }
         return this.#arm(at);
       }
     }
+  }
+
+  /**
+   * Whether the job is still live after an await: not ended (a cancel), erased, nor being
+   * erased. One canceled or deleted meanwhile has set its own alarm (or none), which must stay.
+   */
+  #live(): boolean {
+    const job = this.#store.job();
+    return job !== null && !isTerminal(job.state) && job.expires_at === null;
   }
 
   /**
