@@ -296,6 +296,31 @@ it("does not run a job canceled while its alarm's first report after a restart w
   expect(await alarmAt(id)).toBe(after.expiresAt);
 });
 
+it("leaves no alarm behind for a job deleted while it told its index of its end", async () => {
+  const { name, token } = await freshOwner();
+  const id = await create(token, "demo", { intervalMs: 0 });
+  const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
+  indexFaults.holdReports = true;
+  try {
+    let slice: Promise<boolean> = Promise.resolve(true);
+    // Alarms until the one whose end's report is held.
+    for (let i = 0; i < 50 && indexFaults.heldReports.length === 0; i++) {
+      slice = runNextAlarm(id);
+      await Promise.race([slice, vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1), { timeout: 200 }).catch(() => {})]);
+    }
+    expect(indexFaults.heldReports).toHaveLength(1);
+    expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
+    indexFaults.holdReports = false;
+    await runInDurableObject(index, () => indexFaults.heldReports[0]!());
+    await slice;
+  } finally {
+    indexFaults.holdReports = false;
+    indexFaults.heldReports.length = 0;
+  }
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+  expect(await alarmAt(id)).toBeNull();
+});
+
 it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {
   const { token, list } = await freshOwner();
   const id = await create(token, "sleepy", { duration: "1 day" });

@@ -564,6 +564,8 @@ export class JobObject extends DurableObject<Env> {
   }
 
   async #arm(at: number): Promise<void> {
+    // Deleted while the caller waited (on the index, a webhook's receiver): nothing to wake.
+    if (this.#store.job() === null) return;
     // Local workerd drops setAlarm(Date.now()) made inside alarm(); one ms later works.
     await this.ctx.storage.setAlarm(Math.max(at, Date.now() + 1));
     if (this.#alarmCounted) this.#alarmCounted = false;
