@@ -321,6 +321,27 @@ it("leaves no alarm behind for a job deleted while it told its index of its end"
   expect(await alarmAt(id)).toBeNull();
 });
 
+it("erases an expired job whose index could not be told at first, by an alarm of its own, not the platform's few retries", async () => {
+  const { name, token } = await freshOwner();
+  const id = await create(token, "demo", { intervalMs: 0 });
+  const done = await runToEnd(id);
+  clock.set(done.expiresAt! + 1); // the owner's JWT has expired too: its index is asked directly
+  indexFaults.removeFails = true;
+  try {
+    await runDurableObjectAlarm(stubOf(id)); // does not throw
+  } finally {
+    indexFaults.removeFails = false;
+  }
+  expect((await snapshot(id)).state).toBe("succeeded");
+  const retry = await alarmAt(id);
+  expect(retry).toBeGreaterThan(clock.now());
+  expect(retry).toBeLessThanOrEqual(clock.now() + 60_000);
+  await runNextAlarm(id);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+  expect(await alarmAt(id)).toBeNull();
+  expect((await indexFor(env, name, id, 1).list({ limit: 10 })).jobs).toEqual([]);
+});
+
 it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {
   const { token, list } = await freshOwner();
   const id = await create(token, "sleepy", { duration: "1 day" });

@@ -83,6 +83,8 @@ export type JobRpc = Remote<Pick<JobObject, "create" | "snapshot" | "events" | "
 
 /** Extra time past a slice's budget before the watchdog alarm re-runs a slice that died. */
 const WATCHDOG_GRACE_MS = 60_000;
+/** An erase (an expiry, or a delete a crash cut short) whose index could not be told is tried again this much later. */
+const REMOVAL_RETRY_MS = 60_000;
 /**
  * An SSE viewer is served by the object itself (a direct stream) while the job's next
  * alarm is at most this far off, and direct streams are handed off to the Worker's
@@ -515,8 +517,9 @@ export class JobObject extends DurableObject<Env> {
       if (webhook?.state === "pending") return this.#sendWebhook(job, webhook);
       return this.#arm(job.expires_at);
     }
-    // Thrown, the alarm is retried by the platform: the index must hear of the removal.
-    if (reporter && !(await reporter.removed(job.id))) throw new Error("The owner's index could not be told of the job's removal");
+    // The index must hear of the removal first: tried again by an alarm of its own (one that
+    // throws is retried by the platform only a few times, about two minutes, then dropped).
+    if (reporter && !(await reporter.removed(job.id))) return this.#arm(Date.now() + REMOVAL_RETRY_MS);
     this.#fanout.closeAll(CLOSE.normal, GONE_REASONS.expired);
     await this.#deleteStorage(job.keyed !== 0);
   }
