@@ -9,7 +9,7 @@ import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
 import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
-import { indexFor } from "../src/owners/shards";
+import { indexFor, indexShard } from "../src/owners/shards";
 import { indexFaults } from "./fixtures/jobs";
 import { alarmAt, allEvents, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
@@ -33,6 +33,53 @@ async function create(token: string, type: string, input: unknown, tags: string[
   const response = await postJson("/jobs", { type, input, tags }, {}, token);
   expect(response.status, await response.clone().text()).toBe(201);
   return (await response.json<CreatedJob>()).id;
+}
+
+/**
+ * Starts `start` with the index `fault` on, waits until `reached` holds, then kills every
+ * object, as a runtime that died while the index's answer was on its way.
+ */
+async function crashWhile(fault: "admitHangs" | "reportHangs" | "removeHangs", start: () => Promise<unknown>, reached: () => Promise<unknown>): Promise<void> {
+  indexFaults[fault] = true;
+  try {
+    const started = start().catch((error: unknown) => error);
+    await vi.waitFor(reached);
+    await abortAllDurableObjects();
+    await started;
+  } finally {
+    indexFaults[fault] = false;
+  }
+}
+
+/** Creates of a minute's sleepy job, with these headers, under a deployment whose MAX_ACTIVE_JOBS is `maxActive`. */
+function sleepyCreates(token: string, maxActive: number): (headers?: Record<string, string>) => Promise<Response> {
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: String(maxActive) } as Env;
+  return async (headers = {}) => app.request(`${BASE}/jobs`, {
+    method: "POST", headers: { "Content-Type": "application/json", ...headers, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
+  }, deployment);
+}
+
+/** A demo job's create whose first `lost` admissions the index stores and answers with an error. */
+async function createLosingAdmissions(token: string, lost: number): Promise<Response> {
+  indexFaults.admitAnswersLost = lost;
+  try {
+    return await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
+  } finally {
+    indexFaults.admitAnswersLost = 0;
+  }
+}
+
+/** Runs `test` with the reports to `owner`'s index held; `release(n)` lets the n-th held one through. */
+async function withHeldReports(owner: string, test: (release: (n: number) => Promise<void>) => Promise<void>): Promise<void> {
+  const index = indexShard(env, owner, 0) as unknown as DurableObjectStub;
+  indexFaults.holdReports = true;
+  try {
+    await test((n) => runInDurableObject(index, () => indexFaults.heldReports[n]!()));
+  } finally {
+    indexFaults.holdReports = false;
+    indexFaults.heldReports.length = 0;
+  }
 }
 
 it("lists an owner's jobs newest first, a page at a time, with counts by state, and filters them", async () => {
@@ -128,18 +175,9 @@ it("converges under many concurrent jobs and failing reports, losing none", asyn
 
 it("leaves a job its index lists when the runtime dies while the index admits it, never a listing without a job", async () => {
   const { token, list } = await freshOwner();
-  indexFaults.admitHangs = true;
-  let id: string;
-  try {
-    const creating = postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token).catch((error: unknown) => error);
-    await vi.waitFor(async () => expect((await list()).jobs).toHaveLength(1));
-    id = (await list()).jobs[0]!.id;
-    // The crash: the index has admitted the job, whose create never heard so.
-    await abortAllDurableObjects();
-    await creating;
-  } finally {
-    indexFaults.admitHangs = false;
-  }
+  // The crash: the index has admitted the job, whose create never heard so.
+  await crashWhile("admitHangs", () => postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token), async () => expect((await list()).jobs).toHaveLength(1));
+  const id = (await list()).jobs[0]!.id;
   // The job's first alarm, stored with it, runs it; its reports keep the listing right.
   expect((await runToEnd(id)).state).toBe("succeeded");
   await vi.waitFor(async () => {
@@ -151,13 +189,7 @@ it("leaves a job its index lists when the runtime dies while the index admits it
 
 it("asks the index again when an admission's answer is lost (the index restarted after storing it): one job, listed once", async () => {
   const { token, list } = await freshOwner();
-  indexFaults.admitAnswersLost = 1;
-  let response: Response;
-  try {
-    response = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
-  } finally {
-    indexFaults.admitAnswersLost = 0;
-  }
+  const response = await createLosingAdmissions(token, 1);
   expect(response.status).toBe(201);
   const { id } = await response.json<CreatedJob>();
   expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
@@ -169,16 +201,8 @@ it("tells the index of a cancel made during a long wait soon after a crash cut i
   const id = await create(token, "sleepy", { duration: "1 day" });
   await runNextAlarm(id);
   await vi.waitFor(async () => expect((await list()).jobs[0]?.state).toBe("waiting"), { timeout: 5_000 });
-  indexFaults.reportHangs = true;
-  try {
-    const canceling = SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) }).catch((error: unknown) => error);
-    await vi.waitFor(async () => expect((await snapshot(id)).state).toBe("canceled"));
-    // The crash: the cancel is stored, its report to the index never arrived.
-    await abortAllDurableObjects();
-    await canceling;
-  } finally {
-    indexFaults.reportHangs = false;
-  }
+  // The crash: the cancel is stored, its report to the index never arrived.
+  await crashWhile("reportHangs", () => SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) }), async () => expect((await snapshot(id)).state).toBe("canceled"));
   expect((await list()).jobs[0]?.state).toBe("waiting");
   // The alarm that tells it again is due within a slice's watchdog, not a day later.
   expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
@@ -193,16 +217,8 @@ it("tells the index of a cancel made during a long wait soon after a crash cut i
 it("tells the index a job waits long soon after a crash cut that report short, not at the wake", async () => {
   const { token, list } = await freshOwner();
   const id = await create(token, "sleepy", { duration: "1 day" });
-  indexFaults.reportHangs = true;
-  try {
-    const slice = runDurableObjectAlarm(stubOf(id)).catch((error: unknown) => error);
-    await vi.waitFor(async () => expect((await snapshot(id)).state).toBe("waiting"));
-    // The crash: the wait is stored, the index never heard of it.
-    await abortAllDurableObjects();
-    await slice;
-  } finally {
-    indexFaults.reportHangs = false;
-  }
+  // The crash: the wait is stored, the index never heard of it.
+  await crashWhile("reportHangs", () => runDurableObjectAlarm(stubOf(id)), async () => expect((await snapshot(id)).state).toBe("waiting"));
   expect((await list()).jobs[0]?.state).toBe("queued");
   expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
   await runNextAlarm(id);
@@ -215,16 +231,8 @@ it("finishes a delete that a crash cut short once its index heard of it: the job
   const { token, list } = await freshOwner();
   const id = await create(token, "sleepy", { duration: "1 day" });
   await runNextAlarm(id);
-  indexFaults.removeHangs = true;
-  try {
-    const deleting = SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) }).catch((error: unknown) => error);
-    await vi.waitFor(async () => expect((await list()).jobs).toEqual([]));
-    // The crash: the index dropped the job, whose storage was not yet erased.
-    await abortAllDurableObjects();
-    await deleting;
-  } finally {
-    indexFaults.removeHangs = false;
-  }
+  // The crash: the index dropped the job, whose storage was not yet erased.
+  await crashWhile("removeHangs", () => SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) }), async () => expect((await list()).jobs).toEqual([]));
   // Its alarm finishes the erase within a slice's watchdog, not at the wake a day later.
   expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 65_000);
   await runNextAlarm(id);
@@ -236,10 +244,7 @@ it("keeps a cancel's alarm, and a delete's none, made while the job told its ind
   for (const control of ["cancel", "delete"] as const) {
     const { name, token } = await freshOwner();
     const id = await create(token, "sleepy", { duration: "6 days" });
-    const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
-    const release = (n: number) => runInDurableObject(index, () => indexFaults.heldReports[n]!());
-    indexFaults.holdReports = true;
-    try {
+    await withHeldReports(name, async (release) => {
       // The slice ends into the wait and tells the index first: held.
       const slice = runDurableObjectAlarm(stubOf(id));
       await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1));
@@ -253,10 +258,7 @@ it("keeps a cancel's alarm, and a delete's none, made while the job told its ind
       expect((await answer).status).toBe(control === "cancel" ? 200 : 204);
       await release(0);
       await slice;
-    } finally {
-      indexFaults.holdReports = false;
-      indexFaults.heldReports.length = 0;
-    }
+    });
     if (control === "cancel") {
       // Its retention's (1 day here), not the wait's end 6 days off.
       expect(await alarmAt(id)).toBeLessThanOrEqual(clock.now() + 86_400_000);
@@ -273,23 +275,17 @@ it("does not run a job canceled while its alarm's first report after a restart w
   const id = await create(token, "demo", { intervalMs: 0 });
   // Restarted, the object no longer knows what its index has: its alarm reports first.
   await evictDurableObject(stubOf(id));
-  const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
-  const release = (n: number) => runInDurableObject(index, () => indexFaults.heldReports[n]!());
-  indexFaults.holdReports = true;
-  try {
+  await withHeldReports(name, async (release) => {
     const alarm = runDurableObjectAlarm(stubOf(id));
     await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1));
     const canceling = SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth(token) });
     await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(2));
     await release(1);
     expect((await canceling).status).toBe(200);
-    indexFaults.holdReports = false;
+    indexFaults.holdReports = false; // what a job run on anyway would report
     await release(0);
     await alarm;
-  } finally {
-    indexFaults.holdReports = false;
-    indexFaults.heldReports.length = 0;
-  }
+  });
   const after = await snapshot(id);
   expect(after).toMatchObject({ state: "canceled", startedAt: null });
   expect(states(await allEvents(id))).toEqual(["queued", "canceled"]);
@@ -299,24 +295,14 @@ it("does not run a job canceled while its alarm's first report after a restart w
 it("leaves no alarm behind for a job deleted while it told its index of its end", async () => {
   const { name, token } = await freshOwner();
   const id = await create(token, "demo", { intervalMs: 0 });
-  const index = indexFor(env, name, id, 1) as unknown as DurableObjectStub;
-  indexFaults.holdReports = true;
-  try {
-    let slice: Promise<boolean> = Promise.resolve(true);
-    // Alarms until the one whose end's report is held.
-    for (let i = 0; i < 50 && indexFaults.heldReports.length === 0; i++) {
-      slice = runNextAlarm(id);
-      await Promise.race([slice, vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1), { timeout: 200 }).catch(() => {})]);
-    }
-    expect(indexFaults.heldReports).toHaveLength(1);
+  await withHeldReports(name, async (release) => {
+    // One slice runs it to its end, whose report is held.
+    const slice = runDurableObjectAlarm(stubOf(id));
+    await vi.waitFor(() => expect(indexFaults.heldReports).toHaveLength(1));
     expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
-    indexFaults.holdReports = false;
-    await runInDurableObject(index, () => indexFaults.heldReports[0]!());
+    await release(0);
     await slice;
-  } finally {
-    indexFaults.holdReports = false;
-    indexFaults.heldReports.length = 0;
-  }
+  });
   expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
   expect(await alarmAt(id)).toBeNull();
 });
@@ -416,12 +402,8 @@ it("caps an owner's active jobs (429 over it) and counts a job as active until i
 });
 
 it("unmakes a job its index refuses at the cap: nothing is left at its id, and its Idempotency-Key makes it once there is room", async () => {
-  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
-  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;
   const { token, list } = await freshOwner();
-  const post = (headers: Record<string, string> = {}) => app.request(`${BASE}/jobs`, {
-    method: "POST", headers: { "Content-Type": "application/json", ...headers, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
-  }, deployment);
+  const post = sleepyCreates(token, 1);
   const first = await (await post()).json<CreatedJob>();
   expect((await post({ "Idempotency-Key": "later" })).status).toBe(429);
   expect((await list()).jobs.map((j) => j.id)).toEqual([first.id]);
@@ -434,12 +416,8 @@ it("unmakes a job its index refuses at the cap: nothing is left at its id, and i
 });
 
 it("answers keyed retries that waited on a refused admission only with a job that its index admitted", async () => {
-  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
-  const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;
   const { token, list } = await freshOwner();
-  const post = (headers: Record<string, string> = {}) => app.request(`${BASE}/jobs`, {
-    method: "POST", headers: { "Content-Type": "application/json", ...headers, ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}',
-  }, deployment);
+  const post = sleepyCreates(token, 1);
   const first = await (await post()).json<CreatedJob>();
   // At the cap: the same create three times at once, each refused while the others wait on it.
   const answers = await Promise.all([1, 2, 3].map(() => post({ "Idempotency-Key": "at-the-cap" })));
@@ -449,13 +427,7 @@ it("answers keyed retries that waited on a refused admission only with a job tha
 
 it("ends a job unrun when both asks of its admission lose their answers: listed as failed, never a listing without a job", async () => {
   const { token, list } = await freshOwner();
-  indexFaults.admitAnswersLost = 2;
-  let response: Response;
-  try {
-    response = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
-  } finally {
-    indexFaults.admitAnswersLost = 0;
-  }
+  const response = await createLosingAdmissions(token, 2);
   expect(response.status).toBe(500);
   const id = (await list()).jobs[0]!.id;
   expect(await snapshot(id)).toMatchObject({ state: "failed", error: { code: "not_admitted" }, startedAt: null });
