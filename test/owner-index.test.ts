@@ -425,10 +425,12 @@ it("answers keyed retries that waited on a refused admission only with a job tha
   expect((await list()).jobs.map((j) => j.id)).toEqual([first.id]);
 });
 
-it("ends a job unrun when both asks of its admission lose their answers: listed as failed, never a listing without a job", async () => {
+it("ends a job unrun when both asks of its admission lose their answers (503): listed as failed, never a listing without a job", async () => {
   const { token, list } = await freshOwner();
   const response = await createLosingAdmissions(token, 2);
-  expect(response.status).toBe(500);
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Retry-After")).toBe("1");
+  expect(await response.json()).toMatchObject({ error: { code: "unavailable" } });
   const id = (await list()).jobs[0]!.id;
   expect(await snapshot(id)).toMatchObject({ state: "failed", error: { code: "not_admitted" }, startedAt: null });
   await vi.waitFor(async () => {

@@ -61,7 +61,9 @@ export type CreateOutcome =
   /** The owner has as many active jobs as it may. */
   | { status: "full" }
   /** The job this id (an Idempotency-Key's) was made for is gone: the key is spent. */
-  | { status: "retired" };
+  | { status: "retired" }
+  /** The owner's index could not be asked to admit the job, which ended unrun: try again. */
+  | { status: "unavailable" };
 
 /** Refusals shared by every control operation. */
 type ControlRefusal = { status: "not_found" } | { status: "unauthorized" } | { status: "forbidden" };
@@ -185,13 +187,14 @@ export class JobObject extends DurableObject<Env> {
           return admit();
         });
       } catch (error) {
+        console.warn("admission to the owner's index failed twice; the job ends unrun", error);
         // Unknown whether the index holds it: unmade, the job could leave a listing without
         // a job ("queued" for good, counted against the cap); run, it could pass the cap. It
         // ends unrun instead, and its end's report (retried by its alarm) lists it as failed.
         await this.#finish(job, "failed", {
           error: { code: "not_admitted", message: "The owner's job list could not be reached to admit this job, so it did not run; try again" },
         });
-        throw error;
+        return { status: "unavailable" };
       }
       if (outcome === "full" || outcome === "retired") {
         await this.#deleteStorage(false);

@@ -61,6 +61,9 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
+  if (outcome.status === "unavailable") {
+    throw new ApiError(503, "unavailable", "Your job list could not be reached to admit the job, so it did not run; try again in a moment", undefined, { "Retry-After": "1" });
+  }
   if (outcome.status === "retired") {
     throw new ApiError(409, "idempotency_key_reused", "This Idempotency-Key made a job that has since been deleted or expired; a new job needs a new key");
   }
