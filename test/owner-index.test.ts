@@ -328,21 +328,23 @@ it("erases an expired job whose index could not be told at first, by an alarm of
   expect((await indexFor(env, name, id, 1).list({ limit: 10 })).jobs).toEqual([]);
 });
 
-it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too", async () => {
-  const { token, list } = await freshOwner();
-  const id = await create(token, "sleepy", { duration: "1 day" });
-  await runNextAlarm(id);
-  const wake = await alarmAt(id);
-  indexFaults.removeFails = true;
-  try {
-    const response = await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) });
-    expect(response.status).toBe(503);
-  } finally {
-    indexFaults.removeFails = false;
+it("keeps a job as it was when its index cannot be told of its delete (503): its expiry and alarm too, however many deletes at once", async () => {
+  for (const deletes of [1, 2]) {
+    const { token, list } = await freshOwner();
+    const id = await create(token, "sleepy", { duration: "1 day" });
+    await runNextAlarm(id);
+    const wake = await alarmAt(id);
+    indexFaults.removeFails = true;
+    try {
+      const responses = await Promise.all(Array.from({ length: deletes }, () => SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })));
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 503));
+    } finally {
+      indexFaults.removeFails = false;
+    }
+    expect(await snapshot(id)).toMatchObject({ state: "waiting", expiresAt: null });
+    expect(await alarmAt(id)).toBe(wake);
+    expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
   }
-  expect(await snapshot(id)).toMatchObject({ state: "waiting", expiresAt: null });
-  expect(await alarmAt(id)).toBe(wake);
-  expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
 });
 
 it("costs the index two requests for a short job: its admission and its end", async () => {

@@ -118,6 +118,8 @@ export class JobObject extends DurableObject<Env> {
   #waitingLong = false;
   /** A create's admission into the owner's index, while it is under way (it never rejects). */
   #admitting: Promise<void> | null = null;
+  /** A delete's removal from the owner's index, while it is under way. */
+  #removing: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -283,9 +285,15 @@ export class JobObject extends DurableObject<Env> {
    * Tells the owner's index the job is being erased; false, with nothing changed, when it
    * cannot be told. Before it is told, the job is marked to expire now, with an alarm: a
    * crash from then on leaves that alarm to finish the erase (#afterEnd), never a job that
-   * runs on while its owner's list has dropped it.
+   * runs on while its owner's list has dropped it. One at a time: a second delete meanwhile
+   * gets the first's answer (it would take the first's mark for how the job was).
    */
-  async #removeFromIndex(reporter: Reporter): Promise<boolean> {
+  #removeFromIndex(reporter: Reporter): Promise<boolean> {
+    this.#removing ??= this.#markAndRemove(reporter).finally(() => (this.#removing = null));
+    return this.#removing;
+  }
+
+  async #markAndRemove(reporter: Reporter): Promise<boolean> {
     const alarm = await this.ctx.storage.getAlarm();
     const job = this.#store.job();
     if (!job) return true; // erased meanwhile
