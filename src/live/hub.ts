@@ -2,7 +2,8 @@
 // streams of several jobs, or of an owner feed's shards. The Worker holds one WebSocket
 // to each source object and passes every frame on, tagged with its source. Flow control
 // stays per source: the object sends each at most its credit ahead of the acks, so what
-// the connection holds is bounded by MAX_SOURCES × CREDIT.
+// the connection holds is bounded by its subscribes × CREDIT (an unsubscribe does not take
+// back what was sent): MAX_SUBSCRIBES, or a feed's shards if they are more (hubLimits).
 //
 // Platform limits shape the bounds: a Worker invocation may have 6 connections waiting
 // for response headers at once (an upgrade only waits until it is accepted, so held
