@@ -26,6 +26,7 @@ const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 it("asks for a token or JWT, refuses a wrong one, and never keeps the credential in the cookie", async () => {
   const page = await (await SELF.fetch(`${BASE}/dashboard`)).text();
   expect(page).toContain('<form id="sign-in"');
+  expect(page).toMatch(/<title>Sign in[^<]*<\/title>[\s\S]*<h1>Sign in<\/h1>/); // the tab and the heading agree
   const refused = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "not-a-valid-token-at-all" }) });
   expect(refused.status).toBe(401);
   expect(await refused.text()).toContain("Not signed in");

@@ -29,7 +29,7 @@ export interface DashboardView {
 export function signInPage(error?: string, sessionEnded = false): Html {
   return page(
     { title: "Sign in" },
-    html`<h1>Your jobs</h1>
+    html`<h1>Sign in</h1>
 <p class="lead">Sign in with your owner token (from <code>API_TOKENS</code>) or a JWT from your site to see and manage your jobs.</p>
 ${sessionEnded && !error ? html`<p id="session-ended" class="notice" role="status">Your session has ended (it expired, or the credential it was started with no longer works): sign in again.</p>` : ""}
 ${error ? html`<div id="form-errors" class="error-summary" role="alert" tabindex="-1" autofocus><h2>Not signed in</h2><p id="credential-error">${error}</p></div>` : ""}
