@@ -36,7 +36,7 @@ const MAX_SOURCE_CHARS = 64;
  * hold some 400 MB.
  */
 export const ANSWER_BURST = MAX_SUBSCRIBES;
-export const ANSWER_EVERY_MS = 1_000;
+const ANSWER_EVERY_MS = 1_000;
 
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
