@@ -11,8 +11,15 @@ export function enableCopyButtons(): void {
       // reader copies from a prompt.
       const copied = await navigator.clipboard?.writeText(text).then(() => true, () => false);
       if (!copied) return void window.prompt("Copy this:", text);
+      // The button's new name is not read out by every screen reader; a status region is.
+      const news = document.getElementById("copy-news");
+      const said = `${button.dataset.copied ?? "Copied"} to the clipboard`;
       button.textContent = "Copied";
-      setTimeout(() => (button.textContent = label), FEEDBACK_MS);
+      if (news) news.textContent = said;
+      setTimeout(() => {
+        button.textContent = label;
+        if (news?.textContent === said) news.textContent = "";
+      }, FEEDBACK_MS);
     });
   }
 }

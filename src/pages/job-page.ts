@@ -34,6 +34,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite" tabindex="-1">${stateLabel(snapshot.state)}</span>
   <p id="live-status" class="live-status" role="status" aria-live="polite"></p>
   <p id="job-news" class="visually-hidden" role="status" aria-live="polite"></p>
+  <p id="copy-news" class="visually-hidden" role="status" aria-live="polite"></p>
 </div>
 ${finished ? "" : reloading(reloads, urls.page)}
 <dl class="meta">
@@ -51,7 +52,7 @@ ${finished ? "" : reloading(reloads, urls.page)}
 ${outcome(snapshot)}
 <div class="actions">
   ${viewer.canControl ? cancelForm(urls.cancel, finished, viewer.csrf) : ""}
-  <button type="button" id="copy-link" data-copy="${urls.page}" hidden>Copy link</button>
+  <button type="button" id="copy-link" data-copy="${urls.page}" data-copied="Link copied" hidden>Copy link</button>
 </div>
 <div class="columns">
   <section aria-labelledby="steps-heading">
@@ -71,7 +72,7 @@ ${outcome(snapshot)}
 <section aria-labelledby="terminal-heading">
   <h2 id="terminal-heading">Follow it in a terminal</h2>
   <div class="copyable"><pre><code id="curl-command">curl -N ${urls.stream}</code></pre>
-  <button type="button" id="copy-curl" data-copy="curl -N ${urls.stream}" hidden>Copy command</button></div>
+  <button type="button" id="copy-curl" data-copy="curl -N ${urls.stream}" data-copied="Command copied" hidden>Copy command</button></div>
 </section>
 <details class="input">
   <summary>Input</summary>

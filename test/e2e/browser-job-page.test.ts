@@ -291,10 +291,13 @@ it("copies the page's link and the curl command", async () => {
   await page.goto(job.urls.page);
   await page.click("#copy-link");
   await waitForText(page, "#copy-link", "Copied");
+  // Said by a status region too: a button's new name is not announced by every screen reader.
+  await waitForText(page, "#copy-news", "Link copied to the clipboard");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(job.urls.page);
   await page.focus("#copy-curl");
   await page.keyboard.press("Enter");
   await waitForText(page, "#copy-curl", "Copied");
+  await waitForText(page, "#copy-news", "Command copied to the clipboard");
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`curl -N ${job.urls.stream}`);
   expect(problems).toEqual([]);
   await page.context().close();
