@@ -6,7 +6,7 @@ import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
 import { JOB_TYPES } from "../app/jobs";
 import { JobRegistry } from "../src/jobs/registry";
-import type { CreatedJob, JobList } from "../src/protocol";
+import type { ApiError, CreatedJob, JobList } from "../src/protocol";
 import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor, indexShard } from "../src/owners/shards";
@@ -61,10 +61,10 @@ function sleepyCreates(token: string, maxActive: number): (headers?: Record<stri
 }
 
 /** A demo job's create whose first `lost` admissions the index stores and answers with an error. */
-async function createLosingAdmissions(token: string, lost: number): Promise<Response> {
+async function createLosingAdmissions(token: string, lost: number, headers: Record<string, string> = {}): Promise<Response> {
   indexFaults.admitAnswersLost = lost;
   try {
-    return await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token);
+    return await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, headers, token);
   } finally {
     indexFaults.admitAnswersLost = 0;
   }
@@ -445,4 +445,18 @@ it("ends a job unrun when both asks of its admission lose their answers (503): l
   expect((await snapshot(id)).startedAt).toBeNull();
   expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
   expect((await list()).jobs).toEqual([]);
+});
+
+it("tells a keyed create whose admission was lost that a retry needs a new Idempotency-Key (the key's job is the unrun one)", async () => {
+  const { token } = await freshOwner();
+  const key = { "Idempotency-Key": "lost-admission" };
+  const response = await createLosingAdmissions(token, 2, key);
+  expect(response.status).toBe(503);
+  expect((await response.json() as ApiError).error.message).toMatch(/new Idempotency-Key/);
+  const again = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, key, token);
+  expect(again.status).toBe(200);
+  const { id } = await again.json() as CreatedJob;
+  expect(await snapshot(id)).toMatchObject({ state: "failed", error: { code: "not_admitted", message: expect.stringMatching(/new Idempotency-Key/) } });
+  const fresh = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, { "Idempotency-Key": "a-new-key" }, token);
+  expect(fresh.status).toBe(201);
 });

@@ -194,7 +194,7 @@ export class JobObject extends DurableObject<Env> {
         // a job ("queued" for good, counted against the cap); run, it could pass the cap. It
         // ends unrun instead, and its end's report (retried by its alarm) lists it as failed.
         await this.#finish(job, "failed", {
-          error: { code: "not_admitted", message: "The owner's job list could not be reached to admit this job, so it did not run; try again" },
+          error: { code: "not_admitted", message: notAdmitted(request.keyed) },
         });
         return { status: "unavailable" };
       }
@@ -673,4 +673,10 @@ async function checkClaim(job: JobRow, claim: ControlClaim): Promise<ControlRefu
 
 function webhookStatus({ url, state, attempts }: WebhookRecord, isOwner: boolean): WebhookStatus {
   return { ...(isOwner ? { url } : {}), state, attempts };
+}
+
+/** Why a job ended unrun: its owner's index could not admit it. A keyed job stays its key's job, so a retry needs a new key. */
+function notAdmitted(keyed: boolean): string {
+  const again = keyed ? "try again with a new Idempotency-Key" : "try again";
+  return `The owner's job list could not be reached to admit this job, so it did not run; ${again}`;
 }

@@ -62,7 +62,9 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
   if (outcome.status === "unavailable") {
-    throw new ApiError(503, "unavailable", "Your job list could not be reached to admit the job, so it did not run; try again in a moment", undefined, { "Retry-After": "1" });
+    // The key's job is that unrun one for good (a retry with the key finds it): a new key runs.
+    const again = idempotencyKey === undefined ? "try again in a moment" : "try again in a moment with a new Idempotency-Key";
+    throw new ApiError(503, "unavailable", `Your job list could not be reached to admit the job, so it did not run; ${again}`, undefined, { "Retry-After": "1" });
   }
   if (outcome.status === "retired") {
     throw new ApiError(409, "idempotency_key_reused", "This Idempotency-Key made a job that has since been deleted or expired; a new job needs a new key");
