@@ -3,7 +3,7 @@ import { SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it } from "vitest";
 import type { AccessConfig } from "../src/access-config";
-import { createRefusal } from "../src/http/auth";
+import { createRefusal, JWT_CLOCK_SKEW_S } from "../src/http/auth";
 import { ticker } from "../app/jobs/ticker";
 import type { CreatedJob, JobTypeInfo } from "../src/protocol";
 import { BASE, postJson, snapshot, useVirtualClock } from "./helpers";
@@ -79,6 +79,20 @@ it("refuses a JWT whose exp is not a number as not valid, not as expired", async
   // Past its exp but signed with another secret: the signature is what is wrong with it.
   const forged = await jwt({ sub: "carol", exp: Math.floor(Date.now() / 1000) - 10 }, "another-secret-0123456789abcdef0123456789");
   expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, forged), 401, "unauthorized")).toContain("not valid");
+});
+
+it("accepts a JWT minted by a backend whose clock runs a little ahead (iat, nbf a moment in our future); refuses one not valid for long yet", async () => {
+  const now = Math.floor(Date.now() / 1000);
+  // jsonwebtoken adds `iat` by default: a backend 2 s ahead makes every fresh JWT "from the future".
+  for (const claims of [{ iat: now + 2 }, { nbf: now + 2 }, { iat: now + JWT_CLOCK_SKEW_S, nbf: now + JWT_CLOCK_SKEW_S }]) {
+    expect((await postJson("/jobs", { type: "demo" }, {}, await jwt({ sub: "carol", exp: inAnHour(), ...claims }))).status).toBe(201);
+  }
+  const early = await jwt({ sub: "carol", exp: inAnHour(), nbf: now + 3600 });
+  expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, early), 401, "unauthorized")).toContain("not valid yet");
+  const future = await jwt({ sub: "carol", exp: inAnHour(), iat: now + JWT_CLOCK_SKEW_S + 1 });
+  expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, future), 401, "unauthorized")).toContain("issued in the future");
+  const odd = await jwt({ sub: "carol", exp: inAnHour(), nbf: "soon" });
+  expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, odd), 401, "unauthorized")).toContain("`nbf` must be a number");
 });
 
 it("never lets anonymous visitors create an owners-only type, even one PUBLIC_JOB_TYPES lists", () => {

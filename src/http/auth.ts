@@ -92,22 +92,43 @@ async function fromJwt(token: string, secret: string): Promise<Principal & { kin
   let payload: Record<string, unknown>;
   try {
     // Hono (4.13) calls an `exp` that is no number "expired" (JwtTokenExpired), and says so
-    // before checking the signature: `exp` is checked here, after it.
-    payload = (await verify(token, secret, { alg: "HS256", exp: false })) as Record<string, unknown>;
+    // before checking the signature; and it takes no clock skew for `nbf` and `iat`. The
+    // time claims are checked here, after the signature (jwtTimeProblem).
+    payload = (await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false })) as Record<string, unknown>;
   } catch {
-    // Signature, algorithm, nbf, iat, a payload that is no object: all untrusted input, all 401.
+    // Signature, algorithm, a payload that is no object: all untrusted input, all 401.
     throw unauthorized("The JWT is not valid (signature, algorithm or claims)");
   }
-  if (payload.exp === undefined) throw unauthorized("The JWT has no `exp` claim; tokens must expire");
-  if (typeof payload.exp !== "number" || !Number.isFinite(payload.exp)) throw unauthorized("The JWT is not valid: its `exp` must be a number of seconds since 1970");
-  if (payload.exp <= Math.floor(Date.now() / 1000)) throw unauthorized("The JWT has expired");
+  const problem = jwtTimeProblem(payload, Math.floor(Date.now() / 1000));
+  if (problem) throw unauthorized(problem);
+  const expiresAt = payload.exp as number; // checked by jwtTimeProblem
   if (typeof payload.sub !== "string" || !OWNER_PATTERN.test(payload.sub)) throw unauthorized("The JWT's `sub` must name the owner (1 to 128 visible characters, no `=` or `,`)");
   const types = payload.types;
-  if (types === undefined) return { kind: "owner", owner: payload.sub, expiresAt: payload.exp };
+  if (types === undefined) return { kind: "owner", owner: payload.sub, expiresAt };
   if (!Array.isArray(types) || types.length > 100 || !types.every((t) => typeof t === "string")) {
     throw unauthorized("The JWT's `types` claim must be a list of job types");
   }
-  return { kind: "owner", owner: payload.sub, types: new Set(types), expiresAt: payload.exp };
+  return { kind: "owner", owner: payload.sub, types: new Set(types), expiresAt };
+}
+
+/**
+ * How far the clock of the backend that mints JWTs may run ahead of ours: a JWT made just
+ * now carries an `iat` (jsonwebtoken adds one by default) or `nbf` that may lie a moment in
+ * our future, and refusing it would fail a fresh user's first requests now and then.
+ */
+export const JWT_CLOCK_SKEW_S = 60;
+
+/** Why a JWT's time claims refuse it at `now` (epoch seconds), or null. `exp` is required, and taken strictly. */
+export function jwtTimeProblem(payload: Record<string, unknown>, now: number): string | null {
+  const { exp, nbf, iat } = payload;
+  if (exp === undefined) return "The JWT has no `exp` claim; tokens must expire";
+  for (const [name, value] of [["exp", exp], ["nbf", nbf], ["iat", iat]] as const) {
+    if (value !== undefined && (typeof value !== "number" || !Number.isFinite(value))) return `The JWT is not valid: its \`${name}\` must be a number of seconds since 1970`;
+  }
+  if ((exp as number) <= now) return "The JWT has expired";
+  if (typeof nbf === "number" && nbf > now + JWT_CLOCK_SKEW_S) return "The JWT is not valid yet (its `nbf` is in the future)";
+  if (typeof iat === "number" && iat > now + JWT_CLOCK_SKEW_S) return "The JWT is not valid: its `iat` says it was issued in the future";
+  return null;
 }
 
 export function unauthorized(message: string): ApiError {
