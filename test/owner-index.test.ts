@@ -367,6 +367,27 @@ it("drops a deleted job from its owner's list", async () => {
   expect((await list()).counts.queued).toBe(0);
 });
 
+it("forgets deleted jobs once the retention has passed, though the index sleeps between its few writes; its feed never counts back", async () => {
+  const { name, token } = await freshOwner();
+  const index = indexShard(env, name, 0) as unknown as DurableObjectStub;
+  // Asked directly: the owner's JWT will have expired by then.
+  const list = () => indexShard(env, name, 0).list({ limit: 20 });
+  const rows = () => runInDurableObject(index, (_, state) => state.storage.sql.exec<{ state: string }>("SELECT state FROM jobs ORDER BY feed").toArray().map((row) => row.state));
+  for (const id of [await create(token, "sleepy", { duration: "1 minute" }), await create(token, "sleepy", { duration: "1 minute" })]) {
+    expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) })).status).toBe(204);
+  }
+  expect(await rows()).toEqual(["removed", "removed"]);
+  const { feed } = await list();
+  clock.advance(86_400_000 + 1_000); // RETENTION is 1 day in the tests
+  // It hibernated: an index wakes for a few writes or reads at a time, never 100 of them.
+  await evictDurableObject(index);
+  expect((await list()).jobs).toEqual([]);
+  // The older removal is forgotten; the newest stays, as what the feed has counted to.
+  expect(await rows()).toEqual(["removed"]);
+  await evictDurableObject(index);
+  expect((await list()).feed).toBe(feed);
+});
+
 it("refuses a deleted job's Idempotency-Key without listing or counting anything for it, and frees its slot", async () => {
   const app = createApp({ types: new JobRegistry(JOB_TYPES) });
   const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "1" } as Env;

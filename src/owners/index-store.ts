@@ -139,9 +139,13 @@ export class IndexStore {
     return { seq: feed, at: now, type: "removed", data: { id }, counts: this.counts() };
   }
 
-  /** Tombstones older than `before` go: feeds resumed from before then start over. */
+  /**
+   * Tombstones older than `before` go: feeds resumed from before then start over. The
+   * newest row stays, whatever it is: `lastFeed` is read back from it when the index wakes,
+   * and must not count back (a feed that saw that seq would miss the next change).
+   */
   purge(before: number): void {
-    this.#write("DELETE FROM jobs WHERE state = 'removed' AND changed_at < ?", before);
+    this.#write("DELETE FROM jobs WHERE state = 'removed' AND changed_at < ? AND feed < ?", before, this.#lastFeed);
   }
 
   /** A dashboard session signed out before it expired; kept until then, as long as a copy of its cookie would be good for. */

@@ -16,7 +16,7 @@ export type AdmitOutcome = "admitted" | "existing" | "full" | "retired";
 
 export type IndexRpc = Remote<Pick<OwnerIndex, "admit" | "report" | "remove" | "list" | "fetch" | "usage" | "endSession" | "sessionEnded">>;
 
-/** Tombstones are purged once per this many writes. */
+/** Tombstones are purged as the index wakes, and once per this many writes while it stays awake. */
 const PURGE_EVERY = 100;
 const FEED_FORMATS = ["json", "sse"] as const;
 
@@ -41,6 +41,9 @@ export class OwnerIndex extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new IndexStore(ctx.storage);
+    // On every wake too: an index hibernates between a few reports at a time, so a count of
+    // writes alone (PURGE_EVERY) left most owners' tombstones for good.
+    this.#purge();
     this.#fanout = new Fanout(ctx, {
       lastSeq: () => this.#store.lastFeed,
       entriesAfter: (since, limit) => this.#store.feedAfter(since, limit),
@@ -127,6 +130,10 @@ export class OwnerIndex extends DurableObject<Env> {
   #publish(entry: FeedEntry | null): void {
     if (!entry) return;
     this.#fanout.broadcast([entry]);
-    if (++this.#writes % PURGE_EVERY === 0) this.#store.purge(Date.now() - readConfig(this.env).retentionMs);
+    if (++this.#writes % PURGE_EVERY === 0) this.#purge();
+  }
+
+  #purge(): void {
+    this.#store.purge(Date.now() - readConfig(this.env).retentionMs);
   }
 }
