@@ -9,9 +9,12 @@ import { ageText, jobName, number, progressNote, stateLabel, tookText } from "..
 import { listingOf } from "../owners/listing";
 import { cancelInPage } from "./cancel";
 import { byId, el, setText } from "./dom";
+import { serverClock } from "./server-clock";
 
 const root = byId("dashboard");
 const csrf = root.dataset.csrf!;
+/** Ages and durations count from the server's times. */
+const serverNow = serverClock(root.dataset.now);
 const limit = Number(root.dataset.limit);
 const firstPage = root.dataset.firstPage === "true";
 const filter = JSON.parse(root.dataset.filter!) as { state: JobState | null; type: string | null; tag: string | null };
@@ -152,7 +155,7 @@ function runAgainOf(row: HTMLTableRowElement): HTMLButtonElement {
 
 /** Ages and durations move on between events. */
 function tick(): void {
-  const now = Date.now();
+  const now = serverNow();
   for (const row of tbody.rows) {
     setText(row.querySelector("time")!, ageText(now - Number(row.dataset.created)));
     const started = row.dataset.started ? Number(row.dataset.started) : null;

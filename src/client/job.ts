@@ -11,6 +11,7 @@ import { renderGone, renderJob } from "./job-view";
 import { ApiRequestError, createClient, type LiveStatus } from "../sdk/client";
 import { LogView } from "./log-view";
 import { claimStarted } from "./my-jobs";
+import { serverClock } from "./server-clock";
 
 const root = byId("job");
 let job = JSON.parse(root.dataset.snapshot!) as JobSnapshot;
@@ -18,7 +19,8 @@ const log = new LogView(byId<HTMLOListElement>("log"), byId("no-log"), byId<HTML
 /** For screen readers: the log list is not a live region; this says, now and then, what came. */
 const news = new JobNews(byId("job-news"), percentDone(job.progress, job.state));
 
-const render = () => renderJob(job, Date.now());
+const serverNow = serverClock(root.dataset.now);
+const render = () => renderJob(job, serverNow());
 // Elapsed time, the ETA and step countdowns move on between events.
 const clock = setInterval(() => {
   render();

@@ -60,7 +60,7 @@ export function dashboardPage(view: DashboardView): Html {
   };
   return page(
     { title: "Your jobs", script: "dashboard" },
-    html`<div class="dashboard" id="dashboard" data-csrf="${csrf}" data-limit="${view.limit}" data-feed="${list.feed}" data-first-page="${filter.cursor ? "false" : "true"}"
+    html`<div class="dashboard" id="dashboard" data-now="${view.now}" data-csrf="${csrf}" data-limit="${view.limit}" data-feed="${list.feed}" data-first-page="${filter.cursor ? "false" : "true"}"
   data-filter="${JSON.stringify({ state: filter.state ?? null, type: filter.type ?? null, tag: filter.tag ?? null })}">
 <div class="job-head">
   <h1>Your jobs</h1>

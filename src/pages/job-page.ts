@@ -28,7 +28,7 @@ export function jobPage(snapshot: JobSnapshot, urls: JobUrls, events: EventPage,
   const head = reloads ? html`<noscript><meta http-equiv="refresh" content="${NO_SCRIPT_REFRESH_S}"></noscript>` : undefined;
   return page(
     { title: `${snapshot.type} job`, script: "job", head },
-    html`<article class="job" id="job" data-since="${events.nextSince}" data-snapshot="${JSON.stringify(snapshot)}">
+    html`<article class="job" id="job" data-now="${now}" data-since="${events.nextSince}" data-snapshot="${JSON.stringify(snapshot)}">
 <div class="job-head">
   <h1><span id="job-type">${snapshot.type}</span> job</h1>
   <span id="job-state" class="badge state-${snapshot.state}" aria-live="polite" tabindex="-1">${stateLabel(snapshot.state)}</span>
