@@ -1,11 +1,12 @@
 // The owner feed: every change to the owner's jobs, live over WebSocket and SSE, resumable.
-import { env, evictDurableObject, SELF } from "cloudflare:test";
+import { abortAllDurableObjects, env, evictDurableObject, SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
 import { JOB_TYPES } from "../app/jobs";
 import type { Env } from "../src/env";
 import { createApp } from "../src/http/app";
 import { MAX_SOURCES } from "../src/live/hub";
+import { createClient } from "../src/sdk/client";
 import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, FeedEntry, MuxServerFrame } from "../src/protocol";
 import { auth, BASE, postJson, runToEnd, UPGRADE, useVirtualClock } from "./helpers";
@@ -52,6 +53,34 @@ it("goes on after the index slept: the first change it records once woken reache
   const id = await create(token);
   await vi.waitFor(() => expect(entries(frames).map((e) => e.type === "job" && `${e.data.id}:${e.data.state}`)).toEqual([`${id}:queued`]));
   socket.close(1000, "bye");
+});
+
+it("goes on after the index restarted (as in a deploy): the client's feed reconnects and hears of the next job", async () => {
+  const token = await ownerToken();
+  const before = await create(token);
+  const client = createClient({ baseUrl: BASE, token, fetch: SELF.fetch.bind(SELF), backoff: { initialMs: 10, maxMs: 50 } });
+  const stop = new AbortController();
+  const heard: string[] = [];
+  void (async () => {
+    for await (const entry of client.feed({ since: "0", signal: stop.signal })) if (entry.type === "job") heard.push(entry.data.id);
+  })();
+  await vi.waitFor(() => expect(heard).toContain(before));
+  await abortAllDurableObjects();
+  const after = await create(token);
+  // The restarted shard's stream had ended while the response went on, following nothing.
+  await vi.waitFor(() => expect(heard).toContain(after), { timeout: 5_000 });
+  stop.abort();
+});
+
+it("closes a feed WebSocket whose shard went away (1013), so its client reconnects rather than miss that shard", async () => {
+  const socket = (await SELF.fetch(`${BASE}/feed/ws`, { headers: { ...UPGRADE, ...auth(await ownerToken()) } })).webSocket!;
+  const frames: MuxServerFrame[] = [];
+  socket.addEventListener("message", (m) => frames.push(JSON.parse(m.data as string) as MuxServerFrame));
+  const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
+  socket.accept();
+  await vi.waitFor(() => expect(frames[0]).toMatchObject({ type: "snapshot" }));
+  await abortAllDurableObjects();
+  expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open 3 s on"), 3_000))])).toBe(1013);
 });
 
 it("resumes the feed over SSE after a seq: every job changed since, and nothing of others'", async () => {

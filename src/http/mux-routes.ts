@@ -146,12 +146,21 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     }
   };
   const notice = (frame: MuxServerFrame) => send(JSON.stringify(frame));
+  // A feed's shards never end: one that did (its index restarted, as in a deploy) or was
+  // refused would leave the connection following the other shards only, looking live.
+  // Closed instead, the client reconnects with every shard's position and misses nothing.
+  const lost = () => sources.length > 0 && !shut && shutDown(CLOSE.tryAgainLater, "a shard of the feed went away: reconnect");
   const hub = new Hub(open, {
     frame: (source, frame) => send(tagged(source, frame)),
-    end: (source) => notice({ type: "end", source }),
-    error: (source, code, message) => notice({ type: "error", source, error: { code, message } }),
+    end: (source, cause) => {
+      notice({ type: "end", source });
+      if (cause === "ended") lost();
+    },
+    error: (source, code, message) => {
+      notice({ type: "error", source, error: { code, message } });
+      lost();
+    },
   }, hubLimits(sources.length));
-  for (const [source, since] of positions) void hub.subscribe(source, since);
   // Closed by us: nothing the client sends after is acted on, and its sources go at once
   // (a client that does not read would not answer the close, whose event releases them).
   let shut = false;
@@ -174,6 +183,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     if (hub.size > 0) idleSince = Date.now();
     else if (Date.now() - idleSince >= idleMs) shutDown(CLOSE.normal, "following nothing");
   }, idleMs / 4);
+  for (const [source, since] of positions) void hub.subscribe(source, since);
   const mayAnswer = answerBudget();
   const tooMany = () => shutDown(CLOSE.policyViolation, `too many frames: pings and subscribes are answered ${ANSWER_BURST} at once, then one a second`);
   server.addEventListener("message", (message) => {
@@ -262,7 +272,9 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const ended = (source: string, frame: MuxServerFrame) => {
     paced.write(`data: ${JSON.stringify(frame)}\n\n`);
     live.delete(source);
-    if (endsWithSources && live.size === 0) finish();
+    // A feed's shard that ended or was refused: the response ends, and the client comes back
+    // with every shard's position (Last-Event-ID), rather than follow the others only. See muxSocket.
+    if (!endsWithSources || live.size === 0) finish();
   };
   const hub = new Hub(open, {
     frame: (source, frame) => {

@@ -26,8 +26,8 @@ export type Opener = (source: string, since: number) => Promise<WebSocket | Resp
 export interface HubSink {
   /** One of the source's own frames (JSON text, as the object sent it). */
   frame(source: string, frame: string): void;
-  /** The source's stream ended: its last event was sent, or it was unsubscribed. */
-  end(source: string): void;
+  /** The source's stream ended: the object ended it (its last event was sent, or it restarted), or the client unsubscribed. */
+  end(source: string, cause: "ended" | "unsubscribed"): void;
   /** The source could not be subscribed. */
   error(source: string, code: string, message: string): void;
 }
@@ -82,7 +82,7 @@ export class Hub {
     if (opened instanceof Response) {
       this.#sources.delete(source);
       if (opened.status === 204) {
-        this.sink.end(source);
+        this.sink.end(source, "ended");
         return "ended";
       }
       if (opened.status === 404 || opened.status === 410) {
@@ -98,7 +98,7 @@ export class Hub {
       if (frame !== "closed") return this.sink.frame(source, frame);
       if (this.#sources.get(source) === subscription) {
         this.#sources.delete(source);
-        this.sink.end(source);
+        this.sink.end(source, "ended");
       }
     });
     return "subscribed";
@@ -109,7 +109,7 @@ export class Hub {
     if (!subscription) return;
     this.#sources.delete(source);
     if (subscription instanceof Subscription) subscription.close(CLOSE.normal, "unsubscribed");
-    this.sink.end(source);
+    this.sink.end(source, "unsubscribed");
   }
 
   /** Answers a source's mark (its token). */
