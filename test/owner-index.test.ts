@@ -101,6 +101,11 @@ it("lists an owner's jobs newest first, a page at a time, with counts by state, 
   const third = await list(`?limit=2&cursor=${second.next}`);
   expect(third.jobs.map((j) => j.id)).toEqual([ids[0]]);
   expect(third.next).toBeNull();
+  // A last page that is full says it is the last: no `next` to an empty page.
+  const lastFull = await list(`?limit=3&cursor=${first.next}`);
+  expect(lastFull.jobs.map((j) => j.id)).toEqual([ids[2], ids[1], ids[0]]);
+  expect(lastFull.next).toBeNull();
+  expect((await list("?limit=5")).next).toBeNull();
 
   expect((await list("?state=succeeded")).jobs.map((j) => j.id)).toEqual([ids[2], ids[0]]);
   expect((await list("?type=sleepy")).jobs.map((j) => j.id)).toEqual([ids[3], ids[1]]);

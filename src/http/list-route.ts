@@ -20,15 +20,20 @@ export async function listJobs(c: Context<AppEnv>): Promise<Response> {
   return c.json(await listFor(c.env, c.var.config.indexShards, principal.owner, parseFilter(c.req.query())));
 }
 
-/** An owner's jobs from every shard of its index, merged newest first. */
+/**
+ * An owner's jobs from every shard of its index, merged newest first. Each shard is asked
+ * for one job more than the page, so `next` is null when no job follows (a page that was
+ * merely full led to an empty one, which the dashboard called "No jobs yet").
+ */
 export async function listFor(env: Env, shards: number, owner: string, filter: ListFilter): Promise<JobList> {
-  const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(env, owner, shard).list(filter)));
-  const jobs = answers.flatMap((answer) => answer.jobs).sort(newestFirst).slice(0, filter.limit);
+  const answers = await Promise.all(Array.from({ length: shards }, (_, shard) => indexShard(env, owner, shard).list({ ...filter, limit: filter.limit + 1 })));
+  const merged = answers.flatMap((answer) => answer.jobs).sort(newestFirst);
+  const jobs = merged.slice(0, filter.limit);
   const counts = { ...EMPTY_COUNTS };
   for (const answer of answers) for (const state of JOB_STATES) counts[state] += answer.counts[state];
   const last = jobs.at(-1);
   const feed = answers.map((answer) => answer.feed).join(".");
-  return { jobs, next: jobs.length === filter.limit && last ? listCursor(last) : null, counts, feed };
+  return { jobs, next: merged.length > filter.limit && last ? listCursor(last) : null, counts, feed };
 }
 
 function newestFirst(a: JobListing, b: JobListing): number {
