@@ -73,6 +73,21 @@ it("sends a filter with empty fields on to the URL without them; empty is no fil
   expect(await list("?state=&type=&tag=&cursor=&limit=")).toEqual(await list(""));
 });
 
+it("says a later page whose jobs have all gone has none left, not that no job matches", async () => {
+  const tag = `gone-${crypto.randomUUID().slice(0, 8)}`;
+  const ids = [await createJob("demo", { intervalMs: 0 }, { tags: [tag] }), await createJob("demo", { intervalMs: 0 }, { tags: [tag] })];
+  const { cookie } = await signIn(ALICE);
+  const first = await (await SELF.fetch(`${BASE}/dashboard?tag=${tag}&limit=1`, { headers: { Cookie: cookie } })).text();
+  const shown = /data-job="([^"]+)"/.exec(first)![1]!;
+  const older = /id="older" href="([^"]+)"/.exec(first)![1]!.replaceAll("&amp;", "&");
+  // The job of the older page is deleted before it is opened.
+  expect((await SELF.fetch(`${BASE}/jobs/${ids.find((id) => id !== shown)}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  const later = await (await SELF.fetch(BASE + older, { headers: { Cookie: cookie } })).text();
+  expect(later).not.toContain("data-job=");
+  expect(later).toContain('<p id="none-here" class="empty" >No jobs left on this page.</p>');
+  expect(later).toMatch(/<p id="no-jobs" class="empty" hidden>/);
+});
+
 it("refuses changes made with the session cookie but without its CSRF token, or from another site", async () => {
   const id = await createJob("sleepy", { duration: "1 minute" });
   const { cookie, csrf } = await signIn(ALICE);

@@ -5,7 +5,7 @@ import type { FeedEntry, JobListing, JobState } from "../protocol";
 import { ApiRequestError, createClient } from "../sdk/client";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { cursorPlace, listCursor, listedBefore } from "../lib/list-cursor";
-import { ageText, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
+import { ageText, emptyListNote, jobName, number, progressNote, stateLabel, tookText } from "../pages/format";
 import { listingOf } from "../owners/listing";
 import { cancelInPage } from "./cancel";
 import { byId, el, setText } from "./dom";
@@ -169,9 +169,11 @@ function apply(entry: FeedEntry): void {
   sayIfEmpty();
 }
 
-/** "No jobs" when the last row has left (by the feed, or a cancel's answer in a list filtered by state). */
+/** Says the list is empty when the last row has left (by the feed, or a cancel's answer in a list filtered by state). */
 function sayIfEmpty(): void {
-  byId("no-jobs").hidden = tbody.rows.length > 0;
+  const note = emptyListNote(tbody.rows.length, firstPage, olderThan !== null);
+  byId("no-jobs").hidden = note !== "none";
+  byId("none-here").hidden = note !== "none-here";
 }
 
 function change(entry: FeedEntry): void {

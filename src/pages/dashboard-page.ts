@@ -6,7 +6,7 @@ import { html } from "hono/html";
 import type { JobList, JobListing, JobState } from "../protocol";
 import { isTerminal, JOB_STATES } from "../lib/job-state";
 import { DEFAULT_LIST_LIMIT } from "../owners/index-store";
-import { ageText, jobName, number, progressNote, stateLabel, tookText } from "./format";
+import { ageText, emptyListNote, jobName, number, progressNote, stateLabel, tookText } from "./format";
 import { csrfField, page, type Html } from "./layout";
 
 export interface DashboardView {
@@ -51,6 +51,7 @@ export function dashboardPage(view: DashboardView): Html {
   // The counts are the owner's, by state, whatever the type or tag (the feed keeps them so):
   // with either filter on, fewer rows match than the highlighted count says, and the page says why.
   const narrowed = Boolean(filter.type || filter.tag);
+  const empty = emptyListNote(list.jobs.length, !filter.cursor, list.next !== null);
   const query = (extra: Record<string, string | undefined>) => {
     const params = new URLSearchParams();
     const limit = view.limit === DEFAULT_LIST_LIMIT ? undefined : String(view.limit);
@@ -83,7 +84,8 @@ export function dashboardPage(view: DashboardView): Html {
   <thead><tr><th scope="col">Job</th><th scope="col">State</th><th scope="col">Progress</th><th scope="col">Created</th><th scope="col">Run time</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
   <tbody id="jobs">${list.jobs.map((job) => jobRow(job, { csrf, back: query({ cursor: filter.cursor }) }, view.now))}</tbody>
 </table>
-<p id="no-jobs" class="empty" ${list.jobs.length ? "hidden" : ""}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
+<p id="no-jobs" class="empty" ${empty === "none" ? "" : "hidden"}>${filter.state || filter.type || filter.tag ? "No jobs match these filters." : html`No jobs yet. <a href="/">Start one</a>, or create them with your token.`}</p>
+<p id="none-here" class="empty" ${empty === "none-here" ? "" : "hidden"}>No jobs left on this page.</p>
 <nav class="pager" aria-label="Pages">
   ${filter.cursor ? html`<a href="${query({})}">← Newest</a>` : ""}
   ${list.next ? html`<a id="older" href="${query({ cursor: list.next })}">Older jobs →</a>` : ""}

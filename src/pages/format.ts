@@ -185,3 +185,14 @@ export function progressNote(job: JobListing): string {
 export function tookText(job: Pick<JobListing, "startedAt" | "finishedAt">, now: number): string {
   return job.startedAt === null ? "" : duration((job.finishedAt ?? now) - job.startedAt);
 }
+
+/**
+ * What an owner's empty list says: that there are no such jobs ("none"), or only that this
+ * page has none left ("none-here") when other pages may hold some: it is a later page, or
+ * an Older jobs link follows. Its rows can all leave (deleted, canceled out of a state
+ * filter) while thousands of jobs remain; "No jobs yet" there was false. Null: not empty.
+ */
+export function emptyListNote(rows: number, firstPage: boolean, olderPage: boolean): "none" | "none-here" | null {
+  if (rows > 0) return null;
+  return firstPage && !olderPage ? "none" : "none-here";
+}

@@ -417,6 +417,28 @@ it("keeps a job that comes to match on the page it is listed on, however few row
   await page.context().close();
 });
 
+it("says the first page has no jobs left, not that there are none, when its rows go while older jobs remain", { timeout: 60_000 }, async () => {
+  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+  const tag = `emptied-${Date.now()}`;
+  const jobs: CreatedJob[] = [];
+  for (let i = 0; i < 3; i++) jobs.push(await create("demo", { intervalMs: 0 }, [tag]));
+  const { page, problems } = await openPage(browser());
+  await signIn(page);
+  await page.goto(`${baseUrl}/dashboard?tag=${tag}&limit=2`);
+  await waitForText(page, "#live-status", "Live");
+  const shown = await page.locator("#jobs tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.job!));
+  expect(shown).toHaveLength(2);
+  for (const id of shown) expect((await api("DELETE", `/jobs/${id}`)).status).toBe(204);
+  await page.waitForFunction(() => document.querySelectorAll("#jobs tr").length === 0);
+  await waitForText(page, "#none-here", "No jobs left on this page.");
+  expect(await page.isVisible("#none-here")).toBe(true);
+  expect(await page.isVisible("#no-jobs")).toBe(false); // it said "No jobs match these filters."
+  await Promise.all([page.waitForURL(/cursor=/), page.click("#older")]);
+  expect(await page.locator("#jobs tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.job))).toEqual(jobs.map((j) => j.id).filter((id) => !shown.includes(id)));
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("says it is signed out when the session ends while the page is open: the feed ends with it", { timeout: 30_000 }, async () => {
   // A session started with a JWT lasts until the JWT's exp: here 3 to 4 s.
   const jwt = await sign({ sub: "e2e", exp: Math.floor(Date.now() / 1000) + 4 }, E2E_JWT_SECRET, "HS256");
