@@ -10,7 +10,7 @@ import type { ApiError, CreatedJob, JobList } from "../src/protocol";
 import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor, indexShard } from "../src/owners/shards";
-import { indexFaults } from "./fixtures/jobs";
+import { indexFaults, redeployed } from "./fixtures/jobs";
 import { alarmAt, allEvents, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
 
@@ -427,6 +427,30 @@ it("caps an owner's active jobs (429 over it) and counts a job as active until i
   expect(await refused.json()).toMatchObject({ error: { code: "too_many_active_jobs" } });
   await runToEnd(first.id);
   await vi.waitFor(async () => expect((await post()).status).toBe(201), { timeout: 5_000 });
+});
+
+it("says at the cap, with INDEX_SHARDS above 1, that a shard's share is full, not that the owner has the whole cap of active jobs", async () => {
+  redeployed.vars = { INDEX_SHARDS: "4" }; // the job objects' own config, as the Worker's below
+  try {
+    const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+    const deployment = { ...env, ...TEST_SECRETS, MAX_ACTIVE_JOBS: "4", INDEX_SHARDS: "4" } as Env;
+    const { token } = await freshOwner();
+    const post = () => app.request(`${BASE}/jobs`, { method: "POST", headers: { "Content-Type": "application/json", ...auth(token) }, body: '{"type":"sleepy","input":{"duration":"1 minute"}}' }, deployment);
+    let refused: Response | undefined;
+    for (let i = 0; i < 40 && !refused; i++) {
+      const response = await post();
+      if (response.status === 429) refused = response;
+    }
+    const list = await (await app.request(`${BASE}/jobs`, { headers: auth(token) }, deployment)).json<JobList>();
+    const active = list.counts.queued + list.counts.running + list.counts.waiting;
+    expect(active).toBeLessThanOrEqual(4); // often fewer: one shard of four filled first
+    const { error } = await refused!.json<{ error: { code: string; message: string } }>();
+    expect(error.code).toBe("too_many_active_jobs");
+    expect(error.message).not.toContain("You have 4");
+    expect(error.message).toContain("one owner may have 4, counted as 1 in each of the 4 shards of its job list");
+  } finally {
+    redeployed.vars = {};
+  }
 });
 
 it("unmakes a job its index refuses at the cap: nothing is left at its id, and its Idempotency-Key makes it once there is room", async () => {

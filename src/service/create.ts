@@ -60,7 +60,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   });
-  if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs);
+  if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs, config.indexShards);
   if (outcome.status === "unavailable") {
     // The key's job is that unrun one for good (a retry with the key finds it): a new key runs.
     const again = idempotencyKey === undefined ? "try again in a moment" : "try again in a moment with a new Idempotency-Key";
@@ -111,10 +111,21 @@ function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void 
   }
 }
 
-function tooManyActive(maxActiveJobs: number): ApiError {
-  return new ApiError(429, "too_many_active_jobs", `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`, undefined, {
+function tooManyActive(maxActiveJobs: number, indexShards: number): ApiError {
+  return new ApiError(429, "too_many_active_jobs", tooManyActiveMessage(maxActiveJobs, indexShards), undefined, {
     "Retry-After": "10",
   });
+}
+
+/**
+ * Why a create was refused at the cap. With INDEX_SHARDS > 1 each shard holds its share of
+ * the cap (admitJob), so one shard fills while the owner has fewer active jobs than the cap:
+ * about 82 of 100 over 4 shards, where the answer said "You have 100".
+ */
+export function tooManyActiveMessage(maxActiveJobs: number, indexShards: number): string {
+  if (indexShards === 1) return `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`;
+  const share = Math.ceil(maxActiveJobs / indexShards);
+  return `Too many of your jobs are queued, running or waiting: one owner may have ${maxActiveJobs}, counted as ${share} in each of the ${indexShards} shards of its job list, and this job's shard has ${share}; wait for some to end or cancel them`;
 }
 
 /**
