@@ -1,7 +1,7 @@
 // Many jobs on one connection: one WebSocket (or one SSE response) carries the full event
 // streams of several jobs, each from its own `since`, tagged with the job; subscribe and
 // unsubscribe as it goes; after a drop, resuming gives every job's events exactly once.
-import { SELF } from "cloudflare:test";
+import { abortAllDurableObjects, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
@@ -109,6 +109,40 @@ it("carries several jobs on one SSE response, and resumes all of them with Last-
   // Once every source was seen to its end, a reconnect gets 204, which stops an EventSource.
   const last = messages.filter((m) => m.id !== undefined).at(-1)!.id!;
   expect((await SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`, { headers: { "Last-Event-ID": last } })).status).toBe(204);
+});
+
+it("closes a /live WebSocket 1013, and ends a /live SSE response, when a job's object restarts mid-stream (as in a deploy), never saying the job ended: resumed, it gives the rest", async () => {
+  const a = await createJob("demo", { intervalMs: 500 });
+  const b = await createJob("demo", { intervalMs: 500 });
+  await runNextAlarm(a);
+  const mux = await openMux();
+  mux.send({ type: "subscribe", source: a, since: 0 });
+  mux.send({ type: "subscribe", source: b, since: 0 });
+  await vi.waitFor(() => expect(mux.frames.filter((f) => f.type === "snapshot")).toHaveLength(2));
+  const sse = (await SELF.fetch(`${BASE}/live/sse?sources=${a},${b}`)).body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while ((text.match(/"type":"snapshot"/g) ?? []).length < 2) text += (await sse.read()).value ?? "";
+  await abortAllDurableObjects();
+  const timeout = <T>(promise: Promise<T>) => Promise.race([promise, new Promise<string>((resolve) => setTimeout(() => resolve("still open 3 s on"), 3_000))]);
+  expect(await timeout(mux.closed.then((event) => event.code))).toBe(1013);
+  const rest = async () => {
+    for (let chunk = await sse.read(); !chunk.done; chunk = await sse.read()) text += chunk.value;
+    return "ended";
+  };
+  expect(await timeout(rest())).toBe("ended");
+  const sseFrames = parseSse(text).filter((m) => m.data !== undefined).map((m) => JSON.parse(m.data!) as MuxServerFrame);
+  expect([...mux.frames, ...sseFrames].filter((f) => f.type === "end")).toEqual([]);
+  // A new connection from each job's last seq gets exactly the rest.
+  const again = await openMux();
+  for (const id of [a, b]) again.send({ type: "subscribe", source: id, since: mux.events(id).at(-1)?.seq ?? 0 });
+  await vi.waitFor(() => expect(again.frames.filter((f) => f.type === "snapshot")).toHaveLength(2));
+  await runToEnd(a);
+  await runToEnd(b);
+  for (const id of [a, b]) {
+    await vi.waitFor(() => expect(again.ended(id)).toBe(true));
+    expect([...mux.events(id), ...again.events(id)]).toEqual(await allEvents(id));
+  }
+  again.socket.close(1000, "bye");
 });
 
 it("answers an SSE request for jobs that are all gone 410, and a reconnect after the rest ended 204: an EventSource stops", async () => {

@@ -146,19 +146,22 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     }
   };
   const notice = (frame: MuxServerFrame) => send(JSON.stringify(frame));
-  // A feed's shards never end: one that did (its index restarted, as in a deploy) or was
-  // refused would leave the connection following the other shards only, looking live.
-  // Closed instead, the client reconnects with every shard's position and misses nothing.
-  const lost = () => sources.length > 0 && !shut && shutDown(CLOSE.tryAgainLater, "a shard of the feed went away: reconnect");
+  // A source whose object went away mid-stream (it restarted, as in a deploy) has more to
+  // send, and a feed's shards never end: either way the connection is closed, 1013, and the
+  // client reconnects with every source's position, missing nothing. An `end` frame there
+  // would read as the job's end; a feed left open would follow the other shards only.
+  const reconnect = (reason: string) => !shut && shutDown(CLOSE.tryAgainLater, reason);
+  const isFeed = sources.length > 0;
   const hub = new Hub(open, {
     frame: (source, frame) => send(tagged(source, frame)),
     end: (source, cause) => {
+      if (cause === "lost") return void reconnect("a source's stream was cut (its object restarted): reconnect");
       notice({ type: "end", source });
-      if (cause === "ended") lost();
+      if (isFeed && cause === "ended") reconnect("a shard of the feed went away: reconnect");
     },
     error: (source, code, message) => {
       notice({ type: "error", source, error: { code, message } });
-      lost();
+      if (isFeed) reconnect("a shard of the feed went away: reconnect");
     },
   }, hubLimits(sources.length));
   // Closed by us: nothing the client sends after is acted on, and its sources go at once
@@ -269,12 +272,13 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     paced.close();
   };
   const paced = new PacedBody({ room: answer, cancel: finish }, streamFormat("sse").heartbeat);
-  const ended = (source: string, frame: MuxServerFrame) => {
-    paced.write(`data: ${JSON.stringify(frame)}\n\n`);
+  const ended = (source: string, frame: MuxServerFrame | null) => {
+    if (frame) paced.write(`data: ${JSON.stringify(frame)}\n\n`);
     live.delete(source);
-    // A feed's shard that ended or was refused: the response ends, and the client comes back
-    // with every shard's position (Last-Event-ID), rather than follow the others only. See muxSocket.
-    if (!endsWithSources || live.size === 0) finish();
+    // A source cut mid-stream (frame null: its object restarted), or a feed's shard that
+    // ended or was refused: the response ends, and the client comes back with every
+    // source's position (Last-Event-ID), rather than follow the others only. See muxSocket.
+    if (frame === null || !endsWithSources || live.size === 0) finish();
   };
   const hub = new Hub(open, {
     frame: (source, frame) => {
@@ -288,7 +292,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
       if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
       paced.write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
     },
-    end: (source) => ended(source, { type: "end", source }),
+    end: (source, cause) => ended(source, cause === "lost" ? null : { type: "end", source }),
     error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
   }, hubLimits(sources.length));
   // Ended when the credentials expire: an EventSource comes back, to a 401 that stops it.

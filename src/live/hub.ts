@@ -26,8 +26,12 @@ export type Opener = (source: string, since: number) => Promise<WebSocket | Resp
 export interface HubSink {
   /** One of the source's own frames (JSON text, as the object sent it). */
   frame(source: string, frame: string): void;
-  /** The source's stream ended: the object ended it (its last event was sent, or it restarted), or the client unsubscribed. */
-  end(source: string, cause: "ended" | "unsubscribed"): void;
+  /**
+   * The source's stream ended. "ended": the object ended it (the job's last event was sent,
+   * or the job was deleted); "lost": the object went away without ending it (it restarted,
+   * as in a deploy), so the source has more to send; "unsubscribed": the client's doing.
+   */
+  end(source: string, cause: "ended" | "lost" | "unsubscribed"): void;
   /** The source could not be subscribed. */
   error(source: string, code: string, message: string): void;
 }
@@ -98,7 +102,8 @@ export class Hub {
       if (frame !== "closed") return this.sink.frame(source, frame);
       if (this.#sources.get(source) === subscription) {
         this.#sources.delete(source);
-        this.sink.end(source, "ended");
+        // An object closes a stream it ended with 1000; the runtime closes it otherwise.
+        this.sink.end(source, subscription.closeCode === CLOSE.normal ? "ended" : "lost");
       }
     });
     return "subscribed";
