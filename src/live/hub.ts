@@ -29,7 +29,8 @@ export interface HubSink {
   /**
    * The source's stream ended. "ended": the object ended it (the job's last event was sent,
    * or the job was deleted); "lost": the object went away without ending it (it restarted,
-   * as in a deploy), so the source has more to send; "unsubscribed": the client's doing.
+   * as in a deploy) or could not be reached to subscribe, so the source has more to send;
+   * "unsubscribed": the client's doing.
    */
   end(source: string, cause: "ended" | "lost" | "unsubscribed"): void;
   /** The source could not be subscribed. */
@@ -73,14 +74,21 @@ export class Hub {
     if (++this.#subscribes > this.limits.subscribes) return refuse("too_many_subscribes", `One connection subscribes at most ${this.limits.subscribes} times; open a new one`);
     const opening: Opening = { opening: true }; // told apart by identity
     this.#sources.set(source, opening);
-    const opened = await this.open(source, since).catch(() => new Response(null, { status: 503 }));
+    const opened = await this.open(source, since).catch(() => null);
     // Unsubscribed or closed while opening (and maybe subscribed again since, from another
     // `since`, which its own socket serves): let this socket go.
     if (this.#sources.get(source) !== opening) {
-      if (!(opened instanceof Response)) {
+      if (opened instanceof WebSocket) {
         opened.accept(); // a socket from an upgrade can be closed only once accepted
         safeClose(opened, CLOSE.normal, "unsubscribed");
       }
+      return "refused";
+    }
+    if (opened === null) {
+      // Its object could not be reached (restarting, overloaded): the source is there, with
+      // more to send, as when its stream is cut (it was refused as "Refused", and dropped).
+      this.#sources.delete(source);
+      this.sink.end(source, "lost");
       return "refused";
     }
     if (opened instanceof Response) {

@@ -38,3 +38,13 @@ it("serves a source subscribed again while its first socket opened from the new 
   expect(hub.size).toBe(1);
   hub.close();
 });
+
+it("reports a source whose object cannot be reached (restarting, overloaded) as lost, so its connection ends and the client resumes, not as a bare \"Refused\"", async () => {
+  const told: string[] = [];
+  const hub = new Hub(() => Promise.reject(new Error("Durable Object is overloaded")), {
+    frame: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
+  });
+  expect(await hub.subscribe("job-1", 0)).toBe("refused");
+  expect(told).toEqual(["end job-1 lost"]);
+  expect(hub.size).toBe(0);
+});
