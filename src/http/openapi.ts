@@ -69,6 +69,13 @@ const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((statu
 const json = (schema: Schema, description: string) => ({ description, content: { "application/json": { schema } } });
 const idParam = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9_-]{32}$" } };
 const query = (name: string, schema: Schema) => ({ name, in: "query", required: false, schema });
+const lastEventId = { name: "Last-Event-ID", in: "header", required: false, schema: string };
+/** A create's answer: the job as JSON, or, asked to follow (`?follow`, or Accept: text/event-stream), its live stream. */
+const created = (description: string) => ({
+  description: `${description}; with ?follow (text) or Accept: text/event-stream (SSE), the job's live stream instead`,
+  headers: { Location: { schema: string }, "Control-Token": { schema: string, description: "The job's control token: only in a 201, the only place it is when the body is a stream" } },
+  content: { "application/json": { schema: ref("CreatedJob") }, "text/event-stream": { schema: string }, "text/plain": { schema: string } },
+});
 const stream = (description: string) => ({ description, content: { "text/event-stream": { schema: string }, "text/plain": { schema: string } } });
 
 /** The document at `origin`, with the job types a caller may create (`include`, as GET /job-types lists them). */
@@ -107,7 +114,7 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
           summary: "Create a job",
           parameters: [{ name: "Idempotency-Key", in: "header", required: false, schema: { type: "string", pattern: IDEMPOTENCY_KEY.source } }, query("follow", string)],
           requestBody: { required: true, content: { "application/json": { schema: ref("CreateJobRequest") }, "application/x-www-form-urlencoded": { schema: object({ type: string, input: string, timeoutMs: string, tags: string }, ["type"]) } } },
-          responses: { 201: json(ref("CreatedJob"), "Created"), 200: json(ref("CreatedJob"), "An idempotent retry: the job made before"), 303: { description: "A form post: to the job's page" }, ...errors(400, 401, 403, 409, 413, 415, 429, 503) },
+          responses: { 201: created("Created"), 200: created("An idempotent retry: the job made before"), 303: { description: "A form post: to the job's page" }, ...errors(400, 401, 403, 409, 413, 415, 429, 503) },
         },
         get: {
           summary: "The caller's jobs, newest first",
@@ -123,15 +130,15 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       },
       "/jobs/{id}/cancel": { parameters: [idParam], post: { summary: "Cancel the job", security: [{ bearer: [] }, { controlToken: [] }, { session: [] }], responses: { 200: json(ref("JobSnapshot"), "Canceled"), 303: { description: "A form post: back to its page" }, ...errors(401, 403, 404, 409, 410) } } },
       "/jobs/{id}/rerun": { parameters: [idParam], post: { summary: "Run again: same type, input and tags", security: [{ bearer: [] }, { session: [] }], responses: { 201: json(ref("CreatedJob"), "Created"), ...errors(401, 403, 404, 409, 410, 429) } } },
-      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_EVENT_PAGE })], responses: { 200: { description: "Events after `since`: a page of JSON, or with Accept: text/event-stream the live SSE stream", content: { "application/json": { schema: ref("EventPage") }, "text/event-stream": { schema: string } } }, 204: { description: "SSE: already seen to its end" }, ...errors(400, 404, 410, 429) } } },
+      "/jobs/{id}/events": { parameters: [idParam], get: { summary: "The event log, a page at a time (SSE with Accept: text/event-stream)", parameters: [query("since", { type: "integer", minimum: 0 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_EVENT_PAGE }), lastEventId], responses: { 200: { description: "Events after `since`: a page of JSON, or with Accept: text/event-stream the live SSE stream", content: { "application/json": { schema: ref("EventPage") }, "text/event-stream": { schema: string } } }, 204: { description: "SSE: already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/steps": { parameters: [idParam], get: { summary: "Every step, a page at a time", parameters: [query("after", { type: "integer", minimum: -1 }), query("limit", { type: "integer", minimum: 1, maximum: MAX_STEP_PAGE })], responses: { 200: json(ref("StepPage"), "Steps after position `after`"), ...errors(400, 404, 410) } } },
-      "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), { name: "Last-Event-ID", in: "header", required: false, schema: string }], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
+      "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), lastEventId], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 404, 410, 426, 429) } } },
       "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
-      "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string)], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400, 410) } } },
-      "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 200: stream("Feed entries"), ...errors(400, 401) } } },
-      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
+      "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string), lastEventId], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400, 410) } } },
+      "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string), lastEventId], responses: { 200: stream("Feed entries"), ...errors(400, 401) } } },
+      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
   };
   for (const [path, item] of Object.entries(document.paths) as [string, Record<string, { responses?: Record<string, unknown>; operationId?: string }>][]) {

@@ -33,3 +33,16 @@ it("declares what every route answers: 401 for wrong credentials, 410 for /live/
   expect(new Set(ids).size).toBe(ids.length);
   expect(doc.paths["/live/sse"]!.get!.responses!["410"]).toBeDefined();
 });
+
+it("declares what a client following the document needs to resume and to control a followed create: streams, Control-Token, Last-Event-ID, /feed/ws since", () => {
+  type Operation = { parameters?: { name: string; in: string }[]; responses: Record<string, { content?: object; headers?: object }> };
+  const doc = openApiDocument(new JobRegistry(JOB_TYPES), "https://jobs.example", () => true) as unknown as { paths: Record<string, Record<string, Operation>> };
+  // POST /jobs?follow answers the job's stream, its control token only in a header.
+  for (const status of ["201", "200"]) {
+    expect(Object.keys(doc.paths["/jobs"]!.post!.responses[status]!.content!)).toEqual(["application/json", "text/event-stream", "text/plain"]);
+  }
+  expect(Object.keys(doc.paths["/jobs"]!.post!.responses["201"]!.headers!)).toEqual(["Location", "Control-Token"]);
+  const parameters = (path: string) => (doc.paths[path]!.get!.parameters ?? []).map((p) => `${p.in}:${p.name}`);
+  for (const path of ["/jobs/{id}/events", "/jobs/{id}/sse", "/live/sse", "/feed/sse"]) expect(parameters(path), path).toContain("header:Last-Event-ID");
+  expect(parameters("/feed/ws")).toContain("query:since");
+});
