@@ -35,8 +35,18 @@ function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
 
-function seconds(ms: number): string {
-  return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.round(ms / 60_000)}min`;
+/**
+ * How long until `until`: "2.0s", "25min", "3h 20min", "3d 4h"; past an hour, with the
+ * moment itself, as the lines' clock shows only the time of day ("4320min" said a 3-day nap).
+ */
+function waitText(until: number, at: number): string {
+  const ms = until - at;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes}min`;
+  const [days, hours, rest] = [Math.floor(minutes / 1440), Math.floor(minutes / 60) % 24, minutes % 60];
+  const span = days > 0 ? `${days}d${hours ? ` ${hours}h` : ""}` : `${hours}h${rest ? ` ${rest}min` : ""}`;
+  return `${span} (until ${new Date(until).toISOString().slice(0, 16).replace("T", " ")} UTC)`;
 }
 
 /** The first line's verb: "job … is running", "job … has succeeded". */
@@ -119,7 +129,7 @@ export class TextFormatter {
       case "webhook": {
         const { attempt, outcome, httpStatus, error, until } = event.data;
         const detail = [httpStatus === undefined ? "" : `HTTP ${httpStatus}`, error ?? ""].filter(Boolean).join(", ");
-        return `webhook ${outcome} (attempt ${attempt}${detail ? `: ${detail}` : ""})${until === undefined ? "" : `; next in ${seconds(until - event.at)}`}`;
+        return `webhook ${outcome} (attempt ${attempt}${detail ? `: ${detail}` : ""})${until === undefined ? "" : `; next in ${waitText(until, event.at)}`}`;
       }
     }
   }
@@ -127,8 +137,8 @@ export class TextFormatter {
   #describeStep(step: Extract<JobEvent, { type: "step" }>["data"], at: number): string {
     this.#step = step.name;
     const attempt = step.attempt > 0 ? ` (attempt ${step.attempt})` : "";
-    const wait = step.until !== undefined ? ` for ${seconds(step.until - at)}` : "";
-    if (step.status === "retrying") return `step failed${attempt}: ${step.error}; retrying in ${seconds(step.until! - at)}`;
+    const wait = step.until !== undefined ? ` for ${waitText(step.until, at)}` : "";
+    if (step.status === "retrying") return `step failed${attempt}: ${step.error}; retrying in ${waitText(step.until!, at)}`;
     if (step.status === "failed") return `step failed${attempt}: ${step.error}`;
     if (step.status === "sleeping") return `step sleeping${wait}`;
     return `step ${step.status}${attempt}`;

@@ -30,6 +30,15 @@ it("prints time, percent, step and message, carrying percent and step forward", 
   );
 });
 
+it("says a long wait in hours or days, with the moment it ends (the lines' clock has no date)", () => {
+  const text = new TextFormatter();
+  const nap = (ms: number) => text.event({ seq: 1, at: AT, type: "step", data: { name: "nap", status: "sleeping", attempt: 0, until: AT + ms } });
+  expect(nap(25 * 60_000)).toContain("step sleeping for 25min\n");
+  expect(nap(200 * 60_000)).toContain("step sleeping for 3h 20min (until 2026-01-01 15:50 UTC)\n");
+  expect(nap(3 * 86_400_000)).toContain("step sleeping for 3d (until 2026-01-04 12:30 UTC)\n");
+  expect(nap(3 * 86_400_000 + 4 * 3_600_000)).toContain("step sleeping for 3d 4h (until 2026-01-04 16:30 UTC)\n");
+});
+
 it("ends a failed or canceled job with its outcome and error", () => {
   const text = new TextFormatter();
   expect(text.event({ seq: 1, at: AT, type: "error", data: { code: "timeout", message: "late" } })).toContain("failed (timeout): late");
