@@ -10,6 +10,7 @@ import { seenToEnd } from "../lib/job-state";
 import { continuedBody, streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { ApiError as ApiErrorBody } from "../protocol";
+import { wantsEventStream } from "./accept";
 import type { AppEnv } from "./app-env";
 import { ApiError, gone } from "./errors";
 import { checkWebSocketOrigin } from "./security";
@@ -35,12 +36,8 @@ export function liveRoutes(): Hono<AppEnv> {
 
 /** What a create request asked to follow: SSE by Accept, plain text by `?follow`. */
 export function followKind(c: Context): StreamKind | null {
-  if (c.req.header("Accept")?.includes("text/event-stream")) return "sse";
+  if (wantsEventStream(c)) return "sse";
   return c.req.query("follow") !== undefined ? "text" : null;
-}
-
-export function wantsEventStream(c: Context): boolean {
-  return c.req.header("Accept")?.includes("text/event-stream") ?? false;
 }
 
 /** Resume point: Last-Event-ID (EventSource reconnects) or ?since=N; 0 replays everything. */

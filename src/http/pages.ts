@@ -9,6 +9,7 @@ import { jobPage } from "../pages/job-page";
 import type { AnyJobDefinition } from "../jobs/define";
 import type { ApiError as ApiErrorBody, Budget, JobSnapshot, JobTypeInfo, JobUrls } from "../protocol";
 import { budgetFor, defaultTimeoutMs } from "../service/create";
+import { wantsHtml } from "./accept";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
 import { requireConfigured } from "./security";
@@ -23,10 +24,6 @@ export const CONTENT_SECURITY_POLICY = {
 const FIRST_EVENTS = 1_000;
 /** A refused form comes back with what was typed, up to this much of it. */
 const MAX_ECHOED_INPUT_CHARS = 8_192;
-
-export function wantsHtml(c: Context): boolean {
-  return c.req.header("Accept")?.includes("text/html") ?? false;
-}
 
 export function isFormPost(c: Context): boolean {
   const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
