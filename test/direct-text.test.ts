@@ -3,7 +3,7 @@
 // on in the same response, bridged, from the last line the viewer read.
 import { evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
-import { allEvents, BASE, createJob, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
+import { allEvents, auth, BASE, createJob, postJson, runNextAlarm, runToEnd, snapshot, stubOf, useVirtualClock } from "./helpers";
 import { readText } from "./live-helpers";
 
 useVirtualClock();
@@ -54,4 +54,23 @@ it("lets a viewer that hangs up go, while the object serves it", async () => {
   expect((await snapshot(id)).viewers).toBe(1);
   await reader.cancel();
   await vi.waitFor(async () => expect((await snapshot(id)).viewers).toBe(0));
+});
+
+it("ends a text view of a job deleted while it was followed with a line saying so, served by the object or bridged (the stream just stopped)", async () => {
+  const remove = async (id: string) => expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  // Busy: served by the object, continued by the Worker, which finds the job gone.
+  const busy = await createJob("test-logger", waiting);
+  const direct = await SELF.fetch(`${BASE}/jobs/${busy}/stream`);
+  expect(await sockets(busy)).toBe(0);
+  const directText = direct.text();
+  await remove(busy);
+  expect((await directText).trimEnd().split("\n").at(-1)).toMatch(/ …  job deleted or expired; nothing more to follow$/);
+  // Waiting long: bridged from the start.
+  const asleep = await createJob("test-logger", waiting);
+  await runNextAlarm(asleep); // ten lines, then the sleep
+  const bridged = await SELF.fetch(`${BASE}/jobs/${asleep}/stream`);
+  await vi.waitFor(async () => expect(await sockets(asleep)).toBe(1));
+  const bridgedText = bridged.text();
+  await remove(asleep);
+  expect((await bridgedText).trimEnd().split("\n").at(-1)).toMatch(/ …  job deleted; nothing more to follow$/);
 });

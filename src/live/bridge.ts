@@ -11,6 +11,7 @@ import type { JobRpc } from "../job/job-object";
 import type { ClientFrame } from "../protocol";
 import { HAND_OFF_HEADER } from "../lib/direct-stream";
 import { CLOSE, type Heartbeat } from "../lib/fanout";
+import { isGoneReason } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 
 /** Bytes the response queues before the Worker stops acknowledging (the object then pauses). */
@@ -21,6 +22,8 @@ export interface StreamFormat {
   heartbeat: Heartbeat;
   /** The line that ends a continued stream whose rest could not be had. */
   interrupted(now: number): string;
+  /** The line that ends a stream whose job was deleted or expired (`reason` when known: "job deleted", "job expired"). */
+  gone(now: number, reason: string | null): string;
 }
 
 /** A frame from the object: the seq it carries and its wire text, or a mark's token. */
@@ -45,6 +48,8 @@ export class Subscription<F = BridgeFrame> {
   #handler: ((frame: F | "closed") => void) | null = null;
   /** How the object closed the socket: 1000 once the job ended or was deleted, else it went away (a restart). */
   closeCode: number | null = null;
+  /** Why: GONE_REASONS for a deleted or expired job. */
+  closeReason = "";
 
   constructor(readonly socket: WebSocket, parse: (data: unknown) => F | null) {
     socket.addEventListener("message", (message) => {
@@ -53,6 +58,7 @@ export class Subscription<F = BridgeFrame> {
     });
     socket.addEventListener("close", (event) => {
       this.closeCode = event.code;
+      this.closeReason = event.reason;
       this.#deliver("closed");
     });
     socket.accept();
@@ -263,8 +269,10 @@ function relay<B extends ViewerBody>(subscription: Subscription, first: BridgeFr
   body.write(first.wire);
   subscription.onFrame((frame) => {
     if (frame === "closed") {
-      // The object went away (a deploy, a restart): a text viewer, which will not reconnect, is told.
+      // The object went away (a deploy, a restart), or the job did: a text viewer, which will
+      // not reconnect, is told (its stream would otherwise just stop).
       if (subscription.closeCode !== CLOSE.normal) body.write(format.interrupted(Date.now()));
+      else if (isGoneReason(subscription.closeReason)) body.write(format.gone(Date.now(), subscription.closeReason));
       subscription.close(CLOSE.normal, "done");
       return body.close();
     }
@@ -303,8 +311,11 @@ export function continuedBody(job: JobRpc, direct: Response, client: string, for
       const first = await next.first();
       if (first !== null) return void relay(next, first, format, (events) => new WriterBody(writer, events, format.heartbeat));
     }
-    // 204: it ended with the job; 404: the job was deleted meanwhile. Anything else says so.
-    if (!(next instanceof Response) || (next.status !== 204 && next.status !== 404)) await writer.write(encoder.encode(format.interrupted(Date.now()))).catch(() => {});
+    // 204: it ended with the job; 404: the job was deleted (or expired) meanwhile, which the
+    // viewer is told. Anything else says the stream was cut.
+    const status = next instanceof Response ? next.status : null;
+    const last = status === 204 ? "" : status === 404 ? format.gone(Date.now(), null) : format.interrupted(Date.now());
+    if (last) await writer.write(encoder.encode(last)).catch(() => {});
     await writer.close().catch(() => {});
   };
   void rest();

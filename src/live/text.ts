@@ -31,6 +31,11 @@ export function textInterruptedLine(now: number): string {
   return `${clock(now)} …  lost the job's live stream; run the command again to follow it\n`;
 }
 
+/** The last line of a stream whose job was deleted or expired while it was followed. */
+export function textGoneLine(now: number, reason: string | null): string {
+  return `${clock(now)} …  ${reason ?? "job deleted or expired"}; nothing more to follow\n`;
+}
+
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 23);
 }
