@@ -83,6 +83,37 @@ it("closes a feed WebSocket whose shard went away (1013), so its client reconnec
   expect(await Promise.race([closed, new Promise((resolve) => setTimeout(() => resolve("still open 3 s on"), 3_000))])).toBe(1013);
 });
 
+it("answers a feed over SSE that its shard refuses (one owner's 21st) 429, which the client backs off from, not a 200 that ends at once and says Live", async () => {
+  const token = await ownerToken();
+  const held: WebSocket[] = [];
+  for (let i = 0; i < 20; i++) { // MAX_SUBSCRIBERS_PER_CLIENT
+    const socket = (await SELF.fetch(`${BASE}/feed/ws`, { headers: { ...UPGRADE, ...auth(token) } })).webSocket!;
+    const snapshot = new Promise((resolve) => socket.addEventListener("message", resolve, { once: true }));
+    socket.accept();
+    await snapshot;
+    held.push(socket);
+  }
+  const refused = await SELF.fetch(`${BASE}/feed/sse`, { headers: auth(token) });
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get("Retry-After")).toBe("10");
+  expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers" } });
+  // The dashboard's client: it said Live and came back at once, again and again, for good.
+  let requests = 0;
+  const statuses: string[] = [];
+  const counted: typeof fetch = (input, init) => (requests++, SELF.fetch(input, init));
+  const client = createClient({ baseUrl: BASE, token, fetch: counted, backoff: { initialMs: 10, maxMs: 1_000 } });
+  const stop = new AbortController();
+  const feed = client.feed({ signal: stop.signal, onStatus: (status) => statuses.push(status) });
+  void (async () => {
+    for await (const entry of feed) void entry;
+  })();
+  await vi.waitFor(() => expect(requests).toBeGreaterThanOrEqual(4), { timeout: 5_000 });
+  stop.abort();
+  expect(statuses).not.toContain("live");
+  expect(statuses).toContain("reconnecting");
+  for (const socket of held) socket.close(1000, "bye");
+});
+
 it("resumes the feed over SSE after a seq: every job changed since, and nothing of others'", async () => {
   const token = await ownerToken();
   const first = await create(token);

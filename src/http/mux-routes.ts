@@ -272,6 +272,16 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     paced.close();
   };
   const paced = new PacedBody({ room: answer, cancel: finish }, streamFormat("sse").heartbeat);
+  // A feed's shard that cannot be followed as the response begins (too many subscribers,
+  // its object unreachable) is the answer, 429 or 503, which a client backs off from. A
+  // 200 that ended at once counted as connected: our client came back within half a
+  // second, for as long as the shard refused (a 21st dashboard tab of one owner: for good).
+  let refusal: ApiError | null = null;
+  const refused = (code: string, message: string) => {
+    if (endsWithSources) return;
+    const busy = code === "too_many_subscribers";
+    refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": busy ? "10" : "1" });
+  };
   const ended = (source: string, frame: MuxServerFrame | null) => {
     if (frame) paced.write(`data: ${JSON.stringify(frame)}\n\n`);
     live.delete(source);
@@ -292,13 +302,24 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
       if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
       paced.write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
     },
-    end: (source, cause) => ended(source, cause === "lost" ? null : { type: "end", source }),
-    error: (source, code, message) => ended(source, { type: "error", source, error: { code, message } }),
+    end: (source, cause) => {
+      if (cause === "lost") refused("unavailable", "A shard of your job list could not be reached just now; try again in a moment");
+      ended(source, cause === "lost" ? null : { type: "end", source });
+    },
+    error: (source, code, message) => {
+      refused(code, message);
+      ended(source, { type: "error", source, error: { code, message } });
+    },
   }, hubLimits(sources.length));
   // Ended when the credentials expire: an EventSource comes back, to a 401 that stops it.
   const stopTimer = runAt(endsAt, finish);
   paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
+  // Only as it begins: later, the response ends and the client comes back (see `ended`).
+  if (refusal) {
+    finish();
+    throw refusal;
+  }
   if (endsWithSources && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
     finish();
     return nothingToFollow(outcomes, resuming);

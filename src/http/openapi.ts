@@ -137,7 +137,7 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 404, 410, 426, 429) } } },
       "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
       "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string), lastEventId], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400, 410) } } },
-      "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string), lastEventId], responses: { 200: stream("Feed entries"), ...errors(400, 401) } } },
+      "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string), lastEventId], responses: { 200: stream("Feed entries"), ...errors(400, 401, 429, 503) } } },
       "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
   };
