@@ -157,11 +157,11 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
     end: (source, cause) => {
       if (cause === "lost") return void reconnect("a source's stream was cut (its object restarted): reconnect");
       notice({ type: "end", source });
-      if (isFeed && cause === "ended") reconnect("a shard of the feed went away: reconnect");
+      if (isFeed && cause === "ended") reconnect("a shard of the feed ended: reconnect");
     },
     error: (source, code, message) => {
       notice({ type: "error", source, error: { code, message } });
-      if (isFeed) reconnect("a shard of the feed went away: reconnect");
+      if (isFeed) reconnect("a shard of the feed could not be followed: reconnect");
     },
   }, hubLimits(sources.length));
   // Closed by us: nothing the client sends after is acted on, and its sources go at once

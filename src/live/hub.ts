@@ -29,8 +29,7 @@ export interface HubSink {
   /**
    * The source's stream ended. "ended": the object ended it (the job's last event was sent,
    * or the job was deleted); "lost": the object went away without ending it (it restarted,
-   * as in a deploy) or could not be reached to subscribe, so the source has more to send;
-   * "unsubscribed": the client's doing.
+   * as in a deploy), so the source has more to send; "unsubscribed": the client's doing.
    */
   end(source: string, cause: "ended" | "lost" | "unsubscribed"): void;
   /** The source could not be subscribed. */
@@ -85,11 +84,11 @@ export class Hub {
       return "refused";
     }
     if (opened === null) {
-      // Its object could not be reached (restarting, overloaded): the source is there, with
-      // more to send, as when its stream is cut (it was refused as "Refused", and dropped).
+      // Its object could not be reached (restarting, overloaded): said of this source alone,
+      // for the client to subscribe again later. Ending the whole connection instead made
+      // its every other source flap with each reconnect, and piled more load on the object.
       this.#sources.delete(source);
-      this.sink.end(source, "lost");
-      return "refused";
+      return refuse("unavailable", "The source could not be reached just now; subscribe again in a moment");
     }
     if (opened instanceof Response) {
       this.#sources.delete(source);

@@ -39,12 +39,12 @@ it("serves a source subscribed again while its first socket opened from the new 
   hub.close();
 });
 
-it("reports a source whose object cannot be reached (restarting, overloaded) as lost, so its connection ends and the client resumes, not as a bare \"Refused\"", async () => {
+it("refuses only the source whose object cannot be reached (restarting, overloaded), as unavailable: the connection's other sources go on", async () => {
   const told: string[] = [];
   const hub = new Hub(() => Promise.reject(new Error("Durable Object is overloaded")), {
     frame: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
   });
   expect(await hub.subscribe("job-1", 0)).toBe("refused");
-  expect(told).toEqual(["end job-1 lost"]);
+  expect(told).toEqual(["error job-1 unavailable"]);
   expect(hub.size).toBe(0);
 });
