@@ -19,7 +19,7 @@ import { checkIdempotencyKey } from "./http/create-route";
 import { ApiError, errorBody, notFound } from "./http/errors";
 import { isGenuineJobId } from "./http/job-id";
 import { alreadyFinished, controlRefusal, MAX_EVENT_PAGE } from "./http/jobs-app";
-import { listFor, parseFilter } from "./http/list-route";
+import { knownListParams, listFor, parseFilter } from "./http/list-route";
 import type { ControlClaim } from "./job/job-object";
 import { MAX_STEP_PAGE } from "./job/steps";
 import type { JobRegistry } from "./jobs/registry";
@@ -141,7 +141,7 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
     return guard(async () => {
       if (typeof filter !== "object" || filter === null) throw new ApiError(400, "invalid_query", "A list's filter is an object: { state, type, tag, limit, cursor }, each optional");
       const query = Object.fromEntries(Object.entries(filter).map(([key, value]) => [key, value === undefined ? undefined : String(value)]));
-      return listFor(this.deployment.env, this.deployment.config.indexShards, this.#principal.owner, parseFilter(query));
+      return listFor(this.deployment.env, this.deployment.config.indexShards, this.#principal.owner, parseFilter(knownListParams(query)));
     });
   }
 

@@ -156,6 +156,18 @@ it("refuses bad list queries with 400", async () => {
   }
 });
 
+it("refuses a list parameter it does not know (a typo would list every job, unfiltered, to a script that may delete each), naming it only when it could be one of ours", async () => {
+  const { token } = await freshOwner();
+  const refusal = async (query: string) => {
+    const response = await SELF.fetch(`${BASE}/jobs?${query}`, { headers: auth(token) });
+    expect(response.status, query).toBe(400);
+    return (await response.json() as ApiError).error;
+  };
+  expect(await refusal("stat=failed")).toEqual({ code: "invalid_query", message: "Unknown query parameter (stat): a list takes state, type, tag, limit, cursor" });
+  expect((await refusal("%3Cscript%3E=1")).message).toBe("Unknown query parameter: a list takes state, type, tag, limit, cursor");
+  expect((await SELF.fetch(`${BASE}/jobs?state=failed&limit=5`, { headers: auth(token) })).status).toBe(200);
+});
+
 it("converges under many concurrent jobs and failing reports, losing none", async () => {
   const { token, list } = await freshOwner();
   const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => create(token, "demo", { intervalMs: 0 }, [`n${i % 3}`])));

@@ -69,6 +69,8 @@ it("keeps the owner rules: validation, control of its own jobs only, clear refus
   }
   expect((await alice.events(id, 0, 1))?.events).toHaveLength(1);
   expect(await refusal(alice.list(null as never))).toMatch(/^invalid_query: /);
+  // A filter it does not know, as GET /jobs refuses one (a typo would list every job).
+  expect(await refusal(alice.list({ stat: "failed" } as never))).toMatch(/^invalid_query: Unknown query parameter \(stat\)/);
   expect((await snapshot(id)).state).toBe("queued");
 });
 

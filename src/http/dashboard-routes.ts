@@ -6,7 +6,7 @@ import { dashboardPage, signInPage } from "../pages/dashboard-page";
 import type { AppEnv } from "./app-env";
 import { fromCredential, MAX_CREDENTIAL_CHARS } from "./auth";
 import { ApiError } from "./errors";
-import { listFor, parseFilter } from "./list-route";
+import { LIST_PARAMS, listFor, parseFilter } from "./list-route";
 import { requireConfigured } from "./security";
 import { clearStaleSession, endSession, startSession } from "./session";
 
@@ -60,8 +60,6 @@ async function credentialOf(c: Context): Promise<string> {
   return credential;
 }
 
-/** The parameters a dashboard URL may carry (parseFilter's). */
-const DASHBOARD_PARAMS = ["state", "type", "tag", "limit", "cursor"];
 
 /**
  * Where a dashboard form goes back to: the dashboard at the page it was posted from
@@ -70,7 +68,7 @@ const DASHBOARD_PARAMS = ["state", "type", "tag", "limit", "cursor"];
  */
 export function dashboardReturn(back: string): string {
   const query = back.startsWith("/dashboard?") && back.length <= 1_000 ? new URLSearchParams(back.slice("/dashboard?".length)) : null;
-  const kept = new URLSearchParams([...(query ?? [])].filter(([name, value]) => DASHBOARD_PARAMS.includes(name) && value !== ""));
+  const kept = new URLSearchParams([...(query ?? [])].filter(([name, value]) => LIST_PARAMS.includes(name) && value !== ""));
   return kept.size ? `/dashboard?${kept}` : "/dashboard";
 }
 

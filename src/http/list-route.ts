@@ -17,7 +17,23 @@ export const MAX_LIST_LIMIT = 100;
 export async function listJobs(c: Context<AppEnv>): Promise<Response> {
   const principal = c.var.principal;
   if (principal.kind !== "owner") throw unauthorized("Listing jobs needs credentials: Authorization: Bearer <token or JWT>");
-  return c.json(await listFor(c.env, c.var.config.indexShards, principal.owner, parseFilter(c.req.query())));
+  return c.json(await listFor(c.env, c.var.config.indexShards, principal.owner, parseFilter(knownListParams(c.req.query()))));
+}
+
+/** What a list may be asked: its filters and its page. */
+export const LIST_PARAMS: readonly string[] = ["state", "type", "tag", "limit", "cursor"];
+
+/**
+ * The API's list refuses a parameter it does not know: a typo (`?stat=failed`) would
+ * otherwise list every job, unfiltered, to a script that may act on each one (cancel,
+ * delete). The dashboard, whose links may carry others, leaves them be.
+ */
+export function knownListParams(query: Record<string, string | undefined>): Record<string, string | undefined> {
+  const unknown = Object.keys(query).find((name) => !LIST_PARAMS.includes(name));
+  if (unknown === undefined) return query;
+  // The name is the client's own text: named only when it could be one of ours.
+  const named = /^[a-zA-Z_]{1,20}$/.test(unknown) ? ` (${unknown})` : "";
+  throw invalid(`Unknown query parameter${named}: a list takes ${LIST_PARAMS.join(", ")}`);
 }
 
 /**
