@@ -140,8 +140,8 @@ export class IndexStore {
   }
 
   /**
-   * Tombstones older than `before` go: feeds resumed from before then start over. The
-   * newest row stays, whatever it is: `lastFeed` is read back from it when the index wakes,
+   * Tombstones older than `before` go: a feed resumed from before then never hears of those
+   * removals (its client lists again to see them; README "The owner feed"). The newest row stays, whatever it is: `lastFeed` is read back from it when the index wakes,
    * and must not count back (a feed that saw that seq would miss the next change).
    */
   purge(before: number): void {

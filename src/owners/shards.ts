@@ -29,10 +29,15 @@ export interface Admission {
 }
 
 /**
- * Admits a new job into its owner's index, which holds the cap on active jobs: each shard
- * keeps its share of the cap, as jobs spread evenly over shards by id.
+ * Each shard's share of the cap on an owner's active jobs, as jobs spread evenly over
+ * shards by id; rounded up, so that no shard refuses an owner who has none.
  */
+export function shardCap(config: Pick<Config, "maxActiveJobs" | "indexShards">): number {
+  return Math.ceil(config.maxActiveJobs / config.indexShards);
+}
+
+/** Admits a new job into its owner's index, which holds the cap on active jobs (each shard its share). */
 export function admitJob(env: Env, config: Pick<Config, "maxActiveJobs" | "indexShards">, owner: string, job: Admission): Promise<AdmitOutcome> {
   const listing = listingOf({ ...job, state: "queued", progress: null, error: null, startedAt: null, finishedAt: null });
-  return indexFor(env, owner, job.id, config.indexShards).admit(listing, Math.ceil(config.maxActiveJobs / config.indexShards));
+  return indexFor(env, owner, job.id, config.indexShards).admit(listing, shardCap(config));
 }

@@ -11,6 +11,7 @@ import { ApiError } from "../http/errors";
 import { mintJobId, type ScopedKey } from "../http/job-id";
 import type { JobRpc } from "../job/job-object";
 import type { AnyJobDefinition } from "../jobs/define";
+import { shardCap } from "../owners/shards";
 import type { JobRegistry } from "../jobs/registry";
 import { randomToken, sha256, toHex } from "../lib/crypto";
 import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
@@ -124,7 +125,7 @@ function tooManyActive(maxActiveJobs: number, indexShards: number): ApiError {
  */
 export function tooManyActiveMessage(maxActiveJobs: number, indexShards: number): string {
   if (indexShards === 1) return `You have ${maxActiveJobs} queued, running or waiting jobs, the most one owner may have; wait for some to end or cancel them`;
-  const share = Math.ceil(maxActiveJobs / indexShards);
+  const share = shardCap({ maxActiveJobs, indexShards });
   return `Too many of your jobs are queued, running or waiting: one owner may have ${maxActiveJobs}, counted as ${share} in each of the ${indexShards} shards of its job list, and this job's shard has ${share}; wait for some to end or cancel them`;
 }
 
