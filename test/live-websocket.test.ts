@@ -90,9 +90,12 @@ it("caps subscribers per job (250 in the tests): the next upgrade gets 429", asy
   const clients = await Promise.all(Array.from({ length: 250 }, (_, i) => openSocket(id, "", ip(i))));
   const refused = await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { ...UPGRADE, "CF-Connecting-IP": "10.9.9.9" } });
   expect(refused.status).toBe(429);
+  // A slot frees when a viewer leaves: clients are told to wait rather than come straight back.
+  expect(refused.headers.get("Retry-After")).toBe("10");
   expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("250 live subscribers") } });
   const sse = await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "CF-Connecting-IP": "10.9.9.9" } });
   expect(sse.status).toBe(429);
+  expect(sse.headers.get("Retry-After")).toBe("10");
   for (const client of clients) client.socket.close(1000, "bye");
 });
 
@@ -102,6 +105,7 @@ it("caps each client's subscribers on one job (20), so one client cannot fill th
   for (const transport of ["ws", "sse", "stream"]) {
     const refused = await SELF.fetch(`${BASE}/jobs/${id}/${transport}`, { headers: { ...UPGRADE, "CF-Connecting-IP": "2001:db8:0:1:ffff::9" } });
     expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBe("10");
     expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers", message: expect.stringContaining("You already have 20") } });
   }
   // Someone else still gets in; and a slot comes back when one of mine leaves.

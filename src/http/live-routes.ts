@@ -98,5 +98,6 @@ async function refusalOf(response: Response): Promise<ApiError> {
   if (response.status === 404) return gone();
   const body = (await response.json().catch(() => null)) as Partial<ApiErrorBody> | null;
   const status = (response.status >= 400 && response.status < 600 ? response.status : 502) as ContentfulStatusCode;
-  return new ApiError(status, body?.error?.code ?? "refused", body?.error?.message ?? "The job refused the connection");
+  const retryAfter = response.headers.get("Retry-After");
+  return new ApiError(status, body?.error?.code ?? "refused", body?.error?.message ?? "The job refused the connection", undefined, retryAfter ? { "Retry-After": retryAfter } : undefined);
 }

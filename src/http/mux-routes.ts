@@ -5,7 +5,7 @@
 // client names its sources up front and resumes all of them with Last-Event-ID.
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
-import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG } from "../lib/fanout";
+import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG, SUBSCRIBER_RETRY_AFTER_S } from "../lib/fanout";
 import { seenToEnd } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
@@ -280,7 +280,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   const refused = (code: string, message: string) => {
     if (endsWithSources) return;
     const busy = code === "too_many_subscribers";
-    refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": busy ? "10" : "1" });
+    refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": String(busy ? SUBSCRIBER_RETRY_AFTER_S : 1) });
   };
   const ended = (source: string, frame: MuxServerFrame | null) => {
     if (frame) paced.write(`data: ${JSON.stringify(frame)}\n\n`);

@@ -9,7 +9,7 @@ import { isTerminal } from "../lib/job-state";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing, JobSnapshot, Json, StepPage, TerminalState, WebhookStatus } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
 import { EventLog } from "./event-log";
-import { CLOSE, Fanout, MAX_CLIENT_KEY } from "../lib/fanout";
+import { CLOSE, Fanout, MAX_CLIENT_KEY, tooManySubscribers } from "../lib/fanout";
 import { GONE_REASONS, isTerminalEvent, seenToEnd } from "../lib/job-state";
 import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
@@ -337,7 +337,7 @@ export class JobObject extends DurableObject<Env> {
       const message = refusal === "too_many"
         ? `This job already has ${this.#config.maxSubscribers} live subscribers`
         : `You already have ${this.#config.maxSubscribersPerClient} live subscribers on this job`;
-      return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429 });
+      return tooManySubscribers(message);
     }
     const snapshot = this.#snapshot(job, null);
     if (format !== "json" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);

@@ -135,6 +135,17 @@ interface Cursor<State> {
 
 export type SubscribeRefusal = "too_many" | "too_many_from_client";
 
+/**
+ * Seconds a refused subscriber is asked to wait (Retry-After): a slot frees when a viewer
+ * leaves, which cannot be foretold; without a hint, clients came back at once.
+ */
+export const SUBSCRIBER_RETRY_AFTER_S = 10;
+
+/** An object's refusal of one more subscriber (the Worker passes its Retry-After on). */
+export function tooManySubscribers(message: string): Response {
+  return Response.json({ error: { code: "too_many_subscribers", message } }, { status: 429, headers: { "Retry-After": String(SUBSCRIBER_RETRY_AFTER_S) } });
+}
+
 export class Fanout<S extends { viewers?: number }, E extends { seq: number }, State = null> {
   readonly #subscribers = new Map<Sink, Cursor<State>>();
   readonly #perClient = new Map<string, number>();

@@ -5,7 +5,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import type { Env } from "../env";
-import { Fanout, MAX_CLIENT_KEY, type Frames } from "../lib/fanout";
+import { Fanout, MAX_CLIENT_KEY, tooManySubscribers, type Frames } from "../lib/fanout";
 import { sseMessage, ssePresence, sseSnapshot } from "../live/sse";
 import type { FeedEntry, FeedFrame, FeedSnapshot, JobListing, JobState } from "../protocol";
 import { IndexStore, type ListFilter } from "./index-store";
@@ -111,7 +111,7 @@ export class OwnerIndex extends DurableObject<Env> {
     const format = FEED_FORMATS.find((f) => f === params.get("format")) ?? "json";
     const client = (params.get("client") ?? "").slice(0, MAX_CLIENT_KEY) || "unknown";
     const refusal = this.#fanout.admit(client, { total: config.maxSubscribers, perClient: config.maxSubscribersPerClient });
-    if (refusal) return Response.json({ error: { code: "too_many_subscribers", message: "Too many live subscribers to this feed" } }, { status: 429 });
+    if (refusal) return tooManySubscribers("Too many live subscribers to this feed");
     return this.#fanout.subscribe({ counts: this.#store.counts(), lastSeq: this.#store.lastFeed }, since, format, client);
   }
 

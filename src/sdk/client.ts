@@ -255,6 +255,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       options.onStatus?.(failures ? "reconnecting" : "connecting");
       const connection = new AbortController();
       const drop = () => connection.abort();
+      let retryAfterMs = 0;
       browser?.addEventListener("offline", drop);
       stopped.addEventListener("abort", drop);
       try {
@@ -268,12 +269,14 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
           channel.close(error);
           break;
         }
+        if (error instanceof ApiRequestError) retryAfterMs = error.retryAfterMs ?? 0;
       } finally {
         browser?.removeEventListener("offline", drop);
         stopped.removeEventListener("abort", drop);
       }
       if (done() || stopped.aborted) break;
-      const wait = Math.random() * Math.min(maxMs, initialMs * 2 ** failures++);
+      // No sooner than the server asked (a full job frees a slot only when a viewer leaves).
+      const wait = Math.max(retryAfterMs, Math.random() * Math.min(maxMs, initialMs * 2 ** failures++));
       // A browser back online tries at once; the caller's abort ends the wait at once too.
       await new Promise<void>((resolve) => {
         const retry = () => {

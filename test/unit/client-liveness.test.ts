@@ -115,6 +115,25 @@ it("drops an SSE stream that sends nothing, not even a heartbeat, for 45 s, and 
   expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
 });
 
+it("waits as long as a 429's Retry-After asks before trying again (a full job frees a slot only when a viewer leaves)", async () => {
+  const asked: number[] = [];
+  const fetcher = async () => {
+    asked.push(Date.now());
+    return Response.json({ error: { code: "too_many_subscribers", message: "full" } }, { status: 429, headers: { "Retry-After": "10" } });
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  const abort = new AbortController();
+  void (async () => {
+    for await (const _ of client.follow("job-1", { signal: abort.signal })) void _;
+  })();
+  await vi.advanceTimersByTimeAsync(9_990);
+  expect(asked).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(20);
+  expect(asked).toHaveLength(2);
+  expect(asked[1]! - asked[0]!).toBeGreaterThanOrEqual(10_000);
+  abort.abort();
+});
+
 it("ends at once when the caller aborts while it waits to reconnect, not after the wait", async () => {
   vi.spyOn(Math, "random").mockReturnValue(0.99);
   const fetcher = async () => {
