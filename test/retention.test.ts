@@ -3,7 +3,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import type { JobObject } from "../src/job/job-object";
-import { alarmAt, auth, BASE, clock, createJob, runNextAlarm, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { alarmAt, auth, BASE, clock, createJob, expectError, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 
@@ -34,4 +34,29 @@ it("keeps a finished job for the retention period, then deletes its storage", as
   // Reading a gone job wrote nothing.
   expect(await tableCount(id)).toBe(0);
   expect(await alarmAt(id)).toBeNull();
+});
+
+it("answers a job past its expiry 410 on every read, though its alarm has not erased it yet (late after an outage)", async () => {
+  const key = `late-${crypto.randomUUID()}`;
+  const create = () => SELF.fetch(`${BASE}/jobs`, {
+    method: "POST", headers: { ...auth(), "Content-Type": "application/json", "Idempotency-Key": key }, body: JSON.stringify({ type: "sleepy", input: { duration: 0 } }),
+  });
+  const created = await create();
+  expect(created.status).toBe(201);
+  const { id } = await created.json<{ id: string }>();
+  const done = await runToEnd(id);
+  clock.set(done.expiresAt! - 60_000);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(200);
+  expect((await create()).status).toBe(200); // the key's job, still there
+  clock.set(done.expiresAt!); // due, not yet run
+  for (const path of ["", "/events", "/steps", "/sse", "/stream", "/ws"]) {
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}${path}`, { headers: path === "/ws" ? UPGRADE : {} }), 410, "gone");
+  }
+  await expectError(await SELF.fetch(`${BASE}/jobs/${id}/cancel`, { method: "POST", headers: auth() }), 410, "gone");
+  // Its key is spent, as once the job is erased: never the old job again, nor a new one at its link.
+  await expectError(await create(), 409, "idempotency_key_reused");
+  expect(await tableCount(id)).toBeGreaterThan(0);
+  expect(await runNextAlarm(id)).toBe(true);
+  await expectError(await SELF.fetch(`${BASE}/jobs/${id}`), 410, "gone");
+  await expectError(await create(), 409, "idempotency_key_reused");
 });

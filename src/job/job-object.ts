@@ -211,6 +211,8 @@ export class JobObject extends DurableObject<Env> {
   #existing(request: CreateJob): CreateOutcome | null {
     const job = this.#store.job();
     if (!job) return null;
+    // Past its expiry (or being deleted), only its alarm has yet to erase it: its key is spent already.
+    if (!this.#readable()) return { status: "retired" };
     return { status: job.fingerprint === request.fingerprint ? "existing" : "conflict", snapshot: this.#snapshot(job, null) };
   }
 
@@ -221,13 +223,23 @@ export class JobObject extends DurableObject<Env> {
   }
 
   protected snapshotOf(owner: string | null): JobSnapshot | null {
-    const job = this.#store.job();
+    const job = this.#readable();
     return job && this.#snapshot(job, owner);
+  }
+
+  /**
+   * The job as its readers see it: none once it is past its expiry or being deleted, though
+   * its storage is erased only by an alarm, which may come late (after an outage, or while
+   * its owner's index cannot be told): it answered 200, and a retry of its key "existing".
+   */
+  #readable(): JobRow | null {
+    const job = this.#store.job();
+    return job && (job.expires_at === null || Date.now() < job.expires_at) ? job : null;
   }
 
   events(since: number, limit: number): EventPage | null {
     this.#count();
-    const job = this.#store.job();
+    const job = this.#readable();
     if (!job) return null;
     const events = this.#store.eventsAfter(since, limit, EVENT_PAGE_CHARS);
     const lastSeq = this.#store.lastSeq();
@@ -237,7 +249,7 @@ export class JobObject extends DurableObject<Env> {
 
   steps(after: number, limit: number): StepPage | null {
     this.#count();
-    const job = this.#store.job();
+    const job = this.#readable();
     return job && stepPage([...this.#events(job).steps().values()], after, limit);
   }
 
@@ -250,19 +262,21 @@ export class JobObject extends DurableObject<Env> {
 
   async cancel(claim: ControlClaim): Promise<CancelOutcome> {
     this.#count();
-    const found = this.#store.job();
+    const found = this.#readable();
     if (!found) return { status: "not_found" };
     const refusal = await checkClaim(found, claim);
     if (refusal) return refusal;
     // A job waiting long has its alarm far off: #finish brings it near for the index's sake.
     const alarm = found.owner === null ? null : await this.ctx.storage.getAlarm();
     // Read again: the job may have ended, or been deleted, while this call waited.
-    const job = this.#store.job();
+    const job = this.#readable();
     if (!job) return { status: "not_found" };
     if (isTerminal(job.state)) return { status: "conflict", snapshot: this.#snapshot(job, null) };
     this.#running?.abort.abort(new Error("The job was canceled"));
     await this.#finish(job, "canceled", { error: { code: "canceled", message: "The job was canceled" } }, alarm);
-    return { status: "canceled", snapshot: this.snapshotOf(claim.owner)! };
+    // The job as it ended (with a RETENTION of 0 it has expired already; its alarm may even have erased it).
+    const ended = this.#store.job();
+    return ended ? { status: "canceled", snapshot: this.#snapshot(ended, claim.owner) } : { status: "not_found" };
   }
 
   /** Erases the job: its run stops, its subscribers are closed, its alarm and storage go. */
@@ -318,7 +332,7 @@ export class JobObject extends DurableObject<Env> {
    */
   override async fetch(request: Request): Promise<Response> {
     this.#count();
-    const job = this.#store.job();
+    const job = this.#readable();
     if (!job) return Response.json({ error: { code: "not_found", message: "No such job" } }, { status: 404 });
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       return Response.json({ error: { code: "upgrade_required", message: "Expected a WebSocket upgrade" } }, { status: 426 });
