@@ -1,16 +1,21 @@
 // The test Worker: the demo app's job types plus fixtures that count their side effects,
 // an owner index whose admissions and reports can be made to hang or fail, and job
-// objects that a test can start with other vars, as a deploy that changed them would.
+// objects that a test can start with other vars or without some types, as a deploy that
+// changed them would.
 import { JOB_TYPES } from "../app/jobs";
 import type { Env } from "../src/env";
 import type { AdmitOutcome } from "../src/owners/owner-index";
 import type { JobListing } from "../src/protocol";
+import { JobRegistry } from "../src/jobs/registry";
 import { liveJobs } from "../src/server";
 import { fixtureJobTypes, indexFaults, redeployed } from "./fixtures/jobs";
 
 const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
 export class JobObject extends live.JobObject {
+  /** The types as the deploy the object started under has them (`redeployed.removedTypes` gone). */
+  protected override readonly types = new JobRegistry(live.types.definitions.filter((d) => !redeployed.removedTypes.includes(d.type)));
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, { ...env, ...redeployed.vars });
   }

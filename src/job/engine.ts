@@ -174,7 +174,10 @@ class Slice implements Step {
       },
       signal: input.signal,
     };
-    input.definition.run(context).then((value) => this.end(succeeded(value)), (error: unknown) => this.end(failed(error)));
+    // Inside a promise: a `run` that is not an async function may throw before it returns
+    // one (new code reading an old job's input, say). Thrown out of the alarm, that error
+    // was retried by the watchdog, slice after slice, until the deadline.
+    new Promise((resolve) => resolve(input.definition.run(context))).then((value) => this.end(succeeded(value)), (error: unknown) => this.end(failed(error)));
     return this.#ended;
   }
 
