@@ -39,3 +39,53 @@ it("fails a job whose run throws before it returns its promise (a function that 
   expect(await alarmAt(id)).not.toBeNull(); // retention's
   expect(states(await allEvents(id))).toEqual(["queued", "running", "waiting", "running", "failed"]);
 });
+
+// Code reaches Durable Objects a little after Workers (seconds to minutes), and a gradual
+// deployment keeps some objects on the old version until it ends: a Worker that has a new
+// type can make a job whose object does not have it yet.
+it("a new job whose object does not have its type yet (a deploy under way) waits queued, and runs once the type reaches it", async () => {
+  deployedCode.run = async ({ step }) => step.do("work", () => "done");
+  redeployed.removedTypes = ["test-deployed"]; // the object's version; the Worker has the type
+  const id = await createJob("test-deployed");
+  for (let i = 0; i < 3; i++) expect(await runNextAlarm(id)).toBe(true);
+  const waiting = await snapshot(id);
+  expect(waiting.state).toBe("queued");
+  expect(waiting.error).toBeNull();
+  expect(await alarmAt(id)).not.toBeNull();
+
+  redeployed.removedTypes = [];
+  await evictDurableObject(stubOf(id));
+  const done = await runToEnd(id);
+  expect(done.state).toBe("succeeded");
+  expect(done.result).toBe("done");
+  expect(states(await allEvents(id))).toEqual(["queued", "running", "succeeded"]);
+});
+
+it("a new job whose type never reaches its object fails before its deadline with unknown_type, after a bounded number of checks", async () => {
+  redeployed.removedTypes = ["test-deployed"];
+  const createdAt = clock.now();
+  const id = await createJob("test-deployed", {}, { timeoutMs: 3_600_000 });
+  let looks = 0;
+  while ((await snapshot(id)).state === "queued") {
+    expect(await runNextAlarm(id)).toBe(true);
+    expect(++looks).toBeLessThan(30);
+  }
+  const done = await snapshot(id);
+  expect(done.state).toBe("failed");
+  expect(done.error).toMatchObject({ code: "unknown_type" });
+  expect(done.error!.message).toContain('"test-deployed"');
+  expect(done.error!.message).not.toContain("no longer");
+  expect(done.finishedAt! - createdAt).toBeGreaterThan(50 * 60_000);
+  expect(done.finishedAt!).toBeLessThan(done.deadlineAt);
+});
+
+it("a job that ran and whose type a deploy removed fails at its next alarm with unknown_type naming the type", async () => {
+  deployedCode.run = async ({ step }) => step.sleep("nap", "1 hour");
+  const id = await createJob("test-deployed", {}, { timeoutMs: 86_400_000 });
+  await runNextAlarm(id);
+  redeployed.removedTypes = ["test-deployed"];
+  await evictDurableObject(stubOf(id));
+  const done = await runToEnd(id, 2);
+  expect(done.error).toEqual({ code: "unknown_type", message: 'Job type "test-deployed" is no longer registered' });
+  expect(done.steps.recent).toMatchObject([{ name: "nap", state: "canceled" }]);
+});

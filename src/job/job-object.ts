@@ -8,6 +8,7 @@ import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { isTerminal } from "../lib/job-state";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing, JobSnapshot, Json, StepPage, TerminalState, WebhookStatus } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
+import { decideMissingType } from "./retry";
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY, tooManySubscribers } from "../lib/fanout";
 import { GONE_REASONS, isTerminalEvent, seenToEnd } from "../lib/job-state";
@@ -412,7 +413,14 @@ export class JobObject extends DurableObject<Env> {
     if (Date.now() >= job.deadline_at) return this.#apply(job, timedOut());
     const definition = this.types?.find(job.type);
     if (!definition) {
-      return this.#apply(job, { kind: "failed", error: { code: "unknown_type", message: `Job type "${job.type}" is no longer registered` } });
+      const missing = decideMissingType({ type: job.type, started: job.started_at !== null, createdAt: job.created_at, now: Date.now(), deadline: job.deadline_at });
+      if (missing.kind === "wait") {
+        // Left queued, as it is: nothing of it has run. A long wait's viewers are bridged, as a sleep's are.
+        this.#waitingLong = missing.at - Date.now() > DIRECT_WAIT_MS;
+        if (this.#waitingLong) this.#fanout.handOff();
+        return this.#arm(missing.at);
+      }
+      return this.#apply(job, { kind: "failed", error: { code: "unknown_type", message: missing.message } });
     }
     const watchdog = Date.now() + this.#watchdogMs;
     // A step may outlast the watchdog; never run two slices of one job at once.

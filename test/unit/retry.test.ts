@@ -39,3 +39,22 @@ it("resumes an interrupted step only while its attempts are within the retry lim
   expect(mayResumeInterrupted(3, 3)).toBe(true);
   expect(mayResumeInterrupted(4, 3)).toBe(false);
 });
+
+import { decideMissingType, MISSING_TYPE_WAIT_MAX_MS, type MissingType } from "../../src/job/retry";
+
+const missing = (overrides: Partial<MissingType>): MissingType => ({
+  type: "report", started: false, createdAt: 0, now: 0, deadline: 3_600_000, ...overrides,
+});
+
+it("a job that never ran waits for its type, looking again after as long as it has existed, 1 s to 5 min", () => {
+  expect(decideMissingType(missing({ now: 10 }))).toEqual({ kind: "wait", at: 1_010 });
+  expect(decideMissingType(missing({ now: 8_000 }))).toEqual({ kind: "wait", at: 16_000 });
+  expect(decideMissingType(missing({ now: 1_000_000 }))).toEqual({ kind: "wait", at: 1_000_000 + MISSING_TYPE_WAIT_MAX_MS });
+});
+
+it("a job that never ran fails when its next look would be past its deadline; one that ran fails at once", () => {
+  const late = decideMissingType(missing({ now: 3_400_000 }));
+  expect(late).toMatchObject({ kind: "fail" });
+  expect(late.kind === "fail" && late.message).toMatch(/^Job type "report" never reached/);
+  expect(decideMissingType(missing({ started: true, now: 10 }))).toEqual({ kind: "fail", message: 'Job type "report" is no longer registered' });
+});
