@@ -89,3 +89,25 @@ it("a job that ran and whose type a deploy removed fails at its next alarm with 
   expect(done.error).toEqual({ code: "unknown_type", message: 'Job type "test-deployed" is no longer registered' });
   expect(done.steps.recent).toMatchObject([{ name: "nap", state: "canceled" }]);
 });
+
+it("a run whose step names change on every replay (made from Date.now()) ends at its steps budget, with an error that says why", async () => {
+  deployedCode.run = async ({ step }) => {
+    for (let i = 0; i < 1_000; i++) {
+      await step.do(`tick-${i}-${Date.now()}`, () => i);
+      await step.sleep(`nap-${i}`, "1 second");
+    }
+  };
+  const id = await createJob("test-deployed");
+  const done = await runToEnd(id, 50);
+  expect(done.error).toMatchObject({ code: "limit_exceeded", limit: "steps" });
+  expect(done.error!.message).toMatch(/^The job exceeded its steps budget \(100\); \d+ steps recorded before this run were not reached by it/);
+  expect(done.error!.message).toContain("Date.now()");
+});
+
+it("a job that simply needs more steps than its budget gets the budget's error alone", async () => {
+  deployedCode.run = async ({ step }) => {
+    for (let i = 0; i < 1_000; i++) await step.do(`tick-${i}`, () => i);
+  };
+  const id = await createJob("test-deployed");
+  expect((await runToEnd(id, 50)).error).toEqual({ code: "limit_exceeded", limit: "steps", message: "The job exceeded its steps budget (100)" });
+});

@@ -92,6 +92,19 @@ export function limitExceeded(limit: BudgetLimit, budget: number): SliceOutcome 
   return { kind: "failed", error: { code: "limit_exceeded", limit, message: `The job exceeded its ${limit} budget (${budget})` } };
 }
 
+/**
+ * Out of steps. A run that did not reach `unreached` of the steps recorded before it made new
+ * ones in their place: its step names differ from one replay to the next (made from
+ * Date.now() or Math.random()), or a deploy renamed them. The budget alone would read as a
+ * run that needed more steps; a job that did, reached every one (`unreached` is 0).
+ */
+export function stepsExceeded(budget: number, unreached: number): SliceOutcome {
+  const outcome = limitExceeded("steps", budget);
+  if (unreached === 0 || outcome.kind !== "failed") return outcome;
+  const why = `${unreached} steps recorded before this run were not reached by it, which made new ones instead: step names must be the same on every replay (none made from Date.now() or Math.random())`;
+  return { kind: "failed", error: { ...outcome.error, message: `${outcome.error.message}; ${why}` } };
+}
+
 /** JSON text of a value, or why it cannot be stored. */
 export function toStoredJson(value: unknown): { text: string | null } | { problem: string } {
   if (value === undefined) return { text: null };
@@ -244,7 +257,9 @@ class Slice implements Step {
     const record = steps.get(name);
     if (record?.state !== "succeeded") {
       if (!record && steps.size >= this.input.maxSteps) {
-        this.end(limitExceeded("steps", this.input.maxSteps));
+        let unreached = 0;
+        for (const recorded of steps.keys()) if (!this.#seen.has(recorded)) unreached++;
+        this.end(stepsExceeded(this.input.maxSteps, unreached));
         return ended();
       }
       await this.#checkpoint();
