@@ -17,7 +17,7 @@ export interface Progress {
 }
 
 export interface JobErrorInfo {
-  /** Machine-readable: "step_failed", "timeout", "canceled", "run_failed", "invalid_result", "limit_exceeded", "not_admitted". */
+  /** Machine-readable: "step_failed", "timeout", "canceled", "run_failed", "invalid_result", "limit_exceeded", "not_admitted", "unknown_type". */
   code: string;
   message: string;
   /** Name of the error class thrown by the job's code, when there was one. */

@@ -6,7 +6,7 @@ import * as v from "valibot";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { RunContext } from "../src/jobs/define";
 import { deployedCode, redeployed } from "./fixtures/jobs";
-import { allEvents, alarmAt, clock, createJob, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
+import { allEvents, allSteps, alarmAt, clock, createJob, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 
 useVirtualClock();
 beforeEach(() => {
@@ -110,4 +110,80 @@ it("a job that simply needs more steps than its budget gets the budget's error a
   };
   const id = await createJob("test-deployed");
   expect((await runToEnd(id, 50)).error).toEqual({ code: "limit_exceeded", limit: "steps", message: "The job exceeded its steps budget (100)" });
+});
+
+// What the README promises a developer who changes a type's code (see "Changing a job
+// type's code"): steps are found by name; what is stored stays as it was.
+it("steps are found by name: a renamed or inserted step runs, finished ones return what they stored, and one the new code never reaches reads canceled at the end", async () => {
+  const ran: string[] = [];
+  const work = (name: string, value: unknown) => () => (ran.push(name), value) as never;
+  deployedCode.run = async ({ step }) => {
+    await step.do("load", work("load", { rows: 2 }));
+    await step.sleep("pause", "1 minute");
+    await step.do("send", work("send", 1));
+  };
+  const id = await createJob("test-deployed");
+  await runNextAlarm(id);
+  expect(ran.splice(0)).toEqual(["load"]);
+
+  await deploy(id, async ({ step }) => {
+    await step.do("check", work("check", true)); // inserted before finished steps
+    const loaded = await step.do("load", work("load", { rows: 99, shape: "new" }));
+    await step.sleep("pause-longer", "1 minute"); // renamed while it slept
+    await step.do("deliver", work("deliver", 2)); // renamed: runs under its new name
+    return loaded;
+  });
+  const done = await runToEnd(id);
+  expect(ran).toEqual(["check", "deliver"]);
+  expect(done.state).toBe("succeeded");
+  expect(done.result).toEqual({ rows: 2 }); // the stored result, in the old shape
+  const names = Object.fromEntries((await allSteps(id)).map((s) => [s.name, s.state]));
+  expect(names).toEqual({ load: "succeeded", pause: "canceled", check: "succeeded", "pause-longer": "succeeded", deliver: "succeeded" });
+});
+
+it("a sleep or a retry already waiting keeps the time it was given; the new retry options apply from the next attempt", async () => {
+  deployedCode.run = async ({ step }) => {
+    await step.sleep("nap", "30 minutes");
+    await step.do("call", { retries: { limit: 5, delay: "1 hour", backoff: "constant" } }, () => {
+      throw new Error("down");
+    });
+  };
+  const id = await createJob("test-deployed", {}, { timeoutMs: 86_400_000 });
+  const createdAt = clock.now();
+  await runNextAlarm(id);
+  await deploy(id, async ({ step }) => {
+    await step.sleep("nap", "1 minute");
+    await step.do("call", { retries: { limit: 5, delay: "1 hour", backoff: "constant" } }, () => {
+      throw new Error("down");
+    });
+  });
+  await runNextAlarm(id);
+  expect(clock.now() - createdAt).toBeGreaterThanOrEqual(30 * 60_000);
+  const retrying = (await snapshot(id)).steps.current!;
+  expect(retrying).toMatchObject({ name: "call", state: "waiting", attempts: 1 });
+
+  await deploy(id, async ({ step }) => step.do("call", { retries: { limit: 0 } }, () => {
+    throw new Error("still down");
+  }));
+  expect(await alarmAt(id)).toBe(retrying.until);
+  const done = await runToEnd(id);
+  expect(done.error).toMatchObject({ code: "step_failed", step: "call", message: 'Step "call" failed: still down' });
+  expect(done.steps.recent).toMatchObject([{ name: "nap" }, { name: "call", attempts: 2 }]);
+});
+
+it("a job keeps the input and the budget it was made with: a new schema's default and a lower JOB_BUDGET do not reach it", async () => {
+  deployedCode.input = v.object({ n: v.number() });
+  deployedCode.run = async ({ step }) => step.sleep("nap", "1 minute");
+  const id = await createJob("test-deployed", { n: 2, ignored: true });
+  await runNextAlarm(id);
+  redeployed.vars = { JOB_BUDGET: "steps=1" };
+  deployedCode.input = v.object({ n: v.number(), factor: v.optional(v.number(), 3) });
+  await deploy(id, async ({ input, step }) => {
+    await step.sleep("nap", "1 minute");
+    await step.do("more", () => 1);
+    return { input, factor: input.factor ?? "absent" };
+  });
+  const done = await runToEnd(id);
+  expect(done.result).toEqual({ input: { n: 2 }, factor: "absent" });
+  expect(done.budget.steps).toBe(100);
 });
