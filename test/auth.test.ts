@@ -62,6 +62,8 @@ it("refuses expired, wrongly signed, exp-less and sub-less JWTs with 401", async
     [{ sub: "carol" }, undefined, "exp"],
     [{ exp: inAnHour() }, undefined, "sub"],
     [{ sub: "carol", exp: inAnHour(), types: "demo" }, undefined, "types"],
+    // Over the cap, it says so: "must be a list" alone read as a claim of the wrong shape.
+    [{ sub: "carol", exp: inAnHour(), types: Array.from({ length: 101 }, (_, i) => `t${i}`) }, undefined, "at most 100 job types"],
   ];
   for (const [claims, secret, words] of cases) {
     const message = await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, await jwt(claims, secret)), 401, "unauthorized");

@@ -34,6 +34,12 @@ it("asks for a token or JWT, refuses a wrong one, and never keeps the credential
   expect(cookie).not.toContain(ALICE);
 });
 
+it("refuses at sign-in a credential longer than any may be, saying so (it said only: paste a token or a JWT)", async () => {
+  const response = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "a".repeat(4_097) }), redirect: "manual" });
+  expect(response.status).toBe(400);
+  expect(await response.text()).toContain("longer than one may be (4096 characters)");
+});
+
 it("refuses at sign-in a JWT whose types would make a cookie too long to keep, saying why", async () => {
   const types = Array.from({ length: 100 }, (_, i) => `type-${String(i).padStart(3, "0")}-${"t".repeat(16)}`);
   const jwt = await sign({ sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600, types }, TEST_SECRETS.JWT_SECRET, "HS256");

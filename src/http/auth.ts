@@ -57,6 +57,8 @@ export function addressKey(ip: string): string {
 
 /** Longer credentials are refused unread: no token we issue, nor a sane JWT, comes near. */
 export const MAX_CREDENTIAL_CHARS = 4_096;
+/** Job types one JWT may name (its `types` claim). */
+const MAX_JWT_TYPES = 100;
 
 async function fromAuthorization(header: string, access: AccessConfig): Promise<Principal> {
   const match = /^Bearer +([\x21-\x7e]+)$/i.exec(header.trim());
@@ -105,8 +107,8 @@ async function fromJwt(token: string, secret: string): Promise<Principal & { kin
   if (typeof payload.sub !== "string" || !OWNER_PATTERN.test(payload.sub)) throw unauthorized("The JWT's `sub` must name the owner (1 to 128 visible characters, no `=` or `,`)");
   const types = payload.types;
   if (types === undefined) return { kind: "owner", owner: payload.sub, expiresAt };
-  if (!Array.isArray(types) || types.length > 100 || !types.every((t) => typeof t === "string")) {
-    throw unauthorized("The JWT's `types` claim must be a list of job types");
+  if (!Array.isArray(types) || types.length > MAX_JWT_TYPES || !types.every((t) => typeof t === "string")) {
+    throw unauthorized(`The JWT's \`types\` claim must be a list of at most ${MAX_JWT_TYPES} job types`);
   }
   return { kind: "owner", owner: payload.sub, types: new Set(types), expiresAt };
 }

@@ -56,7 +56,8 @@ export function dashboardApp(): Hono<AppEnv> {
 async function credentialOf(c: Context): Promise<string> {
   const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
   const credential = typeof body.credential === "string" ? body.credential.trim() : "";
-  if (credential.length > MAX_CREDENTIAL_CHARS || !/^[\x21-\x7e]+$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
+  if (credential.length > MAX_CREDENTIAL_CHARS) throw new ApiError(400, "invalid_request", `Paste an owner token or a JWT: this is longer than one may be (${MAX_CREDENTIAL_CHARS} characters)`);
+  if (!/^[\x21-\x7e]+$/.test(credential)) throw new ApiError(400, "invalid_request", "Paste an owner token or a JWT");
   return credential;
 }
 

@@ -16,7 +16,7 @@ export const MAX_LIST_LIMIT = 100;
 
 export async function listJobs(c: Context<AppEnv>): Promise<Response> {
   const principal = c.var.principal;
-  if (principal.kind !== "owner") throw unauthorized("Listing jobs needs credentials: Authorization: Bearer <token or JWT>");
+  if (principal.kind !== "owner") throw unauthorized("Listing jobs needs credentials: Authorization: Bearer <token or JWT>, or a dashboard session");
   return c.json(await listFor(c.env, c.var.config.indexShards, principal.owner, parseFilter(knownListParams(c.req.query()))));
 }
 
