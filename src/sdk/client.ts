@@ -96,6 +96,22 @@ export class JobFailedError extends Error {
   }
 }
 
+/**
+ * The longest a refusal's Retry-After holds a live view back. A proxy's hour would leave the
+ * view frozen for it, and past 2^31 ms a timer fires at once: the client came back at once,
+ * again and again. This server asks for 10 s at most.
+ */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** A Retry-After header, seconds or an HTTP-date, as ms from `now`; undefined when absent or unreadable. */
+function parseRetryAfter(header: string | null, now: number): number | undefined {
+  const text = header?.trim() ?? "";
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  // Only a date (Date.parse also reads "10" or "-5" as years).
+  const at = /GMT$/.test(text) ? Date.parse(text) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
 export function createClient<Types extends JobTypeMap = JobTypeMap>(options: ClientOptions = {}): Client<Types> {
   return new Client<Types>(options);
 }
@@ -269,7 +285,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
           channel.close(error);
           break;
         }
-        if (error instanceof ApiRequestError) retryAfterMs = error.retryAfterMs ?? 0;
+        if (error instanceof ApiRequestError) retryAfterMs = Math.min(error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS);
       } finally {
         browser?.removeEventListener("offline", drop);
         stopped.removeEventListener("abort", drop);
@@ -389,7 +405,6 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     });
     if (response.ok || response.status === 204) return response;
     const error = ((await response.json().catch(() => null)) as ApiErrorBody | null)?.error;
-    const retryAfter = Number(response.headers.get("Retry-After") ?? NaN);
-    throw new ApiRequestError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, error?.issues, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined);
+    throw new ApiRequestError(response.status, error?.code ?? "http_error", error?.message ?? `HTTP ${response.status}`, error?.issues, parseRetryAfter(response.headers.get("Retry-After"), Date.now()));
   }
 }

@@ -115,22 +115,46 @@ it("drops an SSE stream that sends nothing, not even a heartbeat, for 45 s, and 
   expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
 });
 
-it("waits as long as a 429's Retry-After asks before trying again (a full job frees a slot only when a viewer leaves)", async () => {
+/** Follows a job whose every answer is a 429 with this Retry-After; the times it was asked. */
+function refusedWith(retryAfter: () => string): { asked: number[]; abort: AbortController } {
   const asked: number[] = [];
   const fetcher = async () => {
     asked.push(Date.now());
-    return Response.json({ error: { code: "too_many_subscribers", message: "full" } }, { status: 429, headers: { "Retry-After": "10" } });
+    return Response.json({ error: { code: "too_many_subscribers", message: "full" } }, { status: 429, headers: { "Retry-After": retryAfter() } });
   };
   const client = createClient({ baseUrl: "http://jobs.test", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
   const abort = new AbortController();
   void (async () => {
     for await (const _ of client.follow("job-1", { signal: abort.signal })) void _;
   })();
+  return { asked, abort };
+}
+
+it("waits as long as a 429's Retry-After asks before trying again (a full job frees a slot only when a viewer leaves)", async () => {
+  const { asked, abort } = refusedWith(() => "10");
   await vi.advanceTimersByTimeAsync(9_990);
   expect(asked).toHaveLength(1);
   await vi.advanceTimersByTimeAsync(20);
   expect(asked).toHaveLength(2);
   expect(asked[1]! - asked[0]!).toBeGreaterThanOrEqual(10_000);
+  abort.abort();
+});
+
+it("waits at most a minute however long a Retry-After asks: a huge one (past a timer's 2^31 ms) came back at once, again and again", async () => {
+  const { asked, abort } = refusedWith(() => "3000000");
+  await vi.advanceTimersByTimeAsync(59_990);
+  expect(asked).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(20);
+  expect(asked).toHaveLength(2);
+  abort.abort();
+});
+
+it("waits until a Retry-After given as an HTTP-date (it came back at once)", async () => {
+  const { asked, abort } = refusedWith(() => new Date(Math.ceil((Date.now() + 30_000) / 1000) * 1000).toUTCString());
+  await vi.advanceTimersByTimeAsync(29_000);
+  expect(asked).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(2_000);
+  expect(asked).toHaveLength(2);
   abort.abort();
 });
 
