@@ -366,6 +366,44 @@ it("keeps a job as it was when its index cannot be told of its delete (503): its
   }
 });
 
+/** A delete of the job whose removal from `owner`'s index waits while `meanwhile` runs, then fails (503). */
+async function deleteFailingLate(id: string, owner: string, token: string, meanwhile: () => Promise<void>): Promise<void> {
+  indexFaults.holdRemovals = true;
+  try {
+    const deleting = SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: auth(token) });
+    await vi.waitFor(() => expect(indexFaults.heldRemovals).toHaveLength(1));
+    await meanwhile();
+    await runInDurableObject(indexShard(env, owner, 0) as unknown as DurableObjectStub, () => indexFaults.heldRemovals[0]!());
+    expect((await deleting).status).toBe(503);
+  } finally {
+    indexFaults.holdRemovals = false;
+    indexFaults.heldRemovals.length = 0;
+  }
+}
+
+it("reads a job as it is while its delete waits on the index: one the index then cannot be told of goes on, never 410 and then 200 again", async () => {
+  const { name, token } = await freshOwner();
+  const headers = { "Idempotency-Key": `deleting-${crypto.randomUUID()}` };
+  const createKeyed = () => postJson("/jobs", { type: "sleepy", input: { duration: "1 day" } }, headers, token);
+  const id = (await (await createKeyed()).json<CreatedJob>()).id;
+  await runNextAlarm(id);
+  await deleteFailingLate(id, name, token, async () => {
+    expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(200);
+    expect((await createKeyed()).status).toBe(200); // its key's job, not "since deleted"
+  });
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(200);
+  expect(await snapshot(id)).toMatchObject({ state: "waiting", expiresAt: null });
+
+  // One past its expiry (its alarm late) stays gone throughout such a delete.
+  clock.set((await runToEnd(id)).expiresAt!);
+  const { sign } = await import("hono/jwt");
+  const later = await sign({ sub: name, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
+  await deleteFailingLate(id, name, later, async () => {
+    expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+  });
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
+});
+
 it("costs the index two requests for a short job: its admission and its end", async () => {
   const { token } = await freshOwner();
   const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;

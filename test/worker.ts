@@ -36,8 +36,15 @@ export class OwnerIndex extends live.OwnerIndex {
     return indexFaults.admitHangs ? (new Promise(() => {}) as unknown as AdmitOutcome) : outcome;
   }
 
-  /** `removeFails`: a removal is refused; `removeHangs`: stored and never answered, as when the runtime dies before its answer reaches the job. */
+  /**
+   * `removeFails`: a removal is refused; `removeHangs`: stored and never answered, as when the
+   * runtime dies before its answer reaches the job; `holdRemovals`: refused when the test says
+   * (a slow index that then cannot be reached).
+   */
   override remove(id: string): void {
+    if (indexFaults.holdRemovals) {
+      return new Promise<void>((_, reject) => indexFaults.heldRemovals.push(() => reject(new Error("injected index failure")))) as unknown as void;
+    }
     if (indexFaults.removeFails) throw new Error("injected index failure");
     super.remove(id);
     if (indexFaults.removeHangs) return new Promise(() => {}) as unknown as void;

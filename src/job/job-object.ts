@@ -121,6 +121,8 @@ export class JobObject extends DurableObject<Env> {
   #admitting: Promise<void> | null = null;
   /** A delete's removal from the owner's index, while it is under way. */
   #removing: Promise<boolean> | null = null;
+  /** Meanwhile: the expiry that delete marked the job with, and the one it restores if the index cannot be told. */
+  #deleteMark: { at: number; was: number | null } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -212,7 +214,7 @@ export class JobObject extends DurableObject<Env> {
   #existing(request: CreateJob): CreateOutcome | null {
     const job = this.#store.job();
     if (!job) return null;
-    // Past its expiry (or being deleted), only its alarm has yet to erase it: its key is spent already.
+    // Past its expiry, only its alarm has yet to erase it: its key is spent already.
     if (!this.#readable()) return { status: "retired" };
     return { status: job.fingerprint === request.fingerprint ? "existing" : "conflict", snapshot: this.#snapshot(job, null) };
   }
@@ -229,13 +231,19 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * The job as its readers see it: none once it is past its expiry or being deleted, though
-   * its storage is erased only by an alarm, which may come late (after an outage, or while
-   * its owner's index cannot be told): it answered 200, and a retry of its key "existing".
+   * The job as its readers see it: none once it is past its expiry, though its storage is
+   * erased only by an alarm, which may come late (after an outage, or while its owner's
+   * index cannot be told): it answered 200, and a retry of its key "existing". A delete
+   * under way marks it to expire now, yet may fail and restore its expiry: until the delete
+   * is done, the job reads as it was (it answered 410, then 200 again). One whose delete a
+   * crash cut short has no mark here: its alarm finishes the erase.
    */
   #readable(): JobRow | null {
     const job = this.#store.job();
-    return job && (job.expires_at === null || Date.now() < job.expires_at) ? job : null;
+    if (!job) return null;
+    const mark = this.#deleteMark;
+    const expiresAt = mark !== null && job.expires_at === mark.at ? mark.was : job.expires_at;
+    return expiresAt === null || Date.now() < expiresAt ? job : null;
   }
 
   events(since: number, limit: number): EventPage | null {
@@ -313,16 +321,21 @@ export class JobObject extends DurableObject<Env> {
     const job = this.#store.job();
     if (!job) return true; // erased meanwhile
     const marker = Date.now();
-    this.#store.updateJob({ expires_at: marker });
-    await this.ctx.storage.setAlarm(marker + this.#watchdogMs);
-    await this.#store.sync();
-    if (await reporter.removed(job.id)) return true;
-    // As it was, unless the job ended meanwhile (its end set its own expiry and alarm).
-    if (this.#store.job()?.expires_at === marker) {
-      this.#store.updateJob({ expires_at: job.expires_at });
-      await (alarm === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(alarm));
+    this.#deleteMark = { at: marker, was: job.expires_at };
+    try {
+      this.#store.updateJob({ expires_at: marker });
+      await this.ctx.storage.setAlarm(marker + this.#watchdogMs);
+      await this.#store.sync();
+      if (await reporter.removed(job.id)) return true;
+      // As it was, unless the job ended meanwhile (its end set its own expiry and alarm).
+      if (this.#store.job()?.expires_at === marker) {
+        this.#store.updateJob({ expires_at: job.expires_at });
+        await (alarm === null ? this.ctx.storage.deleteAlarm() : this.ctx.storage.setAlarm(alarm));
+      }
+      return false;
+    } finally {
+      this.#deleteMark = null;
     }
-    return false;
   }
 
   /**
