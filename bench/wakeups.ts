@@ -11,7 +11,7 @@
 //     JavaScript: a request, an RPC call or its result, an I/O completion, a timer, an
 //     alarm, a WebSocket event), SQLite commits (ActorSqlite::commitImpl),
 //     storage.sync() calls, JavaScript timers armed and cleared, V8 optimizations
-//     requested (TieringManager::Optimize) and garbage collections; and syscalls:
+//     requested (TieringManager::Optimize), deoptimizations and garbage collections; and syscalls:
 //     epoll_wait (and how many of them are zero-timeout polls), fsync;
 //   - with --count=strace: every syscall of every runtime thread, by name (strace -f;
 //     slows the runtime several-fold, so its CPU figures mean little then);
@@ -50,6 +50,7 @@ const PROBES: Record<string, string> = {
   timersArmed: "_ZN7workerd9IoContext18TimeoutManagerImpl12TimeoutStateC1ERS1_NS_14TimeoutManager17TimeoutParametersE",
   timersCleared: "_ZN7workerd3api24ServiceWorkerGlobalScope12clearTimeoutERNS_3jsg4LockEN2kj5MaybeINS2_8JsNumberEEE",
   v8Optimizations: "_ZN2v88internal14TieringManager8OptimizeENS0_6TaggedINS0_10JSFunctionEEENS0_20OptimizationDecisionE",
+  v8Deoptimizations: "_ZN2v88internal11Deoptimizer3NewEmNS0_14DeoptimizeKindEmiPNS0_7IsolateE",
   v8Scavenges: "_ZN2v88internal18ScavengerCollector14CollectGarbageEv",
   v8MarkCompacts: "_ZN2v88internal20MarkCompactCollector14CollectGarbageEv",
 };

@@ -158,6 +158,26 @@ export async function measureJobThroughput(options: JobThroughputOptions): Promi
   };
 }
 
+/**
+ * Runs `clients` clients creating and watching `job`'s jobs until `jobs` have been started
+ * or `seconds` have passed, measuring nothing; returns how many ended. Before a
+ * contender's first measured run: V8 tiers its code up over its first several hundred jobs.
+ */
+export async function warmJobs(base: string, job: JobKind, options: { clients: number; jobs: number; seconds: number }): Promise<number> {
+  const until = performance.now() + options.seconds * 1000;
+  let started = 0;
+  let ended = 0;
+  const client = async () => {
+    while (started < options.jobs && performance.now() < until) {
+      started++;
+      await watchUntilEnd((await job.create(base)).ws);
+      ended++;
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, client));
+  return ended;
+}
+
 /** Resolves at the terminal event, without waiting for workerd to close the TCP connection (~10 s later). */
 export async function watchUntilEnd(url: string): Promise<void> {
   let settle!: (error?: Error) => void;
