@@ -567,7 +567,13 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
 
   /** Viewers came or went: tell the caught-up subscribers, at most once a second. */
   #presenceChanged(): void {
-    this.#presenceTimer ??= setTimeout(() => {
+    if (this.#presenceTimer !== null) return;
+    // A lone subscriber has the count (its snapshot told it), and with none left nobody is
+    // to be told: no timer, which would wake the object a second later for nothing (a job
+    // watched by one viewer, or the last viewer gone).
+    const size = this.#subscribers.size;
+    if (size <= 1 && [...this.#subscribers.values()].every((cursor) => cursor.viewers === size)) return;
+    this.#presenceTimer = setTimeout(() => {
       this.#presenceTimer = null;
       const viewers = this.#cursors.size;
       // Each subscriber hears of a count it has not seen (its snapshot told it one). Like
