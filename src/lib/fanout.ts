@@ -571,8 +571,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     // A lone subscriber has the count (its snapshot told it), and with none left nobody is
     // to be told: no timer, which would wake the object a second later for nothing (a job
     // watched by one viewer, or the last viewer gone).
-    const size = this.#subscribers.size;
-    if (size <= 1 && [...this.#subscribers.values()].every((cursor) => cursor.viewers === size)) return;
+    const cursors = this.#cursors; // woken from hibernation, rebuilt first: the count is of every connected viewer
+    if (cursors.size <= 1 && [...cursors.values()].every((cursor) => cursor.viewers === cursors.size)) return;
     this.#presenceTimer = setTimeout(() => {
       this.#presenceTimer = null;
       const viewers = this.#cursors.size;
