@@ -429,8 +429,7 @@ export class JobObject extends DurableObject<Env> {
       const missing = decideMissingType({ type: job.type, started: job.started_at !== null, createdAt: job.created_at, now: Date.now(), deadline: job.deadline_at });
       if (missing.kind === "wait") {
         // Left queued, as it is: nothing of it has run. A long wait's viewers are bridged, as a sleep's are.
-        this.#waitingLong = missing.at - Date.now() > DIRECT_WAIT_MS;
-        if (this.#waitingLong) this.#fanout.handOff();
+        this.#waitUntil(missing.at);
         return this.#arm(missing.at);
       }
       return this.#apply(job, { kind: "failed", error: { code: "unknown_type", message: missing.message } });
@@ -468,8 +467,7 @@ export class JobObject extends DurableObject<Env> {
         this.#events(job).flush();
         const at = Math.min(outcome.until, job.deadline_at);
         // A viewer that comes while this slice winds down is bridged too (the slice still counts as running).
-        this.#waitingLong = at - Date.now() > DIRECT_WAIT_MS;
-        if (this.#waitingLong) this.#fanout.handOff();
+        this.#waitUntil(at);
         // The index hears of the wait before the alarm moves to its end: after a crash the
         // alarm is what reports again, and a long wait's would leave the owner's list a
         // state behind until then. A report that failed left its retry's alarm, nearer.
@@ -479,6 +477,12 @@ export class JobObject extends DurableObject<Env> {
         return this.#arm(at);
       }
     }
+  }
+
+  /** The job waits until `at`: before a long wait, direct viewers are handed off and new ones bridged, so the object may hibernate. */
+  #waitUntil(at: number): void {
+    this.#waitingLong = at - Date.now() > DIRECT_WAIT_MS;
+    if (this.#waitingLong) this.#fanout.handOff();
   }
 
   /**
