@@ -150,6 +150,25 @@ describe("reads", () => {
     expect(error.message).toBe("Give each query parameter once");
   });
 
+  it("reads the switches ?follow and ?reload totally: on/off forms are taken, others refused (400) before a job is made", async () => {
+    const before = (await listDurableObjectIds(env.JOBS)).length;
+    for (const query of ["follow=maybe", "follow=%3Cb%3E", "follow=2"]) {
+      const error = await expectError(await postJson(`/jobs?${query}`, { type: "demo", input: { intervalMs: 0 } }), 400, "invalid_query");
+      expect(error.message).toMatch(/^follow must be on or off/);
+      expect(error.message).not.toContain("<b>");
+    }
+    expect((await listDurableObjectIds(env.JOBS)).length).toBe(before);
+    // Off is off: the create answers JSON rather than following.
+    const off = await postJson("/jobs?follow=false", { type: "demo", input: { intervalMs: 0 } });
+    expect(off.status).toBe(201);
+    expect(off.headers.get("Content-Type")).toMatch(/^application\/json/);
+    const { id } = await off.json<CreatedJob>();
+    const page = (reload: string) => SELF.fetch(`${BASE}/jobs/${id}?reload=${reload}`, { headers: { Accept: "text/html" } });
+    for (const reload of ["off", "no", "0"]) expect(await (await page(reload)).text(), reload).not.toContain('http-equiv="refresh"');
+    for (const reload of ["on", "", "1"]) expect(await (await page(reload)).text(), reload).toContain('http-equiv="refresh"');
+    expect((await page("sometimes")).status).toBe(400);
+  });
+
   it("GET /job-types lists every type with its input schema and an example", async () => {
     const { types } = await (await SELF.fetch(`${BASE}/job-types`)).json<{ types: JobTypeInfo[] }>();
     expect(types.map((t) => t.type)).toEqual(expect.arrayContaining(["demo", "primes", "flaky", "sleepy"]));

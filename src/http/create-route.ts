@@ -44,6 +44,8 @@ export async function createJob(c: Context<AppEnv>): Promise<Response> {
 /** Creates a job from a validated request (a create, or a run again) and answers for it. */
 export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promise<Response> {
   const { config, principal } = c.var;
+  // Read before the job is made: a refused `?follow` must not leave a job behind.
+  const follow = followKind(c);
   const job = await createJobAs(deploymentOf(c), principal, request, readIdempotencyKey(c, principal));
   const urls = jobUrls(c, job.id);
   if (request.fromForm) {
@@ -60,7 +62,6 @@ export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promis
   const headers: Record<string, string> = { Location: urls.self };
   // The token is handed out once, with the 201; a retried create does not repeat it.
   if (job.controlToken) headers["Control-Token"] = job.controlToken;
-  const follow = followKind(c);
   if (follow) return liveResponse(c, jobStub(c.env, job.id), follow, { since: 0, init: { status, headers }, direct: follow === "text" });
   const body: CreatedJob = { id: job.id, state: job.snapshot.state, urls, ...(job.controlToken ? { controlToken: job.controlToken } : {}) };
   for (const [name, value] of Object.entries(headers)) c.header(name, value);

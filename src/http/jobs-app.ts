@@ -16,7 +16,7 @@ import { isGenuineJobId } from "./job-id";
 import { jobUrls } from "./job-urls";
 import { liveRoutes, liveResponse } from "./live-routes";
 import { isFormPost, jobPageResponse } from "./pages";
-import { singleQueryValues } from "./query";
+import { intParam, singleQueryValues } from "./query";
 import { requireConfigured } from "./security";
 import { unauthorized } from "./auth";
 
@@ -128,16 +128,6 @@ export function controlRefusal(status: "not_found" | "unauthorized" | "forbidden
   if (status === "unavailable") return new ApiError(503, "unavailable", "The job could not be deleted just now (its owner's job list is unreachable); try again", undefined, { "Retry-After": "5" });
   if (status === "unauthorized") return unauthorized("Canceling or deleting a job needs its owner's credentials or its control token (header Control-Token)");
   return new ApiError(403, "forbidden", "These credentials do not control this job: only its owner or its control token may cancel or delete it");
-}
-
-function intParam(c: Context, name: string, fallback: number, min: number, max: number, pattern = /^\d{1,16}$/): number {
-  const raw = c.req.query(name);
-  if (raw === undefined || raw === "") return fallback;
-  const value = pattern.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ApiError(400, "invalid_query", `${name} must be an integer from ${min} to ${max}`);
-  }
-  return value;
 }
 
 /** The dashboard's forms say which of its pages they were posted from, to be sent back there. */

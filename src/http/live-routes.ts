@@ -13,6 +13,7 @@ import type { ApiError as ApiErrorBody } from "../protocol";
 import { wantsEventStream } from "./accept";
 import type { AppEnv } from "./app-env";
 import { ApiError, gone } from "./errors";
+import { flagParam } from "./query";
 import { checkWebSocketOrigin } from "./security";
 import { upgradeRefusal } from "./websocket-upgrade";
 
@@ -37,7 +38,7 @@ export function liveRoutes(): Hono<AppEnv> {
 /** What a create request asked to follow: SSE by Accept, plain text by `?follow`. */
 export function followKind(c: Context): StreamKind | null {
   if (wantsEventStream(c)) return "sse";
-  return c.req.query("follow") !== undefined ? "text" : null;
+  return flagParam(c, "follow", false) ? "text" : null;
 }
 
 /** Resume point: Last-Event-ID (EventSource reconnects) or ?since=N; 0 replays everything. */

@@ -13,6 +13,7 @@ import { wantsHtml } from "./accept";
 import type { AppEnv } from "./app-env";
 import { mayCreate } from "./auth";
 import { requireConfigured } from "./security";
+import { flagParam } from "./query";
 
 /** Scripts, styles and connections only from this origin; no inline script, no framing. */
 export const CONTENT_SECURITY_POLICY = {
@@ -72,7 +73,7 @@ function hintsOf(definition: AnyJobDefinition, budget: Budget): Record<string, s
 export async function jobPageResponse(c: Context<AppEnv>, snapshot: JobSnapshot, urls: JobUrls, canControl: boolean): Promise<Response> {
   // The job may expire between the two reads; the page then shows the snapshot alone.
   const events = (await c.var.job.events(0, FIRST_EVENTS)) ?? { events: [], nextSince: 0, lastSeq: 0, done: true };
-  return c.html(jobPage(snapshot, urls, events, { canControl, csrf: csrfOf(c), reloads: c.req.query("reload") !== "off" }));
+  return c.html(jobPage(snapshot, urls, events, { canControl, csrf: csrfOf(c), reloads: flagParam(c, "reload", true) }));
 }
 
 /** A signed-in browser's CSRF token, for the forms of its pages. */
