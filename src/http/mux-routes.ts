@@ -41,14 +41,14 @@ const ANSWER_EVERY_MS = 1_000;
 export function liveApp(): Hono<AppEnv> {
   const live = new Hono<AppEnv>();
   live.use(requireConfigured, singleQueryValues);
-  live.get("/ws", (c) => muxSocket(c, jobOpener(c), [], null));
+  live.get("/ws", (c) => muxSocket(c, jobOpener(c), [], false, null));
   live.get("/sse", async (c) => {
     const sources = [...new Set((c.req.query("sources") ?? "").split(",").filter(Boolean))];
     // A source's name comes back in its frames (an unknown one in a `gone` error): as on the WebSocket, one longer than any job id is refused whole, unrepeated.
     if (sources.length === 0 || sources.length > MAX_SOURCES || sources.some((source) => source.length > MAX_SOURCE_CHARS)) {
       throw new ApiError(400, "invalid_query", `sources must name 1 to ${MAX_SOURCES} job ids, comma-separated`);
     }
-    return muxStream(c, jobOpener(c), sources, true, null);
+    return muxStream(c, jobOpener(c), sources, false, null);
   });
   return live;
 }
@@ -56,8 +56,8 @@ export function liveApp(): Hono<AppEnv> {
 export function feedApp(): Hono<AppEnv> {
   const feed = new Hono<AppEnv>();
   feed.use(requireConfigured, singleQueryValues);
-  feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c), credentialsEnd(c)));
-  feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), false, credentialsEnd(c)));
+  feed.get("/ws", (c) => muxSocket(c, feedOpener(c), feedSources(c), true, credentialsEnd(c)));
+  feed.get("/sse", (c) => muxStream(c, feedOpener(c), feedSources(c), true, credentialsEnd(c)));
   return feed;
 }
 
@@ -129,8 +129,11 @@ function feedOpener(c: Context<AppEnv>): Opener {
   };
 }
 
-/** The WebSocket: `sources` are subscribed at once (from `?since=`), others as the client asks. */
-function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: number | null): Response {
+/**
+ * The WebSocket: `sources` are subscribed at once (from `?since=`), others as the client
+ * asks. `isFeed`: the sources are the owner feed's shards, which never end (jobs do).
+ */
+function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: boolean, endsAt: number | null): Response {
   const refusal = upgradeRefusal(c.req.raw.headers);
   if (refusal) throw refusal;
   checkWebSocketOrigin(c);
@@ -151,7 +154,6 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], endsAt: 
   // client reconnects with every source's position, missing nothing. An `end` frame there
   // would read as the job's end; a feed left open would follow the other shards only.
   const reconnect = (reason: string) => !shut && shutDown(CLOSE.tryAgainLater, reason);
-  const isFeed = sources.length > 0;
   const hub = new Hub(open, {
     frame: (source, frame) => send(tagged(source, frame)),
     end: (source, cause) => {
@@ -242,15 +244,16 @@ function parseClientFrame(text: string): MuxClientFrame | null {
 /**
  * The SSE response: one message per frame, `id:` the positions of every source. Each
  * source's marks are answered as the response is read, as the single-job bridge does.
+ * `isFeed` as for muxSocket: jobs' responses end when every job has, a feed's never.
  */
-async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], endsWithSources: boolean, endsAt: number | null): Promise<Response> {
+async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: boolean, endsAt: number | null): Promise<Response> {
   const resuming = c.req.header("Last-Event-ID") !== undefined;
   const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
   // A HEAD (routed here with GET) would hold subscribers for a body nobody reads: it
   // follows nothing, but answers as its GET would when there is nothing to follow.
   if (c.req.method === "HEAD") {
-    if (endsWithSources) {
+    if (!isFeed) {
       const outcomes = await Promise.all([...positions].map(([source, since]) => jobOutcome(c, source, since, resuming)));
       if (outcomes.every((outcome) => outcome !== "subscribed")) return nothingToFollow(outcomes, resuming);
     }
@@ -278,7 +281,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
   // second, for as long as the shard refused (a 21st dashboard tab of one owner: for good).
   let refusal: ApiError | null = null;
   const refused = (code: string, message: string) => {
-    if (endsWithSources) return;
+    if (!isFeed) return;
     const busy = code === "too_many_subscribers";
     refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": String(busy ? SUBSCRIBER_RETRY_AFTER_S : 1) });
   };
@@ -288,7 +291,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     // A source cut mid-stream (frame null: its object restarted), or a feed's shard that
     // ended or was refused: the response ends, and the client comes back with every
     // source's position (Last-Event-ID), rather than follow the others only. See muxSocket.
-    if (frame === null || !endsWithSources || live.size === 0) finish();
+    if (frame === null || isFeed || live.size === 0) finish();
   };
   const hub = new Hub(open, {
     frame: (source, frame) => {
@@ -320,7 +323,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], en
     finish();
     throw refusal;
   }
-  if (endsWithSources && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
+  if (!isFeed && outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) {
     finish();
     return nothingToFollow(outcomes, resuming);
   }
