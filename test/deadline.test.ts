@@ -4,14 +4,15 @@ import { allEvents, createJob, runToEnd, states, stepStatuses, useVirtualClock }
 
 useVirtualClock();
 
-it("fails a job that sleeps past its deadline", async () => {
+it("fails a job at once when it sleeps past its deadline, naming the sleep", async () => {
   const id = await createJob("sleepy", { duration: "1 hour" }, { timeoutMs: 60_000 });
   const done = await runToEnd(id);
   expect(done.state).toBe("failed");
-  expect(done.error).toEqual({ code: "timeout", message: "The job ran past its deadline" });
-  expect(done.finishedAt! - done.createdAt).toBeLessThan(61_000);
+  expect(done.error).toEqual({ code: "timeout", message: 'The sleep "nap" would end after the job\'s deadline', step: "nap" });
+  // Not a minute later, at the deadline: the sleep could only have ended in this timeout.
+  expect(done.finishedAt! - done.createdAt).toBeLessThan(1_000);
   const events = await allEvents(id);
-  expect(states(events).slice(-2)).toEqual(["waiting", "failed"]);
+  expect(states(events).slice(-2)).toEqual(["running", "failed"]);
   expect(events.at(-1)).toMatchObject({ type: "error", data: { code: "timeout" } });
   // The sleep it was in ended with the job: not "sleeping, wakes in …" forever.
   expect(stepStatuses(events, "nap")).toEqual(["nap:sleeping:0", "nap:canceled:0"]);
@@ -23,7 +24,7 @@ it("fails a job whose retries run past its deadline", async () => {
   const id = await createJob("flaky", { failures: 10, retries: 10, delayMs: 10_000 }, { timeoutMs: 30_000 });
   const done = await runToEnd(id);
   expect(done.state).toBe("failed");
-  expect(done.error?.code).toBe("timeout");
+  expect(done.error).toEqual({ code: "timeout", message: 'The next attempt of step "call-service" would start after the job\'s deadline', step: "call-service" });
   expect(done.steps.counts).toMatchObject({ waiting: 0, canceled: 1 });
 });
 

@@ -84,8 +84,10 @@ export function startSlice(input: SliceInput): RunningSlice {
   return { outcome: slice.run(), end: (outcome) => slice.end(outcome) };
 }
 
-export function timedOut(): SliceOutcome {
-  return { kind: "failed", error: { code: "timeout", message: "The job ran past its deadline" } };
+/** The job's deadline has passed, or a sleep or retry (`step`) would end after it. */
+export function timedOut(step?: { name: string; message: string }): SliceOutcome {
+  if (!step) return { kind: "failed", error: { code: "timeout", message: "The job ran past its deadline" } };
+  return { kind: "failed", error: { code: "timeout", message: step.message, step: step.name } };
 }
 
 export function limitExceeded(limit: BudgetLimit, budget: number): SliceOutcome {
@@ -239,6 +241,8 @@ class Slice implements Step {
         if (!Number.isFinite(until)) throw new NonRetryableError(`step.sleep("${name}"): not a valid time`);
         sleeping = { ...this.#newRecord(name), state: "sleeping", startedAt: now, until };
         if (!this.#save(sleeping, { name, status: "sleeping", attempt: 0, until })) return ended();
+        // It could only end in a timeout: the job ends now, as a retry past the deadline does.
+        if (until >= this.input.job.deadline_at) return this.#timeOut({ name, message: `The sleep "${name}" would end after the job's deadline` });
       }
       if (sleeping.until !== null && sleeping.until > now) return this.#suspend(sleeping.until);
       if (!this.#save({ ...sleeping, state: "succeeded", finishedAt: now, until: null }, { name, status: "woke", attempt: 0 })) return ended();
@@ -307,7 +311,7 @@ class Slice implements Step {
           retries: { limit: retries.limit, delayMs: toMs(retries.delay), backoff: retries.backoff },
         });
         if (decision.kind === "fail") return this.#fail(current, message);
-        if (decision.kind === "time_out") return this.#timeOut();
+        if (decision.kind === "time_out") return this.#timeOut({ name, message: `The next attempt of step "${name}" would start after the job's deadline` });
         current = { ...current, state: "waiting", error: message, until: decision.at };
         if (!this.#save(current, { name, status: "retrying", attempt, until: decision.at, error: message })) return ended();
         if (decision.at > Date.now()) return this.#suspend(decision.at);
@@ -372,8 +376,8 @@ class Slice implements Step {
     return ended();
   }
 
-  #timeOut(): Promise<never> {
-    this.end(timedOut());
+  #timeOut(step?: { name: string; message: string }): Promise<never> {
+    this.end(timedOut(step));
     return ended();
   }
 }
