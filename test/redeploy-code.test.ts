@@ -5,6 +5,7 @@ import { evictDurableObject } from "cloudflare:test";
 import * as v from "valibot";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { RunContext } from "../src/jobs/define";
+import { waitingForType } from "../src/job/retry";
 import { deployedCode, redeployed } from "./fixtures/jobs";
 import { allEvents, allSteps, alarmAt, clock, createJob, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 
@@ -52,6 +53,10 @@ it("a new job whose object does not have its type yet (a deploy under way) waits
   expect(waiting.state).toBe("queued");
   expect(waiting.error).toBeNull();
   expect(await alarmAt(id)).not.toBeNull();
+  // Its viewers are told why it stays queued, once, however many looks it takes.
+  const told = (await allEvents(id)).filter((event) => event.type === "log");
+  expect(told.map((event) => event.data)).toEqual([{ level: "warn", message: waitingForType("test-deployed") }]);
+  expect(waitingForType("test-deployed")).toMatch(/^Job type "test-deployed" has not reached this job's Durable Object yet/);
 
   redeployed.removedTypes = [];
   await evictDurableObject(stubOf(id));

@@ -8,7 +8,7 @@ import { fromHex, sameBytes, sha256 } from "../lib/crypto";
 import { isTerminal } from "../lib/job-state";
 import type { Budget, BudgetLimit, EventPage, JobErrorInfo, JobEvent, JobListing, JobSnapshot, Json, StepPage, TerminalState, WebhookStatus } from "../protocol";
 import { limitExceeded, startSlice, timedOut, type RunningSlice, type SliceOutcome } from "./engine";
-import { decideMissingType } from "./retry";
+import { decideMissingType, waitingForType } from "./retry";
 import { EventLog } from "./event-log";
 import { CLOSE, Fanout, MAX_CLIENT_KEY, tooManySubscribers } from "../lib/fanout";
 import { GONE_REASONS, isTerminalEvent, seenToEnd } from "../lib/job-state";
@@ -428,7 +428,12 @@ export class JobObject extends DurableObject<Env> {
     if (!definition) {
       const missing = decideMissingType({ type: job.type, started: job.started_at !== null, createdAt: job.created_at, now: Date.now(), deadline: job.deadline_at });
       if (missing.kind === "wait") {
-        // Left queued, as it is: nothing of it has run. A long wait's viewers are bridged, as a sleep's are.
+        // Left queued, as it is: nothing of it has run; its viewers are told why once (its log
+        // holds only its queued state until then). A long wait's viewers are bridged, as a sleep's are.
+        if (this.#store.lastSeq() === 1) {
+          this.#events(job).append("log", { level: "warn", message: waitingForType(job.type) }, true);
+          this.#events(job).flush();
+        }
         this.#waitUntil(missing.at);
         return this.#arm(missing.at);
       }

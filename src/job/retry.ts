@@ -49,6 +49,11 @@ export interface MissingType {
   deadline: number;
 }
 
+/** What a job waiting for its type tells its viewers, once. */
+export function waitingForType(type: string): string {
+  return `Job type "${type}" has not reached this job's Durable Object yet (a deploy under way): the job waits queued until it does, or fails at its deadline`;
+}
+
 export type MissingTypeDecision = { kind: "wait"; at: number } | { kind: "fail"; message: string };
 
 /**
