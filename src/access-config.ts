@@ -9,8 +9,10 @@ import { sha256 } from "./lib/crypto";
 export interface AccessConfig {
   /** SHA-256 of each owner token, with its owner. */
   tokens: { owner: string; hash: Uint8Array }[];
-  jwtSecret: string | null;
-  jobIdSecret: string;
+  /** HS256 keys a JWT may be signed with: JWT_SECRET, then JWT_SECRET_PREVIOUS while a rotation lasts. Empty: JWTs are off. */
+  jwtSecrets: string[];
+  /** HMAC keys of job ids: the first (JOB_ID_SECRET) tags new ids; ids tagged by any (JOB_ID_SECRET_PREVIOUS) are genuine. */
+  jobIdSecrets: string[];
   publicTypes: ReadonlySet<string>;
   allowedOrigins: readonly string[];
   publicOrigin: string | null;
@@ -36,7 +38,7 @@ const DEV_SECRETS = new Set([
 const cache = new Map<string, Promise<AccessConfig>>();
 
 export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
-  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.API_TOKENS, env.JWT_SECRET, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
+  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.JOB_ID_SECRET_PREVIOUS, env.API_TOKENS, env.JWT_SECRET, env.JWT_SECRET_PREVIOUS, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
   let access = cache.get(key);
   if (!access) {
     access = parseAccess(env, loopback);
@@ -63,6 +65,12 @@ async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   };
   const jobIdSecret = secret("JOB_ID_SECRET", env.JOB_ID_SECRET, true) ?? "";
   const jwtSecret = secret("JWT_SECRET", env.JWT_SECRET, false);
+  // A previous secret only verifies, for as long as a rotation lasts (see the README).
+  const previousJobIdSecret = secret("JOB_ID_SECRET_PREVIOUS", env.JOB_ID_SECRET_PREVIOUS, false);
+  const previousJwtSecret = secret("JWT_SECRET_PREVIOUS", env.JWT_SECRET_PREVIOUS, false);
+  if (previousJwtSecret !== null && jwtSecret === null) problems.push("JWT_SECRET_PREVIOUS is set without JWT_SECRET");
+  const jobIdSecrets = previousJobIdSecret === null ? [jobIdSecret] : [jobIdSecret, previousJobIdSecret];
+  const jwtSecrets = jwtSecret === null ? [] : previousJwtSecret === null ? [jwtSecret] : [jwtSecret, previousJwtSecret];
   const tokens = await parseTokens(env.API_TOKENS ?? "", problems, loopback);
   const origins = (name: string, value: string | undefined) => list(value).flatMap((origin) => {
     const parsed = originOf(origin);
@@ -75,7 +83,7 @@ async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   if (env.WEBHOOK_SECRET && webhookKey === null) problems.push("WEBHOOK_SECRET must be whsec_ and the base64 of 24 to 64 random bytes");
   const publicOrigin = env.PUBLIC_ORIGIN ? originOf(env.PUBLIC_ORIGIN) : null;
   if (env.PUBLIC_ORIGIN && publicOrigin === null) problems.push("PUBLIC_ORIGIN is not an origin such as https://jobs.example.com");
-  return { tokens, jwtSecret, jobIdSecret, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, webhookKey, webhookOrigins, problems };
+  return { tokens, jwtSecrets, jobIdSecrets, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, webhookKey, webhookOrigins, problems };
 }
 
 async function parseTokens(value: string, problems: string[], loopback: boolean): Promise<AccessConfig["tokens"]> {

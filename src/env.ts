@@ -11,10 +11,14 @@ export interface Env {
   /** Creates by each owner; optional (no limit without it). */
   OWNER_CREATE_LIMIT?: RateLimit;
   JOB_ID_SECRET?: string;
+  /** The JOB_ID_SECRET before a rotation: ids it tagged stay valid while it is set. */
+  JOB_ID_SECRET_PREVIOUS?: string;
   /** `owner=token` pairs separated by commas. */
   API_TOKENS?: string;
   /** HS256 key for JWTs minted by the deployer's backend. */
   JWT_SECRET?: string;
+  /** The JWT_SECRET before a rotation: JWTs it signed are taken while it is set. */
+  JWT_SECRET_PREVIOUS?: string;
   /** Job types anonymous visitors may create, comma-separated. */
   PUBLIC_JOB_TYPES?: string;
   /** Other sites that may call the API from browsers, comma-separated origins. */

@@ -166,7 +166,7 @@ export class OwnerJobs extends RpcTarget implements OwnerJobsApi {
   }
 
   async #job(id: string) {
-    if (typeof id !== "string" || !(await isGenuineJobId(this.deployment.access.jobIdSecret, id))) throw notFound();
+    if (typeof id !== "string" || !(await isGenuineJobId(this.deployment.access.jobIdSecrets, id))) throw notFound();
     return jobStub(this.deployment.env, id);
   }
 }

@@ -69,12 +69,12 @@ async function fromAuthorization(header: string, access: AccessConfig): Promise<
 
 /** A credential is read as a JWT when JWTs are configured and it has a JWT's three parts; as an owner token otherwise. */
 export function isJwt(credential: string, access: AccessConfig): boolean {
-  return access.jwtSecret !== null && access.jwtSecret !== "" && credential.split(".").length === 3;
+  return access.jwtSecrets.length > 0 && credential.split(".").length === 3;
 }
 
 /** An owner token or a JWT, as sent in `Authorization: Bearer` or typed into the dashboard's sign-in. */
 export async function fromCredential(credential: string, access: AccessConfig): Promise<Principal & { kind: "owner" }> {
-  if (isJwt(credential, access)) return fromJwt(credential, access.jwtSecret!);
+  if (isJwt(credential, access)) return fromJwt(credential, access.jwtSecrets);
   const owner = await ownerOfToken(credential, access);
   if (owner === null) throw unauthorized("This token is not one of this deployment's owner tokens");
   return { kind: "owner", owner };
@@ -90,17 +90,25 @@ async function ownerOfToken(token: string, access: AccessConfig): Promise<string
   return owner;
 }
 
-async function fromJwt(token: string, secret: string): Promise<Principal & { kind: "owner" }> {
-  let payload: Record<string, unknown>;
-  try {
-    // Hono (4.13) calls an `exp` that is no number "expired" (JwtTokenExpired), and says so
-    // before checking the signature; and it takes no clock skew for `nbf` and `iat`. The
-    // time claims are checked here, after the signature (jwtTimeProblem).
-    payload = (await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false })) as Record<string, unknown>;
-  } catch {
-    // Signature, algorithm, a payload that is no object: all untrusted input, all 401.
-    throw unauthorized("The JWT is not valid (signature, algorithm or claims)");
+/** A JWT's payload and the key of `secrets` that signed it; null when none did. */
+export async function verifyJwt(token: string, secrets: readonly string[]): Promise<{ payload: Record<string, unknown>; secret: string } | null> {
+  for (const secret of secrets) {
+    try {
+      // Hono (4.13) calls an `exp` that is no number "expired" (JwtTokenExpired), and says so
+      // before checking the signature; and it takes no clock skew for `nbf` and `iat`. The
+      // time claims are checked by the caller, after the signature (jwtTimeProblem).
+      return { payload: (await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false })) as Record<string, unknown>, secret };
+    } catch {
+      // Signature, algorithm, a payload that is no object: untrusted input; the next key, or a 401.
+    }
   }
+  return null;
+}
+
+async function fromJwt(token: string, secrets: readonly string[]): Promise<Principal & { kind: "owner" }> {
+  const verified = await verifyJwt(token, secrets);
+  if (!verified) throw unauthorized("The JWT is not valid (signature, algorithm or claims)");
+  const { payload } = verified;
   const problem = jwtTimeProblem(payload, Math.floor(Date.now() / 1000));
   if (problem) throw unauthorized(problem);
   const expiresAt = payload.exp as number; // checked by jwtTimeProblem

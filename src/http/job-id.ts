@@ -39,10 +39,13 @@ export async function mintJobId(secret: string, idempotency?: ScopedKey): Promis
   return toBase64Url(new Uint8Array([...random, ...tag]));
 }
 
-/** True only for ids this deployment minted. */
-export async function isGenuineJobId(secret: string, id: string): Promise<boolean> {
+/** True only for ids this deployment minted, with any of its id secrets (the current one and, during a rotation, the previous). */
+export async function isGenuineJobId(secrets: readonly string[], id: string): Promise<boolean> {
   if (!JOB_ID_PATTERN.test(id)) return false;
   const bytes = fromBase64Url(id);
-  const expected = (await hmac(secret, "job-id", bytes.slice(0, RANDOM_BYTES))).slice(0, TAG_BYTES);
-  return crypto.subtle.timingSafeEqual(expected, bytes.slice(RANDOM_BYTES));
+  for (const secret of secrets) {
+    const expected = (await hmac(secret, "job-id", bytes.slice(0, RANDOM_BYTES))).slice(0, TAG_BYTES);
+    if (crypto.subtle.timingSafeEqual(expected, bytes.slice(RANDOM_BYTES))) return true;
+  }
+  return false;
 }

@@ -38,7 +38,7 @@ export function jobsApp(): Hono<AppEnv> {
   for (const path of ["/:id", "/:id/*"]) {
     jobs.use(path, async (c, next) => {
       const id = c.req.param("id") ?? "";
-      if (!(await isGenuineJobId(c.var.access.jobIdSecret, id))) throw notFound();
+      if (!(await isGenuineJobId(c.var.access.jobIdSecrets, id))) throw notFound();
       c.set("jobId", id);
       c.set("job", jobStub(c.env, id));
       await next();

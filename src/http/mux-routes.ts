@@ -95,14 +95,14 @@ function noneExists(): ApiError {
  * seen (the job's object answers its GET so), or something to follow.
  */
 async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "subscribed"> {
-  const snapshot = (await isGenuineJobId(c.var.access.jobIdSecret, source)) ? await jobStub(c.env, source).snapshot() : null;
+  const snapshot = (await isGenuineJobId(c.var.access.jobIdSecrets, source)) ? await jobStub(c.env, source).snapshot() : null;
   if (!snapshot) return "gone";
   return resuming && seenToEnd(snapshot, since) ? "ended" : "subscribed";
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
   return async (source, since) => {
-    if (!(await isGenuineJobId(c.var.access.jobIdSecret, source))) return new Response(null, { status: 404 });
+    if (!(await isGenuineJobId(c.var.access.jobIdSecrets, source))) return new Response(null, { status: 404 });
     const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c) };
     if (c.req.header("Last-Event-ID") !== undefined) query.resume = "";
     return openSocket(jobStub(c.env, source), query);

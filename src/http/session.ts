@@ -16,7 +16,7 @@ import type { AccessConfig } from "../access-config";
 import { randomToken, sha256, toHex } from "../lib/crypto";
 import { indexShard } from "../owners/shards";
 import type { AppEnv } from "./app-env";
-import { isJwt, type Principal } from "./auth";
+import { isJwt, verifyJwt, type Principal } from "./auth";
 import { ApiError } from "./errors";
 import { isFormPost } from "./pages";
 
@@ -36,7 +36,7 @@ const UNSAFE = /^(POST|PUT|PATCH|DELETE)$/;
 
 /** The session key is derived from JOB_ID_SECRET, apart from the keys that tag job ids. */
 function sessionKey(access: AccessConfig): string {
-  return `${access.jobIdSecret}\u0000dashboard-session`;
+  return `${access.jobIdSecrets[0]}\u0000dashboard-session`;
 }
 
 /** What a session is bound to: an owner token (by its hash, as API_TOKENS is kept), or the JWT key its JWT was signed with. */
@@ -52,7 +52,7 @@ async function binding(access: AccessConfig, material: string): Promise<string> 
 async function credentialStillValid(access: AccessConfig, session: SessionClaims): Promise<boolean> {
   if (typeof session.cred !== "string") return false;
   const materials = [
-    ...(access.jwtSecret ? [jwtMaterial(access.jwtSecret)] : []),
+    ...access.jwtSecrets.map(jwtMaterial),
     ...access.tokens.filter((token) => token.owner === session.sub).map((token) => tokenMaterial(token.hash)),
   ];
   for (const material of materials) if ((await binding(access, material)) === session.cred) return true;
@@ -64,7 +64,9 @@ export async function startSession(c: Context<AppEnv>, owner: Principal & { kind
   const now = Math.floor(Date.now() / 1000);
   const exp = Math.min(now + SESSION_TTL_S, owner.expiresAt ?? Infinity);
   const { access } = c.var;
-  const material = isJwt(credential, access) ? jwtMaterial(access.jwtSecret!) : tokenMaterial(await sha256(credential));
+  // Bound to the key that signed the JWT: a session started during a rotation ends once the previous key is dropped.
+  const signedBy = isJwt(credential, access) ? (await verifyJwt(credential, access.jwtSecrets))?.secret : undefined;
+  const material = signedBy !== undefined ? jwtMaterial(signedBy) : tokenMaterial(await sha256(credential));
   const cred = await binding(access, material);
   const claims = { sub: owner.owner, exp, sid: randomToken(), csrf: randomToken(), cred, ...(owner.types ? { types: [...owner.types] } : {}) };
   const cookie = await sign(claims, sessionKey(c.var.access), "HS256");

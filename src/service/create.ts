@@ -52,7 +52,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
   if (request.webhookUrl !== null) checkWebhook(request.webhookUrl, principal, access);
   await checkRateLimit(d.env, principal);
 
-  const id = await mintJobId(access.jobIdSecret, idempotencyKey);
+  const id = await mintJobId(access.jobIdSecrets[0]!, idempotencyKey);
   const controlToken = randomToken();
   const owner = principal.kind === "owner" ? principal.owner : null;
   const createdAt = Date.now();
