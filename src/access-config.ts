@@ -38,7 +38,7 @@ const DEV_SECRETS = new Set([
 const cache = new Map<string, Promise<AccessConfig>>();
 
 export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
-  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.JOB_ID_SECRET_PREVIOUS, env.API_TOKENS, env.JWT_SECRET, env.JWT_SECRET_PREVIOUS, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_ORIGINS, loopback]);
+  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.JOB_ID_SECRET_PREVIOUS, env.API_TOKENS, env.JWT_SECRET, env.JWT_SECRET_PREVIOUS, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_SECRET_PREVIOUS, env.WEBHOOK_ORIGINS, loopback]);
   let access = cache.get(key);
   if (!access) {
     access = parseAccess(env, loopback);
@@ -81,6 +81,10 @@ async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   const webhookOrigins = origins("WEBHOOK_ORIGINS", env.WEBHOOK_ORIGINS);
   const webhookKey = env.WEBHOOK_SECRET ? webhookKeyOf(env.WEBHOOK_SECRET) : null;
   if (env.WEBHOOK_SECRET && webhookKey === null) problems.push("WEBHOOK_SECRET must be whsec_ and the base64 of 24 to 64 random bytes");
+  if (env.WEBHOOK_SECRET_PREVIOUS) {
+    if (!env.WEBHOOK_SECRET) problems.push("WEBHOOK_SECRET_PREVIOUS is set without WEBHOOK_SECRET");
+    else if (webhookKeyOf(env.WEBHOOK_SECRET_PREVIOUS) === null) problems.push("WEBHOOK_SECRET_PREVIOUS must be whsec_ and the base64 of 24 to 64 random bytes");
+  }
   const publicOrigin = env.PUBLIC_ORIGIN ? originOf(env.PUBLIC_ORIGIN) : null;
   if (env.PUBLIC_ORIGIN && publicOrigin === null) problems.push("PUBLIC_ORIGIN is not an origin such as https://jobs.example.com");
   return { tokens, jwtSecrets, jobIdSecrets, publicTypes: new Set(list(env.PUBLIC_JOB_TYPES)), allowedOrigins, publicOrigin, webhookKey, webhookOrigins, problems };
@@ -134,10 +138,28 @@ export function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
+/**
+ * The keys webhooks are signed with: WEBHOOK_SECRET's, then during a rotation
+ * WEBHOOK_SECRET_PREVIOUS's (a receiver still on the old secret verifies too). Empty:
+ * webhooks are off. (A malformed secret is a problem the Worker reports; it signs nothing.)
+ */
+export function webhookKeysOf(env: Pick<Env, "WEBHOOK_SECRET" | "WEBHOOK_SECRET_PREVIOUS">): Uint8Array[] {
+  const current = env.WEBHOOK_SECRET ? webhookKeyOf(env.WEBHOOK_SECRET) : null;
+  if (current === null) return [];
+  const previous = env.WEBHOOK_SECRET_PREVIOUS ? webhookKeyOf(env.WEBHOOK_SECRET_PREVIOUS) : null;
+  return previous === null ? [current] : [current, previous];
+}
+
 /** A Standard Webhooks secret's key bytes, or null when it is not one. */
 export function webhookKeyOf(secret: string): Uint8Array | null {
   const match = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(secret);
   if (!match) return null;
-  const bytes = Uint8Array.from(atob(match[1]!), (char) => char.charCodeAt(0));
+  let text: string;
+  try {
+    text = atob(match[1]!);
+  } catch {
+    return null; // base64 letters that do not make bytes ("whsec_short": a length atob refuses)
+  }
+  const bytes = Uint8Array.from(text, (char) => char.charCodeAt(0));
   return bytes.length >= 24 && bytes.length <= 64 ? bytes : null;
 }

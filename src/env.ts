@@ -27,6 +27,8 @@ export interface Env {
   PUBLIC_ORIGIN?: string;
   /** Signs completion webhooks (Standard Webhooks): `whsec_` and base64 of 24 to 64 random bytes. */
   WEBHOOK_SECRET?: string;
+  /** The WEBHOOK_SECRET before a rotation: webhooks are signed with both while it is set. */
+  WEBHOOK_SECRET_PREVIOUS?: string;
   /** Origins completion webhooks may be sent to, comma-separated (https, or http for listed local ones). */
   WEBHOOK_ORIGINS?: string;
   RETENTION?: string;

@@ -27,6 +27,10 @@ it.each([
   [{ JOB_ID_SECRET_PREVIOUS: "too-short" }, "JOB_ID_SECRET_PREVIOUS is shorter than 32 bytes"],
   [{ JWT_SECRET_PREVIOUS: DEV }, "JWT_SECRET_PREVIOUS is the development value"],
   [{ JWT_SECRET: undefined, JWT_SECRET_PREVIOUS: TEST_SECRETS.JWT_SECRET }, "JWT_SECRET_PREVIOUS is set without JWT_SECRET"],
+  // Base64 letters of a length that makes no bytes: a 500 on every route before.
+  [{ WEBHOOK_SECRET: "whsec_short" }, "WEBHOOK_SECRET must be whsec_"],
+  [{ WEBHOOK_SECRET_PREVIOUS: `whsec_${btoa("p".repeat(32))}` }, "WEBHOOK_SECRET_PREVIOUS is set without WEBHOOK_SECRET"],
+  [{ WEBHOOK_SECRET: `whsec_${btoa("n".repeat(32))}`, WEBHOOK_SECRET_PREVIOUS: "whsec_short" }, "WEBHOOK_SECRET_PREVIOUS must be whsec_"],
   [{ API_TOKENS: "alice=short" }, "API_TOKENS pair 1: the token is shorter than 20 characters"],
   [{ API_TOKENS: "no-equals-sign-in-this-pair-at-all" }, "pair 1 is not owner=token"],
   [{ ALLOWED_ORIGINS: "https://app.example/path" }, "ALLOWED_ORIGINS lists"],

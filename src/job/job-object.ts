@@ -16,7 +16,7 @@ import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
 import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
-import { webhookKeyOf } from "../access-config";
+import { webhookKeysOf } from "../access-config";
 import { listingOf } from "../owners/listing";
 import type { AdmitOutcome } from "../owners/owner-index";
 import { admitJob, indexFor } from "../owners/shards";
@@ -583,7 +583,7 @@ export class JobObject extends DurableObject<Env> {
   async #sendWebhook(job: JobRow, webhook: WebhookRecord): Promise<void> {
     const now = Date.now();
     if (webhook.next !== null && webhook.next > now) return this.#arm(webhook.next);
-    const key = this.env.WEBHOOK_SECRET ? webhookKeyOf(this.env.WEBHOOK_SECRET) : null;
+    const keys = webhookKeysOf(this.env);
     const body = webhookBody({
       id: job.id, type: job.type, state: job.state, tags: JSON.parse(job.tags) as string[],
       result: job.result === null ? null : (JSON.parse(job.result) as Json), error: job.error === null ? null : (JSON.parse(job.error) as JobErrorInfo),
@@ -591,9 +591,9 @@ export class JobObject extends DurableObject<Env> {
     }, now);
     const id = `msg_${job.id}`;
     const timestamp = Math.floor(now / 1000);
-    const result = key === null
+    const result = keys.length === 0
       ? { ok: false as const, error: "webhooks are not configured on this deployment (WEBHOOK_SECRET)", final: true }
-      : await sendWebhook(webhook.url, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await webhookSignature(key, id, timestamp, body) }, body);
+      : await sendWebhook(webhook.url, { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await webhookSignature(keys, id, timestamp, body) }, body);
     // Deleted while the attempt was on its way (a slow receiver has up to its timeout):
     // there is nothing left to record it in, nor any retry to arm.
     if (this.#store.job() === null) return;

@@ -40,10 +40,14 @@ export function webhookBody(job: CompletedJob, now: number): string {
   });
 }
 
-export async function webhookSignature(key: Uint8Array, id: string, timestamp: number, body: string): Promise<string> {
-  const hmac = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const signature = await crypto.subtle.sign("HMAC", hmac, new TextEncoder().encode(`${id}.${timestamp}.${body}`));
-  return `v1,${toBase64(new Uint8Array(signature))}`;
+/** One signature per key, space-separated, as the specification has it for a key rotation. */
+export async function webhookSignature(keys: readonly Uint8Array[], id: string, timestamp: number, body: string): Promise<string> {
+  const content = new TextEncoder().encode(`${id}.${timestamp}.${body}`);
+  const signatures = await Promise.all(keys.map(async (key) => {
+    const hmac = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    return `v1,${toBase64(new Uint8Array(await crypto.subtle.sign("HMAC", hmac, content)))}`;
+  }));
+  return signatures.join(" ");
 }
 
 /** `final`: no attempt could succeed (no secret to sign with), so there is no retry. */
