@@ -118,6 +118,11 @@ async function follow(since: number): Promise<void> {
   });
   try {
     for await (const event of events) onEvent(event);
+    // Its last lines are shown before the page says the stream has ended, not up to a batch later.
+    if (batch) {
+      clearTimeout(batch);
+      showPending();
+    }
     showStatus("ended");
   } catch (error) {
     if (error instanceof ApiRequestError && (error.status === 404 || error.status === 410)) showStatus("gone");

@@ -39,6 +39,9 @@ it("reconnects after a restart of wrangler dev and follows the job to its end", 
 
   await waitForText(page, "#live-status", /^(Live|)$/, 30_000);
   await waitForText(page, "#job-state", "Succeeded", 40_000);
+  // A page that reconnects after the job's end shows the new snapshot at once and the lines
+  // it missed from the replay that follows (a batch later): wait for them, then hold them exact.
+  await waitForLogLines(page, expected.length);
   expect(await logMessages(page)).toEqual(expected);
   const seqs = await logSeqs(page);
   expect(new Set(seqs).size).toBe(seqs.length);
