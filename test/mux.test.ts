@@ -7,7 +7,7 @@ import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, MuxServerFrame } from "../src/protocol";
 import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
-import { parseSse } from "./live-helpers";
+import { openSocket, parseSse } from "./live-helpers";
 
 useVirtualClock();
 
@@ -158,6 +158,25 @@ it("answers an SSE request for jobs that are all gone 410, and a reconnect after
   expect(mixed.map((m) => JSON.parse(m.data!) as MuxServerFrame).some((f) => f.type === "error" && f.source === deleted)).toBe(true);
   const reconnect = await SELF.fetch(`${BASE}/live/sse?sources=${done},${deleted}`, { headers: { "Last-Event-ID": `${doneEnd.lastSeq}.0` } });
   expect(reconnect.status).toBe(204);
+});
+
+it("answers an SSE request whose every job refuses it (too many subscribers) 429 with Retry-After, as /jobs/:id/sse does, not a 200 that ends at once (an EventSource was back every 2 s)", async () => {
+  const full = await createJob("sleepy", { duration: "1 hour" });
+  const deleted = await createJob("demo", { intervalMs: 0 });
+  expect((await SELF.fetch(`${BASE}/jobs/${deleted}`, { method: "DELETE", headers: auth() })).status).toBe(204);
+  const ip = "10.7.7.7";
+  const mine = await Promise.all(Array.from({ length: 20 }, () => openSocket(full, "", ip)));
+  for (const sources of [full, `${full},${deleted}`]) {
+    const refused = await SELF.fetch(`${BASE}/live/sse?sources=${sources}`, { headers: { "CF-Connecting-IP": ip } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBe("10");
+    expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers" } });
+  }
+  // Another client still follows it; and one source that can be followed keeps the stream, the refused one's error in it.
+  const other = await SELF.fetch(`${BASE}/live/sse?sources=${full}`, { headers: { "CF-Connecting-IP": "10.7.7.8" } });
+  expect(other.status).toBe(200);
+  await other.body!.cancel();
+  for (const client of mine) client.socket.close(1000, "bye");
 });
 
 it("refuses an SSE source longer than any job id with a 400 that does not repeat it, as the WebSocket refuses its frame", async () => {

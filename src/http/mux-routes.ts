@@ -279,9 +279,12 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
   // its object unreachable) is the answer, 429 or 503, which a client backs off from. A
   // 200 that ended at once counted as connected: our client came back within half a
   // second, for as long as the shard refused (a 21st dashboard tab of one owner: for good).
+  // So too a /live response none of whose jobs could be followed because they were full (an
+  // EventSource was back every 2 s for as long); a job gone or unreachable is said in its
+  // error frame (see nothingToFollow; an EventSource retries an unreachable one by itself).
   let refusal: ApiError | null = null;
   const refused = (code: string, message: string) => {
-    if (!isFeed) return;
+    if (!isFeed && code !== "too_many_subscribers") return;
     const busy = code === "too_many_subscribers";
     refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": String(busy ? SUBSCRIBER_RETRY_AFTER_S : 1) });
   };
@@ -319,7 +322,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
   paced.write(`retry: ${RETRY_MS}\n\n`);
   const outcomes = await Promise.all([...positions].map(([source, since]) => hub.subscribe(source, since)));
   // Only as it begins: later, the response ends and the client comes back (see `ended`).
-  if (refusal) {
+  if (refusal && (isFeed || !outcomes.includes("subscribed"))) {
     finish();
     throw refusal;
   }
