@@ -119,8 +119,13 @@ export async function readDeploymentAccess(env: Env, loopback: boolean, types: P
   return problems.length ? { ...access, problems: [...access.problems, ...problems] } : access;
 }
 
-function list(value: string | undefined): string[] {
-  return (value ?? "").split(",").map((item) => item.trim()).filter(Boolean);
+/**
+ * A comma-separated var. wrangler.toml may give one as a TOML array, a number or a boolean
+ * where text is typed (`PUBLIC_JOB_TYPES = ["demo"]`): read as its text ("demo", "false"),
+ * which a problem then names if it is not a list of ours; `.split` on it was a 500 on every route.
+ */
+function list(value: unknown): string[] {
+  return (value === undefined || value === null ? "" : String(value)).split(",").map((item) => item.trim()).filter(Boolean);
 }
 
 /** The origin of an http(s) URL with nothing else in it, or null. */

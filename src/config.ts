@@ -64,7 +64,7 @@ export function parseBytes(value: string): number | null {
 /** "steps=10000, events=100000, bytes=64 MiB, runTime=7 days": each part optional, the rest from `fallback`. */
 export function parseBudget(value: string | undefined, fallback: Budget): Budget {
   const budget = { ...fallback };
-  for (const part of (value ?? "").split(",")) {
+  for (const part of varText(value).split(",")) {
     const parsed = budgetPart(part.trim());
     if (!parsed) continue; // configProblems reports it
     if (parsed.key === "runTime") budget.runTimeMs = parsed.value;

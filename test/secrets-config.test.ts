@@ -45,6 +45,13 @@ it.each([
   [{ RETENTION: -1 as unknown as string }, 'RETENTION is "-1", which is not a duration'],
   [{ JOB_BUDGET: "steps=lots, bytes=64 MiB" }, 'JOB_BUDGET has "steps=lots", which is not'],
   [{ PUBLIC_JOB_BUDGET: "runtime=10 minutes" }, 'PUBLIC_JOB_BUDGET has "runtime=10 minutes"'],
+  // Base64 of no whole bytes (a character cut off when pasted): atob threw, a 500 on every route, /health included.
+  [{ WEBHOOK_SECRET: `whsec_${"A".repeat(41)}` }, "WEBHOOK_SECRET must be whsec_ and the base64 of 24 to 64 random bytes"],
+  // wrangler.toml may give a list var as a TOML array or a boolean: read as text (it was a 500 on every route, /health included).
+  [{ PUBLIC_JOB_TYPES: ["demo", "Echo"] as unknown as string }, 'PUBLIC_JOB_TYPES lists "Echo", which is not a job type of this Worker'],
+  [{ ALLOWED_ORIGINS: false as unknown as string }, 'ALLOWED_ORIGINS lists "false", which is not an origin'],
+  [{ WEBHOOK_ORIGINS: 8080 as unknown as string }, 'WEBHOOK_ORIGINS lists "8080", which is not an origin'],
+  [{ JOB_BUDGET: 5000 as unknown as string }, 'JOB_BUDGET has "5000", which is not'],
   // A typo in PUBLIC_JOB_TYPES closed that type to visitors without a word.
   [{ PUBLIC_JOB_TYPES: "demo,Echo" }, 'PUBLIC_JOB_TYPES lists "Echo", which is not a job type of this Worker'],
 ] as [Partial<Env>, string][])("answers 503 and reports %o in /health", async (overrides, problem) => {
