@@ -10,7 +10,7 @@ import { JobRegistry } from "../src/jobs/registry";
 import type { CreatedJob, JobList } from "../src/protocol";
 import { shardOf } from "../src/owners/shards";
 import { redeployed } from "./fixtures/jobs";
-import { auth, BASE, postJson, runToEnd, stubOf, useVirtualClock } from "./helpers";
+import { auth, BASE, postJson, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
@@ -51,4 +51,31 @@ it("lists a job once, in its final state, after a deploy raised INDEX_SHARDS whi
   expect(jobs.map((job) => job.id).sort()).toEqual([...ids].sort());
   expect(jobs.every((job) => job.state === "succeeded")).toBe(true);
   expect(counts).toMatchObject({ queued: 0, running: 0, waiting: 0, succeeded: ids.length });
+});
+
+it("resumes a feed from a position taken before a deploy raised INDEX_SHARDS: the new shards from their start (a 400 ended every open dashboard's feed for good)", async () => {
+  const token = await freshOwnerToken();
+  const before = await postJson("/jobs", { type: "sleepy", input: { duration: "1 minute" } }, {}, token);
+  expect(before.status).toBe(201);
+  const { feed } = await listUnder("1", token);
+  expect(feed.split(".")).toHaveLength(1);
+  const deployment = { ...env, ...TEST_SECRETS, INDEX_SHARDS: "4" } as Env;
+  const resumes: { query: string; headers: Record<string, string> }[] = [{ query: `?since=${feed}`, headers: {} }, { query: "", headers: { "Last-Event-ID": feed } }];
+  for (const resume of resumes) {
+    const response = await app.request(`${BASE}/feed/sse${resume.query}`, { headers: { ...auth(token), ...resume.headers } }, deployment);
+    expect(response.status).toBe(200);
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while ((text.match(/"type":"snapshot"/g) ?? []).length < 4) text += (await reader.read()).value ?? "";
+    expect(text).toContain('"source":"feed-3"');
+    await reader.cancel();
+  }
+  // A position for more shards than there are is still refused: INDEX_SHARDS is never lowered.
+  const more = await app.request(`${BASE}/feed/sse?since=${feed}.0.0.0.0`, { headers: auth(token) }, deployment);
+  expect(more.status).toBe(400);
+  // The WebSocket resumes so too.
+  const socket = await app.request(`${BASE}/feed/ws?since=${feed}`, { headers: { ...UPGRADE, ...auth(token) } }, deployment);
+  expect(socket.status).toBe(101);
+  socket.webSocket!.accept();
+  socket.webSocket!.close(1000, "bye");
 });

@@ -137,7 +137,7 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: 
   const refusal = upgradeRefusal(c.req.raw.headers);
   if (refusal) throw refusal;
   checkWebSocketOrigin(c);
-  const positions = decodePositions(sources, c.req.query("since"));
+  const positions = decodePositions(sources, c.req.query("since"), isFeed);
   if (!positions) throw new ApiError(400, "invalid_query", "since must give one seq per source, dot-separated");
   const { 0: client, 1: server } = new WebSocketPair();
   server.accept();
@@ -248,7 +248,7 @@ function parseClientFrame(text: string): MuxClientFrame | null {
  */
 async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: boolean, endsAt: number | null): Promise<Response> {
   const resuming = c.req.header("Last-Event-ID") !== undefined;
-  const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"));
+  const positions = decodePositions(sources, c.req.header("Last-Event-ID") ?? c.req.query("since"), isFeed);
   if (!positions) throw new ApiError(400, "invalid_query", "since and Last-Event-ID must give one seq per source, dot-separated");
   // A HEAD (routed here with GET) would hold subscribers for a body nobody reads: it
   // follows nothing, but answers as its GET would when there is nothing to follow.

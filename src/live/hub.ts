@@ -146,9 +146,15 @@ export function encodePositions(sources: readonly string[], positions: ReadonlyM
   return sources.map((source) => positions.get(source) ?? 0).join(".");
 }
 
-export function decodePositions(sources: readonly string[], text: string | undefined): Map<string, number> | null {
+/**
+ * `feed`: the sources are an owner index's shards, and a position taken before a deploy
+ * raised INDEX_SHARDS names fewer of them: the new ones, empty until then, are followed
+ * from their start (refused, it ended every open feed for good: a 400 stops a client).
+ */
+export function decodePositions(sources: readonly string[], text: string | undefined, feed = false): Map<string, number> | null {
   if (text === undefined || text === "") return new Map(sources.map((source) => [source, 0]));
   const parts = text.split(".");
-  if (parts.length !== sources.length || !parts.every((part) => /^\d{1,15}$/.test(part))) return null;
-  return new Map(sources.map((source, i) => [source, Number(parts[i])]));
+  const fits = parts.length === sources.length || (feed && parts.length < sources.length);
+  if (!fits || !parts.every((part) => /^\d{1,15}$/.test(part))) return null;
+  return new Map(sources.map((source, i) => [source, Number(parts[i] ?? 0)]));
 }
