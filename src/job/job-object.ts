@@ -15,7 +15,7 @@ import { GONE_REASONS, isTerminalEvent, seenToEnd } from "../lib/job-state";
 import { TextFormatter } from "../live/text";
 import { jobFrames } from "./job-frames";
 import { Reporter } from "./reporter";
-import { afterAttempt, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
+import { afterAttempt, keptForMs, sendWebhook, webhookBody, webhookSignature, type WebhookRecord } from "./webhook";
 import { webhookKeysOf } from "../access-config";
 import { listingOf } from "../owners/listing";
 import type { AdmitOutcome } from "../owners/owner-index";
@@ -533,7 +533,7 @@ export class JobObject extends DurableObject<Env> {
     // leave the owner's list showing the job waiting, and counting as active, until then.
     const reportBy = now + this.#watchdogMs;
     const nearer = job.owner !== null && alarmAt !== null && alarmAt > reportBy;
-    const expiresAt = now + this.#config.retentionMs;
+    const expiresAt = now + keptForMs(this.#config.retentionMs, job.webhook !== null);
     const outcome = "result" in end ? { result: JSON.stringify(end.result) } : { error: JSON.stringify(end.error) };
     this.#settleSteps(job);
     log.append("state", { state }, true);

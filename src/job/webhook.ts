@@ -11,6 +11,13 @@ import type { EventData, JobErrorInfo, JobState, Json, WebhookStatus } from "../
 export const RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000, 600_000];
 export const MAX_ATTEMPTS = RETRY_DELAYS_MS.length + 1;
 export const ATTEMPT_TIMEOUT_MS = 10_000;
+/** From a job's end to its webhook's last attempt at the latest: every wait, every attempt's timeout. */
+export const WEBHOOK_SPAN_MS = RETRY_DELAYS_MS.reduce((sum, delay) => sum + delay, 0) + MAX_ATTEMPTS * ATTEMPT_TIMEOUT_MS;
+
+/** How long a job is kept after its end: the retention, and with a webhook at least until its last attempt (and a minute for a late alarm). */
+export function keptForMs(retentionMs: number, hasWebhook: boolean): number {
+  return hasWebhook ? Math.max(retentionMs, WEBHOOK_SPAN_MS + 60_000) : retentionMs;
+}
 
 /** What the job stores of its webhook. */
 export interface WebhookRecord extends WebhookStatus {
