@@ -15,7 +15,7 @@
 import type {
   ApiError as ApiErrorBody, ClientFrame, CreatedJob, EventPage, FeedEntry, JobEvent, JobList, JobSnapshot, JobState, JobTypeInfo, Json, MuxServerFrame, ServerFrame, StepPage,
 } from "../protocol";
-import { isGoneReason, isTerminalEvent } from "../lib/job-state";
+import { isGoneReason, isTerminalEvent, seenToEnd } from "../lib/job-state";
 import { Channel } from "./channel";
 import { readSse } from "./sse-reader";
 
@@ -314,9 +314,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
    * One WebSocket: resolves when it closes, or when it stops answering or is aborted (then
    * it is closed without waiting for its closing handshake, which a dead connection never
    * completes); "refused" if it never opened, or was closed because its job is gone (then
-   * the caller learns so at once rather than after a reconnect's wait).
+   * the caller learns so at once rather than after a reconnect's wait); "seen" if its
+   * snapshot says the job ended at or before `since` (as SSE's 204 does: nothing will come).
    */
-  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused"> {
+  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused" | "seen"> {
     const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
@@ -324,12 +325,12 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       let over = false;
       let heardAt = Date.now();
       let pingedAt: number | null = null;
-      const done = (gone = false) => {
+      const done = (gone = false, seen = false) => {
         if (over) return;
         over = true;
         clearInterval(watch);
         signal.removeEventListener("abort", abort);
-        resolve(opened && !gone ? "closed" : "refused");
+        resolve(seen ? "seen" : opened && !gone ? "closed" : "refused");
       };
       const abort = () => {
         socket.close(1000, "aborted");
@@ -358,8 +359,16 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         const text = String(message.data);
         if (text === "pong") return;
         const frame = JSON.parse(text) as ServerFrame;
-        if (frame.type === "snapshot") options.onSnapshot?.(frame.snapshot);
-        else if (frame.type === "presence") options.onPresence?.(frame.viewers);
+        if (frame.type === "snapshot") {
+          options.onSnapshot?.(frame.snapshot);
+          // A job that ended at or before `since` sends nothing more, and Node's close event
+          // comes only some 10 s later (see below): without this, every reconnect met the
+          // same snapshot and the follow never ended.
+          if (seenToEnd(frame.snapshot, since)) {
+            socket.close(1000);
+            done(false, true);
+          }
+        } else if (frame.type === "presence") options.onPresence?.(frame.viewers);
         // Everything before the mark was handled (delivered to the iterator's queue): answer it.
         else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
         else {

@@ -2,7 +2,7 @@
 // its ping, or an SSE stream without even a heartbeat, is dropped and resumed after the
 // last event, where a half-open connection would otherwise look live until TCP gives up.
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
-import type { JobEvent, ServerFrame } from "../../src/protocol";
+import type { JobEvent, JobSnapshot, ServerFrame } from "../../src/protocol";
 import { createClient, type LiveStatus } from "../../src/sdk/client";
 
 beforeEach(() => {
@@ -305,4 +305,43 @@ it("ends a follow at once when its socket closes because the job was deleted, wi
   expect(gets).toEqual(["http://jobs.test/jobs/job-1"]);
   expect(failure).toMatchObject({ status: 410, code: "gone" });
   expect(FakeSocket.made).toHaveLength(1);
+});
+
+it("ends a WebSocket follow whose `since` is at or past the end of a job that has ended (it reconnected every 10 s for good)", async () => {
+  // The server answers such a socket with the snapshot alone, as SSE answers 204. Node's
+  // WebSocket fires `close` only some 10 s later, and each reconnect met the same snapshot.
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  for (const since of [3, 40]) {
+    const seqs: number[] = [];
+    let ended = false;
+    void (async () => {
+      for await (const event of client.follow("job-1", { since })) seqs.push(event.seq);
+      ended = true;
+    })();
+    const socket = FakeSocket.made.at(-1)!;
+    expect(socket.url).toBe(`ws://jobs.test/jobs/job-1/ws?since=${since}`);
+    socket.open();
+    socket.receive({ type: "snapshot", snapshot: { state: "succeeded", lastSeq: 3 } as JobSnapshot });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ended).toBe(true);
+    expect(socket.closed).toBe(true);
+  }
+  await vi.advanceTimersByTimeAsync(60_000);
+  expect(FakeSocket.made).toHaveLength(2);
+});
+
+it("follows on over a WebSocket whose snapshot shows an ended job with events after `since`", async () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  const seqs: number[] = [];
+  void (async () => {
+    for await (const event of client.follow("job-1", { since: 2 })) seqs.push(event.seq);
+  })();
+  const socket = FakeSocket.made[0]!;
+  socket.open();
+  socket.receive({ type: "snapshot", snapshot: { state: "succeeded", lastSeq: 3 } as JobSnapshot });
+  socket.receive({ type: "event", event: end(3) });
+  await vi.advanceTimersByTimeAsync(0);
+  expect(seqs).toEqual([3]);
 });
