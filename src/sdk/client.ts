@@ -30,6 +30,13 @@ import { readSse } from "./sse-reader";
 const SSE_SILENT_MS = 45_000;
 const PING_AFTER_MS = 20_000;
 const PONG_WITHIN_MS = 10_000;
+/**
+ * A connection not live this long after it was asked for (no WebSocket `open`, no SSE
+ * response headers) is dropped and tried again: one accepted but never answered (a server
+ * that hangs, a network that went during the handshake) otherwise held a follow at
+ * "connecting" for minutes (fetch's own limit, 300 s in Node) or for good (a WebSocket).
+ */
+const CONNECT_WITHIN_MS = 15_000;
 
 /** Each job type's input and result, by type name (`JobTypesOf<typeof yourTypes>`). */
 export type JobTypeMap = Record<string, { input: unknown; result: unknown }>;
@@ -195,8 +202,9 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       const outcome = this.#WebSocket
         ? await this.#followSocket(id, lastSeq, deliver, options, onLive, signal)
         : await this.#followSse(id, lastSeq, deliver, options, onLive, signal);
-      // A socket that failed before it opened may have met a job that is gone.
-      if (outcome === "refused") await this.get(id);
+      // A socket that failed before it opened may have met a job that is gone (unless it was
+      // dropped unanswered: then the next attempt asks).
+      if (outcome === "refused" && !signal.aborted) await this.#json("GET", `/jobs/${encodeURIComponent(id)}`, undefined, {}, signal);
       if (outcome === "seen") ended = true;
     });
     return channel;
@@ -274,8 +282,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       let retryAfterMs = 0;
       browser?.addEventListener("offline", drop);
       stopped.addEventListener("abort", drop);
+      const unanswered = setTimeout(drop, CONNECT_WITHIN_MS);
       try {
         await connect(() => {
+          clearTimeout(unanswered);
           failures = 0;
           options.onStatus?.("live");
         }, connection.signal);
@@ -287,6 +297,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         }
         if (error instanceof ApiRequestError) retryAfterMs = Math.min(error.retryAfterMs ?? 0, MAX_RETRY_AFTER_MS);
       } finally {
+        clearTimeout(unanswered);
         browser?.removeEventListener("offline", drop);
         stopped.removeEventListener("abort", drop);
       }
@@ -400,8 +411,8 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     return "closed";
   }
 
-  async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const response = await this.#request(method, path, body, { Accept: "application/json", ...headers });
+  async #json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
+    const response = await this.#request(method, path, body, { Accept: "application/json", ...headers }, signal);
     return (response.status === 204 ? undefined : await response.json()) as T;
   }
 

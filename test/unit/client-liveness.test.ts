@@ -345,3 +345,40 @@ it("follows on over a WebSocket whose snapshot shows an ended job with events af
   await vi.advanceTimersByTimeAsync(0);
   expect(seqs).toEqual([3]);
 });
+
+it("drops a WebSocket whose handshake is never answered, and tries again (it stayed 'connecting' for good)", async () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  const statuses: LiveStatus[] = [];
+  const events = followed(client, statuses);
+  const first = FakeSocket.made[0]!;
+  await vi.advanceTimersByTimeAsync(14_900);
+  expect(first.closed).toBe(false);
+  await vi.advanceTimersByTimeAsync(200);
+  expect(first.closed).toBe(true);
+  expect(statuses).toEqual(["connecting", "reconnecting"]);
+  expect(FakeSocket.made).toHaveLength(2);
+  const second = FakeSocket.made[1]!;
+  second.open();
+  second.receive({ type: "event", event: end(1) });
+  await vi.advanceTimersByTimeAsync(0);
+  expect(events.map((event) => event.seq)).toEqual([1]);
+});
+
+it("drops an SSE request whose response never comes, and tries again", async () => {
+  const asked: AbortSignal[] = [];
+  const fetcher = async (_url: string | URL | Request, init?: RequestInit) => {
+    asked.push(init!.signal!);
+    // An accepted connection that never answers: only an abort ends the wait.
+    return new Promise<Response>((_, reject) => init!.signal!.addEventListener("abort", () => reject(init!.signal!.reason)));
+  };
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: null, fetch: fetcher as typeof fetch, backoff: { initialMs: 1, maxMs: 1 } });
+  const statuses: LiveStatus[] = [];
+  followed(client, statuses);
+  await vi.advanceTimersByTimeAsync(14_900);
+  expect(asked).toHaveLength(1);
+  await vi.advanceTimersByTimeAsync(200);
+  expect(asked[0]!.aborted).toBe(true);
+  expect(asked).toHaveLength(2);
+  expect(statuses).toEqual(["connecting", "reconnecting"]);
+});
