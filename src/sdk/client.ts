@@ -57,6 +57,12 @@ export interface ClientOptions {
 
 export type LiveStatus = "connecting" | "live" | "reconnecting";
 
+/** How a connection hands a follow its events, and learns that the caller has taken them. */
+interface Reader {
+  deliver(event: JobEvent): void;
+  taken(): Promise<void>;
+}
+
 export interface FollowOptions {
   /** Start after this event (0: the whole history). */
   since?: number;
@@ -199,9 +205,10 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       if (isTerminalEvent(event)) ended = true;
     };
     void this.#keepUp(channel, options, () => ended, async (onLive, signal) => {
+      const read = { deliver, taken: () => channel.taken() };
       const outcome = this.#WebSocket
-        ? await this.#followSocket(id, lastSeq, deliver, options, onLive, signal)
-        : await this.#followSse(id, lastSeq, deliver, options, onLive, signal);
+        ? await this.#followSocket(id, lastSeq, read, options, onLive, signal)
+        : await this.#followSse(id, lastSeq, read, options, onLive, signal);
       // A socket that failed before it opened may have met a job that is gone (unless it was
       // dropped unanswered: then the next attempt asks).
       if (outcome === "refused" && !signal.aborted) await this.#json("GET", `/jobs/${encodeURIComponent(id)}`, undefined, {}, signal);
@@ -328,7 +335,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
    * the caller learns so at once rather than after a reconnect's wait); "seen" if its
    * snapshot says the job ended at or before `since` (as SSE's 204 does: nothing will come).
    */
-  #followSocket(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused" | "seen"> {
+  #followSocket(id: string, since: number, { deliver, taken }: Reader, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused" | "seen"> {
     const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
@@ -380,8 +387,14 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
             done(false, true);
           }
         } else if (frame.type === "presence") options.onPresence?.(frame.viewers);
-        // Everything before the mark was handled (delivered to the iterator's queue): answer it.
-        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
+        // Answered once the caller has taken everything before it: a caller that stops
+        // reading then holds the server back (256 KiB ahead at most), where answering on
+        // arrival queued the whole history here.
+        else if (frame.type === "mark") {
+          void taken().then(() => {
+            if (!over) socket.send(JSON.stringify({ type: "ack", token: frame.token } satisfies ClientFrame));
+          });
+        }
         else {
           deliver(frame.event);
           // The job has ended: stop here rather than wait for the socket's close event,
@@ -398,7 +411,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
   }
 
   /** One SSE response over fetch: resolves when it ends; "seen" if the job ended before `since`'s reconnect. */
-  async #followSse(id: string, since: number, deliver: (event: JobEvent) => void, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "seen"> {
+  async #followSse(id: string, since: number, { deliver, taken }: Reader, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "seen"> {
     const headers: Record<string, string> = { Accept: "text/event-stream", ...(since > 0 ? { "Last-Event-ID": String(since) } : {}) };
     const response = await this.#request("GET", `/jobs/${encodeURIComponent(id)}/sse`, undefined, headers, signal);
     if (response.status === 204) return "seen";
@@ -406,7 +419,12 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     for await (const message of readSse(response.body!, SSE_SILENT_MS)) {
       if (message.event === "snapshot") options.onSnapshot?.(JSON.parse(message.data) as JobSnapshot);
       else if (message.event === "presence") options.onPresence?.((JSON.parse(message.data) as { viewers: number }).viewers);
-      else if (message.id !== undefined) deliver(JSON.parse(message.data) as JobEvent);
+      else if (message.id !== undefined) {
+        deliver(JSON.parse(message.data) as JobEvent);
+        // Read on once the caller has taken it: the response's own flow control then holds
+        // the server back while the caller does not read.
+        await taken();
+      }
     }
     return "closed";
   }
