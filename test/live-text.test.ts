@@ -40,6 +40,13 @@ it("resumes after ?since", async () => {
   expect(await readText(id, `?since=${all.length - 1}`)).toHaveLength(2); // snapshot line, then the result
 });
 
+it("resumes after ?since with the percent and step a replay from the start shows there (it showed '-' until the next progress or step)", async () => {
+  const id = await createJob("demo", { intervalMs: 0 });
+  await runToEnd(id);
+  const whole = (await readText(id)).slice(1);
+  for (const since of [10, 19, whole.length - 1]) expect((await readText(id, `?since=${since}`)).slice(1)).toEqual(whole.slice(since));
+});
+
 it("follows a job from its create request with ?follow", async () => {
   const response = await postJson("/jobs?follow", { type: "demo", input: { intervalMs: 0 } });
   expect(response.status).toBe(201);

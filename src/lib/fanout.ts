@@ -406,6 +406,9 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const cursor = this.#track(sink, { format, client, sent: Math.min(since, logEnd) }, logEnd);
     cursor.viewers = this.#cursors.size;
     if ("state" in start) cursor.state = start.state;
+    // A resume replays from `since` in the state a replay from the start has there (the
+    // text view's columns: fresh ones showed "-" until the next progress or step event).
+    else if (cursor.sent > 0 && cursor.sent < logEnd) cursor.state = this.frames.resumeState(format, cursor.sent);
     if (sink instanceof DirectStream && sink.held) sink.held.base = cursor.sent;
     const frame = "snapshot" in start ? this.frames.snapshot(format, { ...start.snapshot, viewers: cursor.viewers }, since, cursor.state) : "";
     this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));

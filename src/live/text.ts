@@ -93,15 +93,20 @@ export class TextFormatter {
     return copy;
   }
 
-  /** The first line; `since` tells whether older events follow, which set their own columns. */
+  /**
+   * The first line, in the job's current columns. When older events follow (`since` before
+   * the snapshot's last), they go on from the columns this formatter had: none for a replay
+   * from the start, the columns at `since` for a resume (`after`).
+   */
   snapshot(snapshot: JobSnapshot, now: number, since: number): string {
+    const replay = since < snapshot.lastSeq ? this.copy() : null;
     this.#percent = percentOf(snapshot.progress);
     this.#step = (snapshot.steps.current ?? snapshot.steps.recent.at(-1))?.name ?? "-";
     const progress = snapshot.progress?.message ? ` — ${snapshot.progress.message}` : "";
     const line = this.#line(now, `job ${snapshot.id} (${snapshot.type}) ${STATE_PHRASES[snapshot.state]}${progress}`);
-    if (since < snapshot.lastSeq) {
-      this.#percent = null;
-      this.#step = "-";
+    if (replay) {
+      this.#percent = replay.#percent;
+      this.#step = replay.#step;
     }
     return line;
   }
