@@ -37,6 +37,13 @@ const PONG_WITHIN_MS = 10_000;
  * "connecting" for minutes (fetch's own limit, 300 s in Node) or for good (a WebSocket).
  */
 const CONNECT_WITHIN_MS = 15_000;
+/**
+ * A connection that stayed live this long was a success: the next drop backs off from the
+ * start again. One that ended sooner counts as a failed attempt, or a proxy that cuts every
+ * connection at once (or a server closing each socket as it opens) had the client back
+ * twice a second for good.
+ */
+const STAYED_LIVE_MS = 10_000;
 
 /** Each job type's input and result, by type name (`JobTypesOf<typeof yourTypes>`). */
 export type JobTypeMap = Record<string, { input: unknown; result: unknown }>;
@@ -290,10 +297,11 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
       browser?.addEventListener("offline", drop);
       stopped.addEventListener("abort", drop);
       const unanswered = setTimeout(drop, CONNECT_WITHIN_MS);
+      let liveAt: number | null = null;
       try {
         await connect(() => {
           clearTimeout(unanswered);
-          failures = 0;
+          liveAt = Date.now();
           options.onStatus?.("live");
         }, connection.signal);
       } catch (error) {
@@ -309,6 +317,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         stopped.removeEventListener("abort", drop);
       }
       if (done() || stopped.aborted) break;
+      if (liveAt !== null && Date.now() - liveAt >= STAYED_LIVE_MS) failures = 0;
       // No sooner than the server asked (a full job frees a slot only when a viewer leaves).
       const wait = Math.max(retryAfterMs, Math.random() * Math.min(maxMs, initialMs * 2 ** failures++));
       // A browser back online tries at once; the caller's abort ends the wait at once too.

@@ -438,3 +438,36 @@ it("reads an SSE response only as fast as the caller takes its events", async ()
   expect(seqs).toEqual(Array.from({ length: 99 }, (_, i) => i + 2));
   await events.return!();
 });
+
+it("backs off from connections that drop as soon as they open, and starts over after one that stayed up", async () => {
+  // Each connection that opened reset the backoff: a proxy that cut every connection at
+  // once had the client back twice a second for good (42 WebSockets in 20 s, measured).
+  vi.spyOn(Math, "random").mockReturnValue(0.99);
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 500, maxMs: 15_000 } });
+  const abort = new AbortController();
+  void (async () => {
+    for await (const _ of client.follow("job-1", { signal: abort.signal })) void _;
+  })();
+  const cutAtOnce = async (ms: number) => {
+    const socket = FakeSocket.made.at(-1)!;
+    socket.open();
+    await vi.advanceTimersByTimeAsync(ms);
+    socket.dispatchEvent(Object.assign(new Event("close"), { code: 1006, reason: "" }));
+  };
+  for (let i = 0; i < 40 && FakeSocket.made.length < 40; i++) {
+    const made = FakeSocket.made.length;
+    await cutAtOnce(100);
+    await vi.advanceTimersByTimeAsync(500);
+    if (FakeSocket.made.length === made) break;
+  }
+  // Waits of 0.5, 1, 2, 4 s...: the fifth connection is not there yet after 5 × 0.6 s.
+  expect(FakeSocket.made.length).toBeLessThan(5);
+  await vi.advanceTimersByTimeAsync(60_000);
+  const before = FakeSocket.made.length;
+  // One that stayed up 10 s: the next comes within the first wait again.
+  await cutAtOnce(10_000);
+  await vi.advanceTimersByTimeAsync(500);
+  expect(FakeSocket.made.length).toBe(before + 1);
+  abort.abort();
+});
