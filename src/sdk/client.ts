@@ -71,7 +71,7 @@ interface Reader {
 }
 
 export interface FollowOptions {
-  /** Start after this event (0: the whole history). */
+  /** Start after this event (0: the whole history); a non-negative integer, or follow throws a RangeError. */
   since?: number;
   signal?: AbortSignal;
   onSnapshot?(snapshot: JobSnapshot): void;
@@ -202,8 +202,12 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
 
   /** The job's events after `since`, live, ending with its terminal event; resumes by itself after drops. */
   follow(id: string, options: FollowOptions = {}): AsyncIterableIterator<JobEvent> {
+    const { since = 0 } = options;
+    // The server refuses any other (400): over a WebSocket the client sees only a failed
+    // handshake, and tried again for good; over SSE, -1 and NaN read as 0.
+    if (!Number.isSafeInteger(since) || since < 0) throw new RangeError(`since must be a non-negative integer (an event's seq), not ${since}`);
     const channel = new Channel<JobEvent>();
-    let lastSeq = options.since ?? 0;
+    let lastSeq = since;
     let ended = false;
     const deliver = (event: JobEvent) => {
       if (event.seq <= lastSeq || ended) return;

@@ -471,3 +471,10 @@ it("backs off from connections that drop as soon as they open, and starts over a
   expect(FakeSocket.made.length).toBe(before + 1);
   abort.abort();
 });
+
+it("refuses a `since` that is not an event's seq at once, rather than trying a WebSocket the server refuses for good", () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket });
+  for (const since of [-1, 1.5, Number.NaN, 2 ** 60]) expect(() => client.follow("job-1", { since })).toThrow(RangeError);
+  expect(FakeSocket.made).toHaveLength(0);
+});
