@@ -147,14 +147,14 @@ export function encodePositions(sources: readonly string[], positions: ReadonlyM
 }
 
 /**
- * `feed`: the sources are an owner index's shards, and a position taken before a deploy
+ * `isFeed`: the sources are an owner index's shards, and a position taken before a deploy
  * raised INDEX_SHARDS names fewer of them: the new ones, empty until then, are followed
  * from their start (refused, it ended every open feed for good: a 400 stops a client).
  */
-export function decodePositions(sources: readonly string[], text: string | undefined, feed = false): Map<string, number> | null {
+export function decodePositions(sources: readonly string[], text: string | undefined, isFeed = false): Map<string, number> | null {
   if (text === undefined || text === "") return new Map(sources.map((source) => [source, 0]));
   const parts = text.split(".");
-  const fits = parts.length === sources.length || (feed && parts.length < sources.length);
+  const fits = parts.length === sources.length || (isFeed && parts.length < sources.length);
   if (!fits || !parts.every((part) => /^\d{1,15}$/.test(part))) return null;
   return new Map(sources.map((source, i) => [source, Number(parts[i] ?? 0)]));
 }
