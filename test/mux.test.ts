@@ -5,7 +5,7 @@ import { abortAllDurableObjects, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
-import type { JobEvent, MuxServerFrame } from "../src/protocol";
+import type { JobEvent, JobSnapshot, MuxServerFrame } from "../src/protocol";
 import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
 import { openSocket, parseSse } from "./live-helpers";
 
@@ -70,6 +70,26 @@ it("carries ten jobs on one WebSocket, each from its own since, with unsubscribe
     expect([...first.events(id), ...second.events(id)], `job ${i}`).toEqual(all.slice(i % 2));
   }
   second.socket.close(1000, "done");
+});
+
+it("passes on to a job's object only acks of marks it sent: a replay past the credit flows, made-up acks wake nothing", async () => {
+  // 600 lines of 1,000 characters: 600 KB, past the 256 KiB credit, so the replay needs its marks answered.
+  const id = await createJob("test-logger", { lines: 600, size: 1_000, perStep: 600 });
+  await runToEnd(id);
+  const messages = async () => (await (await SELF.fetch(`${BASE}/jobs/${id}`, { headers: auth() })).json<JobSnapshot>()).usage!.messages;
+  const before = await messages();
+  const mux = await openMux();
+  mux.send({ type: "subscribe", source: id, since: 0 });
+  await vi.waitFor(() => expect(mux.frames.some((f) => f.type === "snapshot" && f.source === id)).toBe(true));
+  // A client that acks what it was never sent, while the job's replay is under way.
+  for (let i = 0; i < 30; i++) mux.send({ type: "ack", source: id, token: `made-up-${i}` });
+  await vi.waitFor(() => expect(mux.ended(id)).toBe(true), { timeout: 10_000 });
+  expect(mux.events(id)).toEqual(await allEvents(id));
+  const marks = mux.frames.filter((f) => f.type === "mark" && f.source === id).length;
+  expect(marks).toBeGreaterThan(0);
+  // Each genuine mark's ack reached the object; none of the made-up ones did.
+  expect((await messages()) - before).toBe(marks);
+  mux.socket.close(1000, "done");
 });
 
 it("bounds the jobs on one connection and refuses what it cannot follow", async () => {

@@ -19,6 +19,8 @@ import { Subscription } from "./bridge";
 export const MAX_SOURCES = 20;
 /** Subscribe requests over a connection's lifetime; each is a subrequest. */
 export const MAX_SUBSCRIBES = 40;
+/** A source's marks kept for their answers: an object has CREDIT / ACK_EVERY (4) and one more open at most. */
+const MAX_OPEN_MARKS = 16;
 
 /** Opens a source's WebSocket at `since`, or returns its refusal. */
 export type Opener = (source: string, since: number) => Promise<WebSocket | Response>;
@@ -53,6 +55,12 @@ export function hubLimits(fixedSources: number): HubLimits {
 export class Hub {
   /** A source counts from its subscribe on: its Opening holds its place while its socket opens. */
   readonly #sources = new Map<string, Subscription<string> | Opening>();
+  /**
+   * Each source's marks not yet answered, oldest first. Only an ack of one of them goes on
+   * to the source's object: anything else a client sends as an ack would wake that object
+   * (a billed message) for nothing, as often as the client liked.
+   */
+  readonly #marks = new Map<string, string[]>();
   #subscribes = 0;
 
   constructor(private readonly open: Opener, private readonly sink: HubSink, private readonly limits: HubLimits = hubLimits(0)) {}
@@ -88,10 +96,12 @@ export class Hub {
       // for the client to subscribe again later. Ending the whole connection instead made
       // its every other source flap with each reconnect, and piled more load on the object.
       this.#sources.delete(source);
+      this.#marks.delete(source);
       return refuse("unavailable", "The source could not be reached just now; subscribe again in a moment");
     }
     if (opened instanceof Response) {
       this.#sources.delete(source);
+      this.#marks.delete(source);
       if (opened.status === 204) {
         this.sink.end(source, "ended");
         return "ended";
@@ -106,9 +116,13 @@ export class Hub {
     const subscription = new Subscription(opened, (data) => (typeof data === "string" && data.startsWith("{") ? data : null));
     this.#sources.set(source, subscription);
     subscription.onFrame((frame) => {
-      if (frame !== "closed") return this.sink.frame(source, frame);
+      if (frame !== "closed") {
+        if (frame.startsWith('{"type":"mark"')) this.#marked(source, frame);
+        return this.sink.frame(source, frame);
+      }
       if (this.#sources.get(source) === subscription) {
         this.#sources.delete(source);
+        this.#marks.delete(source);
         // An object closes a stream it ended with 1000; the runtime closes it otherwise.
         this.sink.end(source, subscription.closeCode === CLOSE.normal ? "ended" : "lost");
       }
@@ -120,19 +134,35 @@ export class Hub {
     const subscription = this.#sources.get(source);
     if (!subscription) return;
     this.#sources.delete(source);
+    this.#marks.delete(source);
     if (subscription instanceof Subscription) subscription.close(CLOSE.normal, "unsubscribed");
     this.sink.end(source, "unsubscribed");
   }
 
-  /** Answers a source's mark (its token). */
+  /** Answers a source's mark (its token), if it is one the source sent and nobody answered; an answer covers the marks before it. */
   ack(source: string, token: string): void {
     const subscription = this.#sources.get(source);
-    if (subscription instanceof Subscription) subscription.ack(token);
+    const marks = this.#marks.get(source);
+    const at = marks?.indexOf(token) ?? -1;
+    if (!(subscription instanceof Subscription) || at < 0) return;
+    marks!.splice(0, at + 1);
+    subscription.ack(token);
+  }
+
+  #marked(source: string, frame: string): void {
+    const { token } = JSON.parse(frame) as { token?: unknown };
+    if (typeof token !== "string") return;
+    const marks = this.#marks.get(source) ?? [];
+    // An object sends one every ACK_EVERY bytes and stops at CREDIT unanswered, so few are
+    // open at once; the bound is for one that would not stop.
+    if (marks.push(token) > MAX_OPEN_MARKS) marks.shift();
+    this.#marks.set(source, marks);
   }
 
   close(): void {
     for (const subscription of this.#sources.values()) if (subscription instanceof Subscription) subscription.close(CLOSE.normal, "connection closed");
     this.#sources.clear();
+    this.#marks.clear();
   }
 }
 
