@@ -181,7 +181,7 @@ export function encodePositions(sources: readonly string[], positions: ReadonlyM
  * raised INDEX_SHARDS names fewer of them: the new ones, empty until then, are followed
  * from their start (refused, it ended every open feed for good: a 400 stops a client).
  */
-export function decodePositions(sources: readonly string[], text: string | undefined, isFeed = false): Map<string, number> | null {
+export function decodePositions(sources: readonly string[], text: string | undefined, isFeed: boolean): Map<string, number> | null {
   if (text === undefined || text === "") return new Map(sources.map((source) => [source, 0]));
   const parts = text.split(".");
   const fits = parts.length === sources.length || (isFeed && parts.length < sources.length);
