@@ -190,7 +190,8 @@ export interface ApiError {
 }
 
 /**
- * Frames the server sends on a live WebSocket, one per message. `mark`: answer it with an
+ * Frames the server sends on a live WebSocket, one per message (with `?batch`, one per line
+ * of a message: see the README). `mark`: answer it with an
  * ack quoting its token once you have handled the frames before it; the server sends at
  * most 256 KiB you have not confirmed. `presence`: the number of live viewers changed
  * (not stored, not in the log).

@@ -7,6 +7,8 @@ import { BASE, UPGRADE } from "./helpers";
 export interface SocketClient {
   socket: WebSocket;
   frames: ServerFrame[];
+  /** Each message as received (with `?batch`, frames a line). */
+  messages: string[];
   closed: Promise<CloseEvent>;
   events(): JobEvent[];
 }
@@ -17,16 +19,20 @@ export async function openSocket(id: string, query = "", ip?: string): Promise<S
   expect(response.status).toBe(101);
   const socket = response.webSocket!;
   const frames: ServerFrame[] = [];
+  const messages: string[] = [];
   // Answer every mark, as a client must for the server to send past its credit.
   socket.addEventListener("message", (message) => {
     if (message.data === "pong") return;
-    const frame = JSON.parse(message.data as string) as ServerFrame;
-    frames.push(frame);
-    if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+    messages.push(message.data as string);
+    for (const line of (message.data as string).split("\n")) {
+      const frame = JSON.parse(line) as ServerFrame;
+      frames.push(frame);
+      if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+    }
   });
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
   socket.accept();
-  return { socket, frames, closed, events: () => frames.flatMap((f) => (f.type === "event" ? [f.event] : [])) };
+  return { socket, frames, messages, closed, events: () => frames.flatMap((f) => (f.type === "event" ? [f.event] : [])) };
 }
 
 export interface SseMessage {

@@ -25,6 +25,7 @@ export function liveRoutes(): Hono<AppEnv> {
     if (refusal) throw refusal;
     checkWebSocketOrigin(c);
     const query = new URLSearchParams({ since: String(readSince(c)), format: "json", client: clientKey(c) });
+    if (flagParam(c, "batch", false)) query.set("batch", "");
     const response = await c.var.job.fetch(new Request(`https://job/subscribe?${query}`, c.req.raw));
     if (response.status !== 101) throw await refusalOf(response);
     // The object's answer has immutable headers; this one takes the security headers.

@@ -339,7 +339,7 @@ export class JobObject extends DurableObject<Env> {
   }
 
   /**
-   * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct]`, from
+   * A subscription: `?since=N&format=json|sse|text&client=<key>[&resume][&direct][&batch]`, from
    * the Worker, answered on a WebSocket — or, for `direct` SSE and text while the job is
    * busy, on a stream of the response (see DIRECT_WAIT_MS). `?handoff=<id>`: the rest of a
    * handed-off text stream, for the Worker to continue it (see `Fanout.continueHandOff`).
@@ -369,7 +369,7 @@ export class JobObject extends DurableObject<Env> {
     }
     const snapshot = this.#snapshot(job, null);
     if (format !== "json" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);
-    return this.#fanout.subscribe(snapshot, since, format, client);
+    return this.#fanout.subscribe(snapshot, since, format, client, format === "json" && params.has("batch"));
   }
 
   /** Awake now or soon anyway: running a slice, or its alarm near. (An ended job's replay is bridged: its reader sets the pace.) */

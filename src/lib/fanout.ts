@@ -14,6 +14,11 @@
 // more until it confirms, then continues from storage at its own pace and rejoins the
 // live tail when it catches up. Nobody is dropped for being slow; nothing is skipped.
 //
+// A WebSocket subscriber may ask for batches (`batch`): the frames one call sends it (a
+// page of history, a burst of entries) go as one message, a frame a line (JSON has no raw
+// newline), cut after each mark. A browser or Node spends ~0.1 ms on each message
+// received whatever its size: a 99,000-event history took 13–15 s as single frames, 0.7–2.3 s batched.
+//
 // Subscribers of the Worker's SSE and text bridges ask for frames already in their wire
 // format, prefixed with the seq they carry ("12\n<wire text>"), so the Worker only writes
 // them through; a mark is "12 <token>\n" (no wire text).
@@ -111,6 +116,8 @@ interface Attachment {
   client: string;
   /** The last seq sent; "live" while the subscriber is caught up (then it is the log's end). */
   sent: number | "live";
+  /** Frames in batches (absent in attachments written before batches). */
+  batch?: boolean;
 }
 
 /** Where a subscriber's frames go: a hibernatable WebSocket, or a direct stream. */
@@ -128,6 +135,9 @@ interface Cursor<State> {
   sinceMark: number;
   marks: Map<string, number>;
   paused: boolean;
+  /** Whether it takes batches, and the batch being made (frames sent in this call), if one is. */
+  batch: boolean;
+  pending: string[] | null;
   state: State;
   /** The number of viewers this subscriber was last told; -1: none yet. */
   viewers: number;
@@ -210,11 +220,11 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     return (this.#perClient.get(client) ?? 0) >= limits.perClient ? "too_many_from_client" : null;
   }
 
-  /** Accepts a subscriber: the snapshot, then the history after `since` as credit allows, then live entries. */
-  subscribe(snapshot: S, since: number, format: Format, client: string): Response {
+  /** Accepts a subscriber: the snapshot, then the history after `since` as credit allows, then live entries; `batch`: see above. */
+  subscribe(snapshot: S, since: number, format: Format, client: string, batch = false): Response {
     const { 0: remote, 1: socket } = new WebSocketPair();
     this.ctx.acceptWebSocket(socket);
-    this.#open(socket, since, format, client, { snapshot });
+    this.#open(socket, since, format, client, { snapshot }, batch);
     return new Response(null, { status: 101, webSocket: remote });
   }
 
@@ -320,6 +330,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       const cache = key === null ? null : (kind.get(key) ?? kind.set(key, []).get(key)!);
       /** The last shared frame this subscriber took: its state is the state after it. */
       let taken: Made<State> | null = null;
+      this.#startBatch(cursor);
       for (const [i, entry] of entries.entries()) {
         if (room(cursor) <= 0) {
           this.#pause(cursor);
@@ -340,6 +351,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
           break;
         }
       }
+      this.#endBatch(cursor);
       if (taken) cursor.state = this.frames.copyState(taken.after);
     }
   }
@@ -401,9 +413,9 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   }
 
   /** A new subscriber starts with a snapshot; a continued one (`state`) with an empty first frame, and its state. */
-  #open(sink: Sink, since: number, format: Format, client: string, start: { snapshot: S } | { state: State }): void {
+  #open(sink: Sink, since: number, format: Format, client: string, start: { snapshot: S } | { state: State }, batch = false): void {
     const logEnd = this.source.lastSeq();
-    const cursor = this.#track(sink, { format, client, sent: Math.min(since, logEnd) }, logEnd);
+    const cursor = this.#track(sink, { format, client, sent: Math.min(since, logEnd), batch }, logEnd);
     cursor.viewers = this.#cursors.size;
     if ("state" in start) cursor.state = start.state;
     // A resume replays from `since` in the state a replay from the start has there (the
@@ -411,6 +423,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     else if (cursor.sent > 0 && cursor.sent < logEnd) cursor.state = this.frames.resumeState(format, cursor.sent);
     if (sink instanceof DirectStream && sink.held) sink.held.base = cursor.sent;
     const frame = "snapshot" in start ? this.frames.snapshot(format, { ...start.snapshot, viewers: cursor.viewers }, since, cursor.state) : "";
+    // The snapshot goes in the history's first batch.
+    this.#startBatch(cursor);
     this.#send(cursor, cursor.sent, this.#wire(cursor, cursor.sent, frame));
     this.#pump(cursor);
     this.#presenceChanged();
@@ -422,6 +436,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     const cursor: Cursor<State> = {
       sink, format: attachment.format, client: attachment.client, sent: live ? logEnd : (attachment.sent as number),
       position: 0, confirmed: 0, sinceMark: 0, marks: new Map(), paused: false, viewers: -1,
+      batch: attachment.batch === true && !(sink instanceof DirectStream), pending: null,
       state: live ? this.frames.resumeState(attachment.format, logEnd) : this.frames.state(attachment.format),
     };
     this.#cursors.set(sink, cursor);
@@ -432,6 +447,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /** Sends from storage until the subscriber is caught up or out of credit. */
   #pump(cursor: Cursor<State>): void {
     const last = this.source.lastSeq();
+    this.#startBatch(cursor);
     while (cursor.sent < last && room(cursor) > 0 && this.#cursors.has(cursor.sink)) {
       // Read what the credit left can send, not a page of entries it cannot.
       const entries = this.source.entriesAfter(cursor.sent, PAGE_ENTRIES, room(cursor));
@@ -441,10 +457,12 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
         this.#send(cursor, entry.seq, this.#entryFrame(cursor, entry));
       }
     }
-    if (!this.#cursors.has(cursor.sink)) return;
-    if (cursor.sent < last) this.#pause(cursor);
-    else if (this.source.ended()) this.#finish(cursor);
-    this.#remember(cursor);
+    if (this.#cursors.has(cursor.sink)) {
+      if (cursor.sent < last) this.#pause(cursor);
+      else if (this.source.ended()) this.#finish(cursor);
+      this.#remember(cursor);
+    }
+    this.#endBatch(cursor);
   }
 
   /** Out of credit: nothing more until a mark is answered, and there is a mark to answer (or a stream asks for more). */
@@ -461,9 +479,34 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
     cursor.marks.set(token, cursor.position);
     cursor.sinceMark = 0;
     this.#write(cursor, cursor.format === "json" ? JSON.stringify({ type: "mark", seq: cursor.sent, token }) : `${cursor.sent} ${token}\n`);
+    // A batch ends at its mark: messages stay near ACK_EVERY, and the subscriber can answer
+    // while the next one comes.
+    this.#flush(cursor);
+  }
+
+  /** Frames written from here to the next #endBatch go as one message (or more: a mark ends one), if the subscriber takes batches. */
+  #startBatch(cursor: Cursor<State>): void {
+    if (cursor.batch) cursor.pending ??= [];
+  }
+
+  #endBatch(cursor: Cursor<State>): void {
+    this.#flush(cursor);
+    cursor.pending = null;
+  }
+
+  #flush(cursor: Cursor<State>): void {
+    const lines = cursor.pending;
+    if (lines === null || lines.length === 0) return;
+    cursor.pending = [];
+    try {
+      (cursor.sink as WebSocket).send(lines.join("\n"));
+    } catch {
+      // Closed under us: webSocketClose removes the cursor.
+    }
   }
 
   #finish(cursor: Cursor<State>): void {
+    this.#endBatch(cursor);
     if (cursor.sink instanceof DirectStream) this.#end(cursor.sink);
     else safeClose(cursor.sink, CLOSE.normal, "the end");
     this.closed(cursor.sink);
@@ -472,7 +515,7 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   /** The attachment is written when a subscriber changes between live and paging, never per entry. */
   #remember(cursor: Cursor<State>): void {
     if (cursor.sink instanceof DirectStream) return; // never outlives the object's stay in memory
-    const attachment: Attachment = { format: cursor.format, client: cursor.client, sent: cursor.paused ? cursor.sent : "live" };
+    const attachment: Attachment = { format: cursor.format, client: cursor.client, sent: cursor.paused ? cursor.sent : "live", ...(cursor.batch ? { batch: true } : {}) };
     cursor.sink.serializeAttachment(attachment);
   }
 
@@ -498,6 +541,10 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
   }
 
   #write(cursor: Cursor<State>, frame: string | Uint8Array): void {
+    if (cursor.pending !== null && typeof frame === "string") {
+      cursor.pending.push(frame);
+      return;
+    }
     const sink = cursor.sink;
     try {
       if (sink instanceof DirectStream) {

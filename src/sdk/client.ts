@@ -349,7 +349,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
    * snapshot says the job ended at or before `since` (as SSE's 204 does: nothing will come).
    */
   #followSocket(id: string, since: number, { deliver, taken }: Reader, options: FollowOptions, onLive: () => void, signal: AbortSignal): Promise<"closed" | "refused" | "seen"> {
-    const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}`;
+    const url = `${this.#base.replace(/^http/, "ws")}/jobs/${encodeURIComponent(id)}/ws?since=${since}&batch`;
     return new Promise((resolve) => {
       const socket = new this.#WebSocket!(url);
       let opened = false;
@@ -383,13 +383,7 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         heardAt = Date.now();
         onLive();
       });
-      socket.addEventListener("message", (message) => {
-        if (over) return;
-        heardAt = Date.now();
-        pingedAt = null;
-        const text = String(message.data);
-        if (text === "pong") return;
-        const frame = JSON.parse(text) as ServerFrame;
+      const handle = (frame: ServerFrame) => {
         if (frame.type === "snapshot") {
           options.onSnapshot?.(frame.snapshot);
           // A job that ended at or before `since` sends nothing more, and Node's close event
@@ -418,6 +412,15 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
             done();
           }
         }
+      };
+      socket.addEventListener("message", (message) => {
+        if (over) return;
+        heardAt = Date.now();
+        pingedAt = null;
+        const text = String(message.data);
+        if (text === "pong") return;
+        // `?batch`: a message holds one frame a line (a server from before batches sends one a message).
+        for (const line of text.split("\n")) if (!over) handle(JSON.parse(line) as ServerFrame);
       });
       socket.addEventListener("close", (event) => done(isGoneReason((event as CloseEvent).reason)));
     });

@@ -72,7 +72,7 @@ it("drops a WebSocket that does not answer its ping, and resumes after the last 
   expect(statuses.at(-1)).toBe("reconnecting");
   expect(FakeSocket.made).toHaveLength(2);
   const second = FakeSocket.made[1]!;
-  expect(second.url).toBe("ws://jobs.test/jobs/job-1/ws?since=1");
+  expect(second.url).toBe("ws://jobs.test/jobs/job-1/ws?since=1&batch");
   second.open();
   // What the dead socket still delivers late is ignored; the new one goes on.
   first.receive({ type: "event", event: log(2) });
@@ -244,6 +244,27 @@ it("ends a WebSocket follow at the terminal event, without waiting for the socke
   expect(FakeSocket.made).toHaveLength(1);
 });
 
+it("asks for batches and takes a message of several frames, a line each: every event once, its mark answered, the end mid-batch final", async () => {
+  FakeSocket.made = [];
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 1, maxMs: 1 } });
+  const seqs: number[] = [];
+  void (async () => {
+    for await (const event of client.follow("job-1")) seqs.push(event.seq);
+  })();
+  const socket = FakeSocket.made[0]!;
+  expect(new URL(socket.url).searchParams.has("batch")).toBe(true);
+  socket.open();
+  const batch = (frames: unknown[]) => socket.dispatchEvent(new MessageEvent("message", { data: frames.map((frame) => JSON.stringify(frame)).join("\n") }));
+  batch([{ type: "event", event: log(1) }, { type: "event", event: log(2) }, { type: "mark", seq: 2, token: "t1" }]);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(seqs).toEqual([1, 2]);
+  expect(socket.sent).toEqual([JSON.stringify({ type: "ack", token: "t1" })]);
+  batch([{ type: "event", event: log(3) }, { type: "event", event: end(4) }, { type: "event", event: log(5) }]);
+  await vi.advanceTimersByTimeAsync(0);
+  expect(seqs).toEqual([1, 2, 3, 4]);
+  expect(socket.closed).toBe(true);
+});
+
 /** Reads an owner feed of two shards whose first response is `messages`; what it gave, and the URL it resumed with. */
 async function feedResumed(messages: string[]): Promise<{ seen: number[]; resumedWith: string | undefined }> {
   const urls: string[] = [];
@@ -320,7 +341,7 @@ it("ends a WebSocket follow whose `since` is at or past the end of a job that ha
       ended = true;
     })();
     const socket = FakeSocket.made.at(-1)!;
-    expect(socket.url).toBe(`ws://jobs.test/jobs/job-1/ws?since=${since}`);
+    expect(socket.url).toBe(`ws://jobs.test/jobs/job-1/ws?since=${since}&batch`);
     socket.open();
     socket.receive({ type: "snapshot", snapshot: { state: "succeeded", lastSeq: 3 } as JobSnapshot });
     await vi.advanceTimersByTimeAsync(0);
