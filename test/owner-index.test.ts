@@ -10,6 +10,7 @@ import type { ApiError, CreatedJob, JobList } from "../src/protocol";
 import { listCursor, listedBefore } from "../src/lib/list-cursor";
 import { listingOf } from "../src/owners/listing";
 import { indexFor, indexShard } from "../src/owners/shards";
+import { REPORT_INTERVAL_MS } from "../src/job/reporter";
 import { indexFaults, redeployed } from "./fixtures/jobs";
 import { alarmAt, allEvents, auth, BASE, clock, postJson, runNextAlarm, runToEnd, snapshot, states, stubOf, useVirtualClock } from "./helpers";
 import { TEST_SECRETS } from "./secrets";
@@ -80,6 +81,30 @@ async function withHeldReports(owner: string, test: (release: (n: number) => Pro
     indexFaults.holdReports = false;
     indexFaults.heldReports.length = 0;
   }
+}
+
+/** Runs `test` with admissions to `owner`'s index held; `release(n)` has the n-th held one decided and answered. */
+async function withHeldAdmissions(owner: string, test: (release: (n: number) => Promise<void>) => Promise<void>): Promise<void> {
+  const index = indexShard(env, owner, 0) as unknown as DurableObjectStub;
+  indexFaults.holdAdmissions = true;
+  try {
+    await test((n) => runInDurableObject(index, () => indexFaults.heldAdmissions[n]!()));
+  } finally {
+    indexFaults.holdAdmissions = false;
+    indexFaults.heldAdmissions.length = 0;
+  }
+}
+
+/** A create at the cap whose admission the index answers only after a report's interval has passed: refused (429). */
+async function slowRefusedCreate(owner: string, post: () => Promise<Response>): Promise<void> {
+  await withHeldAdmissions(owner, async (release) => {
+    const refused = post();
+    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
+    // Longer than a report's interval: the new job's own report of its queued state would reach the index meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, REPORT_INTERVAL_MS + 300));
+    await release(0);
+    expect((await refused).status).toBe(429);
+  });
 }
 
 it("lists an owner's jobs newest first, a page at a time, with counts by state, and filters them", async () => {
@@ -517,6 +542,30 @@ it("unmakes a job its index refuses at the cap: nothing is left at its id, and i
   const { id } = await second.json<CreatedJob>();
   expect((await snapshot(id)).state).toBe("queued");
   await vi.waitFor(async () => expect((await list()).jobs.map((j) => j.id).sort()).toEqual([first.id, id].sort()));
+});
+
+it("admits a job only by its admission, however slow the index is to answer it: the cap holds", async () => {
+  const { name, token, list } = await freshOwner();
+  const post = sleepyCreates(token, 1);
+  const first = await (await post()).json<CreatedJob>();
+  await slowRefusedCreate(name, post);
+  const { jobs, counts } = await list();
+  expect(jobs.map((j) => j.id)).toEqual([first.id]);
+  expect(counts.queued).toBe(1);
+});
+
+it("leaves no listing for a job its index refused after a slow admission, though a report of it was on its way", async () => {
+  const { name, token, list } = await freshOwner();
+  const post = sleepyCreates(token, 1);
+  const first = await (await post()).json<CreatedJob>();
+  await withHeldReports(name, async (release) => {
+    await slowRefusedCreate(name, post);
+    // Whatever the refused job had sent reaches the index after the refusal.
+    for (let n = 0; n < indexFaults.heldReports.length; n++) await release(n);
+  });
+  const { jobs, counts } = await list();
+  expect(jobs.map((j) => j.id)).toEqual([first.id]);
+  expect(counts.queued).toBe(1);
 });
 
 it("answers keyed retries that waited on a refused admission only with a job that its index admitted", async () => {

@@ -24,9 +24,13 @@ export const JobsRpc = live.JobsRpc;
 export class OwnerIndex extends live.OwnerIndex {
   /**
    * `admitHangs`: the admission is stored and never answered, as when the runtime dies before
-   * its answer reaches the job; `admitAnswersLost`: so many are stored and answered with an error.
+   * its answer reaches the job; `admitAnswersLost`: so many are stored and answered with an error;
+   * `holdAdmissions`: decided (and answered) only when the test says, as by a slow index.
    */
   override admit(listing: JobListing, maxActive: number): AdmitOutcome {
+    if (indexFaults.holdAdmissions) {
+      return new Promise<AdmitOutcome>((resolve) => indexFaults.heldAdmissions.push(() => resolve(super.admit(listing, maxActive)))) as unknown as AdmitOutcome;
+    }
     const outcome = super.admit(listing, maxActive);
     if (indexFaults.admitAnswersLost > 0) {
       indexFaults.admitAnswersLost--;

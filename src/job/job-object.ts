@@ -157,6 +157,8 @@ export class JobObject extends DurableObject<Env> {
     const job = this.#store.create({
       ...request, webhook: webhook && JSON.stringify(webhook), deadlineAt: request.createdAt + request.timeoutMs, indexShards: request.owner === null ? null : indexShards,
     });
+    // Its first event's report must not reach the index before its admission (see Reporter.now).
+    this.#reporterOf(job)?.admitting();
     const log = this.#events(job);
     log.startEmpty();
     log.append("state", { state: "queued" }, true);
@@ -182,6 +184,8 @@ export class JobObject extends DurableObject<Env> {
       // Durable before the index hears of it (the admission is what a crash must not outlive).
       await this.#store.sync();
       const admit = () => admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, owner, request);
+      // What the admission lists: the job as it is now (a change meanwhile is reported after the answer).
+      const listed = this.#store.lastSeq();
       let outcome: AdmitOutcome;
       try {
         // Asked twice at most: an admission is idempotent (again, it answers "existing"), and
@@ -193,6 +197,7 @@ export class JobObject extends DurableObject<Env> {
         });
       } catch (error) {
         console.warn("admission to the owner's index failed twice; the job ends unrun", error);
+        this.#reporterOf(job)?.admitted(0);
         // Unknown whether the index holds it: unmade, the job could leave a listing without
         // a job ("queued" for good, counted against the cap); run, it could pass the cap. It
         // ends unrun instead, and its end's report (retried by its alarm) lists it as failed.
@@ -205,7 +210,7 @@ export class JobObject extends DurableObject<Env> {
         await this.#deleteStorage(false);
         return { status: outcome };
       }
-      this.#reporterOf(job)?.admitted(this.#store.lastSeq());
+      this.#reporterOf(job)?.admitted(listed);
     }
     return { status: "created", snapshot: this.#snapshot(job, null) };
   }

@@ -25,10 +25,19 @@ export class Reporter {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #failures = 0;
 
+  /** The job's admission into the index is under way: see `now`. */
+  #admitting = false;
+
   constructor(private readonly source: ReportSource) {}
 
-  /** The index has the job as of `seq` already: it was admitted with its first listing. */
+  /** The job is being admitted: its admission, which holds the cap, is what lists it first. */
+  admitting(): void {
+    this.#admitting = true;
+  }
+
+  /** The admission was answered: the index has the job as of `seq` (0: unknown whether it has it at all). */
   admitted(seq: number): void {
+    this.#admitting = false;
     this.#acknowledged = Math.max(this.#acknowledged, seq);
   }
 
@@ -45,6 +54,14 @@ export class Reporter {
     // This report is made from the job as it is now: one that changed() had pending
     // would only wake the object a second later to find nothing new.
     this.stop();
+    // Not before the admission is answered: the index would list the job without asking the
+    // cap (a slow admission then answers "existing": the cap passed), or list one it then
+    // refuses, which its object unmakes (a listing without a job, active for good). Asked
+    // again a while later; by then the admission has said what the index has.
+    if (this.#admitting) {
+      this.changed();
+      return false;
+    }
     const current = this.source.current();
     if (!current || current.seq <= this.#acknowledged) return true;
     try {

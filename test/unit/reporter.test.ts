@@ -59,3 +59,18 @@ it("a failed report is retried on a timer and by the alarm", async () => {
   reporter.stop();
   warned.mockRestore();
 });
+
+it("reports nothing while the job's admission is under way, then only what the admission did not list", async () => {
+  vi.useFakeTimers();
+  const { job, reports, reporter } = setUp();
+  reporter.admitting();
+  reporter.changed(); // the job's queued state, which its admission lists
+  await vi.advanceTimersByTimeAsync(5 * REPORT_INTERVAL_MS);
+  expect(await reporter.now()).toBe(false);
+  expect(reports).toEqual([]);
+  job.seq = 2; // a change while the index was deciding
+  reporter.admitted(1);
+  await vi.advanceTimersByTimeAsync(REPORT_INTERVAL_MS);
+  expect(reports).toEqual([2]);
+  expect(vi.getTimerCount()).toBe(0);
+});
