@@ -1,7 +1,7 @@
 // Cancel: the job ends as canceled, its signal aborts, no further step runs.
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
-import { runCount } from "./fixtures/jobs";
+import { openGate, runCount } from "./fixtures/jobs";
 import type { JobSnapshot } from "../src/protocol";
 import { alarmAt, allEvents, allSteps, auth, BASE, cancelJob, clock, createJob, expectGapFree, runNextAlarm, snapshot, states, stepStatuses, stubOf, useVirtualClock } from "./helpers";
 
@@ -56,4 +56,44 @@ it("answers 409 when canceling a finished job", async () => {
   const response = await cancel(id);
   expect(response.status).toBe(409);
   expect(await response.json()).toMatchObject({ error: { code: "already_finished" } });
+});
+
+it("answers two cancels at the same moment truthfully: one 200, one 409, one canceled end", async () => {
+  const id = await createJob("sleepy", { duration: "1 minute" });
+  await runNextAlarm(id);
+  const answers = await Promise.all([cancel(id), cancelJob(id, { "Control-Token": "x".repeat(43) }), cancel(id)]);
+  expect(answers.map((r) => r.status).sort()).toEqual([200, 403, 409]);
+  const events = await allEvents(id);
+  expect(states(events)).toEqual(["queued", "running", "waiting", "canceled"]);
+  expect(events.filter((e) => e.type === "error")).toHaveLength(1);
+});
+
+it("answers a cancel that meets the job's last step finishing as it took effect: canceled with no step after, or 409 and succeeded", async () => {
+  const id = await createJob("test-gate");
+  const slice = runDurableObjectAlarm(stubOf(id));
+  await vi.waitFor(() => expect(runCount(id, "wait")).toBe(1));
+  openGate(id);
+  const answer = await cancel(id);
+  await slice;
+  const ended = await snapshot(id);
+  expect(ended.state).toBe(answer.status === 200 ? "canceled" : "succeeded");
+  expect(runCount(id, "after")).toBe(answer.status === 200 ? 0 : 1);
+  // Its alarm, run now (before its expiry), changes nothing of how it ended.
+  await runDurableObjectAlarm(stubOf(id));
+  expect((await snapshot(id)).state).toBe(ended.state);
+  expect(states(await allEvents(id)).at(-1)).toBe(ended.state);
+});
+
+it("refuses a cancel that comes while the job's end is being reported (409): the job stays as it ended", async () => {
+  const id = await createJob("test-counter", { steps: 1 });
+  const slice = runDurableObjectAlarm(stubOf(id));
+  const answer = await cancel(id);
+  await slice;
+  const after = await snapshot(id);
+  if (answer.status === 409) expect(after.state).toBe("succeeded");
+  else expect(after.state).toBe("canceled");
+  const events = await allEvents(id);
+  expectGapFree(events);
+  expect(events.filter((e) => e.type === "result" || e.type === "error")).toHaveLength(1);
+  expect(states(events).filter((s) => s === "succeeded" || s === "canceled")).toHaveLength(1);
 });

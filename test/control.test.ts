@@ -1,8 +1,9 @@
 // A job's link watches; control (cancel, delete) needs the owner or the job's control token.
-import { runInDurableObject, SELF } from "cloudflare:test";
-import { expect, it } from "vitest";
+import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { expect, it, vi } from "vitest";
+import { openGate, runCount } from "./fixtures/jobs";
 import type { CreatedJob, JobSnapshot } from "../src/protocol";
-import { alarmAt, auth, BASE, cancelJob, createJob, postJson, runNextAlarm, snapshot, stubOf, useVirtualClock } from "./helpers";
+import { alarmAt, auth, BASE, cancelJob, createJob, postJson, runNextAlarm, snapshot, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
 import { BOB } from "./secrets";
 
@@ -95,4 +96,26 @@ it("shows Cancel on the job page only to whoever controls the job", async () => 
   const canceled = await SELF.fetch(`${page}/cancel`, { method: "POST", redirect: "manual", headers: { Cookie: cookie.split(";")[0]!, "Content-Type": "application/x-www-form-urlencoded" }, body: "" });
   expect(canceled.status).toBe(303);
   expect((await snapshot(id)).state).toBe("canceled");
+});
+
+it("erases a job mid-step while it is canceled and watched at the same moment: 204, every other answer truthful, nothing left running", async () => {
+  const id = await createJob("test-gate");
+  const slice = runDurableObjectAlarm(stubOf(id));
+  await vi.waitFor(() => expect(runCount(id, "wait")).toBe(1));
+  const joining = SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: UPGRADE });
+  const [erased, canceled] = await Promise.all([erase(id), cancelJob(id)]);
+  expect(erased.status).toBe(204);
+  // Before the erase, or after it: canceled, or gone.
+  expect([200, 410]).toContain(canceled.status);
+  const joined = await joining;
+  if (joined.status === 101) {
+    joined.webSocket!.accept();
+    const closed = new Promise<CloseEvent>((resolve) => joined.webSocket!.addEventListener("close", resolve));
+    expect((await closed).code).toBe(1000);
+  } else expect(joined.status).toBe(410);
+  openGate(id);
+  await slice;
+  expect(runCount(id, "after")).toBe(0);
+  expect(await alarmAt(id)).toBeNull();
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`)).status).toBe(410);
 });

@@ -138,3 +138,23 @@ it("retires an id in one transaction: a failure before the marker is written lea
   expect(await tables(id)).not.toContain("retired");
   expect((await snapshot(id)).state).toBe("queued");
 });
+
+it("makes one job of two creates with the same key at the same moment: one 201 with the control token, one 200", async () => {
+  const key = `together-${crypto.randomUUID()}`;
+  const answers = await Promise.all([1, 2].map(() => postJson("/jobs", body, { "Idempotency-Key": key })));
+  expect(answers.map((r) => r.status).sort()).toEqual([200, 201]);
+  const created = await Promise.all(answers.map((r) => r.json<CreatedJob>()));
+  expect(created[0]!.id).toBe(created[1]!.id);
+  expect(created.filter((c) => c.controlToken !== undefined)).toHaveLength(1);
+  expect((await snapshot(created[0]!.id)).lastSeq).toBe(1);
+});
+
+it("refuses the second of two creates with the same key and different bodies at the same moment (409), whichever it is", async () => {
+  const key = `apart-${crypto.randomUUID()}`;
+  const bodies = [body, { ...body, input: { intervalMs: 20 } }];
+  const answers = await Promise.all(bodies.map((b) => postJson("/jobs", b, { "Idempotency-Key": key })));
+  expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
+  const made = await answers.find((r) => r.status === 201)!.json<CreatedJob>();
+  const winner = bodies[answers.findIndex((r) => r.status === 201)]!;
+  expect((await snapshot(made.id)).input).toEqual(winner.input);
+});

@@ -506,6 +506,26 @@ it("caps an owner's active jobs (429 over it) and counts a job as active until i
   await vi.waitFor(async () => expect((await post()).status).toBe(201), { timeout: 5_000 });
 });
 
+it("admits exactly as many of many creates at once as the cap has room for, and frees a slot only when a job ends", async () => {
+  const { token, list } = await freshOwner();
+  const post = sleepyCreates(token, 3);
+  const answers = await Promise.all(Array.from({ length: 12 }, () => post()));
+  expect(answers.map((r) => r.status).sort()).toEqual([...Array(3).fill(201), ...Array(9).fill(429)]);
+  const { jobs, counts } = await list();
+  expect(jobs).toHaveLength(3);
+  expect(counts.queued).toBe(3);
+  const ids = await Promise.all(answers.filter((r) => r.status === 201).map(async (r) => (await r.json<CreatedJob>()).id));
+  // A cancel and a delete at once free two slots, once each.
+  const freed = await Promise.all([
+    SELF.fetch(`${BASE}/jobs/${ids[0]}/cancel`, { method: "POST", headers: auth(token) }),
+    SELF.fetch(`${BASE}/jobs/${ids[1]}`, { method: "DELETE", headers: auth(token) }),
+  ]);
+  expect(freed.map((r) => r.status)).toEqual([200, 204]);
+  const more = await Promise.all(Array.from({ length: 4 }, () => post()));
+  expect(more.map((r) => r.status).sort()).toEqual([201, 201, 429, 429]);
+  expect((await list()).counts).toMatchObject({ queued: 3, canceled: 1 });
+});
+
 it("says at the cap, with INDEX_SHARDS above 1, that a shard's share is full, not that the owner has the whole cap of active jobs", async () => {
   redeployed.vars = { INDEX_SHARDS: "4" }; // the job objects' own config, as the Worker's below
   try {
