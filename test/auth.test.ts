@@ -83,6 +83,15 @@ it("refuses a JWT whose exp is not a number as not valid, not as expired", async
   expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, forged), 401, "unauthorized")).toContain("not valid");
 });
 
+it("refuses a signed JWT whose payload is no set of claims (null, a list, a number) with 401, on the API and at sign-in", async () => {
+  for (const payload of [null, [], 42]) {
+    const token = await jwt(payload as unknown as Record<string, unknown>);
+    expect(await expectRefusal(await postJson("/jobs", { type: "demo" }, {}, token), 401, "unauthorized")).toContain("not valid");
+    const signIn = await SELF.fetch(`${BASE}/session`, { method: "POST", body: new URLSearchParams({ credential: token }), redirect: "manual" });
+    expect(signIn.status).toBe(401);
+  }
+});
+
 it("accepts a JWT minted by a backend whose clock runs a little ahead (iat, nbf a moment in our future); refuses one not valid for long yet", async () => {
   const now = Math.floor(Date.now() / 1000);
   // jsonwebtoken adds `iat` by default: a backend 2 s ahead makes every fresh JWT "from the future".

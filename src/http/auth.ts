@@ -97,7 +97,11 @@ export async function verifyJwt(token: string, secrets: readonly string[]): Prom
       // Hono (4.13) calls an `exp` that is no number "expired" (JwtTokenExpired), and says so
       // before checking the signature; and it takes no clock skew for `nbf` and `iat`. The
       // time claims are checked by the caller, after the signature (jwtTimeProblem).
-      return { payload: (await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false })) as Record<string, unknown>, secret };
+      const payload: unknown = await verify(token, secret, { alg: "HS256", exp: false, nbf: false, iat: false });
+      // Hono returns whatever JSON the payload holds once the signature checks out: a
+      // `null` (which the claim checks cannot even read: a 500) or a list is no claims.
+      if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return null;
+      return { payload: payload as Record<string, unknown>, secret };
     } catch {
       // Signature, algorithm, a payload that is no object: untrusted input; the next key, or a 401.
     }
