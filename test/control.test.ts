@@ -1,11 +1,15 @@
 // A job's link watches; control (cancel, delete) needs the owner or the job's control token.
-import { runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
+import { JOB_TYPES } from "../app/jobs";
+import type { Env } from "../src/env";
+import { createApp } from "../src/http/app";
+import { JobRegistry } from "../src/jobs/registry";
 import { openGate, runCount } from "./fixtures/jobs";
 import type { CreatedJob, JobSnapshot } from "../src/protocol";
 import { alarmAt, auth, BASE, cancelJob, createJob, postJson, runNextAlarm, snapshot, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { openSocket } from "./live-helpers";
-import { BOB } from "./secrets";
+import { BOB, TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
 
@@ -76,6 +80,15 @@ it("DELETE erases the job: run stopped, subscribers closed, alarm and storage go
   const page = await SELF.fetch(`${BASE}/jobs/${job.id}`, { headers: { Accept: "text/html" } });
   expect(page.status).toBe(410);
   expect(await page.text()).toContain("<h1>Gone</h1>");
+});
+
+it("keeps a browser's control cookie for at most 400 days, however long the job is kept (a RETENTION past it was a 500 after the job was made)", async () => {
+  // Browsers cap a cookie's life at 400 days, and Hono refuses to write a longer Max-Age.
+  const app = createApp({ types: new JobRegistry(JOB_TYPES) });
+  const form = new URLSearchParams({ type: "sleepy", input: '{"duration": "1 minute"}' });
+  const created = await app.request(`${BASE}/jobs`, { method: "POST", body: form, headers: { "CF-Connecting-IP": "203.0.113.11" } }, { ...env, ...TEST_SECRETS, RETENTION: "730 days" } as Env);
+  expect(created.status).toBe(303);
+  expect(created.headers.get("Set-Cookie")).toMatch(/^control=[A-Za-z0-9_-]{43}; Max-Age=34560000; /);
 });
 
 it("shows Cancel on the job page only to whoever controls the job", async () => {

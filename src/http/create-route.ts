@@ -16,6 +16,9 @@ import { followKind, liveResponse } from "./live-routes";
 
 export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** The longest life browsers give a cookie (RFC 6265bis); Hono refuses (throws) to write a longer Max-Age. */
+const MAX_COOKIE_AGE_S = 400 * 86_400;
+
 /** The key as given, if it is one; a 400 otherwise. */
 export function checkIdempotencyKey(key: string): string {
   if (!IDEMPOTENCY_KEY.test(key)) throw new ApiError(400, "invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters");
@@ -53,7 +56,8 @@ export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promis
     if (job.controlToken) {
       setCookie(c, CONTROL_COOKIE, job.controlToken, {
         path: `/jobs/${job.id}`, httpOnly: true, sameSite: "Strict", secure: urls.self.startsWith("https:"),
-        maxAge: Math.ceil((job.timeoutMs + config.retentionMs) / 1000),
+        // The job and its link may outlive that (a long RETENTION): the cookie then ends first.
+        maxAge: Math.min(MAX_COOKIE_AGE_S, Math.ceil((job.timeoutMs + config.retentionMs) / 1000)),
       });
     }
     return c.redirect(urls.page, 303);
