@@ -92,6 +92,7 @@ async function withHeldAdmissions(owner: string, test: (release: (n: number) => 
   } finally {
     indexFaults.holdAdmissions = false;
     indexFaults.heldAdmissions.length = 0;
+    indexFaults.heldIds.length = 0;
   }
 }
 
@@ -630,4 +631,21 @@ it("tells a keyed create whose admission was lost that a retry needs a new Idemp
   expect(await snapshot(id)).toMatchObject({ state: "failed", error: { code: "not_admitted", message: expect.stringMatching(/new Idempotency-Key/) } });
   const fresh = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, { "Idempotency-Key": "a-new-key" }, token);
   expect(fresh.status).toBe(201);
+});
+
+it("answers a create cut off by a reset of its object (while the index decides) 503 with Retry-After, not 500; the retry with its key finds the job", async () => {
+  const { name, token } = await freshOwner();
+  const post = () => SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { ...auth(token), "Content-Type": "application/json", "Idempotency-Key": "cut-off" }, body: JSON.stringify({ type: "demo", input: { intervalMs: 0 } }) });
+  await withHeldAdmissions(name, async () => {
+    const cut = post();
+    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
+    // As a deploy or a crash resets it: the platform's error says so (`durableObjectReset`).
+    await runInDurableObject(stubOf(indexFaults.heldIds[0]!), (_object, state) => state.abort("reset")).catch(() => {});
+    const response = await cut;
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("1");
+    expect((await response.json<ApiError>()).error.code).toBe("unavailable");
+  });
+  const retried = await post();
+  expect([200, 201]).toContain(retried.status);
 });

@@ -29,6 +29,7 @@ export class OwnerIndex extends live.OwnerIndex {
    */
   override admit(listing: JobListing, maxActive: number): AdmitOutcome {
     if (indexFaults.holdAdmissions) {
+      indexFaults.heldIds.push(listing.id);
       return new Promise<AdmitOutcome>((resolve) => indexFaults.heldAdmissions.push(() => resolve(super.admit(listing, maxActive)))) as unknown as AdmitOutcome;
     }
     const outcome = super.admit(listing, maxActive);

@@ -40,9 +40,11 @@ export function onError(error: Error, c: Context): Response {
     return c.json(errorBody(codeFor(error.status), messageFor(error.status)), error.status as ContentfulStatusCode);
   }
   // The platform marks a Durable Object that is overloaded, restarting or unreachable
-  // (`overloaded`, `retryable`): the same request may succeed a moment later.
-  const platform = error as { overloaded?: unknown; retryable?: unknown };
-  if (platform.overloaded === true || platform.retryable === true) {
+  // (`overloaded`, `retryable`), or that was reset (a crash, a deploy) while it served the
+  // request (`durableObjectReset`): the same request may succeed a moment later (a create
+  // that may have been made is found again by its Idempotency-Key).
+  const platform = error as { overloaded?: unknown; retryable?: unknown; durableObjectReset?: unknown };
+  if (platform.overloaded === true || platform.retryable === true || platform.durableObjectReset === true) {
     c.header("Retry-After", "1");
     return c.json(errorBody("unavailable", "Busy or restarting just now; try again in a moment"), 503);
   }
