@@ -85,6 +85,16 @@ describe("POST /jobs", () => {
     await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "POST", body: form }), 400, "invalid_json");
   });
 
+  it("reads a form's timeoutMs as decimal digits only: 0x10, 1e3, -5 and 1.5 are refused (400), not read as 16 ms or 1 s", async () => {
+    for (const timeoutMs of ["0x10", "1e3", "-5", "1.5", "Infinity"]) {
+      const form = new URLSearchParams({ type: "demo", timeoutMs });
+      const error = await expectError(await SELF.fetch(`${BASE}/jobs`, { method: "POST", body: form, headers: { Accept: "application/json" } }), 400, "invalid_request");
+      expect((error.issues as { path: string }[])[0]!.path, timeoutMs).toBe("timeoutMs");
+    }
+    const form = new URLSearchParams({ type: "demo", timeoutMs: "60000" });
+    expect((await SELF.fetch(`${BASE}/jobs`, { method: "POST", body: form, redirect: "manual" })).status).toBe(303);
+  });
+
   it("refuses a body that is too large (413)", async () => {
     const response = await postJson("/jobs", { type: "demo", input: { padding: "x".repeat(70_000) } });
     await expectError(response, 413, "body_too_large");
@@ -155,6 +165,8 @@ describe("reads", () => {
     for (const query of ["follow=maybe", "follow=%3Cb%3E", "follow=2"]) {
       const error = await expectError(await postJson(`/jobs?${query}`, { type: "demo", input: { intervalMs: 0 } }), 400, "invalid_query");
       expect(error.message).toMatch(/^follow must be on or off/);
+      // Also when Accept asks for SSE, which decides the follow: the switch is still read.
+      await expectError(await postJson(`/jobs?${query}`, { type: "demo", input: { intervalMs: 0 } }, { Accept: "text/event-stream" }), 400, "invalid_query");
       expect(error.message).not.toContain("<b>");
     }
     expect((await listDurableObjectIds(env.JOBS)).length).toBe(before);

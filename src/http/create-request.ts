@@ -76,7 +76,8 @@ async function readForm(c: Context): Promise<unknown> {
   const tags = field("tags")?.split(",").map((tag) => tag.trim()).filter(Boolean);
   return {
     type: field("type") ?? "", input: input ? parseJson(input, "The input field") : {},
-    ...(timeout ? { timeoutMs: Number(timeout) } : {}), ...(tags?.length ? { tags } : {}),
+    // Digits only: Number() would read "0x10" as 16 ms and "1e3" as 1,000; anything else the envelope refuses.
+    ...(timeout ? { timeoutMs: /^\d{1,15}$/.test(timeout) ? Number(timeout) : timeout } : {}), ...(tags?.length ? { tags } : {}),
   };
 }
 

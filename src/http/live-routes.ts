@@ -38,8 +38,10 @@ export function liveRoutes(): Hono<AppEnv> {
 
 /** What a create request asked to follow: SSE by Accept, plain text by `?follow`. */
 export function followKind(c: Context): StreamKind | null {
+  // Read even when Accept decides: a malformed switch is a 400 whichever way the request goes.
+  const follow = flagParam(c, "follow", false);
   if (wantsEventStream(c)) return "sse";
-  return flagParam(c, "follow", false) ? "text" : null;
+  return follow ? "text" : null;
 }
 
 /** Resume point: Last-Event-ID (EventSource reconnects) or ?since=N; 0 replays everything. */
