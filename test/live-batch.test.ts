@@ -4,8 +4,9 @@
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
 import { ACK_EVERY } from "../src/lib/fanout";
+import { parseFrame } from "../src/live/bridge";
 import { allEvents, BASE, createJob, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
-import { openSocket } from "./live-helpers";
+import { openSocket, parseSse, sseEvents } from "./live-helpers";
 
 useVirtualClock();
 
@@ -47,4 +48,33 @@ it("takes ?batch as a switch: anything else is a 400", async () => {
   const response = await SELF.fetch(`${BASE}/jobs/${id}/ws?batch=sometimes`, { headers: UPGRADE });
   expect(response.status).toBe(400);
   expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_query");
+});
+
+it("gives the Worker's SSE and text bridges a history in a message a mark (the last seq, then each frame's wire text), which viewers read as before", async () => {
+  const id = await createJob("test-logger", { lines: 10_000, perStep: 10_000 });
+  await runToEnd(id);
+  const all = await allEvents(id);
+  for (const format of ["sse", "text"] as const) {
+    // What the Worker's bridge gets from the object: one message a batch, each mark its own.
+    const response = await stubOf(id).fetch(`https://object/subscribe?since=0&format=${format}&client=test`, { headers: { Upgrade: "websocket" } });
+    const socket = response.webSocket!;
+    const messages: string[] = [];
+    let seq = 0;
+    socket.addEventListener("message", (message) => {
+      messages.push(message.data as string);
+      const frame = parseFrame(message.data)!;
+      expect(frame.seq).toBeGreaterThanOrEqual(seq);
+      seq = frame.seq;
+      if (frame.token !== undefined) socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+    });
+    const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.accept();
+    await closed;
+    expect(seq).toBe(all.at(-1)!.seq);
+    expect(messages.length, format).toBeLessThan(all.length / 50);
+  }
+  // Through the Worker (the job has ended: bridged), every event once, in order.
+  expect(sseEvents(parseSse(await (await SELF.fetch(`${BASE}/jobs/${id}/sse`)).text()))).toEqual(all);
+  const lines = (await (await SELF.fetch(`${BASE}/jobs/${id}/stream`)).text()).trimEnd().split("\n");
+  expect(lines).toHaveLength(all.length + 1);
 });

@@ -3,8 +3,9 @@
 // HTTP response, so the object can hibernate between events while viewers wait
 // (DESIGN.md, "Watching"); while the job is busy, its object serves them itself (see
 // fanout.ts, "Direct streams"). The object sends these frames already in their wire
-// format, each prefixed with the seq it carries ("12\n<wire>"), so the Worker only writes
-// them through, and answers the object's marks ("12 <token>\n") as the viewer reads: what
+// format, each prefixed with the seq it carries ("12\n<wire>"; a batch of them is one such
+// frame: the last seq, then every wire text), so the Worker only writes them through, and
+// answers the object's marks ("12 <token>\n") as the viewer reads: what
 // the Worker holds for a viewer is bounded by the object's CREDIT plus the response's
 // HIGH_WATER_BYTES, however slowly it reads.
 import type { JobRpc } from "../job/job-object";
