@@ -633,19 +633,35 @@ it("tells a keyed create whose admission was lost that a retry needs a new Idemp
   expect(fresh.status).toBe(201);
 });
 
+/** A create (`headers` beside the owner's) whose job's object is reset while the index decides its admission, as by a deploy or a crash: its answer, and the job's id. */
+async function createCutByReset(owner: string, token: string, headers: Record<string, string> = {}): Promise<{ response: Response; id: string }> {
+  let cut!: { response: Response; id: string };
+  await withHeldAdmissions(owner, async () => {
+    const answer = postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, headers, token);
+    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
+    const id = indexFaults.heldIds[0]!;
+    // The platform's error then says so (`durableObjectReset`).
+    await runInDurableObject(stubOf(id), (_object, state) => state.abort("reset")).catch(() => {});
+    cut = { response: await answer, id };
+  });
+  return cut;
+}
+
 it("answers a create cut off by a reset of its object (while the index decides) 503 with Retry-After, not 500; the retry with its key finds the job", async () => {
   const { name, token } = await freshOwner();
-  const post = () => SELF.fetch(`${BASE}/jobs`, { method: "POST", headers: { ...auth(token), "Content-Type": "application/json", "Idempotency-Key": "cut-off" }, body: JSON.stringify({ type: "demo", input: { intervalMs: 0 } }) });
-  await withHeldAdmissions(name, async () => {
-    const cut = post();
-    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
-    // As a deploy or a crash resets it: the platform's error says so (`durableObjectReset`).
-    await runInDurableObject(stubOf(indexFaults.heldIds[0]!), (_object, state) => state.abort("reset")).catch(() => {});
-    const response = await cut;
-    expect(response.status).toBe(503);
-    expect(response.headers.get("Retry-After")).toBe("1");
-    expect((await response.json<ApiError>()).error.code).toBe("unavailable");
-  });
-  const retried = await post();
+  const key = { "Idempotency-Key": "cut-off" };
+  const { response } = await createCutByReset(name, token, key);
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Retry-After")).toBe("1");
+  expect((await response.json<ApiError>()).error.code).toBe("unavailable");
+  const retried = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, key, token);
   expect([200, 201]).toContain(retried.status);
+});
+
+it("logs a request cut off by a reset of its object, which it answers 503: a fault that resets the object on every try must still show", async () => {
+  const { name, token } = await freshOwner();
+  const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  const { response } = await createCutByReset(name, token);
+  expect(response.status).toBe(503);
+  expect(logged).toHaveBeenCalledWith(expect.stringMatching(/reset/), expect.objectContaining({ durableObjectReset: true }));
 });

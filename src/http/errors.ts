@@ -45,6 +45,9 @@ export function onError(error: Error, c: Context): Response {
   // that may have been made is found again by its Idempotency-Key).
   const platform = error as { overloaded?: unknown; retryable?: unknown; durableObjectReset?: unknown };
   if (platform.overloaded === true || platform.retryable === true || platform.durableObjectReset === true) {
+    // A reset is a deploy's, or a fault that breaks the object (a failed write, its memory
+    // limit), which may be our bug and recur on every retry: logged, as it was as a 500.
+    if (platform.durableObjectReset === true) console.error("a Durable Object was reset while it served the request", error);
     c.header("Retry-After", "1");
     return c.json(errorBody("unavailable", "Busy or restarting just now; try again in a moment"), 503);
   }
