@@ -653,9 +653,21 @@ it("answers a create cut off by a reset of its object (while the index decides) 
   const { response } = await createCutByReset(name, token, key);
   expect(response.status).toBe(503);
   expect(response.headers.get("Retry-After")).toBe("1");
-  expect((await response.json<ApiError>()).error.code).toBe("unavailable");
+  expect((await response.json<ApiError>()).error).toMatchObject({ code: "unavailable", message: expect.stringMatching(/same Idempotency-Key finds it/) });
   const retried = await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, key, token);
   expect([200, 201]).toContain(retried.status);
+});
+
+it("tells a create without a key, cut off by a reset of its object, its job's id: the job may be made and run, and a blind retry would make a second", async () => {
+  const { name, token, list } = await freshOwner();
+  vi.spyOn(console, "error").mockImplementation(() => {});
+  const { response, id } = await createCutByReset(name, token);
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Retry-After")).toBe("1");
+  expect((await response.json<ApiError>()).error).toMatchObject({ code: "unavailable", message: expect.stringContaining(`GET /jobs/${id}`) });
+  // It was made: its alarm runs it and lists it.
+  expect((await runToEnd(id)).state).toBe("succeeded");
+  expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
 });
 
 it("logs a request cut off by a reset of its object, which it answers 503: a fault that resets the object on every try must still show", async () => {

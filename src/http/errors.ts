@@ -41,18 +41,24 @@ export function onError(error: Error, c: Context): Response {
   }
   // The platform marks a Durable Object that is overloaded, restarting or unreachable
   // (`overloaded`, `retryable`), or that was reset (a crash, a deploy) while it served the
-  // request (`durableObjectReset`): the same request may succeed a moment later (a create
-  // that may have been made is found again by its Idempotency-Key).
+  // request (`durableObjectReset`): the same request may succeed a moment later (a create,
+  // which may have made its job, says how to find it: see createJobAs).
   const platform = error as { overloaded?: unknown; retryable?: unknown; durableObjectReset?: unknown };
   if (platform.overloaded === true || platform.retryable === true || platform.durableObjectReset === true) {
-    // A reset is a deploy's, or a fault that breaks the object (a failed write, its memory
-    // limit), which may be our bug and recur on every retry: logged, as it was as a 500.
-    if (platform.durableObjectReset === true) console.error("a Durable Object was reset while it served the request", error);
+    logIfReset(error);
     c.header("Retry-After", "1");
     return c.json(errorBody("unavailable", "Busy or restarting just now; try again in a moment"), 503);
   }
   console.error("unhandled error", error);
   return c.json(errorBody("internal", "Internal error"), 500);
+}
+
+/**
+ * A reset is a deploy's, or a fault that breaks the object (a failed write, its memory
+ * limit), which may be our bug and recur on every retry: logged, as it was as a 500.
+ */
+export function logIfReset(error: unknown): void {
+  if ((error as { durableObjectReset?: unknown } | null)?.durableObjectReset === true) console.error("a Durable Object was reset while it served the request", error);
 }
 
 function codeFor(status: number): string {

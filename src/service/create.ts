@@ -7,7 +7,7 @@ import { tighter, type Config } from "../config";
 import type { Env } from "../env";
 import { createRefusal, unauthorized, type Principal } from "../http/auth";
 import { fingerprint, type JobRequest } from "../http/create-request";
-import { ApiError } from "../http/errors";
+import { ApiError, logIfReset } from "../http/errors";
 import { mintJobId, type ScopedKey } from "../http/job-id";
 import type { JobRpc } from "../job/job-object";
 import type { AnyJobDefinition } from "../jobs/define";
@@ -60,6 +60,8 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     id, type: request.type, input: request.input, timeoutMs, fingerprint: await fingerprint(request),
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
+  }).catch((error: unknown) => {
+    throw cutOff(error, id, idempotencyKey !== undefined) ?? error;
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs, config.indexShards);
   if (outcome.status === "unavailable") {
@@ -110,6 +112,20 @@ function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void 
     if (needed === undefined || needed <= budget[limit]) continue;
     throw new ApiError(400, "limit_exceeded", `Over the ${limit} limit: ${what} ${needed.toLocaleString("en-US")} ${LIMIT_WORDS[limit]}; the limit is ${budget[limit].toLocaleString("en-US")}`);
   }
+}
+
+/**
+ * A create whose object was reset (a deploy, a crash) or cut off while it made the job: the
+ * job may be stored, and then its alarm runs and lists it. The general 503's "try again"
+ * would make a second one (test/owner-index.test.ts); this says how to find the first.
+ * Null for any other error (an overloaded object never started the create).
+ */
+function cutOff(error: unknown, id: string, keyed: boolean): ApiError | null {
+  const platform = error as { durableObjectReset?: unknown; retryable?: unknown; overloaded?: unknown } | null;
+  if (platform?.overloaded === true || (platform?.durableObjectReset !== true && platform?.retryable !== true)) return null;
+  logIfReset(error);
+  const find = keyed ? "a retry with the same Idempotency-Key finds it" : `GET /jobs/${id} tells (410: it was not; with an Idempotency-Key, a retry finds it)`;
+  return new ApiError(503, "unavailable", `The job's object restarted while it made the job, which may have been made: ${find}`, undefined, { "Retry-After": "1" });
 }
 
 function tooManyActive(maxActiveJobs: number, indexShards: number): ApiError {
