@@ -136,10 +136,11 @@ it("cuts a continued stream whose viewer stopped reading, and its continuation s
   const frames: string[] = [];
   next.webSocket!.addEventListener("message", (message) => frames.push(message.data as string));
   next.webSocket!.accept();
-  await vi.waitFor(() => expect(frames.length).toBeGreaterThan(2));
-  // No snapshot, then the entry after the last one read: nothing lost to the cut, nothing twice.
-  expect(frames[0]).toBe(`${lastSeen}\n`);
-  expect(frames[1]!.startsWith(`${lastSeen + 1}\n${lastSeen + 1} `)).toBe(true);
+  await vi.waitFor(() => expect(frames.length).toBeGreaterThan(0));
+  // No snapshot, then the entry after the last one read: nothing lost to the cut, nothing
+  // twice (the rest comes in batches: the last seq, then each frame's text).
+  const text = frames[0]!.slice(frames[0]!.indexOf("\n") + 1);
+  expect(text.startsWith(`${lastSeen + 1} `)).toBe(true);
   // Its columns as of that entry too, not as of the last one written.
   expect(made.resumedAt).toEqual([lastSeen]);
   expect(fanout.count).toBe(1);
