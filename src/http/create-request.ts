@@ -76,8 +76,9 @@ async function readForm(c: Context): Promise<unknown> {
   const tags = field("tags")?.split(",").map((tag) => tag.trim()).filter(Boolean);
   return {
     type: field("type") ?? "", input: input ? parseJson(input, "The input field") : {},
-    // Digits only: Number() would read "0x10" as 16 ms and "1e3" as 1,000; anything else the envelope refuses.
-    ...(timeout ? { timeoutMs: /^\d{1,15}$/.test(timeout) ? Number(timeout) : timeout } : {}), ...(tags?.length ? { tags } : {}),
+    // A plain decimal, so the envelope says what is wrong with it (negative, fractional);
+    // Number() would read "0x10" as 16 ms and "1e3" as 1,000: anything else stays text, refused.
+    ...(timeout ? { timeoutMs: /^-?\d{1,15}(\.\d{1,15})?$/.test(timeout) ? Number(timeout) : timeout } : {}), ...(tags?.length ? { tags } : {}),
   };
 }
 
