@@ -80,7 +80,8 @@ function showPending(): void {
     showStatus("ended");
     news.flush();
   }
-  log.append(lines);
+  // Still replaying what happened before this connection: the log waits until it caught up.
+  log.append(lines, (events.at(-1)?.seq ?? 0) < job.lastSeq);
 }
 
 /**
@@ -123,9 +124,15 @@ async function follow(since: number): Promise<void> {
       clearTimeout(batch);
       showPending();
     }
+    // Nothing more comes: lines still held for the replay to catch up show now (a snapshot
+    // counts the webhook's events, which come after the end the stream stops at).
+    log.append([]);
     showStatus("ended");
   } catch (error) {
-    if (error instanceof ApiRequestError && (error.status === 404 || error.status === 410)) showStatus("gone");
-    else throw error;
+    if (error instanceof ApiRequestError && (error.status === 404 || error.status === 410)) {
+      // Lines a replay held back until it caught up, which it never will now.
+      log.append([]);
+      showStatus("gone");
+    } else throw error;
   }
 }

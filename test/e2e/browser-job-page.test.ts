@@ -4,6 +4,8 @@
 // browser-restart.test.ts).
 import type { Page } from "playwright-core";
 import { expect, inject, it } from "vitest";
+import type { JobSnapshot } from "../../src/protocol";
+import { E2E_TOKEN } from "./wrangler-dev";
 import { createJob, holdControl, jobState, logMessages, logSeqs, openPage, useChromium, waitForLogLines, waitForText } from "./browser";
 
 const baseUrl = inject("baseUrl");
@@ -373,9 +375,46 @@ it("keeps a long log's latest 20,000 lines, dropping the oldest a thousand at a 
   await page.context().close();
 });
 
-it("shows a finished job's whole log, past the first page the server rendered", { timeout: 60_000 }, async () => {
-  const job = await createJob(baseUrl, "ticker", { count: 2_500, intervalMs: 0, batch: 500 });
+it("opens an ended job's long history at its end in one change to the log, not one per batch of the replay", { timeout: 120_000 }, async () => {
+  // Each change to a long log lays out all of it: changed for every 50 ms batch of its
+  // replay, a 99,000-event history took the page 22 s to say "ended" (a bare WebSocket reader: 2.3 s).
+  const count = 45_000;
+  const job = await createJob(baseUrl, "ticker", { count, intervalMs: 0, batch: 1_000 });
+  await expect.poll(() => jobState(baseUrl, job.id), { timeout: 60_000, interval: 200 }).toBe("succeeded");
+  const { page, problems } = await openPage(browser());
+  // Lines added by each change to the log that added any.
+  await page.addInitScript(() => {
+    const additions: number[] = ((window as unknown as { additions: number[] }).additions = []);
+    addEventListener("DOMContentLoaded", () => {
+      new MutationObserver((records) => {
+        const added = records.reduce((sum, record) => sum + record.addedNodes.length, 0);
+        if (added) additions.push(added);
+      }).observe(document.getElementById("log")!, { childList: true });
+    });
+  });
+  await page.goto(job.urls.page);
+  await page.waitForSelector('#live-status[data-status="ended"]', { state: "attached", timeout: 60_000 });
+  // When it says "ended", the last lines are there, in order, and the log shows its end.
+  const messages = await logMessages(page);
+  expect(messages.length).toBeGreaterThanOrEqual(19_000);
+  expect(messages.length).toBeLessThanOrEqual(20_000);
+  const first = count - messages.length + 1;
+  expect(messages.map((m) => Number(/^tick (\d+)\//.exec(m)?.[1]))).toEqual(Array.from({ length: messages.length }, (_, i) => first + i));
+  expect(await page.$eval("#log", (log) => log.scrollHeight - log.scrollTop - log.clientHeight)).toBeLessThanOrEqual(1);
+  expect(await page.isVisible("#jump-to-end")).toBe(false);
+  // The whole replay reached the log in one change: the lines that stay, built once.
+  const additions = await page.evaluate(() => (window as unknown as { additions: number[] }).additions);
+  expect(additions).toEqual([20_000]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
+it("shows a finished job's whole log, past the first page the server rendered, webhook events after its end and all", { timeout: 60_000 }, async () => {
+  // Its webhook's attempts come after the end the stream stops at (no receiver listens, or
+  // webhooks.test.ts's answers 503 first): the snapshot counts events the replay never reaches.
+  const job = await createJob(baseUrl, "ticker", { count: 2_500, intervalMs: 0, batch: 500 }, { webhook: { url: `http://127.0.0.1:${inject("webhookPort")}/hooks/page` } });
   await expect.poll(() => jobState(baseUrl, job.id), { timeout: 30_000, interval: 200 }).toBe("succeeded");
+  await expect.poll(async () => ((await (await fetch(job.urls.self, { headers: { Authorization: `Bearer ${E2E_TOKEN}` } })).json()) as JobSnapshot).webhook?.attempts, { timeout: 30_000, interval: 200 }).toBeGreaterThan(0);
   const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   await page.waitForFunction(() => document.querySelectorAll("#log li").length >= 2_500, undefined, { timeout: 30_000 });

@@ -84,10 +84,10 @@ export async function logSeqs(page: Page): Promise<number[]> {
   return page.locator("#log .log-line").evaluateAll((items) => items.map((item) => Number((item as HTMLElement).dataset.seq)));
 }
 
-/** Creates a job as the tests' owner, through the API. */
-export async function createJob(baseUrl: string, type: string, input: Json): Promise<CreatedJob> {
+/** Creates a job as the tests' owner, through the API; `more` goes in the body too (a webhook). */
+export async function createJob(baseUrl: string, type: string, input: Json, more: Record<string, Json> = {}): Promise<CreatedJob> {
   const response = await fetch(`${baseUrl}/jobs`, {
-    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${E2E_TOKEN}` }, body: JSON.stringify({ type, input }),
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${E2E_TOKEN}` }, body: JSON.stringify({ ...more, type, input }),
   });
   if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as CreatedJob;
