@@ -178,14 +178,15 @@ export class JobObject extends DurableObject<Env> {
    * whose admission stays unknown ends unrun.
    */
   async #admit(job: JobRow, request: CreateJob, indexShards: number): Promise<CreateOutcome> {
+    // What the admission lists: the job as made, queued (a change during the awaits below is
+    // reported after the answer).
+    const listed = this.#store.lastSeq();
     await this.#arm(Date.now());
     const owner = request.owner;
     if (owner !== null) {
       // Durable before the index hears of it (the admission is what a crash must not outlive).
       await this.#store.sync();
       const admit = () => admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, owner, request);
-      // What the admission lists: the job as it is now (a change meanwhile is reported after the answer).
-      const listed = this.#store.lastSeq();
       let outcome: AdmitOutcome;
       try {
         // Asked twice at most: an admission is idempotent (again, it answers "existing"), and
