@@ -22,6 +22,8 @@ export interface Plan {
   kneeLadder: number[];
   /** Each number of clients runs the project's job, then the floor's, then the durable floor's. */
   jobs: { clients: number[]; seconds: number };
+  /** Events of the finished job one reader replays over each transport. */
+  replay: { events: number };
 }
 
 export const FULL_PLAN: Plan = {
@@ -47,6 +49,7 @@ export const FULL_PLAN: Plan = {
   ],
   kneeLadder: [2_500, 5_000, 10_000, 20_000, 40_000, 80_000],
   jobs: { clients: [1, 10, 50], seconds: 5 },
+  replay: { events: 50_000 },
 };
 
 export const QUICK_PLAN: Plan = {
@@ -67,4 +70,5 @@ export const QUICK_PLAN: Plan = {
   knee: [{ transport: "ws", subscribers: 100 }],
   kneeLadder: [10_000, 40_000],
   jobs: { clients: [10], seconds: 5 },
+  replay: { events: 20_000 },
 };

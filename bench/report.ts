@@ -7,6 +7,7 @@ import type { KneeRow, PhaseResult } from "./scenarios/delivery-throughput.ts";
 import type { LatencyRow } from "./scenarios/fanout-latency.ts";
 import type { JobThroughputRow } from "./scenarios/job-throughput.ts";
 import type { MemoryResult } from "./scenarios/memory.ts";
+import type { ReplayResult } from "./scenarios/replay.ts";
 
 const MiB = 1024 * 1024;
 const oneDecimal = (value: number) => Math.round(value * 10) / 10;
@@ -74,6 +75,19 @@ export function memoryTable(result: MemoryResult): string {
       oneDecimal(r.runtimeBytes / MiB), oneDecimal(r.proxyBytes / MiB), Math.round(r.bytesPerSubscriber / 1024),
       r.heapBytesPerViewer === null ? null : Math.round(r.heapBytesPerViewer / 1024),
       Math.round(r.socketQueuedBytesPerViewer / 1024), Math.round(r.receivedCharsPerViewer / 1024), oneDecimal(r.requestsPerViewer),
+    ]),
+  );
+}
+
+/** Each reader against the first (a WebSocket a frame a message), measured in the same run. */
+export function replayTable(result: ReplayResult): string {
+  const [first] = result.rows;
+  const ratio = (value: number, of: number | undefined) => (of ? `${twoDecimals(value / of)}×` : null);
+  return markdownTable(
+    ["reader", "messages or chunks", "ms", "server CPU ms", "client CPU ms", "time vs a frame a message", "server CPU vs it", "client CPU vs it"],
+    result.rows.map((r) => [
+      r.reader, r.messages, Math.round(r.ms), Math.round(r.serverCpuS * 1000), Math.round(r.clientCpuS * 1000),
+      ratio(r.ms, first?.ms), ratio(r.serverCpuS, first?.serverCpuS), ratio(r.clientCpuS, first?.clientCpuS),
     ]),
   );
 }

@@ -2,7 +2,7 @@
 // the bench's job types, and the floor contenders), runs the scenarios, prints their
 // tables, writes bench/results/latest.json and stops everything it started, also on
 // failure and on Ctrl-C. `npm run bench -- --quick` runs small sizes only;
-// `--only=jobs,costs,memory,latency,knee` runs some of the scenarios (with either plan);
+// `--only=jobs,costs,memory,replay,latency,knee` runs some of the scenarios (with either plan);
 // `--profile` adds a CPU profile of each contender's job-throughput run; `--subscribers=N`
 // runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
 // before the project in each of them (the second of a pair pays a little more);
@@ -18,12 +18,13 @@ import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
 import { FULL_PLAN, QUICK_PLAN, type Plan } from "./plan.ts";
 import { RuntimeInspector, summarizeProfile, type ProfileLine } from "./lib/inspector.ts";
-import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, profileTable, type Comparison } from "./report.ts";
+import { compare, comparisonTables, costsTable, jobsTable, kneeTable, latencyTable, memoryTable, profileTable, replayTable, type Comparison } from "./report.ts";
 import { measureCosts, PRICES } from "./scenarios/costs.ts";
 import { findKnee, type KneeRow } from "./scenarios/delivery-throughput.ts";
 import { measureLatency, type LatencyRow } from "./scenarios/fanout-latency.ts";
 import { floorJob, measureFrames, measureJobThroughput, projectJob, warmJobs, type FrameShape, type JobThroughputRow } from "./scenarios/job-throughput.ts";
 import { measureMemory, type MemoryResult } from "./scenarios/memory.ts";
+import { measureReplay, type ReplayResult } from "./scenarios/replay.ts";
 
 const RESULTS = join(import.meta.dirname, "results/latest.json");
 /** Past this, scenarios not yet started are skipped; past the hard limit the run is aborted. */
@@ -50,7 +51,7 @@ const floorFirst = process.argv.includes("--floor-first");
 /** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
 const profiling = process.argv.includes("--profile");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
-const runs = (scenario: "jobs" | "costs" | "memory" | "latency" | "knee") => !only || only.includes(scenario);
+const runs = (scenario: "jobs" | "costs" | "memory" | "replay" | "latency" | "knee") => !only || only.includes(scenario);
 const startedAt = Date.now();
 let server: BenchServer | null = null;
 let stopping: Promise<void> | null = null;
@@ -85,6 +86,7 @@ const results = {
   tickerFrames: null as TickerFrames | null,
   comparison: null as Comparison | null,
   memory: null as MemoryResult | null,
+  replay: null as ReplayResult | null,
   latency: [] as LatencyRow[],
   knee: [] as KneeRow[],
   jobs: [] as JobThroughputRow[],
@@ -175,6 +177,11 @@ async function main(): Promise<void> {
     console.log("memory with idle and stalled viewers");
     results.memory = await unit(`memory, ${plan.memory.idle} idle per transport, ${plan.memory.stalled} stalled per transport`, () =>
       measureMemory({ base, processes: processes(), ports, transports: TRANSPORTS, idle: plan.memory.idle, stalled: plan.memory.stalled }), true);
+  }
+
+  if (runs("replay")) {
+    console.log("replay of a long history");
+    results.replay = await unit(`replay, ${plan.replay.events} events`, () => measureReplay({ base, processes: processes(), events: plan.replay.events }), true);
   }
 
   console.log("fan-out latency");
@@ -299,6 +306,7 @@ function printTables(): void {
   for (const { name, lines, error } of results.profiles) console.log(`### CPU profile: ${name}\n\n${error ? `no profile: ${error}` : profileTable(lines)}\n`);
   if (results.costs.length) console.log(`### Costs per job ($${PRICES.perMillionRowsWritten.toFixed(2)} per million rows written, $${PRICES.perMillionRequests.toFixed(2)} per million requests)\n\n${costsTable(results.costs)}\n`);
   if (results.memory) console.log(`### Memory per viewer\n\n${memoryTable(results.memory)}\n${results.memory.notes.map((note) => `\n${note}`).join("")}`);
+  if (results.replay) console.log(`### Replay of a finished job's ${results.replay.events.toLocaleString("en-US")} events by one reader\n\n${replayTable(results.replay)}\n`);
   for (const name of results.skipped) console.log(`skipped: ${name}`);
   for (const error of results.errors) console.log(`error: ${error}`);
 }
