@@ -30,6 +30,9 @@ export function errorBody(code: string, message: string, issues?: Issue[]): ApiE
   return { error: bounded ? { code, message: text, issues: bounded } : { code, message: text } };
 }
 
+/** Seconds an overloaded Durable Object's caller is asked to wait. */
+const OVERLOADED_RETRY_AFTER_S = 10;
+
 export function onError(error: Error, c: Context): Response {
   if (error instanceof ApiError) {
     for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
@@ -43,8 +46,14 @@ export function onError(error: Error, c: Context): Response {
   // (`overloaded`, `retryable`), or that was reset (a crash, a deploy) while it served the
   // request (`durableObjectReset`): the same request may succeed a moment later (a create,
   // which may have made its job, says how to find it: see createJobAs).
+  // An overloaded one is asked for longer: retried at once, it stays overloaded (Cloudflare's
+  // advice is not to retry it).
   const platform = error as { overloaded?: unknown; retryable?: unknown; durableObjectReset?: unknown };
-  if (platform.overloaded === true || platform.retryable === true || platform.durableObjectReset === true) {
+  if (platform.overloaded === true) {
+    c.header("Retry-After", String(OVERLOADED_RETRY_AFTER_S));
+    return c.json(errorBody("unavailable", "Overloaded just now; try again in a few seconds"), 503);
+  }
+  if (platform.retryable === true || platform.durableObjectReset === true) {
     logIfReset(error);
     c.header("Retry-After", "1");
     return c.json(errorBody("unavailable", "Busy or restarting just now; try again in a moment"), 503);
