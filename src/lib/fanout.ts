@@ -332,7 +332,8 @@ export class Fanout<S extends { viewers?: number }, E extends { seq: number }, S
       const cache = key === null ? null : (kind.get(key) ?? kind.set(key, []).get(key)!);
       /** The last shared frame this subscriber took: its state is the state after it. */
       let taken: Made<State> | null = null;
-      this.#startBatch(cursor);
+      // A lone entry, the live case, goes as it is: nothing to batch on the hot path.
+      if (entries.length > 1) this.#startBatch(cursor);
       for (const [i, entry] of entries.entries()) {
         if (room(cursor) <= 0) {
           this.#pause(cursor);
