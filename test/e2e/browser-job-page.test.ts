@@ -129,6 +129,20 @@ it("moves the keyboard to the job's state when the job ends while Cancel asks", 
 });
 
 /** What a screen reader is given of an element's text: the text under it in Chromium's accessibility tree, CSS generated content included. */
+/** Watches the log of the page about to load: the lines each change to it added and removed. */
+async function watchLog(page: Page): Promise<() => Promise<{ added: number; removed: number }[]>> {
+  await page.addInitScript(() => {
+    const changes: { added: number; removed: number }[] = ((window as unknown as { logChanges: typeof changes }).logChanges = []);
+    addEventListener("DOMContentLoaded", () => {
+      new MutationObserver((records) => {
+        const count = (key: "addedNodes" | "removedNodes") => records.reduce((sum, record) => sum + record[key].length, 0);
+        changes.push({ added: count("addedNodes"), removed: count("removedNodes") });
+      }).observe(document.getElementById("log")!, { childList: true });
+    });
+  });
+  return () => page.evaluate(() => (window as unknown as { logChanges: { added: number; removed: number }[] }).logChanges);
+}
+
 async function spokenText(page: Page, selector: string): Promise<string> {
   const cdp = await page.context().newCDPSession(page);
   const { root } = await cdp.send("DOM.getDocument");
@@ -350,16 +364,7 @@ it("keeps a long log's latest 20,000 lines, dropping the oldest a thousand at a 
   const job = await createJob(baseUrl, "ticker", { count: 21_500, intervalMs: 0, batch: 500 });
   await expect.poll(() => jobState(baseUrl, job.id), { timeout: 60_000, interval: 200 }).toBe("succeeded");
   const { page, problems } = await openPage(browser());
-  // Lines removed by each change to the log that removed any.
-  await page.addInitScript(() => {
-    const removals: number[] = ((window as unknown as { removals: number[] }).removals = []);
-    addEventListener("DOMContentLoaded", () => {
-      new MutationObserver((records) => {
-        const removed = records.reduce((sum, record) => sum + record.removedNodes.length, 0);
-        if (removed) removals.push(removed);
-      }).observe(document.getElementById("log")!, { childList: true });
-    });
-  });
+  const changes = await watchLog(page);
   await page.goto(job.urls.page);
   await waitForText(page, "#log li:last-child .log-message", /^tick 21500\//, 60_000);
   const messages = await logMessages(page);
@@ -367,7 +372,7 @@ it("keeps a long log's latest 20,000 lines, dropping the oldest a thousand at a 
   expect(messages.length).toBeGreaterThanOrEqual(19_000);
   const first = 21_500 - messages.length + 1;
   expect(messages.map((m) => Number(/^tick (\d+)\//.exec(m)?.[1]))).toEqual(Array.from({ length: messages.length }, (_, i) => first + i));
-  const removals = await page.evaluate(() => (window as unknown as { removals: number[] }).removals);
+  const removals = (await changes()).map((change) => change.removed).filter(Boolean);
   expect(removals.length).toBeGreaterThan(0);
   expect(removals.length).toBeLessThanOrEqual(2);
   for (const removed of removals) expect(removed).toBeGreaterThanOrEqual(1_000);
@@ -382,16 +387,7 @@ it("opens an ended job's long history at its end in one change to the log, not o
   const job = await createJob(baseUrl, "ticker", { count, intervalMs: 0, batch: 1_000 });
   await expect.poll(() => jobState(baseUrl, job.id), { timeout: 60_000, interval: 200 }).toBe("succeeded");
   const { page, problems } = await openPage(browser());
-  // Lines added by each change to the log that added any.
-  await page.addInitScript(() => {
-    const additions: number[] = ((window as unknown as { additions: number[] }).additions = []);
-    addEventListener("DOMContentLoaded", () => {
-      new MutationObserver((records) => {
-        const added = records.reduce((sum, record) => sum + record.addedNodes.length, 0);
-        if (added) additions.push(added);
-      }).observe(document.getElementById("log")!, { childList: true });
-    });
-  });
+  const changes = await watchLog(page);
   await page.goto(job.urls.page);
   await page.waitForSelector('#live-status[data-status="ended"]', { state: "attached", timeout: 60_000 });
   // When it says "ended", the last lines are there, in order, and the log shows its end.
@@ -403,7 +399,7 @@ it("opens an ended job's long history at its end in one change to the log, not o
   expect(await page.$eval("#log", (log) => log.scrollHeight - log.scrollTop - log.clientHeight)).toBeLessThanOrEqual(1);
   expect(await page.isVisible("#jump-to-end")).toBe(false);
   // The whole replay reached the log in one change: the lines that stay, built once.
-  const additions = await page.evaluate(() => (window as unknown as { additions: number[] }).additions);
+  const additions = (await changes()).map((change) => change.added).filter(Boolean);
   expect(additions).toEqual([20_000]);
   expect(problems).toEqual([]);
   await page.context().close();
