@@ -66,6 +66,11 @@ describe("POST /jobs", () => {
     // A missing field is required, not unknown.
     const missing = await expectError(await postJson("/jobs", { type: "primes", input: {} }), 400, "invalid_input");
     expect(missing.issues).toEqual([{ path: "n", message: "Required" }]);
+    // valibot takes a list for an object: an all-optional schema passed [] and a loose one read [1] as {"0": 1}.
+    for (const input of [[], [{ steps: 2 }]]) {
+      const list = await expectError(await postJson("/jobs", { type: "demo", input }), 400, "invalid_input");
+      expect(list.issues).toEqual([{ path: "", message: "Expected an object" }]);
+    }
     const noType = await expectError(await postJson("/jobs", {}), 400, "invalid_request");
     expect(noType.issues).toEqual([{ path: "type", message: "Required" }]);
   });

@@ -92,11 +92,22 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
     // Not a list of every type: /job-types shows each caller only what it may create.
     throw new ApiError(400, "unknown_type", "Unknown job type; GET /job-types lists the ones you may create");
   }
-  const result = await definition.input["~standard"].validate(input);
+  const result = Array.isArray(input) && declaresObject(definition.inputJsonSchema)
+    ? { issues: [{ path: [], message: "Expected an object" }] }
+    : await definition.input["~standard"].validate(input);
   if (result.issues) {
     throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
   return { type, definition, input: JSON.parse(JSON.stringify(result.value ?? {})) as Json, timeoutMs, tags: [...new Set(tags)], webhookUrl: webhook?.url ?? null, fromForm };
+}
+
+/**
+ * valibot's object schemas take a list as an object (`[]` passed an all-optional one, and a
+ * loose one read `[1]` as `{"0": 1}`), so a list is refused here for a type whose JSON
+ * Schema says its input is an object.
+ */
+function declaresObject(schema: Json): boolean {
+  return typeof schema === "object" && schema !== null && !Array.isArray(schema) && schema.type === "object";
 }
 
 /** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs (the answer bounds them). */
