@@ -22,7 +22,12 @@ const result = await build({
   logLevel: "warning",
 });
 
-const files = [...result.outputFiles.map((f) => ({ path: f.path, bytes: f.contents })), { path: join(outdir, "icon.svg"), bytes: await readFile(join(root, "src/client/icon.svg")) }];
+const files = [
+  ...result.outputFiles.map((f) => ({ path: f.path, bytes: f.contents })),
+  { path: join(outdir, "icon.svg"), bytes: await readFile(join(root, "src/client/icon.svg")) },
+  // The assets' security headers (Workers static assets read _headers at the assets' root).
+  { path: join(outdir, "../_headers"), bytes: await readFile(join(root, "src/client/_headers")) },
+];
 for (const { path, bytes } of files) await writeIfChanged(path, bytes);
 
 async function writeIfChanged(path, bytes) {

@@ -1,5 +1,5 @@
 // Security headers on every kind of answer, and no answer is cached: each is per job or per
-// caller (the static assets, served before the Worker, aside).
+// caller (the static assets, served before the Worker, aside: test/e2e/assets.test.ts).
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { auth, BASE, createJob, runToEnd, useVirtualClock } from "./helpers";
