@@ -668,6 +668,10 @@ it("tells a create without a key, cut off by a reset of its object, its job's id
   // It was made: its alarm runs it and lists it.
   expect((await runToEnd(id)).state).toBe("succeeded");
   expect((await list()).jobs.map((j) => j.id)).toEqual([id]);
+  // The refusal carried the job's control token (an anonymous creator has no other way to it): it deletes the job.
+  const controlToken = response.headers.get("Control-Token");
+  expect(controlToken).toMatch(/^\S{20,}$/);
+  expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: { "Control-Token": controlToken! } })).status).toBe(204);
 });
 
 it("logs a request cut off by a reset of its object, which it answers 503: a fault that resets the object on every try must still show", async () => {

@@ -30,7 +30,7 @@ export const apiCors: MiddlewareHandler<AppEnv> = (c, next) => {
     origin: (origin) => (c.var.access.allowedOrigins.includes(origin) ? origin : null),
     allowMethods: ["GET", "POST", "DELETE"],
     allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "Control-Token", "Last-Event-ID"],
-    exposeHeaders: ["Location", "Retry-After"],
+    exposeHeaders: ["Location", "Retry-After", "Control-Token"],
     maxAge: 600,
   })(c, next);
 };

@@ -61,7 +61,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   }).catch((error: unknown) => {
-    throw cutOff(error, id, idempotencyKey !== undefined) ?? error;
+    throw cutOff(error, id, idempotencyKey === undefined ? controlToken : null) ?? error;
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs, config.indexShards);
   if (outcome.status === "unavailable") {
@@ -120,12 +120,16 @@ function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void 
  * would make a second one (test/owner-index.test.ts); this says how to find the first.
  * Null for any other error (an overloaded object never started the create).
  */
-function cutOff(error: unknown, id: string, keyed: boolean): ApiError | null {
+function cutOff(error: unknown, id: string, unkeyedToken: string | null): ApiError | null {
   const platform = error as { durableObjectReset?: unknown; retryable?: unknown; overloaded?: unknown } | null;
   if (platform?.overloaded === true || (platform?.durableObjectReset !== true && platform?.retryable !== true)) return null;
   logIfReset(error);
-  const find = keyed ? "a retry with the same Idempotency-Key finds it" : `GET /jobs/${id} tells (410: it was not; with an Idempotency-Key, a retry finds it)`;
-  return new ApiError(503, "unavailable", `The job's object restarted while it made the job, which may have been made: ${find}`, undefined, { "Retry-After": "1" });
+  if (unkeyedToken === null) {
+    return new ApiError(503, "unavailable", "The job's object restarted while it made the job, which may have been made: a retry with the same Idempotency-Key finds it", undefined, { "Retry-After": "1" });
+  }
+  // Nothing else can hand an anonymous creator this job's control token later (only the
+  // create that made a job does), so it travels with the refusal: it controls the job if it exists.
+  return new ApiError(503, "unavailable", `The job's object restarted while it made the job, which may have been made: GET /jobs/${id} tells (410: it was not), and the Control-Token header controls it (with an Idempotency-Key, a retry finds it)`, undefined, { "Retry-After": "1", "Control-Token": unkeyedToken });
 }
 
 function tooManyActive(maxActiveJobs: number, indexShards: number): ApiError {
