@@ -1,7 +1,7 @@
 // Clients for the three live transports, as a test sees them through the Worker.
 import { SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import type { JobEvent, JobSnapshot, ServerFrame } from "../src/protocol";
+import type { JobEvent, JobSnapshot, MuxServerFrame, ServerFrame } from "../src/protocol";
 import { BASE, UPGRADE } from "./helpers";
 
 export interface SocketClient {
@@ -33,6 +33,49 @@ export async function openSocket(id: string, query = "", ip?: string): Promise<S
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
   socket.accept();
   return { socket, frames, messages, closed, events: () => frames.flatMap((f) => (f.type === "event" ? [f.event] : [])) };
+}
+
+export interface MuxClient {
+  socket: WebSocket;
+  /** Every frame, in order (with `?batch`, each line of a message). */
+  frames: MuxServerFrame[];
+  /** Each message as received, pongs aside. */
+  messages: string[];
+  pongs: number;
+  send(frame: unknown): void;
+  events(source: string): JobEvent[];
+  ended(source: string): boolean;
+  closed: Promise<CloseEvent>;
+}
+
+/** A client of many streams on one WebSocket (`path`: /live/ws or /feed/ws, with its query) that answers every source's marks. */
+export async function openMux(path = "/live/ws", headers: Record<string, string> = {}): Promise<MuxClient> {
+  const response = await SELF.fetch(BASE + path, { headers: { ...UPGRADE, ...headers } });
+  expect(response.status).toBe(101);
+  const socket = response.webSocket!;
+  const frames: MuxServerFrame[] = [];
+  const messages: string[] = [];
+  let pongs = 0;
+  socket.addEventListener("message", (message) => {
+    if (message.data === "pong") return void pongs++;
+    messages.push(message.data as string);
+    for (const line of (message.data as string).split("\n")) {
+      const frame = JSON.parse(line) as MuxServerFrame;
+      frames.push(frame);
+      if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", source: frame.source, token: frame.token }));
+    }
+  });
+  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
+  socket.accept();
+  return {
+    socket, frames, messages, closed,
+    get pongs() {
+      return pongs;
+    },
+    send: (frame) => socket.send(JSON.stringify(frame)),
+    events: (source) => frames.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : [])),
+    ended: (source) => frames.some((f) => f.type === "end" && f.source === source),
+  };
 }
 
 export interface SseMessage {

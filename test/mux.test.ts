@@ -6,45 +6,10 @@ import { expect, it, vi } from "vitest";
 import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, JobSnapshot, MuxServerFrame } from "../src/protocol";
-import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, UPGRADE, useVirtualClock } from "./helpers";
-import { openSocket, parseSse } from "./live-helpers";
+import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { openMux, openSocket, parseSse } from "./live-helpers";
 
 useVirtualClock();
-
-interface Mux {
-  socket: WebSocket;
-  frames: MuxServerFrame[];
-  pongs: number;
-  send(frame: unknown): void;
-  events(source: string): JobEvent[];
-  ended(source: string): boolean;
-  closed: Promise<CloseEvent>;
-}
-
-async function openMux(): Promise<Mux> {
-  const response = await SELF.fetch(`${BASE}/live/ws`, { headers: UPGRADE });
-  expect(response.status).toBe(101);
-  const socket = response.webSocket!;
-  const frames: MuxServerFrame[] = [];
-  let pongs = 0;
-  socket.addEventListener("message", (message) => {
-    if (message.data === "pong") return void pongs++;
-    const frame = JSON.parse(message.data as string) as MuxServerFrame;
-    frames.push(frame);
-    if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", source: frame.source, token: frame.token }));
-  });
-  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener("close", resolve));
-  socket.accept();
-  return {
-    socket, frames, closed,
-    get pongs() {
-      return pongs;
-    },
-    send: (frame) => socket.send(JSON.stringify(frame)),
-    events: (source) => frames.flatMap((f) => (f.type === "event" && f.source === source && "event" in f ? [f.event as JobEvent] : [])),
-    ended: (source) => frames.some((f) => f.type === "end" && f.source === source),
-  };
-}
 
 it("carries ten jobs on one WebSocket, each from its own since, with unsubscribe, a drop and a resume", async () => {
   const ids = await Promise.all(Array.from({ length: 10 }, () => createJob("demo", { intervalMs: 500 })));

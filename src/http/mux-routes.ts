@@ -103,7 +103,7 @@ async function jobOutcome(c: Context<AppEnv>, source: string, since: number, res
 function jobOpener(c: Context<AppEnv>): Opener {
   return async (source, since) => {
     if (!(await isGenuineJobId(c.var.access.jobIdSecrets, source))) return new Response(null, { status: 404 });
-    const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c) };
+    const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c), batch: "" };
     if (c.req.header("Last-Event-ID") !== undefined) query.resume = "";
     return openSocket(jobStub(c.env, source), query);
   };
@@ -125,7 +125,7 @@ function feedOpener(c: Context<AppEnv>): Opener {
   const owner = feedOwner(c);
   return (source, since) => {
     const shard = Number(source.slice("feed-".length));
-    return openSocket(indexShard(c.env, owner, shard), { since: String(since), format: "json", client: clientKey(c) });
+    return openSocket(indexShard(c.env, owner, shard), { since: String(since), format: "json", client: clientKey(c), batch: "" });
   };
 }
 
@@ -155,7 +155,10 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: 
   // would read as the job's end; a feed left open would follow the other shards only.
   const reconnect = (reason: string) => !shut && shutDown(CLOSE.tryAgainLater, reason);
   const hub = new Hub(open, {
-    frame: (source, frame) => send(tagged(source, frame)),
+    frames: (source, frames) => {
+      if (!frames.includes("\n")) return send(tagged(source, frames));
+      for (const frame of frames.split("\n")) send(tagged(source, frame));
+    },
     end: (source, cause) => {
       if (cause === "lost") return void reconnect("a source's stream was cut (its object restarted): reconnect");
       notice({ type: "end", source });
@@ -297,16 +300,23 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
     if (frame === null || isFeed || live.size === 0) finish();
   };
   const hub = new Hub(open, {
-    frame: (source, frame) => {
-      const parsed = JSON.parse(frame) as { type: string; token?: string; event?: { seq: number } };
-      if (parsed.type === "mark") {
-        // What came before the mark is read once the response has room again.
-        marks.set(source, parsed.token!);
-        if (paced.hasRoom) answer();
-        return;
+    frames: (source, frames) => {
+      // A batch is written at once (as the single job's bridge does), its mark after it.
+      let text = "";
+      for (const frame of frames.split("\n")) {
+        const parsed = JSON.parse(frame) as { type: string; token?: string; event?: { seq: number } };
+        if (parsed.type === "mark") {
+          paced.write(text);
+          text = "";
+          // What came before the mark is read once the response has room again.
+          marks.set(source, parsed.token!);
+          if (paced.hasRoom) answer();
+          continue;
+        }
+        if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
+        text += `${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`;
       }
-      if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
-      paced.write(`${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`);
+      paced.write(text);
     },
     end: (source, cause) => {
       if (cause === "lost") refused("unavailable", "A shard of your job list could not be reached just now; try again in a moment");

@@ -11,6 +11,13 @@
 // Free plan), so one connection subscribes at most MAX_SUBSCRIBES times in all. An owner
 // feed's connection follows every shard of the owner's index (INDEX_SHARDS, up to 64),
 // however many: its sources are fixed, one subscribe each.
+//
+// Openers ask the objects for batches (fanout.ts: the frames one call sends, a page of
+// history or a burst, as one message, a frame a line, a mark only ever last), whatever the
+// client asked: the Worker then handles a message per batch, not per frame, and passes a
+// batch on as it came, to a client that asked for `?batch` as one message, to any other a
+// frame a message. It keeps no batch of its own: a message is at most what the object
+// sends at once (ACK_EVERY bytes and one frame more, before the tags).
 import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { Subscription } from "./bridge";
@@ -26,8 +33,8 @@ const MAX_OPEN_MARKS = 16;
 export type Opener = (source: string, since: number) => Promise<WebSocket | Response>;
 
 export interface HubSink {
-  /** One of the source's own frames (JSON text, as the object sent it). */
-  frame(source: string, frame: string): void;
+  /** The source's own frames that came together, a frame (JSON text, as the object made it) a line. */
+  frames(source: string, frames: string): void;
   /**
    * The source's stream ended. "ended": the object ended it (the job's last event was sent,
    * or the job was deleted); "lost": the object went away without ending it (it restarted,
@@ -115,10 +122,12 @@ export class Hub {
     }
     const subscription = new Subscription(opened, (data) => (typeof data === "string" && data.startsWith("{") ? data : null));
     this.#sources.set(source, subscription);
-    subscription.onFrame((frame) => {
-      if (frame !== "closed") {
-        if (frame.startsWith('{"type":"mark"')) this.#marked(source, frame);
-        return this.sink.frame(source, frame);
+    subscription.onFrame((frames) => {
+      if (frames !== "closed") {
+        // A mark ends its batch: only the last line can be one.
+        const last = frames.lastIndexOf("\n") + 1;
+        if (frames.startsWith('{"type":"mark"', last)) this.#marked(source, frames.slice(last));
+        return this.sink.frames(source, frames);
       }
       if (this.#sources.get(source) === subscription) {
         this.#sources.delete(source);
@@ -166,9 +175,16 @@ export class Hub {
   }
 }
 
-/** A source's frame tagged with it, without parsing the frame: `{"source":"…",` + the rest. */
-export function tagged(source: string, frame: string): string {
-  return `{"source":${JSON.stringify(source)},${frame.slice(1)}`;
+/**
+ * A source's frames (a frame a line) tagged with it, without parsing them: `{"source":"…",`
+ * + the rest of each line. Every line is a JSON object, and JSON has no raw newline, so
+ * each "\n{" starts one.
+ */
+export function tagged(source: string, frames: string): string {
+  const tag = `{"source":${JSON.stringify(source)},`;
+  const rest = frames.slice(1);
+  // One frame, the live case: no search for lines beyond this one.
+  return tag + (rest.includes("\n") ? rest.split("\n{").join(`\n${tag}`) : rest);
 }
 
 /** SSE resume positions: the last seq of each source, in the order the sources were asked for ("12.0.40"). */

@@ -99,7 +99,7 @@ export class OwnerIndex extends DurableObject<Env> {
     return { requests: this.#requests, rowsWritten: this.#store.rowsWritten };
   }
 
-  /** The feed: `?since=N&format=json|sse&client=<key>`, from the Worker. */
+  /** The feed: `?since=N&format=json|sse&client=<key>[&batch]`, from the Worker (`batch`: see fanout.ts). */
   override async fetch(request: Request): Promise<Response> {
     this.#requests++;
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
@@ -112,7 +112,7 @@ export class OwnerIndex extends DurableObject<Env> {
     const client = (params.get("client") ?? "").slice(0, MAX_CLIENT_KEY) || "unknown";
     const refusal = this.#fanout.admit(client, { total: config.maxSubscribers, perClient: config.maxSubscribersPerClient });
     if (refusal) return tooManySubscribers("Too many live subscribers to this feed");
-    return this.#fanout.subscribe({ counts: this.#store.counts(), lastSeq: this.#store.lastFeed }, since, format, client);
+    return this.#fanout.subscribe({ counts: this.#store.counts(), lastSeq: this.#store.lastFeed }, since, format, client, format === "json" && params.has("batch"));
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {

@@ -1,12 +1,12 @@
-// The hub of many sources on one connection: a source dropped while it opens lets its socket go.
-import { expect, it } from "vitest";
-import { Hub } from "../../src/live/hub";
+// The hub of many sources on one connection: a source dropped while it opens lets its socket go; batches pass as they came.
+import { expect, it, vi } from "vitest";
+import { Hub, tagged } from "../../src/live/hub";
 
 it("closes a socket that opened after its source was unsubscribed, without an error", async () => {
   let opened!: (socket: WebSocket) => void;
   const pending = new Promise<WebSocket>((resolve) => (opened = resolve));
   const ends: string[] = [];
-  const hub = new Hub(() => pending, { frame: () => {}, end: (source) => ends.push(source), error: () => {} });
+  const hub = new Hub(() => pending, { frames: () => {}, end: (source) => ends.push(source), error: () => {} });
   const subscribing = hub.subscribe("job-1", 0);
   hub.unsubscribe("job-1");
   const [socket, peer] = Object.values(new WebSocketPair());
@@ -20,7 +20,7 @@ it("closes a socket that opened after its source was unsubscribed, without an er
 
 it("serves a source subscribed again while its first socket opened from the new subscribe's since, not the old one's", async () => {
   const pending = new Map<number, (socket: WebSocket) => void>();
-  const hub = new Hub((_source, since) => new Promise<WebSocket>((resolve) => pending.set(since, resolve)), { frame: () => {}, end: () => {}, error: () => {} });
+  const hub = new Hub((_source, since) => new Promise<WebSocket>((resolve) => pending.set(since, resolve)), { frames: () => {}, end: () => {}, error: () => {} });
   const first = hub.subscribe("job-1", 15);
   hub.unsubscribe("job-1");
   const second = hub.subscribe("job-1", 0);
@@ -42,9 +42,29 @@ it("serves a source subscribed again while its first socket opened from the new 
 it("refuses only the source whose object cannot be reached (restarting, overloaded), as unavailable: the connection's other sources go on", async () => {
   const told: string[] = [];
   const hub = new Hub(() => Promise.reject(new Error("Durable Object is overloaded")), {
-    frame: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
+    frames: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
   });
   expect(await hub.subscribe("job-1", 0)).toBe("refused");
   expect(told).toEqual(["error job-1 unavailable"]);
   expect(hub.size).toBe(0);
+});
+
+it("tags each frame of a batch with its source, and passes on the ack of the mark that ends it", async () => {
+  expect(tagged("job-1", '{"type":"event","n":1}')).toBe('{"source":"job-1","type":"event","n":1}');
+  expect(tagged("job-1", '{"type":"event","text":"a\\nb {"}\n{"type":"mark","token":"t1"}'))
+    .toBe('{"source":"job-1","type":"event","text":"a\\nb {"}\n{"source":"job-1","type":"mark","token":"t1"}');
+  const [socket, peer] = Object.values(new WebSocketPair());
+  const acks: string[] = [];
+  peer!.addEventListener("message", (message) => acks.push(message.data as string));
+  peer!.accept();
+  const got: string[] = [];
+  const hub = new Hub(async () => socket!, { frames: (_source, frames) => got.push(frames), end: () => {}, error: () => {} });
+  expect(await hub.subscribe("job-1", 0)).toBe("subscribed");
+  const batch = '{"type":"event","n":1}\n{"type":"event","n":2}\n{"type":"mark","seq":2,"token":"t1"}';
+  peer!.send(batch);
+  await vi.waitFor(() => expect(got).toEqual([batch]));
+  hub.ack("job-1", "made-up");
+  hub.ack("job-1", "t1");
+  await vi.waitFor(() => expect(acks).toEqual([JSON.stringify({ type: "ack", token: "t1" })]));
+  hub.close();
 });
