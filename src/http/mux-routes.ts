@@ -155,8 +155,8 @@ function muxSocket(c: Context<AppEnv>, open: Opener, sources: string[], isFeed: 
   // would read as the job's end; a feed left open would follow the other shards only.
   const reconnect = (reason: string) => !shut && shutDown(CLOSE.tryAgainLater, reason);
   const hub = new Hub(open, {
-    frames: (source, frames) => {
-      if (!frames.includes("\n")) return send(tagged(source, frames));
+    frame: (source, frame) => send(tagged(source, frame)),
+    batch: (source, frames) => {
       for (const frame of frames.split("\n")) send(tagged(source, frame));
     },
     end: (source, cause) => {
@@ -299,25 +299,27 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
     // source's position (Last-Event-ID), rather than follow the others only. See muxSocket.
     if (frame === null || isFeed || live.size === 0) finish();
   };
-  const hub = new Hub(open, {
-    frames: (source, frames) => {
-      // A batch is written at once (as the single job's bridge does), its mark after it.
-      let text = "";
-      for (const frame of frames.split("\n")) {
-        const parsed = JSON.parse(frame) as { type: string; token?: string; event?: { seq: number } };
-        if (parsed.type === "mark") {
-          paced.write(text);
-          text = "";
-          // What came before the mark is read once the response has room again.
-          marks.set(source, parsed.token!);
-          if (paced.hasRoom) answer();
-          continue;
-        }
-        if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
-        text += `${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`;
+  // A frame, or a batch written at once (as the single job's bridge does), its mark after it.
+  const write = (source: string, frames: string) => {
+    let text = "";
+    for (const frame of frames.split("\n")) {
+      const parsed = JSON.parse(frame) as { type: string; token?: string; event?: { seq: number } };
+      if (parsed.type === "mark") {
+        paced.write(text);
+        text = "";
+        // What came before the mark is read once the response has room again.
+        marks.set(source, parsed.token!);
+        if (paced.hasRoom) answer();
+        continue;
       }
-      paced.write(text);
-    },
+      if (parsed.type === "event" && parsed.event) positions.set(source, parsed.event.seq);
+      text += `${parsed.type === "event" ? `id: ${encodePositions(sources, positions)}\n` : ""}data: ${tagged(source, frame)}\n\n`;
+    }
+    paced.write(text);
+  };
+  const hub = new Hub(open, {
+    frame: write,
+    batch: write,
     end: (source, cause) => {
       if (cause === "lost") refused("unavailable", "A shard of your job list could not be reached just now; try again in a moment");
       ended(source, cause === "lost" ? null : { type: "end", source });

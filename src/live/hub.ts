@@ -15,9 +15,8 @@
 // Openers ask the objects for batches (fanout.ts: the frames one call sends, a page of
 // history or a burst, as one message, a frame a line, a mark only ever last), whatever the
 // client asked: the Worker then handles a message per batch, not per frame, and passes a
-// batch on as it came, to a client that asked for `?batch` as one message, to any other a
-// frame a message. It keeps no batch of its own: a message is at most what the object
-// sends at once (ACK_EVERY bytes and one frame more, before the tags).
+// batch on to its client a frame a message. It keeps no batch of its own: a message is at
+// most what the object sends at once (ACK_EVERY bytes and one frame more, before the tags).
 import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { Subscription } from "./bridge";
@@ -26,6 +25,8 @@ import { Subscription } from "./bridge";
 export const MAX_SOURCES = 20;
 /** Subscribe requests over a connection's lifetime; each is a subrequest. */
 export const MAX_SUBSCRIBES = 40;
+/** How a mark frame begins, as fanout.ts writes it. */
+const MARK = '{"type":"mark"';
 /** A source's marks kept for their answers: an object has CREDIT / ACK_EVERY (4) and one more open at most. */
 const MAX_OPEN_MARKS = 16;
 
@@ -33,8 +34,10 @@ const MAX_OPEN_MARKS = 16;
 export type Opener = (source: string, since: number) => Promise<WebSocket | Response>;
 
 export interface HubSink {
-  /** The source's own frames that came together, a frame (JSON text, as the object made it) a line. */
-  frames(source: string, frames: string): void;
+  /** One of the source's own frames (JSON text, as the object sent it): the live case. */
+  frame(source: string, frame: string): void;
+  /** The source's frames that came together (a page of history, a burst), a frame a line. */
+  batch(source: string, frames: string): void;
   /**
    * The source's stream ended. "ended": the object ended it (the job's last event was sent,
    * or the job was deleted); "lost": the object went away without ending it (it restarted,
@@ -124,10 +127,15 @@ export class Hub {
     this.#sources.set(source, subscription);
     subscription.onFrame((frames) => {
       if (frames !== "closed") {
-        // A mark ends its batch: only the last line can be one.
+        // A lone frame, the live case, passes as it did before batches: one search for a
+        // newline more. A mark ends its batch: only the last line can be one.
+        if (!frames.includes("\n")) {
+          if (frames.startsWith(MARK)) this.#marked(source, frames);
+          return this.sink.frame(source, frames);
+        }
         const last = frames.lastIndexOf("\n") + 1;
-        if (frames.startsWith('{"type":"mark"', last)) this.#marked(source, frames.slice(last));
-        return this.sink.frames(source, frames);
+        if (frames.startsWith(MARK, last)) this.#marked(source, frames.slice(last));
+        return this.sink.batch(source, frames);
       }
       if (this.#sources.get(source) === subscription) {
         this.#sources.delete(source);
@@ -175,16 +183,9 @@ export class Hub {
   }
 }
 
-/**
- * A source's frames (a frame a line) tagged with it, without parsing them: `{"source":"…",`
- * + the rest of each line. Every line is a JSON object, and JSON has no raw newline, so
- * each "\n{" starts one.
- */
-export function tagged(source: string, frames: string): string {
-  const tag = `{"source":${JSON.stringify(source)},`;
-  const rest = frames.slice(1);
-  // One frame, the live case: no search for lines beyond this one.
-  return tag + (rest.includes("\n") ? rest.split("\n{").join(`\n${tag}`) : rest);
+/** A source's frame tagged with it, without parsing the frame: `{"source":"…",` + the rest. */
+export function tagged(source: string, frame: string): string {
+  return `{"source":${JSON.stringify(source)},${frame.slice(1)}`;
 }
 
 /** SSE resume positions: the last seq of each source, in the order the sources were asked for ("12.0.40"). */

@@ -6,7 +6,7 @@ it("closes a socket that opened after its source was unsubscribed, without an er
   let opened!: (socket: WebSocket) => void;
   const pending = new Promise<WebSocket>((resolve) => (opened = resolve));
   const ends: string[] = [];
-  const hub = new Hub(() => pending, { frames: () => {}, end: (source) => ends.push(source), error: () => {} });
+  const hub = new Hub(() => pending, { frame: () => {}, batch: () => {}, end: (source) => ends.push(source), error: () => {} });
   const subscribing = hub.subscribe("job-1", 0);
   hub.unsubscribe("job-1");
   const [socket, peer] = Object.values(new WebSocketPair());
@@ -20,7 +20,7 @@ it("closes a socket that opened after its source was unsubscribed, without an er
 
 it("serves a source subscribed again while its first socket opened from the new subscribe's since, not the old one's", async () => {
   const pending = new Map<number, (socket: WebSocket) => void>();
-  const hub = new Hub((_source, since) => new Promise<WebSocket>((resolve) => pending.set(since, resolve)), { frames: () => {}, end: () => {}, error: () => {} });
+  const hub = new Hub((_source, since) => new Promise<WebSocket>((resolve) => pending.set(since, resolve)), { frame: () => {}, batch: () => {}, end: () => {}, error: () => {} });
   const first = hub.subscribe("job-1", 15);
   hub.unsubscribe("job-1");
   const second = hub.subscribe("job-1", 0);
@@ -42,27 +42,26 @@ it("serves a source subscribed again while its first socket opened from the new 
 it("refuses only the source whose object cannot be reached (restarting, overloaded), as unavailable: the connection's other sources go on", async () => {
   const told: string[] = [];
   const hub = new Hub(() => Promise.reject(new Error("Durable Object is overloaded")), {
-    frames: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
+    frame: () => {}, batch: () => {}, end: (source, cause) => told.push(`end ${source} ${cause}`), error: (source, code) => told.push(`error ${source} ${code}`),
   });
   expect(await hub.subscribe("job-1", 0)).toBe("refused");
   expect(told).toEqual(["error job-1 unavailable"]);
   expect(hub.size).toBe(0);
 });
 
-it("tags each frame of a batch with its source, and passes on the ack of the mark that ends it", async () => {
+it("passes a lone frame on as it came and a batch whole, and passes on the ack of the mark that ends a batch", async () => {
   expect(tagged("job-1", '{"type":"event","n":1}')).toBe('{"source":"job-1","type":"event","n":1}');
-  expect(tagged("job-1", '{"type":"event","text":"a\\nb {"}\n{"type":"mark","token":"t1"}'))
-    .toBe('{"source":"job-1","type":"event","text":"a\\nb {"}\n{"source":"job-1","type":"mark","token":"t1"}');
   const [socket, peer] = Object.values(new WebSocketPair());
   const acks: string[] = [];
   peer!.addEventListener("message", (message) => acks.push(message.data as string));
   peer!.accept();
   const got: string[] = [];
-  const hub = new Hub(async () => socket!, { frames: (_source, frames) => got.push(frames), end: () => {}, error: () => {} });
+  const hub = new Hub(async () => socket!, { frame: (_source, frame) => got.push(`lone ${frame}`), batch: (_source, frames) => got.push(frames), end: () => {}, error: () => {} });
   expect(await hub.subscribe("job-1", 0)).toBe("subscribed");
   const batch = '{"type":"event","n":1}\n{"type":"event","n":2}\n{"type":"mark","seq":2,"token":"t1"}';
+  peer!.send('{"type":"event","n":0}');
   peer!.send(batch);
-  await vi.waitFor(() => expect(got).toEqual([batch]));
+  await vi.waitFor(() => expect(got).toEqual(['lone {"type":"event","n":0}', batch]));
   hub.ack("job-1", "made-up");
   hub.ack("job-1", "t1");
   await vi.waitFor(() => expect(acks).toEqual([JSON.stringify({ type: "ack", token: "t1" })]));
