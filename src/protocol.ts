@@ -259,7 +259,8 @@ export type FeedFrame =
  * Many streams on one connection (/live: jobs; /feed: the owner feed's shards): every
  * frame of each source's own stream, tagged with its `source` (a job id, or "feed-N"),
  * and frames for a source's end (its terminal event was sent, or it was unsubscribed)
- * and for a subscription that was refused.
+ * and for a subscription that was refused. One per message (with `?batch` on the
+ * WebSocket, one per line of a message, as on a job's own).
  */
 export type MuxServerFrame =
   | ((ServerFrame | FeedFrame) & { source: string })

@@ -1,12 +1,15 @@
-// `/jobs/:id/ws?batch`: the frames one call sends go as one message, a frame a line, so a
-// client pays its per-message cost once per batch rather than once per event (a browser
-// took 15 s for a 99,000-event history as single frames, 2 s batched).
+// `?batch` on `/jobs/:id/ws`, `/live/ws` and `/feed/ws`: the frames one call sends go as
+// one message, a frame a line, so a client pays its per-message cost once per batch rather
+// than once per event (a browser took 15 s for a 99,000-event history as single frames, 2 s batched).
 import { evictDurableObject, SELF } from "cloudflare:test";
+import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
-import { ACK_EVERY } from "../src/lib/fanout";
+import { ACK_EVERY, CREDIT } from "../src/lib/fanout";
 import { parseFrame } from "../src/live/bridge";
-import { allEvents, BASE, createJob, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
-import { openSocket, parseSse, sseEvents } from "./live-helpers";
+import type { JobList } from "../src/protocol";
+import { allEvents, auth, BASE, createJob, postJson, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
+import { openMux, openSocket, parseSse, sseEvents, type MuxClient } from "./live-helpers";
+import { TEST_SECRETS } from "./secrets";
 
 useVirtualClock();
 
@@ -43,11 +46,91 @@ it("sends a history in a message a mark, a frame a line, and the live tail in ba
   expect(single.events()).toEqual(all);
 });
 
-it("takes ?batch as a switch: anything else is a 400", async () => {
+it("takes ?batch as a switch on every WebSocket route: anything else is a 400", async () => {
   const id = await createJob("test-logger", { lines: 1 });
-  const response = await SELF.fetch(`${BASE}/jobs/${id}/ws?batch=sometimes`, { headers: UPGRADE });
-  expect(response.status).toBe(400);
-  expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_query");
+  const token = await ownerToken();
+  for (const path of [`/jobs/${id}/ws?batch=sometimes`, "/live/ws?batch=sometimes", "/feed/ws?batch=sometimes", "/live/ws?batch&batch=1"]) {
+    const response = await SELF.fetch(BASE + path, { headers: { ...UPGRADE, ...auth(token) } });
+    expect(response.status, path).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code, path).toBe("invalid_query");
+  }
+});
+
+/** A mux client's messages as frames to compare: mark tokens (random) and viewer counts (timing) aside, presence left out. */
+function comparable(client: MuxClient): string[] {
+  return client.messages.flatMap((message) => message.split("\n"))
+    .filter((line) => !line.includes('"type":"presence"'))
+    .map((line) => line.replace(/"token":"[^"]*"/, '"token":"-"').replace(/"viewers":\d+/, '"viewers":-'));
+}
+
+it("replays a long history over /live/ws?batch in a message a mark, each line the frame /live/ws sends alone, in the same order, marks answered", async () => {
+  const id = await createJob("test-logger", { lines: 10_000, perStep: 10_000 });
+  await runToEnd(id);
+  const read = async (path: string) => {
+    const mux = await openMux(path);
+    mux.send({ type: "subscribe", source: id, since: 0 });
+    await vi.waitFor(() => expect(mux.ended(id)).toBe(true), { timeout: 15_000 });
+    mux.socket.close(1000, "done");
+    return mux;
+  };
+  const batched = await read("/live/ws?batch");
+  const single = await read("/live/ws");
+  // Unbatched as before: a frame a message.
+  expect(single.messages).toHaveLength(single.frames.length);
+  expect(comparable(batched)).toEqual(comparable(single));
+  expect(batched.events(id)).toEqual(await allEvents(id));
+  // Past the credit: it flowed because its marks were answered, each ending its message.
+  expect(batched.messages.join("").length).toBeGreaterThan(CREDIT);
+  expect(batched.frames.filter((f) => f.type === "mark").length).toBeGreaterThan(3);
+  expect(batched.messages.length).toBeLessThan(batched.frames.length / 50);
+  for (const message of batched.messages) expect(message.split("\n").slice(0, -1).some((line) => line.includes('"type":"mark"'))).toBe(false);
+});
+
+it("keeps /live/ws?batch batched across hibernation: the live tail after the object slept comes in batches, every event once", async () => {
+  // 10,000 log lines in the first slice, then a sleep, then 100 more in one step.
+  const id = await createJob("test-logger", { lines: 10_100, perStep: 10_000, pauseMs: 1_000 });
+  await runNextAlarm(id);
+  const batched = await openMux("/live/ws?batch");
+  const single = await openMux("/live/ws");
+  for (const mux of [batched, single]) mux.send({ type: "subscribe", source: id, since: 0 });
+  await vi.waitFor(() => expect(Math.min(batched.events(id).length, single.events(id).length)).toBeGreaterThan(10_000), { timeout: 15_000 });
+  const replayed = { frames: batched.frames.length, messages: batched.messages.length };
+  expect(replayed.messages).toBeLessThan(replayed.frames / 50);
+  await evictDurableObject(stubOf(id));
+  await runToEnd(id);
+  await vi.waitFor(() => expect(batched.ended(id) && single.ended(id)).toBe(true));
+  const tail = batched.frames.length - replayed.frames;
+  expect(tail).toBeGreaterThan(100);
+  expect(batched.messages.length - replayed.messages).toBeLessThan(tail / 5);
+  expect(single.messages).toHaveLength(single.frames.length);
+  const all = await allEvents(id);
+  expect(batched.events(id)).toEqual(all);
+  expect(single.events(id)).toEqual(all);
+  for (const mux of [batched, single]) mux.socket.close(1000, "done");
+});
+
+const ownerToken = async () => sign({ sub: `batch-${crypto.randomUUID().slice(0, 8)}`, exp: Math.floor(Date.now() / 1000) + 3600 }, TEST_SECRETS.JWT_SECRET, "HS256");
+
+it("sends a page of the owner feed over /feed/ws?batch as one message, each line the frame /feed/ws sends alone", async () => {
+  const token = await ownerToken();
+  const jobs = 20;
+  for (let i = 0; i < jobs; i++) expect((await postJson("/jobs", { type: "demo", input: { intervalMs: 0 } }, {}, token)).status).toBe(201);
+  await vi.waitFor(async () => {
+    const list = await (await SELF.fetch(`${BASE}/jobs?limit=1`, { headers: auth(token) })).json<JobList>();
+    expect(Object.values(list.counts).reduce((a, b) => a + b, 0)).toBe(jobs);
+  });
+  const read = async (path: string) => {
+    const mux = await openMux(path, auth(token));
+    await vi.waitFor(() => expect(mux.events("feed-0")).toHaveLength(jobs));
+    mux.socket.close(1000, "done");
+    return mux;
+  };
+  const batched = await read("/feed/ws?batch");
+  const single = await read("/feed/ws");
+  expect(single.messages).toHaveLength(single.frames.length);
+  // The snapshot and the page of entries after it.
+  expect(batched.messages).toHaveLength(1);
+  expect(comparable(batched)).toEqual(comparable(single));
 });
 
 it("gives the Worker's SSE and text bridges a history in a message a mark (the last seq, then each frame's wire text), which viewers read as before", async () => {

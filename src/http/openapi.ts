@@ -135,10 +135,10 @@ export function openApiDocument(types: JobRegistry, origin: string, include: (de
       "/jobs/{id}/sse": { parameters: [idParam], get: { summary: "Live: Server-Sent Events", parameters: [query("since", integer), lastEventId], responses: { 200: stream("Snapshot, history, live events"), 204: { description: "Already seen to its end" }, ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/stream": { parameters: [idParam], get: { summary: "Live: plain text for terminals", parameters: [query("since", integer)], responses: { 200: stream("One line per event"), ...errors(400, 404, 410, 429) } } },
       "/jobs/{id}/ws": { parameters: [idParam], get: { summary: "Live: WebSocket (see the README for frames and acknowledgements)", parameters: [query("since", integer), query("batch", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 404, 410, 426, 429) } } },
-      "/live/ws": { get: { summary: "Many jobs on one WebSocket", responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
+      "/live/ws": { get: { summary: "Many jobs on one WebSocket", parameters: [query("batch", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 403, 426) } } },
       "/live/sse": { get: { summary: "Several jobs on one SSE response", parameters: [{ ...query("sources", string), required: true }, query("since", string), lastEventId], responses: { 200: stream("Every source's frames, tagged"), 204: { description: "Every source already seen to its end" }, ...errors(400, 410, 429) } } },
       "/feed/sse": { get: { summary: "The owner feed: every change to the caller's jobs", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string), lastEventId], responses: { 200: stream("Feed entries"), ...errors(400, 401, 429, 503) } } },
-      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
+      "/feed/ws": { get: { summary: "The owner feed over a WebSocket", security: [{ bearer: [] }, { session: [] }], parameters: [query("since", string), query("batch", string)], responses: { 101: { description: "Upgraded" }, ...errors(400, 401, 403, 426) } } },
     },
   };
   for (const [path, item] of Object.entries(document.paths) as [string, Record<string, { responses?: Record<string, unknown>; operationId?: string }>][]) {

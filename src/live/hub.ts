@@ -15,8 +15,9 @@
 // Openers ask the objects for batches (fanout.ts: the frames one call sends, a page of
 // history or a burst, as one message, a frame a line, a mark only ever last), whatever the
 // client asked: the Worker then handles a message per batch, not per frame, and passes a
-// batch on to its client a frame a message. It keeps no batch of its own: a message is at
-// most what the object sends at once (ACK_EVERY bytes and one frame more, before the tags).
+// batch on as it came, to a client that asked for `?batch` as one message, to any other a
+// frame a message. It keeps no batch of its own: a message is at most what the object
+// sends at once (under ACK_EVERY bytes, one frame more and a mark, before the tags).
 import { CLOSE } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { Subscription } from "./bridge";
@@ -186,6 +187,12 @@ export class Hub {
 /** A source's frame tagged with it, without parsing the frame: `{"source":"…",` + the rest. */
 export function tagged(source: string, frame: string): string {
   return `{"source":${JSON.stringify(source)},${frame.slice(1)}`;
+}
+
+/** Each frame of a batch (a frame a line) tagged: every line is a JSON object, and JSON has no raw newline, so each "\n{" starts one. */
+export function taggedLines(source: string, frames: string): string {
+  const tag = `{"source":${JSON.stringify(source)},`;
+  return tag + frames.slice(1).split("\n{").join(`\n${tag}`);
 }
 
 /** SSE resume positions: the last seq of each source, in the order the sources were asked for ("12.0.40"). */

@@ -1,6 +1,6 @@
 // The hub of many sources on one connection: a source dropped while it opens lets its socket go; batches pass as they came.
 import { expect, it, vi } from "vitest";
-import { Hub, tagged } from "../../src/live/hub";
+import { Hub, tagged, taggedLines } from "../../src/live/hub";
 
 it("closes a socket that opened after its source was unsubscribed, without an error", async () => {
   let opened!: (socket: WebSocket) => void;
@@ -49,8 +49,10 @@ it("refuses only the source whose object cannot be reached (restarting, overload
   expect(hub.size).toBe(0);
 });
 
-it("passes a lone frame on as it came and a batch whole, and passes on the ack of the mark that ends a batch", async () => {
+it("passes a lone frame on as it came and a batch whole, tagged a line each, and passes on the ack of the mark that ends a batch", async () => {
   expect(tagged("job-1", '{"type":"event","n":1}')).toBe('{"source":"job-1","type":"event","n":1}');
+  expect(taggedLines("job-1", '{"type":"event","text":"a\\nb {"}\n{"type":"mark","token":"t1"}'))
+    .toBe('{"source":"job-1","type":"event","text":"a\\nb {"}\n{"source":"job-1","type":"mark","token":"t1"}');
   const [socket, peer] = Object.values(new WebSocketPair());
   const acks: string[] = [];
   peer!.addEventListener("message", (message) => acks.push(message.data as string));
