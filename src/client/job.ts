@@ -27,10 +27,11 @@ const clock = setInterval(() => {
   if (isTerminal(job.state)) clearInterval(clock);
 }, 1_000);
 
-type PageStatus = LiveStatus | "loading" | "ended" | "gone";
+type PageStatus = LiveStatus | "catching-up" | "loading" | "ended" | "gone";
 
 const STATUS_TEXT: Record<PageStatus, string> = {
   connecting: "Connecting…",
+  "catching-up": "Catching up…",
   live: "Live",
   reconnecting: "Reconnecting…",
   loading: "Loading the rest of the log…",
@@ -38,8 +39,24 @@ const STATUS_TEXT: Record<PageStatus, string> = {
   gone: "This job no longer exists.",
 };
 
+/** The connection as the client last said it. */
+let connection: LiveStatus = "connecting";
+/**
+ * False while the log holds a replay back until it reaches the job's present (see
+ * showPending). A long log's first page came with the page: the rest is such a replay.
+ */
+let caughtUp = Number(root.dataset.since) >= job.lastSeq;
+
+/** Connected is not yet live while the log holds back a replay: until it caught up, the page shows the past. */
+function showConnection(): void {
+  if (isTerminal(job.state)) showStatus(connection === "reconnecting" ? connection : "loading");
+  else showStatus(connection === "live" && !caughtUp ? "catching-up" : connection);
+}
+
 function showStatus(status: PageStatus): void {
   const element = byId("live-status");
+  // The same words again would be said again (it is a live region).
+  if (element.dataset.status === status) return;
   element.dataset.status = status;
   element.textContent = STATUS_TEXT[status];
   if (status === "gone") showGone();
@@ -81,7 +98,10 @@ function showPending(): void {
     news.flush();
   }
   // Still replaying what happened before this connection: the log waits until it caught up.
-  log.append(lines, (events.at(-1)?.seq ?? 0) < job.lastSeq);
+  const behind = (events.at(-1)?.seq ?? 0) < job.lastSeq;
+  log.append(lines, behind);
+  caughtUp = !behind;
+  if (!isTerminal(job.state)) showConnection();
 }
 
 /**
@@ -115,7 +135,7 @@ async function follow(since: number): Promise<void> {
     since,
     onSnapshot: (snapshot) => ((job = snapshot), render()),
     onPresence: (viewers) => ((job = { ...job, viewers }), render()),
-    onStatus: (status) => showStatus(isTerminal(job.state) && status !== "reconnecting" ? "loading" : status),
+    onStatus: (status) => ((connection = status), showConnection()),
   });
   try {
     for await (const event of events) onEvent(event);

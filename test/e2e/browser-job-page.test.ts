@@ -128,21 +128,34 @@ it("moves the keyboard to the job's state when the job ends while Cancel asks", 
   await page.context().close();
 });
 
-/** What a screen reader is given of an element's text: the text under it in Chromium's accessibility tree, CSS generated content included. */
-/** Watches the log of the page about to load: the lines each change to it added and removed. */
-async function watchLog(page: Page): Promise<() => Promise<{ added: number; removed: number }[]>> {
+type LogChange = { added: number; removed: number; lines: number; status: string };
+
+/**
+ * Watches the log and the live status of the page about to load: for each change, the lines
+ * it added to and removed from the log, and the lines and the status it left; first, the
+ * page as it was when the watch began.
+ */
+async function watchLog(page: Page): Promise<() => Promise<LogChange[]>> {
   await page.addInitScript(() => {
-    const changes: { added: number; removed: number }[] = ((window as unknown as { logChanges: typeof changes }).logChanges = []);
+    const changes: LogChange[] = ((window as unknown as { logChanges: typeof changes }).logChanges = []);
     addEventListener("DOMContentLoaded", () => {
-      new MutationObserver((records) => {
-        const count = (key: "addedNodes" | "removedNodes") => records.reduce((sum, record) => sum + record[key].length, 0);
-        changes.push({ added: count("addedNodes"), removed: count("removedNodes") });
-      }).observe(document.getElementById("log")!, { childList: true });
+      const log = document.getElementById("log")!;
+      const status = document.getElementById("live-status")!;
+      const record = (added: number, removed: number) => changes.push({ added, removed, lines: log.childElementCount, status: status.textContent ?? "" });
+      // The page as its script left it before this (module scripts run before DOMContentLoaded).
+      record(0, 0);
+      const observer = new MutationObserver((records) => {
+        const count = (key: "addedNodes" | "removedNodes") => records.reduce((sum, r) => sum + (r.target === log ? r[key].length : 0), 0);
+        record(count("addedNodes"), count("removedNodes"));
+      });
+      observer.observe(log, { childList: true });
+      observer.observe(status, { childList: true, characterData: true, subtree: true });
     });
   });
-  return () => page.evaluate(() => (window as unknown as { logChanges: { added: number; removed: number }[] }).logChanges);
+  return () => page.evaluate(() => (window as unknown as { logChanges: LogChange[] }).logChanges);
 }
 
+/** What a screen reader is given of an element's text: the text under it in Chromium's accessibility tree, CSS generated content included. */
 async function spokenText(page: Page, selector: string): Promise<string> {
   const cdp = await page.context().newCDPSession(page);
   const { root } = await cdp.send("DOM.getDocument");
@@ -403,6 +416,30 @@ it("opens an ended job's long history at its end in one change to the log, not o
   expect(additions).toEqual([20_000]);
   expect(problems).toEqual([]);
   await page.context().close();
+});
+
+it("says it is catching up while a running job's long history is held back, and \"Live\" once its log has caught up", { timeout: 120_000 }, async () => {
+  // 10,000 ticks, then a pause that keeps the job running while the page opens and catches up.
+  const job = await createJob(baseUrl, "ticker", { count: 10_000, intervalMs: 0, batch: 500, pauseMs: 60_000, then: [{ count: 1 }] });
+  await expect.poll(async () => ((await (await fetch(job.urls.self)).json()) as JobSnapshot).lastSeq, { timeout: 30_000, interval: 200 }).toBeGreaterThan(10_000);
+  const { page, problems } = await openPage(browser());
+  const changes = await watchLog(page);
+  await page.goto(job.urls.page);
+  await waitForText(page, "#live-status", "Live", 60_000);
+  // Each status the page said, with the log lines shown when it said it.
+  const said = (await changes()).filter((change, i, all) => change.status !== all[i - 1]?.status).map(({ status, lines }) => ({ status, lines }));
+  const rendered = said[0]!.lines;
+  expect(rendered).toBeGreaterThan(0);
+  expect(said).toEqual([
+    { status: "Connecting…", lines: rendered },
+    // The server's first page of lines, and no more: the replay is held until it caught up.
+    { status: "Catching up…", lines: rendered },
+    { status: "Live", lines: 10_000 },
+  ]);
+  expect(await page.textContent("#job-state")).toBe("Running");
+  expect(problems).toEqual([]);
+  await page.context().close();
+  await fetch(job.urls.cancel, { method: "POST", headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
 });
 
 it("shows a finished job's whole log, past the first page the server rendered, webhook events after its end and all", { timeout: 60_000 }, async () => {
