@@ -4,5 +4,6 @@ export { defineJob, NonRetryableError, STEP_DEFAULTS } from "./jobs/define";
 export type {
   AnyJobDefinition, Backoff, JobDefinition, JobTypesOf, Jsonable, RetryOptions, RunContext, Step, StepAttempt, StepFn, StepOptions,
 } from "./jobs/define";
+export { durationInput } from "./jobs/duration-input";
 export { jsonSchemaOf } from "./lib/json-schema";
 export { parseDuration, type Duration, type DurationUnit } from "./lib/duration";

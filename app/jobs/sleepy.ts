@@ -1,20 +1,11 @@
 // A long durable sleep: the object's alarm wakes the job; nothing waits in memory.
 import * as v from "valibot";
-import { defineJob, jsonSchemaOf, parseDuration } from "../../src/authoring";
+import { defineJob, durationInput, jsonSchemaOf, parseDuration } from "../../src/authoring";
 
-const MAX_SLEEP_MS = 30 * 86_400_000;
+const MAX_SLEEP = "30 days";
 
 const input = v.strictObject({
-  duration: v.optional(
-    v.pipe(
-      v.union([v.number(), v.string()]),
-      v.check((d) => {
-        const ms = parseDuration(d);
-        return ms !== null && ms <= MAX_SLEEP_MS;
-      }, 'Expected a duration up to 30 days: milliseconds or a string such as "30 seconds"'),
-    ),
-    "30 seconds",
-  ),
+  duration: v.optional(durationInput(MAX_SLEEP), "30 seconds"),
 });
 
 export const sleepy = defineJob({
@@ -26,7 +17,7 @@ export const sleepy = defineJob({
   // A nap longer than the caller's run-time budget is refused at create, not timed out later.
   // The nap starts after the job does and its two steps run around it: a deadline of the
   // nap's length alone would end the job just before it woke, so it needs a minute more.
-  needs: ({ duration }) => ({ runTimeMs: (parseDuration(duration) ?? MAX_SLEEP_MS) + 60_000 }),
+  needs: ({ duration }) => ({ runTimeMs: (parseDuration(duration) ?? parseDuration(MAX_SLEEP)!) + 60_000 }),
   async run({ input, step, log }) {
     const startedAt = await step.do("fall-asleep", () => {
       log("info", `Sleeping for ${input.duration}`);

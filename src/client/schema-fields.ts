@@ -1,6 +1,8 @@
 // Form fields generated from a job type's JSON Schema (the subset our job types use:
-// numbers, booleans, strings, enums, string-or-number, lists of strings). Each field
-// reads and writes one top-level property of the input and checks it as it goes.
+// numbers, booleans, strings, enums, string-or-number, durations, lists of strings). Each
+// field reads and writes one top-level property of the input and checks it as it goes.
+import { parseDuration } from "../lib/duration";
+import { spanText } from "../pages/format";
 import type { Json } from "../protocol";
 import { el } from "./dom";
 
@@ -17,6 +19,8 @@ export interface Schema {
   minItems?: number;
   maxItems?: number;
   default?: Json;
+  /** A duration as job code writes one (durationInput in src/jobs/duration-input.ts), up to maxMs. */
+  "x-duration"?: { maxMs: number };
 }
 
 export interface Field {
@@ -36,14 +40,15 @@ export interface Field {
   focus(): void;
 }
 
-type Kind = "integer" | "number" | "boolean" | "string" | "enum" | "string-or-number" | "lines";
+type Kind = "integer" | "number" | "boolean" | "string" | "enum" | "string-or-number" | "duration" | "lines";
 
 const EXPECTS: Record<Kind, string> = {
   integer: "a whole number", number: "a number", boolean: "true or false", string: "text", enum: "one of the choices",
-  "string-or-number": "a number or text", lines: "a list of lines of text",
+  "string-or-number": "a number or text", duration: "a duration", lines: "a list of lines of text",
 };
 
 function kindOf(schema: Schema): Kind | null {
+  if (schema["x-duration"]) return "duration";
   if (schema.enum?.every((v) => typeof v === "string")) return "enum";
   const types = schema.anyOf ? schema.anyOf.map((s) => s.type) : [schema.type];
   if (types.length === 2 && types.includes("string") && types.some((t) => t === "number" || t === "integer")) return "string-or-number";
@@ -129,6 +134,7 @@ function hintFor(kind: Kind, schema: Schema): string {
   const parts: string[] = [];
   if (kind === "lines") parts.push("One per line");
   if (kind === "string-or-number") parts.push("A number or text");
+  if (kind === "duration") parts.push(`A duration: ${DURATION_FORMAT}; at most ${spanText(schema["x-duration"]!.maxMs)}`);
   if (schema.minimum !== undefined || schema.maximum !== undefined) parts.push(`${kind === "integer" ? "Whole number" : "Number"} from ${schema.minimum ?? "−∞"} to ${schema.maximum ?? "∞"}`);
   if (schema.default !== undefined) parts.push(`default ${JSON.stringify(schema.default)}`);
   return parts.join("; ");
@@ -143,7 +149,7 @@ function readControl(kind: Kind, control: Control): Json | undefined {
   }
   if (text === "") return undefined;
   if (kind === "integer" || kind === "number") return Number(text);
-  if (kind === "string-or-number" && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if ((kind === "string-or-number" || kind === "duration") && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   return kind === "string" ? control.value : text;
 }
 
@@ -161,6 +167,7 @@ function check(value: Json | undefined, schema: Schema, kind: Kind, required: bo
 /** What is wrong with a value for a property of this schema and kind, in the words the fields show. */
 export function valueProblem(value: Json | undefined, schema: Schema, kind: Kind, required: boolean): string | undefined {
   if (value === undefined) return required ? "Required" : undefined;
+  if (kind === "duration") return durationProblem(value, schema["x-duration"]!.maxMs);
   if (typeof value === "number") {
     if (!Number.isFinite(value)) return "Expected a number";
     if (kind === "integer" && !Number.isInteger(value)) return "Expected a whole number";
@@ -172,4 +179,13 @@ export function valueProblem(value: Json | undefined, schema: Schema, kind: Kind
     if (schema.maxItems !== undefined && value.length > schema.maxItems) return `At most ${schema.maxItems} lines`;
   }
   return undefined;
+}
+
+const DURATION_FORMAT = 'milliseconds, or a number and a unit such as "30 seconds"';
+
+/** Read by the server's own parser, so the page refuses exactly what the server would. */
+function durationProblem(value: Json, maxMs: number): string | undefined {
+  const ms = typeof value === "number" || typeof value === "string" ? parseDuration(value) : null;
+  if (ms === null) return `Expected a duration: ${DURATION_FORMAT}`;
+  return ms > maxMs ? `At most ${spanText(maxMs)}` : undefined;
 }

@@ -235,6 +235,35 @@ it("checks the timeout before posting", async () => {
   await page.context().close();
 });
 
+it("checks a duration as the server reads it before posting, saying why on the field", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/?type=sleepy`);
+  await waitForText(page, "#field-duration-hint", 'A duration: milliseconds, or a number and a unit such as "30 seconds"; at most 30 days; default "30 seconds"');
+  const posts: string[] = [];
+  page.on("request", (request) => void (request.method() === "POST" && posts.push(request.url())));
+  // A unit the server's parser does not know.
+  await page.fill("#field-duration", "30 secs");
+  const expected = 'Expected a duration: milliseconds, or a number and a unit such as "30 seconds"';
+  await waitForText(page, "#field-duration-error", expected);
+  expect(await page.getAttribute("#field-duration", "aria-invalid")).not.toBeNull();
+  expect(await description(page, "textbox", "duration")).toContain(expected);
+  await page.click("#start");
+  expect(posts).toEqual([]);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("field-duration");
+  // Typed in the JSON box, the same check; past the schema's 30 days too.
+  await page.fill("#input", '{"duration": -5}');
+  await waitForText(page, "#field-duration-error", expected);
+  await page.fill("#input", '{"duration": "31 days"}');
+  await waitForText(page, "#field-duration-error", "At most 30 days");
+  await page.fill("#field-duration", "1.5 s");
+  expect(await page.isVisible("#field-duration-error")).toBe(false);
+  expect(await page.getAttribute("#field-duration", "aria-invalid")).toBeNull();
+  await Promise.all([page.waitForURL(/\/jobs\/[A-Za-z0-9_-]{32}$/), page.click("#start")]);
+  expect(posts).toEqual([`${baseUrl}/jobs`]);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("says by primes' n what an anonymous visitor's budget allows", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/?type=primes`);
