@@ -18,6 +18,7 @@ export interface Schema {
   maximum?: number;
   minItems?: number;
   maxItems?: number;
+  maxLength?: number;
   default?: Json;
   /** A duration as job code writes one (durationInput in src/jobs/duration-input.ts), up to maxMs. */
   "x-duration"?: { maxMs: number };
@@ -177,6 +178,9 @@ export function valueProblem(value: Json | undefined, schema: Schema, kind: Kind
   if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems) return `At least ${schema.minItems} lines`;
     if (schema.maxItems !== undefined && value.length > schema.maxItems) return `At most ${schema.maxItems} lines`;
+    const max = schema.items?.maxLength;
+    // UTF-16 units, as the server's valibot counts them.
+    if (max !== undefined && value.some((line) => typeof line === "string" && line.length > max)) return `At most ${max} characters a line`;
   }
   return undefined;
 }

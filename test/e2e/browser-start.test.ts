@@ -235,6 +235,24 @@ it("checks the timeout before posting", async () => {
   await page.context().close();
 });
 
+it("checks the length of each line of a list before posting", async () => {
+  const { page, problems } = await openPage(browser());
+  await page.goto(`${baseUrl}/?type=echo`);
+  const posts: string[] = [];
+  page.on("request", (request) => void (request.method() === "POST" && posts.push(request.url())));
+  // echo's lines are at most 1,000 characters each.
+  await page.fill("#field-lines", `short\n${"x".repeat(1_001)}`);
+  await waitForText(page, "#field-lines-error", "At most 1000 characters a line");
+  expect(await page.getAttribute("#field-lines", "aria-invalid")).not.toBeNull();
+  await page.click("#start");
+  expect(posts).toEqual([]);
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("field-lines");
+  await page.fill("#field-lines", `short\n${"x".repeat(1_000)}`);
+  expect(await page.isVisible("#field-lines-error")).toBe(false);
+  expect(problems).toEqual([]);
+  await page.context().close();
+});
+
 it("checks a duration as the server reads it before posting, saying why on the field", async () => {
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/?type=sleepy`);
