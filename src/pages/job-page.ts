@@ -63,7 +63,7 @@ ${outcome(snapshot)}
   </section>
   <section aria-labelledby="log-heading">
     <h2 id="log-heading">Log</h2>
-    <ol id="log" class="log" role="log" aria-live="off" aria-labelledby="log-heading" tabindex="0" ${logs.length ? "" : "hidden"}>${logs.map((e) => logItem(e, snapshot.createdAt))}</ol>
+    <div class="log-box"><ol id="log" class="log" role="log" aria-live="off" aria-labelledby="log-heading" tabindex="0" ${logs.length ? "" : "hidden"}>${logs.map((e) => logItem(e, snapshot.createdAt))}</ol></div>
     <p id="no-log" class="empty" ${logs.length ? "hidden" : ""}>${finished ? "This job logged nothing." : "No log lines yet."}</p>
     ${events.nextSince < events.lastSeq ? html`<noscript><p>More lines: <a href="${urls.stream}">the full log as text</a>.</p></noscript>` : ""}
     <button type="button" id="jump-to-end" class="jump" hidden>Newer lines below ↓</button>

@@ -255,6 +255,37 @@ it("without JavaScript, says the page reloads itself while the job runs, and sto
   await page.context().close();
 });
 
+it("without JavaScript, opens the log at its newest lines on every reload, without scrolling the page", { timeout: 60_000 }, async () => {
+  // 100 lines at once, then a pause that keeps the job running (and the page reloading).
+  const job = await createJob(baseUrl, "ticker", { count: 100, intervalMs: 0, pauseMs: 60_000, then: [{ count: 1 }] });
+  await expect.poll(async () => ((await (await fetch(job.urls.self)).json()) as JobSnapshot).lastSeq, { timeout: 30_000, interval: 200 }).toBeGreaterThan(100);
+  const { page, problems } = await openPage(browser(), { javaScriptEnabled: false });
+  // Which lines the log shows: those whose middle is inside the box that scrolls it.
+  const shown = () => page.$$eval("#log .log-line", (items) => {
+    const box = document.querySelector(".log-box")!.getBoundingClientRect();
+    return items.filter((item) => {
+      const { top, bottom } = item.getBoundingClientRect();
+      return (top + bottom) / 2 > box.top && (top + bottom) / 2 < box.bottom;
+    }).map((item) => Number(/^tick (\d+)\//.exec(item.querySelector(".log-message")!.textContent!)?.[1]));
+  });
+  await page.goto(job.urls.page);
+  for (let load = 0; load < 2; load++) {
+    if (load) await page.waitForEvent("load");
+    const lines = await shown();
+    expect(lines.at(-1)).toBe(100);
+    expect(lines[0]).toBeGreaterThan(1);
+    expect(await page.evaluate(() => scrollY)).toBe(0);
+  }
+  // Older lines are still a keypress away; the keyboard's place shows on the box, which would clip the list's own outline.
+  await page.focus("#log");
+  expect(await page.$eval(".log-box", (box) => getComputedStyle(box).outlineStyle)).toBe("solid");
+  await page.keyboard.press("Home");
+  await expect.poll(async () => (await shown())[0]).toBe(1);
+  expect(problems).toEqual([]);
+  await page.context().close();
+  await fetch(job.urls.cancel, { method: "POST", headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+});
+
 it("resumes after a reload in the middle of a job without repeating log lines", async () => {
   const expected = lines(8);
   const job = await createJob(baseUrl, "echo", { lines: expected, delayMs: 400 });
