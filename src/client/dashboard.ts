@@ -138,6 +138,8 @@ function render(row: HTMLTableRowElement, job: JobListing): void {
   hideCancelOnceEnded(row, job);
   const time = row.querySelector("time")!;
   time.dateTime = new Date(job.createdAt).toISOString();
+  // Now, not at the next tick: a new row's times were empty for up to a second, and a card grew when they came.
+  showTimes(row, serverNow());
 }
 
 /** Cancel goes when the job ends; the keyboard's place, if it was there (its question open), goes to Run again. */
@@ -156,12 +158,14 @@ function runAgainOf(row: HTMLTableRowElement): HTMLButtonElement {
 /** Ages and durations move on between events. */
 function tick(): void {
   const now = serverNow();
-  for (const row of tbody.rows) {
-    setText(row.querySelector("time")!, ageText(now - Number(row.dataset.created)));
-    const started = row.dataset.started ? Number(row.dataset.started) : null;
-    const finished = row.dataset.finished ? Number(row.dataset.finished) : null;
-    setText(row.querySelector<HTMLElement>(".took")!, tookText({ startedAt: started, finishedAt: finished }, now));
-  }
+  for (const row of tbody.rows) showTimes(row, now);
+}
+
+function showTimes(row: HTMLTableRowElement, now: number): void {
+  setText(row.querySelector("time")!, ageText(now - Number(row.dataset.created)));
+  const started = row.dataset.started ? Number(row.dataset.started) : null;
+  const finished = row.dataset.finished ? Number(row.dataset.finished) : null;
+  setText(row.querySelector<HTMLElement>(".took")!, tookText({ startedAt: started, finishedAt: finished }, now));
 }
 
 function apply(entry: FeedEntry): void {

@@ -96,6 +96,75 @@ it("keeps the list live as jobs start, progress and end; filters; runs a job aga
   await page.context().close();
 });
 
+it("keeps the header still as its live status changes, at widths where the status once re-wrapped it", { timeout: 60_000 }, async () => {
+  const { page, problems } = await openPage(browser(), { viewport: { width: 480, height: 800 } });
+  // Where the list starts, as each status is shown (read in the same task, before anything else moves).
+  await page.addInitScript(() => {
+    const seen: { status: string; listTop: number }[] = ((window as unknown as { seen: typeof seen }).seen = []);
+    addEventListener("DOMContentLoaded", () => {
+      const status = document.getElementById("live-status");
+      if (!status) return; // the sign-in page
+      const record = () => seen.push({ status: status.textContent ?? "", listTop: document.querySelector(".counts")!.getBoundingClientRect().top });
+      record();
+      new MutationObserver(record).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+  });
+  await signIn(page);
+  await waitForText(page, "#live-status", "Live");
+  // (In Debian's Chromium, with its fonts, 460-510 px re-wrapped for "Connecting…" and "Reconnecting…" but not "Live".)
+  for (const width of [470, 510]) {
+    await page.setViewportSize({ width, height: 800 });
+    await page.evaluate(() => ((window as unknown as { seen: unknown[] }).seen.length = 0));
+    await page.context().setOffline(true);
+    // Said once the client's backoff has waited, which grows with each drop.
+    await waitForText(page, "#live-status", "Reconnecting…", 20_000);
+    await page.context().setOffline(false);
+    await waitForText(page, "#live-status", "Live", 20_000);
+    const seen = await page.evaluate(() => (window as unknown as { seen: { status: string; listTop: number }[] }).seen);
+    expect(seen.map((s) => s.status)).toContain("Reconnecting…");
+    expect(new Set(seen.map((s) => s.listTop)).size, `${width} px: ${JSON.stringify(seen)}`).toBe(1);
+  }
+  // "Connecting…" as the page opened, then "Live", at the last width.
+  await page.reload();
+  await waitForText(page, "#live-status", "Live");
+  const opened = await page.evaluate(() => (window as unknown as { seen: { status: string; listTop: number }[] }).seen);
+  expect(opened.map((s) => s.status)).toEqual(["Connecting…", "Live"]);
+  expect(opened[0]!.listTop).toBe(opened[1]!.listTop);
+  expect(problems.filter((p) => !p.includes("ERR_INTERNET_DISCONNECTED"))).toEqual([]);
+  await page.context().close();
+});
+
+it("keeps a row and its Run again where they are while its job starts, runs and ends, in the table and as a card", { timeout: 60_000 }, async () => {
+  for (const width of [1100, 390]) {
+    const tag = `still-${width}-${Date.now()}`;
+    const { page, problems } = await openPage(browser(), { viewport: { width, height: 900 } });
+    await signIn(page);
+    await page.goto(`${baseUrl}/dashboard?tag=${tag}`);
+    await waitForText(page, "#live-status", "Live");
+    // The row's box and its Run again's, after every change to the list.
+    await page.evaluate(() => {
+      const places: string[] = ((window as unknown as { places: typeof places }).places = []);
+      const tbody = document.getElementById("jobs")!;
+      new MutationObserver(() => {
+        const row = tbody.querySelector("tr");
+        if (!row) return;
+        const box = (element: Element) => JSON.stringify(element.getBoundingClientRect());
+        places.push(`${box(row)} ${box(row.querySelector("form.rerun button")!)}`);
+      }).observe(tbody, { childList: true, subtree: true, characterData: true, attributes: true });
+    });
+    const job = await create("echo", { lines: ["one", "two"], delayMs: 1_500 }, [tag]);
+    await waitForText(page, `${row(job.id)} .badge`, /^(Running|Waiting)$/);
+    expect(await page.isVisible(`${row(job.id)} form.cancel`)).toBe(true);
+    await waitForText(page, `${row(job.id)} .badge`, "Succeeded", 30_000);
+    expect(await page.isVisible(`${row(job.id)} form.cancel`)).toBe(false);
+    const places = await page.evaluate(() => (window as unknown as { places: string[] }).places);
+    expect(places.length).toBeGreaterThan(3);
+    expect(new Set(places).size, `${width} px: ${[...new Set(places)].join("\n")}`).toBe(1);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }
+});
+
 it("asks in the row before it cancels: No, Escape or a double click change nothing; Yes cancels", { timeout: 60_000 }, async () => {
   const tag = `ask-${Date.now()}`;
   // One row the server renders, one that arrives live and the page builds.
