@@ -182,6 +182,35 @@ it("says \"Live\" without the dot drawn before it", async () => {
   await page.context().close();
 });
 
+it("keeps the page still on a phone as the status goes from \"Connecting…\" to \"Live\"", { timeout: 60_000 }, async () => {
+  // Waiting for a minute: the header ("sleepy job", its state) stays as it is meanwhile.
+  const job = await createJob(baseUrl, "sleepy", { duration: "1 minute" });
+  await expect.poll(() => jobState(baseUrl, job.id), { timeout: 20_000, interval: 200 }).toBe("waiting");
+  const { page, problems } = await openPage(browser());
+  await page.addInitScript(() => {
+    const seen: string[] = ((window as unknown as { seen: typeof seen }).seen = []);
+    addEventListener("DOMContentLoaded", () => {
+      const status = document.getElementById("live-status")!;
+      const record = () => seen.push(`${status.textContent}: ${document.querySelector(".meta")!.getBoundingClientRect().top}`);
+      record();
+      new MutationObserver(record).observe(status, { childList: true, characterData: true, subtree: true });
+    });
+  });
+  // Phone widths: somewhere in them (where depends on the fonts), the header and
+  // "Connecting…" took two lines where the header and "Live" took one.
+  for (let width = 320; width <= 420; width += 10) {
+    await page.setViewportSize({ width, height: 740 });
+    await page.goto(job.urls.page);
+    await waitForText(page, "#live-status", "Live");
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    expect(seen.map((s) => s.split(":")[0])).toEqual(["Connecting…", "Live"]);
+    expect(new Set(seen.map((s) => s.split(": ")[1])).size, `${width} px: ${seen.join(", ")}`).toBe(1);
+  }
+  expect(problems).toEqual([]);
+  await page.context().close();
+  await fetch(job.urls.self, { method: "DELETE", headers: { "Control-Token": job.controlToken! } });
+});
+
 it("draws the progress bar in forced colours (Windows High Contrast), where it was blank", async () => {
   const job = await createJob(baseUrl, "echo", { lines: lines(2), delayMs: 5_000 });
   const { page, problems } = await openPage(browser(), { forcedColors: "active" });
