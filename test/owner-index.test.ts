@@ -674,6 +674,32 @@ it("tells a create without a key, cut off by a reset of its object, its job's id
   expect((await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: { "Control-Token": controlToken! } })).status).toBe(204);
 });
 
+it("gives a browser whose form post was cut off by a reset of its object the job's control cookie with its 503 page, as its 303 would have", async () => {
+  const { name, token } = await freshOwner();
+  vi.spyOn(console, "error").mockImplementation(() => {});
+  let cut!: { response: Response; id: string };
+  await withHeldAdmissions(name, async () => {
+    const answer = SELF.fetch(`${BASE}/jobs`, {
+      method: "POST", redirect: "manual",
+      headers: { ...auth(token), Accept: "text/html", "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ type: "demo", input: JSON.stringify({ intervalMs: 0 }) }).toString(),
+    });
+    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
+    const id = indexFaults.heldIds[0]!;
+    await runInDurableObject(stubOf(id), (_object, state) => state.abort("reset")).catch(() => {});
+    cut = { response: await answer, id };
+  });
+  const { response, id } = cut;
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Content-Type")).toMatch(/text\/html/);
+  // The page's browser cannot read a Control-Token header: its right to cancel is the cookie, scoped to the job.
+  const cookie = response.headers.getSetCookie().find((c) => c.includes(`Path=/jobs/${id}`));
+  expect(cookie).toBeDefined();
+  expect((await runToEnd(id)).state).toBe("succeeded");
+  const erased = await SELF.fetch(`${BASE}/jobs/${id}`, { method: "DELETE", headers: { Cookie: cookie!.split(";")[0]! } });
+  expect(erased.status).toBe(204);
+});
+
 it("logs a request cut off by a reset of its object, which it answers 503: a fault that resets the object on every try must still show", async () => {
   const { name, token } = await freshOwner();
   const logged = vi.spyOn(console, "error").mockImplementation(() => {});

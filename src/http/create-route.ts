@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { setCookie } from "hono/cookie";
 import type { CreatedJob } from "../protocol";
-import { createJobAs, jobStub, type Deployment } from "../service/create";
+import { CreateCutOff, createJobAs, jobStub, type Deployment } from "../service/create";
 import type { AppEnv } from "./app-env";
 import { type Principal, unauthorized } from "./auth";
 import { readJobRequest, type JobRequest } from "./create-request";
@@ -46,20 +46,18 @@ export async function createJob(c: Context<AppEnv>): Promise<Response> {
 
 /** Creates a job from a validated request (a create, or a run again) and answers for it. */
 export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promise<Response> {
-  const { config, principal } = c.var;
+  const { principal } = c.var;
   // Read before the job is made: a refused `?follow` must not leave a job behind.
   const follow = followKind(c);
-  const job = await createJobAs(deploymentOf(c), principal, request, readIdempotencyKey(c, principal));
+  const job = await createJobAs(deploymentOf(c), principal, request, readIdempotencyKey(c, principal)).catch((error: unknown) => {
+    // Cut off, the job may be made: a browser cannot read the 503's Control-Token header, so
+    // its right to cancel comes as the cookie the 303 would have set, with the error page.
+    if (request.fromForm && error instanceof CreateCutOff && error.mayHaveMade) keepControl(c, error.mayHaveMade);
+    throw error;
+  });
   const urls = jobUrls(c, job.id);
   if (request.fromForm) {
-    // A browser keeps the right to cancel in a cookie only its own requests to this job carry.
-    if (job.controlToken) {
-      setCookie(c, CONTROL_COOKIE, job.controlToken, {
-        path: `/jobs/${job.id}`, httpOnly: true, sameSite: "Strict", secure: urls.self.startsWith("https:"),
-        // The job and its link may outlive that (a long RETENTION): the cookie then ends first.
-        maxAge: Math.min(MAX_COOKIE_AGE_S, Math.ceil((job.timeoutMs + config.retentionMs) / 1000)),
-      });
-    }
+    if (job.controlToken) keepControl(c, { id: job.id, controlToken: job.controlToken, timeoutMs: job.timeoutMs });
     return c.redirect(urls.page, 303);
   }
   const status = job.created ? 201 : 200;
@@ -70,6 +68,15 @@ export async function submitJob(c: Context<AppEnv>, request: JobRequest): Promis
   const body: CreatedJob = { id: job.id, state: job.snapshot.state, urls, ...(job.controlToken ? { controlToken: job.controlToken } : {}) };
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json(body, status);
+}
+
+/** A browser keeps the right to cancel in a cookie only its own requests to this job carry. */
+function keepControl(c: Context<AppEnv>, job: { id: string; controlToken: string; timeoutMs: number }): void {
+  setCookie(c, CONTROL_COOKIE, job.controlToken, {
+    path: `/jobs/${job.id}`, httpOnly: true, sameSite: "Strict", secure: jobUrls(c, job.id).self.startsWith("https:"),
+    // The job and its link may outlive that (a long RETENTION): the cookie then ends first.
+    maxAge: Math.min(MAX_COOKIE_AGE_S, Math.ceil((job.timeoutMs + c.var.config.retentionMs) / 1000)),
+  });
 }
 
 function deploymentOf(c: Context<AppEnv>): Deployment {

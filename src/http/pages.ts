@@ -93,6 +93,8 @@ export const errorsAsPages: MiddlewareHandler<AppEnv> = async (c, next) => {
     const value = c.res.headers.get(name);
     return value === null ? [] : [[name, value] as const];
   });
+  // And its cookies: a form post cut off by a reset of its job's object may have made the job, whose control cookie is the only way the browser gets to cancel it.
+  const cookies = c.res.headers.getSetCookie();
   c.res = undefined; // replace the response rather than merge the JSON one's headers into it
   if (isFormPost(c) && c.req.method === "POST" && c.req.path === "/jobs" && status < 500 && c.var.types) {
     const types = startableTypes(c);
@@ -101,6 +103,7 @@ export const errorsAsPages: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.res = await c.html(errorPage(status, error.message), status as 404);
   }
   for (const [name, value] of kept) c.res.headers.set(name, value);
+  for (const cookie of cookies) c.res.headers.append("Set-Cookie", cookie);
 };
 
 async function errorOf(response: Response): Promise<ApiErrorBody["error"]> {

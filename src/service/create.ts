@@ -61,7 +61,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   }).catch((error: unknown) => {
-    throw cutOff(error, id, idempotencyKey === undefined ? controlToken : null) ?? error;
+    throw cutOff(error, id, idempotencyKey === undefined ? controlToken : null, timeoutMs) ?? error;
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs, config.indexShards);
   if (outcome.status === "unavailable") {
@@ -120,16 +120,28 @@ function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void 
  * would make a second one (test/owner-index.test.ts); this says how to find the first.
  * Null for any other error (an overloaded object never started the create).
  */
-function cutOff(error: unknown, id: string, unkeyedToken: string | null): ApiError | null {
+function cutOff(error: unknown, id: string, unkeyedToken: string | null, timeoutMs: number): CreateCutOff | null {
   const platform = error as { durableObjectReset?: unknown; retryable?: unknown; overloaded?: unknown } | null;
   if (platform?.overloaded === true || (platform?.durableObjectReset !== true && platform?.retryable !== true)) return null;
   logIfReset(error);
   if (unkeyedToken === null) {
-    return new ApiError(503, "unavailable", "The job's object restarted while it made the job, which may have been made: a retry with the same Idempotency-Key finds it", undefined, { "Retry-After": "1" });
+    return new CreateCutOff("The job's object restarted while it made the job, which may have been made: a retry with the same Idempotency-Key finds it", { "Retry-After": "1" }, null);
   }
   // Nothing else can hand an anonymous creator this job's control token later (only the
-  // create that made a job does), so it travels with the refusal: it controls the job if it exists.
-  return new ApiError(503, "unavailable", `The job's object restarted while it made the job, which may have been made: GET /jobs/${id} tells (410: it was not), and the Control-Token header controls it (with an Idempotency-Key, a retry finds it)`, undefined, { "Retry-After": "1", "Control-Token": unkeyedToken });
+  // create that made a job does), so it travels with the refusal: it controls the job if it
+  // exists. A browser's form post gets it as the 303's cookie (src/http/create-route.ts).
+  return new CreateCutOff(
+    `The job's object restarted while it made the job, which may have been made: GET /jobs/${id} tells (410: it was not), and the Control-Token header controls it (with an Idempotency-Key, a retry finds it)`,
+    { "Retry-After": "1", "Control-Token": unkeyedToken },
+    { id, controlToken: unkeyedToken, timeoutMs },
+  );
+}
+
+/** A create cut off by a reset of its object (503): the job it may have made, when only this answer can hand out its control token. */
+export class CreateCutOff extends ApiError {
+  constructor(message: string, headers: Record<string, string>, readonly mayHaveMade: { id: string; controlToken: string; timeoutMs: number } | null) {
+    super(503, "unavailable", message, undefined, headers);
+  }
 }
 
 function tooManyActive(maxActiveJobs: number, indexShards: number): ApiError {
