@@ -71,6 +71,9 @@ describe("POST /jobs", () => {
       const list = await expectError(await postJson("/jobs", { type: "demo", input }), 400, "invalid_input");
       expect(list.issues).toEqual([{ path: "", message: "Expected an object" }]);
     }
+    // So too deeper in: ticker's phases are objects, and `[]` was a phase of 100 ticks (every field's default).
+    const phase = await expectError(await postJson("/jobs", { type: "ticker", input: { count: 1, intervalMs: 0, then: [{ count: 1 }, []] } }), 400, "invalid_input");
+    expect(phase.issues).toEqual([{ path: "then.1", message: "Expected an object" }]);
     const noType = await expectError(await postJson("/jobs", {}), 400, "invalid_request");
     expect(noType.issues).toEqual([{ path: "type", message: "Required" }]);
   });

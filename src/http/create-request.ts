@@ -92,9 +92,8 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
     // Not a list of every type: /job-types shows each caller only what it may create.
     throw new ApiError(400, "unknown_type", "Unknown job type; GET /job-types lists the ones you may create");
   }
-  const result = Array.isArray(input) && declaresObject(definition.inputJsonSchema)
-    ? { issues: [{ path: [], message: "Expected an object" }] }
-    : await definition.input["~standard"].validate(input);
+  const listAt = listForObject(definition.inputJsonSchema, input, []);
+  const result = listAt ? { issues: [{ path: listAt, message: "Expected an object" }] } : await definition.input["~standard"].validate(input);
   if (result.issues) {
     throw new ApiError(400, "invalid_input", `The input does not match the "${type}" job's schema`, issueList(result.issues));
   }
@@ -103,11 +102,31 @@ export async function validate(body: unknown, fromForm: boolean, types: JobRegis
 
 /**
  * valibot's object schemas take a list as an object (`[]` passed an all-optional one, and a
- * loose one read `[1]` as `{"0": 1}`), so a list is refused here for a type whose JSON
- * Schema says its input is an object.
+ * loose one read `[1]` as `{"0": 1}`), at the top of an input or inside it (ticker's
+ * `then: [[]]` was a phase of defaults), so a list is refused where the type's JSON Schema
+ * says an object: the path to the first such list, following `properties` and `items` (a
+ * union, anyOf, is left to the validator), or null.
  */
-function declaresObject(schema: Json): boolean {
-  return typeof schema === "object" && schema !== null && !Array.isArray(schema) && schema.type === "object";
+function listForObject(schema: Json | undefined, value: unknown, path: string[]): string[] | null {
+  if (!isRecord(schema)) return null;
+  if (Array.isArray(value)) {
+    if (schema.type === "object") return path;
+    for (const [i, item] of value.entries()) {
+      const found = listForObject(schema.items, item, [...path, String(i)]);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (!isRecord(value) || !isRecord(schema.properties)) return null;
+  for (const [key, property] of Object.entries(schema.properties)) {
+    const found = Object.hasOwn(value, key) ? listForObject(property, value[key], [...path, key]) : null;
+    if (found) return found;
+  }
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, Json> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Issues from any Standard Schema validator (valibot's included) as `path: message` pairs (the answer bounds them). */
