@@ -28,7 +28,7 @@ export default defineConfig({
                 PUBLIC_ORIGIN: "http://jobs.test",
                 RETENTION: "1 day",
                 BATCH_WINDOW: "100 ms",
-                // test/mux.test.ts waits it out.
+                // test/mux.test.ts moves the virtual clock past it.
                 LIVE_IDLE_TIMEOUT: "2 seconds",
                 JOB_BUDGET: "steps=20000, events=50000, bytes=32 MiB",
                 MAX_ACTIVE_JOBS: "100000",

@@ -257,8 +257,30 @@ it("answers pings and subscribes at most ANSWER_BURST at once, then one a second
 });
 
 it("closes a connection that follows nothing for LIVE_IDLE_TIMEOUT, and keeps one that follows a job however quiet", async () => {
-  // vitest.config.ts sets LIVE_IDLE_TIMEOUT to 2 seconds (a minute by default).
+  // vitest.config.ts sets LIVE_IDLE_TIMEOUT to 2 seconds (a minute by default). The route
+  // looks at the clock every quarter of that (its only setInterval, counted here): the test
+  // moves the virtual clock on, and each step waits for the route's next look, not for time.
+  const IDLE_MS = 2_000;
+  let looks = 0;
+  const setInterval = globalThis.setInterval;
+  vi.spyOn(globalThis, "setInterval").mockImplementation(((look: () => void, ms: number) => setInterval(() => (looks++, look()), ms)) as typeof globalThis.setInterval);
+  /** Moves the clock on by `ms`, and waits until the route has looked since. */
+  const idleFor = async (ms: number) => {
+    clock.advance(ms);
+    const seen = looks;
+    await vi.waitFor(() => expect(looks).toBeGreaterThan(seen), { timeout: IDLE_MS, interval: 20 });
+  };
+  /** A ping's pong: the route had not closed the connection when it came. */
+  const stillOpen = async (mux: Mux) => {
+    const pongs = mux.pongs;
+    mux.socket.send("ping");
+    await vi.waitFor(() => expect(mux.pongs).toBe(pongs + 1));
+  };
+
   const idle = await openMux();
+  await idleFor(IDLE_MS / 4);
+  await stillOpen(idle);
+  await idleFor((3 * IDLE_MS) / 4);
   expect(await idle.closed).toMatchObject({ code: 1000, reason: "following nothing" });
   expect(idle.frames).toEqual([]);
 
@@ -268,10 +290,12 @@ it("closes a connection that follows nothing for LIVE_IDLE_TIMEOUT, and keeps on
   await vi.waitFor(() => expect(quiet.frames.some((f) => f.type === "snapshot")).toBe(true));
   let closed = false;
   void quiet.closed.then(() => (closed = true));
-  await new Promise((resolve) => setTimeout(resolve, 4_000));
+  await idleFor(2 * IDLE_MS);
+  await stillOpen(quiet);
   expect(closed).toBe(false);
   // Its job unsubscribed, it follows nothing: it is closed in turn.
   quiet.send({ type: "unsubscribe", source: id });
   await vi.waitFor(() => expect(quiet.ended(id)).toBe(true));
+  await idleFor(IDLE_MS);
   expect(await quiet.closed).toMatchObject({ code: 1000, reason: "following nothing" });
 });
