@@ -96,16 +96,31 @@ async function withHeldAdmissions(owner: string, test: (release: (n: number) => 
   }
 }
 
-/** A create at the cap whose admission the index answers only after a report's interval has passed: refused (429). */
+/**
+ * A create at the cap whose admission the index answers only after the new job's report
+ * timer (REPORT_INTERVAL_MS, set as the job is made) has fired: refused (429). The timer fires
+ * as soon as the admission is held, not a second later: the job's own report of its queued
+ * state is due while the index decides, as when the index is slower than a report's interval.
+ */
 async function slowRefusedCreate(owner: string, post: () => Promise<Response>): Promise<void> {
-  await withHeldAdmissions(owner, async (release) => {
-    const refused = post();
-    await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
-    // Longer than a report's interval: the new job's own report of its queued state would reach the index meanwhile.
-    await new Promise((resolve) => setTimeout(resolve, REPORT_INTERVAL_MS + 300));
-    await release(0);
-    expect((await refused).status).toBe(429);
-  });
+  let fired = 0;
+  const setTimeout = globalThis.setTimeout;
+  const timers = vi.spyOn(globalThis, "setTimeout").mockImplementation(((callback: () => void, ms?: number) => {
+    if (ms !== REPORT_INTERVAL_MS || fired > 0) return setTimeout(callback, ms);
+    const fire = (): unknown => (indexFaults.heldAdmissions.length === 0 ? setTimeout(fire, 1) : (fired++, callback()));
+    return setTimeout(fire, 1);
+  }) as typeof globalThis.setTimeout);
+  try {
+    await withHeldAdmissions(owner, async (release) => {
+      const refused = post();
+      await vi.waitFor(() => expect(indexFaults.heldAdmissions).toHaveLength(1));
+      await vi.waitFor(() => expect(fired).toBe(1));
+      await release(0);
+      expect((await refused).status).toBe(429);
+    });
+  } finally {
+    timers.mockRestore();
+  }
 }
 
 it("lists an owner's jobs newest first, a page at a time, with counts by state, and filters them", async () => {
