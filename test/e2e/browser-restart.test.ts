@@ -6,13 +6,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createJob, launchChromium, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
+import { connectChromium, createJob, logMessages, logSeqs, openPage, waitForLogLines, waitForText } from "./browser";
 import { freePort, startWranglerDev, type DevServer } from "./wrangler-dev";
 
 let browser: Browser;
 let server: DevServer | undefined;
 beforeAll(async () => {
-  browser = await launchChromium();
+  browser = await connectChromium();
 });
 afterAll(async () => {
   await server?.stop();

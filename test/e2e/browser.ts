@@ -4,25 +4,25 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 import type { CreatedJob, Json } from "../../src/protocol";
 import { E2E_TOKEN } from "./wrangler-dev";
 
 export const SCREENSHOTS = join(import.meta.dirname, "../../test-results/screenshots");
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    timeout: 30_000,
-  });
+/**
+ * A browser of the run's one Chromium (launched by test/e2e/global-setup.ts): a connection
+ * of its own, whose contexts close with it. Launching one per file cost each file a second or so.
+ */
+export function connectChromium(): Promise<Browser> {
+  return chromium.connect(inject("chromiumEndpoint"), { timeout: 30_000 });
 }
 
-/** One Chromium for a test file: launched before its tests, closed after them. */
+/** One browser for a test file: connected before its tests, closed after them. */
 export function useChromium(): () => Browser {
   let browser: Browser | undefined;
   beforeAll(async () => {
-    browser = await launchChromium();
+    browser = await connectChromium();
   });
   afterAll(async () => {
     await browser?.close();
