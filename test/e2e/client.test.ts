@@ -14,9 +14,20 @@ import { E2E_TOKEN, freePort, startWranglerDev, type DevServer } from "./wrangle
 const baseUrl = inject("baseUrl");
 type Types = JobTypesOf<typeof JOB_TYPES>;
 
-let server: DevServer | undefined;
+/** This file's own `wrangler dev`, which each test below restarts (same port, same storage): started once, not once a test. */
+let own: { port: number; persistTo: string; server?: DevServer } | undefined;
+async function ownServer(): Promise<DevServer> {
+  own ??= { port: await freePort(), persistTo: mkdtempSync(join(tmpdir(), "live-jobs-client-")) };
+  own.server ??= await startWranglerDev({ port: own.port, persistTo: own.persistTo });
+  return own.server;
+}
+async function restart(): Promise<DevServer> {
+  await own!.server!.stop();
+  own!.server = undefined;
+  return ownServer();
+}
 afterAll(async () => {
-  await server?.stop();
+  await own?.server?.stop();
 });
 
 it("creates, reads, lists, cancels, and gives a job's typed result", async () => {
@@ -36,9 +47,7 @@ it("creates, reads, lists, cancels, and gives a job's typed result", async () =>
 
 for (const transport of ["WebSocket", "SSE"] as const) {
   it(`follows a job across a server restart over ${transport}, every event exactly once`, { timeout: 120_000 }, async () => {
-    const port = await freePort();
-    const persistTo = mkdtempSync(join(tmpdir(), "live-jobs-client-"));
-    server = await startWranglerDev({ port, persistTo });
+    const server = await ownServer();
     const jobs = createClient<Types>({ baseUrl: server.url, token: E2E_TOKEN, backoff: { initialMs: 200, maxMs: 1_000 }, ...(transport === "SSE" ? { WebSocket: null } : {}) });
     const lines = Array.from({ length: 8 }, (_, i) => `line ${i + 1}`);
     const job = await jobs.create("echo", { lines, delayMs: 700 });
@@ -48,14 +57,11 @@ for (const transport of ["WebSocket", "SSE"] as const) {
       for await (const event of jobs.follow(job.id, { onStatus: (status) => statuses.push(status) })) received.push(event);
     })();
     await expect.poll(() => received.filter((e) => e.type === "log").length, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
-    await server.stop();
-    server = await startWranglerDev({ port, persistTo });
+    await restart();
     await following;
     const all = (await jobs.events(job.id, 0, 1000)).events;
     expect(received).toEqual(all);
     expect(received.at(-1)).toMatchObject({ type: "result", data: { result: { lines } } });
     expect(statuses).toContain("reconnecting");
-    await server.stop();
-    server = undefined;
   });
 }
