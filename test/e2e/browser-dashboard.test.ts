@@ -7,7 +7,7 @@ import { expect, inject, it } from "vitest";
 import type { CreatedJob } from "../../src/protocol";
 import { jobState, openPage, screenshot, useChromium, waitForText } from "./browser";
 import { sign } from "hono/jwt";
-import { E2E_JWT_SECRET, E2E_TOKEN } from "./wrangler-dev";
+import { DASHBOARD_TOKEN as TOKEN, E2E_JWT_SECRET } from "./wrangler-dev";
 
 const baseUrl = inject("baseUrl");
 
@@ -15,7 +15,7 @@ const browser = useChromium();
 
 async function create(type: string, input: unknown, tags: string[] = []): Promise<CreatedJob> {
   const response = await fetch(`${baseUrl}/jobs`, {
-    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${E2E_TOKEN}` }, body: JSON.stringify({ type, input, tags }),
+    method: "POST", headers: { "Content-Type": "application/json", Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ type, input, tags }),
   });
   if (response.status !== 201) throw new Error(`POST /jobs answered ${response.status}: ${await response.text()}`);
   return (await response.json()) as CreatedJob;
@@ -23,7 +23,7 @@ async function create(type: string, input: unknown, tags: string[] = []): Promis
 
 async function signIn(page: Page): Promise<void> {
   await page.goto(`${baseUrl}/dashboard`);
-  await page.fill("#credential", E2E_TOKEN);
+  await page.fill("#credential", TOKEN);
   await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
 }
 
@@ -32,7 +32,7 @@ const row = (id: string) => `tr[data-job="${id}"]`;
 /** Waits until the owner's list (the index, told a moment after the job itself) has the jobs in `state`. */
 async function listedIn(state: string, tag: string, ...jobs: CreatedJob[]): Promise<void> {
   const listed = async () => {
-    const response = await fetch(`${baseUrl}/jobs?state=${state}&tag=${tag}`, { headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+    const response = await fetch(`${baseUrl}/jobs?state=${state}&tag=${tag}`, { headers: { Authorization: `Bearer ${TOKEN}` } });
     const ids = ((await response.json()) as { jobs: { id: string }[] }).jobs.map((job) => job.id);
     return jobs.every((job) => ids.includes(job.id));
   };
@@ -458,7 +458,7 @@ it("keeps Older jobs right as new jobs push rows off the first page: none skippe
 
 it("keeps a job that comes to match on the page it is listed on, however few rows the first page has left", { timeout: 60_000 }, async () => {
   const ids = (page: Page) => page.locator("#jobs tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.job));
-  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${TOKEN}` } });
   const tag = `boundary-${Date.now()}`;
   // Oldest first; all but the oldest canceled now.
   const jobs: CreatedJob[] = [];
@@ -487,7 +487,7 @@ it("keeps a job that comes to match on the page it is listed on, however few row
 });
 
 it("says the first page has no jobs left, not that there are none, when its rows go while older jobs remain", { timeout: 60_000 }, async () => {
-  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${E2E_TOKEN}` } });
+  const api = (method: string, path: string) => fetch(`${baseUrl}${path}`, { method, headers: { Authorization: `Bearer ${TOKEN}` } });
   const tag = `emptied-${Date.now()}`;
   const jobs: CreatedJob[] = [];
   for (let i = 0; i < 3; i++) jobs.push(await create("demo", { intervalMs: 0 }, [tag]));
@@ -510,14 +510,14 @@ it("says the first page has no jobs left, not that there are none, when its rows
 
 it("says it is signed out when the session ends while the page is open: the feed ends with it", { timeout: 30_000 }, async () => {
   // A session started with a JWT lasts until the JWT's exp: here 3 to 4 s.
-  const jwt = await sign({ sub: "e2e", exp: Math.floor(Date.now() / 1000) + 4 }, E2E_JWT_SECRET, "HS256");
+  const jwt = await sign({ sub: "e2e-dashboard", exp: Math.floor(Date.now() / 1000) + 4 }, E2E_JWT_SECRET, "HS256");
   const { page, problems } = await openPage(browser());
   await page.goto(`${baseUrl}/dashboard`);
   await page.fill("#credential", jwt);
   await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
   await waitForText(page, "#live-status", "Live");
   await waitForText(page, "#live-status", "Signed out: reload to sign in again", 15_000);
-  // The header no longer says "Signed in as e2e".
+  // The header no longer says "Signed in as e2e-dashboard".
   expect(await page.locator("text=Signed in as").count()).toBe(0);
   await page.click("a:text('Sign in again')");
   await page.waitForSelector("#credential");
@@ -544,7 +544,7 @@ it("signs in again from the form after a refused credential, wrong or malformed"
     expect(described).toContain(message);
   }
   // The form that came back signs in.
-  await page.fill("#credential", E2E_TOKEN);
+  await page.fill("#credential", TOKEN);
   await Promise.all([page.waitForURL(`${baseUrl}/dashboard`), page.click("#sign-in button")]);
   await waitForText(page, "#live-status", "Live");
   await page.context().close();

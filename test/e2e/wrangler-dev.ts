@@ -39,13 +39,18 @@ export const WEBHOOK_SECRET = "whsec_" + Buffer.from("e2e-webhook-secret-0123456
 
 /** The owner token of the deployments these tests start (owner "e2e"). */
 export const E2E_TOKEN = "e2e-owner-token-0123456789abcdef";
+/**
+ * An owner of the dashboard tests' own ("e2e-dashboard"): they count an owner's jobs by
+ * state, which other files' jobs of owner "e2e", running at the same time, would change.
+ */
+export const DASHBOARD_TOKEN = "e2e-dashboard-token-0123456789abcdef";
 /** Signs the JWTs these tests present. */
 export const E2E_JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789abcd";
 /** Secrets as `--var`s, so a developer's own .dev.vars never changes what the tests see. */
 const E2E_SECRETS = {
   JOB_ID_SECRET: "e2e-job-id-secret-0123456789abcdef0123456789",
   JWT_SECRET: E2E_JWT_SECRET,
-  API_TOKENS: `e2e=${E2E_TOKEN}`,
+  API_TOKENS: `e2e=${E2E_TOKEN},e2e-dashboard=${DASHBOARD_TOKEN}`,
 };
 
 export async function startWranglerDev(options: DevOptions = {}): Promise<DevServer> {
