@@ -11,6 +11,13 @@ const LIBRARY = {
 
 export default defineConfig({
   test: {
+    // Files at once, across the projects. Vitest's default is one less than the cores: one
+    // on a 2-core CI runner, which ran every file in turn, though the files mostly wait (the
+    // end-to-end ones on real time: jobs that sleep, pages that reload). Each file has its
+    // own jobs and owners (the dashboard tests an owner of their own), so they may overlap.
+    // Three at once slowed the end-to-end files on a busy 2-core machine until a test with a
+    // 4-second session timed out.
+    maxWorkers: 2,
     projects: [
       {
         // Integration and unit tests inside workerd.
