@@ -7,7 +7,7 @@ import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, JobSnapshot, MuxServerFrame } from "../src/protocol";
 import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
-import { openMux, openSocket, parseSse } from "./live-helpers";
+import { openMux, openSocket, parseSse, type MuxClient } from "./live-helpers";
 
 useVirtualClock();
 
@@ -271,7 +271,7 @@ it("closes a connection that follows nothing for LIVE_IDLE_TIMEOUT, and keeps on
     await vi.waitFor(() => expect(looks).toBeGreaterThan(seen), { timeout: IDLE_MS, interval: 20 });
   };
   /** A ping's pong: the route had not closed the connection when it came. */
-  const stillOpen = async (mux: Mux) => {
+  const stillOpen = async (mux: MuxClient) => {
     const pongs = mux.pongs;
     mux.socket.send("ping");
     await vi.waitFor(() => expect(mux.pongs).toBe(pongs + 1));
