@@ -138,7 +138,9 @@ export class TextFormatter {
       }
       case "webhook": {
         const { attempt, outcome, httpStatus, error, until } = event.data;
-        const detail = [httpStatus === undefined ? "" : `HTTP ${httpStatus}`, error ?? ""].filter(Boolean).join(", ");
+        // A refused delivery's error is its status ("HTTP 500"): say it once.
+        const status = httpStatus === undefined ? "" : `HTTP ${httpStatus}`;
+        const detail = [status, error === status ? "" : (error ?? "")].filter(Boolean).join(", ");
         return `webhook ${outcome} (attempt ${attempt}${detail ? `: ${detail}` : ""})${until === undefined ? "" : `; next in ${waitText(until, event.at)}`}`;
       }
     }

@@ -45,6 +45,14 @@ it("ends a failed or canceled job with its outcome and error", () => {
   expect(text.event({ seq: 2, at: AT, type: "error", data: { code: "canceled", message: "The job was canceled" } })).toContain("canceled: The job was canceled");
 });
 
+it("says a webhook attempt's HTTP status once, and an error that is not a status beside it", () => {
+  const text = new TextFormatter();
+  const webhook = (data: Extract<JobEvent, { type: "webhook" }>["data"]) => text.event({ seq: 1, at: AT, type: "webhook", data });
+  expect(webhook({ attempt: 1, outcome: "retrying", error: "HTTP 500", httpStatus: 500, until: AT + 1000 })).toContain("webhook retrying (attempt 1: HTTP 500); next in 1.0s\n");
+  expect(webhook({ attempt: 2, outcome: "delivered", httpStatus: 200 })).toContain("webhook delivered (attempt 2: HTTP 200)\n");
+  expect(webhook({ attempt: 6, outcome: "failed", error: "could not connect" })).toContain("webhook failed (attempt 6: could not connect)\n");
+});
+
 it("says an ended job's state as a sentence in its first line", () => {
   const first = (state: string) => new TextFormatter().snapshot({ id: "abc", type: "demo", state, progress: null, steps: { current: null, recent: [] }, lastSeq: 0 } as unknown as JobSnapshot, AT, 0);
   expect(first("succeeded")).toContain("job abc (demo) has succeeded\n");
