@@ -415,11 +415,13 @@ it("answers a browser with a 404 page for an unknown job or page, and an API cli
 });
 
 it("replays a 10,000-event history on the job page, every line once and in order, then follows it live", { timeout: 120_000 }, async () => {
-  // 10,000 ticks at once, a pause in which the page opens, then 20 live ones.
-  const job = await createJob(baseUrl, "ticker", { count: 10_000, intervalMs: 0, batch: 500, pauseMs: 4_000, then: [{ count: 20, intervalMs: 100 }] });
+  // 10,000 ticks at once, a pause in which the page opens and catches up, then 20 live ones.
+  const job = await createJob(baseUrl, "ticker", { count: 10_000, intervalMs: 0, batch: 500, pauseMs: 10_000, then: [{ count: 20, intervalMs: 100 }] });
   await expect.poll(async () => (await (await fetch(job.urls.self)).json() as { lastSeq: number }).lastSeq, { timeout: 30_000, interval: 200 }).toBeGreaterThan(10_000);
   const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
+  // Live while the job still runs (an ended job's page never says so): the last 20 lines then come live.
+  await waitForText(page, "#live-status", "Live", 10_000);
   await waitForText(page, "#job-state", "Succeeded", 60_000);
   const messages = await logMessages(page);
   expect(messages).toHaveLength(10_020);
