@@ -293,8 +293,8 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
     options.signal?.addEventListener("abort", stopNow);
     channel.returned.addEventListener("abort", stopNow);
     const stopped = stop.signal;
+    if (!done() && !stopped.aborted) options.onStatus?.("connecting");
     while (!done() && !stopped.aborted) {
-      options.onStatus?.(failures ? "reconnecting" : "connecting");
       const connection = new AbortController();
       const drop = () => connection.abort();
       let retryAfterMs = 0;
@@ -321,6 +321,9 @@ export class Client<Types extends JobTypeMap = JobTypeMap> {
         stopped.removeEventListener("abort", drop);
       }
       if (done() || stopped.aborted) break;
+      // Said at the drop, not when the next try starts: the wait may last up to maxMs, and
+      // a page that still said "Live" through it showed a dead connection as a live one.
+      options.onStatus?.("reconnecting");
       if (liveAt !== null && Date.now() - liveAt >= STAYED_LIVE_MS) failures = 0;
       // No sooner than the server asked (a full job frees a slot only when a viewer leaves).
       const wait = Math.max(retryAfterMs, Math.random() * Math.min(maxMs, initialMs * 2 ** failures++));

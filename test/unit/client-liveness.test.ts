@@ -82,6 +82,28 @@ it("drops a WebSocket that does not answer its ping, and resumes after the last 
   expect(events.map((event) => event.seq)).toEqual([1, 2, 3]);
 });
 
+it("says it is reconnecting as soon as a connection drops, not when its next try starts after the backoff's wait", async () => {
+  FakeSocket.made = [];
+  vi.spyOn(Math, "random").mockReturnValue(1);
+  const client = createClient({ baseUrl: "http://jobs.test", WebSocket: FakeSocket as unknown as new (url: string) => WebSocket, backoff: { initialMs: 10_000, maxMs: 10_000 } });
+  const statuses: LiveStatus[] = [];
+  followed(client, statuses);
+  const first = FakeSocket.made[0]!;
+  first.open();
+  first.receive({ type: "event", event: log(1) });
+  expect(statuses).toEqual(["connecting", "live"]);
+  first.dispatchEvent(new CloseEvent("close", { code: 1006 }));
+  await vi.advanceTimersByTimeAsync(10);
+  expect(statuses).toEqual(["connecting", "live", "reconnecting"]);
+  expect(FakeSocket.made).toHaveLength(1);
+  // The next try comes after the wait, still reconnecting until it is live.
+  await vi.advanceTimersByTimeAsync(10_000);
+  expect(FakeSocket.made).toHaveLength(2);
+  FakeSocket.made[1]!.open();
+  await vi.advanceTimersByTimeAsync(0);
+  expect(statuses).toEqual(["connecting", "live", "reconnecting", "live"]);
+});
+
 it("drops an SSE stream that sends nothing, not even a heartbeat, for 45 s, and resumes after the last event", async () => {
   const streams: { headers: Headers; write(text: string): void }[] = [];
   const fetcher = async (_url: string | URL | Request, init?: RequestInit) => {
