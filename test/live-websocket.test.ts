@@ -96,6 +96,13 @@ it("caps subscribers per job (250 in the tests): the next upgrade gets 429", asy
   const sse = await SELF.fetch(`${BASE}/jobs/${id}/sse`, { headers: { "CF-Connecting-IP": "10.9.9.9" } });
   expect(sse.status).toBe(429);
   expect(sse.headers.get("Retry-After")).toBe("10");
+  // A HEAD answers as its GET would: full (it was 200 while every GET was 429).
+  for (const route of ["sse", "stream"]) {
+    const head = await SELF.fetch(`${BASE}/jobs/${id}/${route}`, { method: "HEAD", headers: { "CF-Connecting-IP": "10.9.9.9" } });
+    expect(head.status, route).toBe(429);
+    expect(head.headers.get("Retry-After"), route).toBe("10");
+  }
+  expect((await snapshot(id)).viewers).toBe(250);
   for (const client of clients) client.socket.close(1000, "bye");
 });
 

@@ -6,7 +6,6 @@ import { Hono } from "hono/tiny";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { JobRpc } from "../job/job-object";
 import { CLOSE } from "../lib/fanout";
-import { seenToEnd } from "../lib/job-state";
 import { continuedBody, streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
 import type { ApiError as ApiErrorBody } from "../protocol";
@@ -70,15 +69,16 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
   const { since = readSince(c), init = {}, direct = false } = options;
   const format = streamFormat(kind);
   const resume = kind === "sse" && c.req.header("Last-Event-ID") !== undefined;
-  // A HEAD (routed here with GET) would hold a subscriber for a body nobody reads; it
-  // answers as its GET would, 204 included (the job's object decides so for a GET).
+  const client = clientKey(c);
+  // A HEAD (routed here with GET) would hold a subscriber for a body nobody reads: the
+  // object answers it as it would the GET (its 204, its subscriber caps' 429), subscribing no one.
   if (c.req.method === "HEAD") {
-    const snapshot = await job.snapshot();
-    if (!snapshot) throw gone();
-    if (resume && seenToEnd(snapshot, since)) return new Response(null, { status: 204 });
+    const probe = await subscribe(job, { since, format: kind, client, resume, probe: true });
+    if (!(probe instanceof Response)) probe.close(CLOSE.normal, "a HEAD"); // an object from before `probe` (a rolling deploy)
+    else if (probe.status === 204) return new Response(null, { status: 204 });
+    else if (probe.status !== 200) throw await refusalOf(probe);
     return new Response(null, { headers: format.headers });
   }
-  const client = clientKey(c);
   const subscription = await subscribe(job, { since, format: kind, client, resume, direct });
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(format.headers)) headers.set(name, value);

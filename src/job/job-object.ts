@@ -373,6 +373,7 @@ export class JobObject extends DurableObject<Env> {
         : `You already have ${this.#config.maxSubscribersPerClient} live subscribers on this job`;
       return tooManySubscribers(message);
     }
+    if (params.has("probe")) return new Response(null, { status: 200 });
     const snapshot = this.#snapshot(job, null);
     if (format !== "json" && params.has("direct") && (await this.#busy(job))) return this.#fanout.subscribeStream(snapshot, since, format, client);
     return this.#fanout.subscribe(snapshot, since, format, client, format === "json" && params.has("batch"));

@@ -41,6 +41,8 @@ export interface SubscribeOptions {
   direct?: boolean;
   /** The rest of this handed-off direct stream (its HAND_OFF_HEADER), for `continuedBody`. */
   handOff?: string;
+  /** Only ask (for a HEAD): the object answers as it would the subscribe (200, 204, 404, 429) and subscribes no one. */
+  probe?: boolean;
 }
 
 /** A WebSocket to an object (a job, an owner index) whose frames are queued until a handler takes them. */
@@ -108,6 +110,7 @@ export async function subscribe(job: JobRpc, options: SubscribeOptions): Promise
   if (options.resume) query.resume = "";
   if (options.direct) query.direct = "";
   if (options.handOff !== undefined) query.handoff = options.handOff;
+  if (options.probe) query.probe = "";
   const socket = await openSocket(job, query);
   return socket instanceof Response ? socket : new Subscription(socket, parseFrame);
 }
