@@ -6,7 +6,8 @@
 // `--profile` adds a CPU profile of each contender's job-throughput run; `--subscribers=N`
 // runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
 // before the project in each of them (the second of a pair pays a little more);
-// `--transports=sse,text,text,sse` runs only ours, over those transports in that order.
+// `--transports=sse,text,text,sse` runs only ours, over those transports in that order;
+// `--port=N` serves it on that port rather than a free one.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -48,6 +49,7 @@ const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { interval
 const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
 const plan = withTransports(withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, flag("subscribers")), flag("transports"));
 const floorFirst = process.argv.includes("--floor-first");
+const port = portFlag(flag("port"));
 /** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
 const profiling = process.argv.includes("--profile");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -132,7 +134,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, name: string): Promise<
 
 async function main(): Promise<void> {
   console.log(`bench: starting wrangler dev -c bench/wrangler.toml (${plan.name} plan)`);
-  server = await startBenchServer(VARS);
+  server = await startBenchServer(VARS, port);
   const base = server.url;
   const processes = () => server!.processes();
   const direct = await runtimeUrl(processes());
@@ -262,6 +264,14 @@ async function idleCpu(processes: DevProcesses): Promise<{ runtime: number; prox
   const before = { runtime: cpuSeconds(processes.runtime), proxy: cpuSeconds(processes.proxy) };
   await new Promise((resolve) => setTimeout(resolve, ms));
   return { runtime: (cpuSeconds(processes.runtime) - before.runtime) / (ms / 1000), proxy: (cpuSeconds(processes.proxy) - before.proxy) / (ms / 1000) };
+}
+
+/** `--port=N`: wrangler dev's port, if given (else a free one). */
+function portFlag(arg: string | undefined): number | undefined {
+  if (arg === undefined) return undefined;
+  const n = Number(arg);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 65_535) throw new Error("--port takes a port number from 1 to 65535");
+  return n;
 }
 
 /** The plan with every fan-out run (ours, and the floor's where the plan has one) at `arg` subscribers, if given. */

@@ -23,7 +23,8 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-export async function startBenchServer(vars: Record<string, string>): Promise<BenchServer> {
+/** `port`: wrangler dev's, or a free one. */
+export async function startBenchServer(vars: Record<string, string>, port?: number): Promise<BenchServer> {
   const root = mkdtempSync(join(tmpdir(), "live-jobs-bench-"));
   const removeCopy = () => rmSync(root, { recursive: true, force: true });
   try {
@@ -34,7 +35,7 @@ export async function startBenchServer(vars: Record<string, string>): Promise<Be
     // storage call and subrequest to a collector object in the same runtime; deployed
     // Workers pay nothing of the kind, and it made ours, with more calls per job, look
     // costlier than it is (more than half of a job's CPU here). The bench measures without it.
-    const dev = await helper.startWranglerDev({ vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml", env: { X_LOCAL_OBSERVABILITY: "false" } });
+    const dev = await helper.startWranglerDev({ port, vars, persistTo: join(root, ".state"), config: "bench/wrangler.toml", env: { X_LOCAL_OBSERVABILITY: "false" } });
     return {
       url: dev.url,
       port: dev.port,
