@@ -1,13 +1,22 @@
 // Scenario 6: one reader replays a finished job's long history, as a client of the
 // platform does: Node's own WebSocket (what the client SDK uses in Node) answering every
 // mark, a frame a message and then in batches (`?batch`), and `fetch` reading the SSE and
-// text views (an ended job's are bridged by the Worker). A browser or Node spends about
-// 0.1 ms on each WebSocket message whatever its size, so frames a message are the
-// contender batches are measured against, in the same run.
+// text views (an ended job's are bridged by the Worker); then the same job followed over
+// the many-jobs connection (/live/ws, subscribed to, with and without `?batch`, and
+// /live/sse?sources=). A browser or Node spends about 0.1 ms on each WebSocket message
+// whatever its size, so the job's own socket a frame a message is the contender every
+// other reader is measured against, in the same run.
 import { createJob, waitForEnd } from "../lib/api.ts";
 import { cpuSeconds, type DevProcesses } from "../lib/proc.ts";
 
-export type ReplayReader = "WebSocket, a frame a message" | "WebSocket, ?batch" | "SSE (bridged)" | "text (bridged)";
+export type ReplayReader =
+  | "WebSocket, a frame a message"
+  | "WebSocket, ?batch"
+  | "SSE (bridged)"
+  | "text (bridged)"
+  | "/live/ws, a frame a message"
+  | "/live/ws, ?batch"
+  | "/live/sse";
 
 export interface ReplayRow {
   reader: ReplayReader;
@@ -31,21 +40,33 @@ async function longJob(base: string, events: number): Promise<{ id: string; last
   return { id: job.id, lastSeq: snapshot.lastSeq };
 }
 
-/** Reads the whole history over Node's WebSocket, answering marks: events and messages received. */
-function readSocket(url: string): Promise<{ events: number; messages: number }> {
+/**
+ * Reads the whole history over Node's WebSocket, answering marks: events and messages
+ * received. `source`: the socket is a many-jobs one (/live/ws), which follows the job once
+ * subscribed to and stays open past its `end` frame, so the reader closes it then; its
+ * acks name the job. A job's own socket is closed by its object after the last event.
+ */
+function readSocket(url: string, source?: string): Promise<{ events: number; messages: number }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     let events = 0;
     let messages = 0;
+    /** Why the socket closed before the job's end, if it did: an `error` frame's code. */
+    let refused = source === undefined ? null : "the connection dropped";
+    if (source !== undefined) socket.onopen = () => socket.send(JSON.stringify({ type: "subscribe", source }));
     socket.onmessage = (message) => {
       messages++;
       for (const line of String(message.data).split("\n")) {
-        const frame = JSON.parse(line) as { type: string; token?: string };
+        const frame = JSON.parse(line) as { type: string; token?: string; error?: { code: string } };
         if (frame.type === "event") events++;
-        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", token: frame.token }));
+        else if (frame.type === "mark") socket.send(JSON.stringify({ type: "ack", source, token: frame.token }));
+        else if (frame.type === "end" || frame.type === "error") {
+          refused = frame.type === "end" ? null : `an error frame (${frame.error?.code})`;
+          socket.close();
+        }
       }
     };
-    socket.onclose = () => resolve({ events, messages });
+    socket.onclose = () => (refused ? reject(new Error(`${url} ended before the job's end: ${refused}`)) : resolve({ events, messages }));
     socket.onerror = () => reject(new Error(`WebSocket ${url} failed`));
   });
 }
@@ -77,11 +98,15 @@ export async function measureReplay(options: { base: string; processes: DevProce
   const { base, processes } = options;
   const job = await longJob(base, options.events);
   const ws = `${base.replace(/^http/, "ws")}/jobs/${job.id}/ws`;
+  const live = `${base.replace(/^http/, "ws")}/live`;
   const readers: [ReplayReader, () => Promise<{ events: number; messages: number }>][] = [
     ["WebSocket, a frame a message", () => readSocket(ws)],
     ["WebSocket, ?batch", () => readSocket(`${ws}?batch`)],
     ["SSE (bridged)", () => readStream(`${base}/jobs/${job.id}/sse`, true)],
     ["text (bridged)", () => readStream(`${base}/jobs/${job.id}/stream`, false)],
+    ["/live/ws, a frame a message", () => readSocket(`${live}/ws`, job.id)],
+    ["/live/ws, ?batch", () => readSocket(`${live}/ws?batch`, job.id)],
+    ["/live/sse", () => readStream(`${base}/live/sse?sources=${job.id}`, true)],
   ];
   const rows: ReplayRow[] = [];
   for (const [reader, read] of readers) {
