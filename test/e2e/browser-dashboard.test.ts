@@ -152,7 +152,8 @@ it("keeps a row and its Run again where they are while its job starts, runs and 
         places.push(`${box(row)} ${box(row.querySelector("form.rerun button")!)}`);
       }).observe(tbody, { childList: true, subtree: true, characterData: true, attributes: true });
     });
-    const job = await create("echo", { lines: ["one", "two"], delayMs: 1_500 }, [tag]);
+    // Running long enough for the row to show it running on a loaded machine.
+    const job = await create("echo", { lines: ["one", "two"], delayMs: 3_000 }, [tag]);
     await waitForText(page, `${row(job.id)} .badge`, /^(Running|Waiting)$/);
     expect(await page.isVisible(`${row(job.id)} form.cancel`)).toBe(true);
     await waitForText(page, `${row(job.id)} .badge`, "Succeeded", 30_000);
@@ -340,7 +341,8 @@ it("moves the keyboard to Run again when a job ends while its Cancel asks", asyn
   const { page, problems } = await openPage(browser());
   await signIn(page);
   await waitForText(page, "#live-status", "Live");
-  const napper = await create("sleepy", { duration: "3 seconds" });
+  // Asleep long enough for the question to be asked before it wakes, on a loaded machine.
+  const napper = await create("sleepy", { duration: "8 seconds" });
   await waitForText(page, `${row(napper.id)} .badge`, "Waiting");
   await cancelButtons(page, napper).cancel.click();
   expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("No");

@@ -114,7 +114,8 @@ it("says next to the buttons why a cancel failed, and clears it on the next atte
 });
 
 it("moves the keyboard to the job's state when the job ends while Cancel asks", async () => {
-  const job = await createJob(baseUrl, "echo", { lines: lines(2), delayMs: 1_500 });
+  // Long enough that the page is live and asking before the job ends, with two test files at once on a loaded machine.
+  const job = await createJob(baseUrl, "echo", { lines: lines(2), delayMs: 4_000 });
   const { page, problems } = await openPage(browser());
   await holdControl(page, job);
   await page.goto(job.urls.page);
@@ -170,7 +171,8 @@ async function spokenText(page: Page, selector: string): Promise<string> {
 }
 
 it("says \"Live\" without the dot drawn before it", async () => {
-  const job = await createJob(baseUrl, "echo", { lines: lines(3), delayMs: 1_000 });
+  // Running well past the page's first "Live" (the test does not wait for its end).
+  const job = await createJob(baseUrl, "echo", { lines: lines(3), delayMs: 5_000 });
   const { page, problems } = await openPage(browser());
   await page.goto(job.urls.page);
   await waitForText(page, "#live-status", "Live");
