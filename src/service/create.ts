@@ -61,7 +61,7 @@ export async function createJobAs(d: Deployment, principal: Principal, request: 
     owner, controlHash: toHex(await sha256(controlToken)), budget, tags: request.tags, webhookUrl: request.webhookUrl, createdAt,
     maxActiveJobs: config.maxActiveJobs, keyed: idempotencyKey !== undefined,
   }).catch((error: unknown) => {
-    throw cutOff(error, id, idempotencyKey === undefined ? controlToken : null, timeoutMs) ?? error;
+    throw cutOff(error, idempotencyKey === undefined ? { id, controlToken, timeoutMs } : null) ?? error;
   });
   if (outcome.status === "full") throw tooManyActive(config.maxActiveJobs, config.indexShards);
   if (outcome.status === "unavailable") {
@@ -120,27 +120,32 @@ function checkNeeds(what: string, needs: Partial<Budget>, budget: Budget): void 
  * would make a second one (test/owner-index.test.ts); this says how to find the first.
  * Null for any other error (an overloaded object never started the create).
  */
-function cutOff(error: unknown, id: string, unkeyedToken: string | null, timeoutMs: number): CreateCutOff | null {
+function cutOff(error: unknown, unkeyed: CutOffJob | null): CreateCutOff | null {
   const platform = error as { durableObjectReset?: unknown; retryable?: unknown; overloaded?: unknown } | null;
   if (platform?.overloaded === true || (platform?.durableObjectReset !== true && platform?.retryable !== true)) return null;
   logIfReset(error);
-  if (unkeyedToken === null) {
-    return new CreateCutOff("The job's object restarted while it made the job, which may have been made: a retry with the same Idempotency-Key finds it", { "Retry-After": "1" }, null);
-  }
-  // Nothing else can hand an anonymous creator this job's control token later (only the
-  // create that made a job does), so it travels with the refusal: it controls the job if it
-  // exists. A browser's form post gets it as the 303's cookie (src/http/create-route.ts).
-  return new CreateCutOff(
-    `The job's object restarted while it made the job, which may have been made: GET /jobs/${id} tells (410: it was not), and the Control-Token header controls it (with an Idempotency-Key, a retry finds it)`,
-    { "Retry-After": "1", "Control-Token": unkeyedToken },
-    { id, controlToken: unkeyedToken, timeoutMs },
-  );
+  return new CreateCutOff(unkeyed);
 }
 
-/** A create cut off by a reset of its object (503): the job it may have made, when only this answer can hand out its control token. */
+/** The job a create without an Idempotency-Key may have made, and the control token only its answer can hand out. */
+export interface CutOffJob {
+  id: string;
+  controlToken: string;
+  timeoutMs: number;
+}
+
+/**
+ * A create cut off by a reset of its object (503). Without a key, nothing else can hand the
+ * creator the job's control token later (only the create that made a job does), so it
+ * travels with the refusal, and controls the job if it exists; a browser's form post gets it
+ * as the 303's cookie (src/http/create-route.ts).
+ */
 export class CreateCutOff extends ApiError {
-  constructor(message: string, headers: Record<string, string>, readonly mayHaveMade: { id: string; controlToken: string; timeoutMs: number } | null) {
-    super(503, "unavailable", message, undefined, headers);
+  constructor(readonly mayHaveMade: CutOffJob | null) {
+    super(503, "unavailable", mayHaveMade
+      ? `The job's object restarted while it made the job, which may have been made: GET /jobs/${mayHaveMade.id} tells (410: it was not), and the Control-Token header controls it (with an Idempotency-Key, a retry finds it)`
+      : "The job's object restarted while it made the job, which may have been made: a retry with the same Idempotency-Key finds it",
+    undefined, { "Retry-After": "1", ...(mayHaveMade ? { "Control-Token": mayHaveMade.controlToken } : {}) });
   }
 }
 
