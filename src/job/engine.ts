@@ -293,7 +293,10 @@ class Slice implements Step {
       const attempt = current.attempts + 1;
       // Saved and made durable before the work runs, so a crash mid-step re-runs it as
       // the next attempt and a finished step never runs again. The same write carries the
-      // previous step's result and events.
+      // previous step's result and events. The output gate alone would hold what the body
+      // sends out until the write is durable, but not keep it: a body that kills the object
+      // before its first await (a CPU-bound loop past the limit, memory) would take its
+      // uncommitted start with it and run again as the same attempt, for ever.
       current = { ...current, state: "running", attempts: attempt, startedAt: Date.now(), until: null };
       if (!this.#save(current, { name, status: "started", attempt })) return ended();
       this.input.events.flush({ all: false });

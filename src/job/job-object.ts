@@ -184,8 +184,8 @@ export class JobObject extends DurableObject<Env> {
     await this.#arm(Date.now());
     const owner = request.owner;
     if (owner !== null) {
-      // Durable before the index hears of it (the admission is what a crash must not outlive).
-      await this.#store.sync();
+      // The job is durable before the index hears of it (a listing must not outlive a crash):
+      // the output gate holds the admission's call until the writes above are.
       const admit = () => admitJob(this.env, { maxActiveJobs: request.maxActiveJobs, indexShards }, owner, request);
       let outcome: AdmitOutcome;
       try {
@@ -331,7 +331,7 @@ export class JobObject extends DurableObject<Env> {
     try {
       this.#store.updateJob({ expires_at: marker });
       await this.ctx.storage.setAlarm(marker + this.#watchdogMs);
-      await this.#store.sync();
+      // The output gate holds the removal until the mark and its alarm are durable.
       if (await reporter.removed(job.id)) return true;
       // As it was, unless the job ended meanwhile (its end set its own expiry and alarm).
       if (this.#store.job()?.expires_at === marker) {
