@@ -41,6 +41,20 @@ it("re-runs a step interrupted by a crash as its next attempt, never a finished 
   expectGapFree(events);
 });
 
+// The start of a step is durable before its body runs, not only held back by the output
+// gate: a body that resets its object before its first await (past a CPU or memory limit)
+// comes back as its next attempt, so such a step runs out of retries rather than for ever.
+it("re-runs a step that reset its object before its first await as its next attempt", async () => {
+  const id = await createJob("test-killer");
+  expect(await runDurableObjectAlarm(stubOf(id)).catch((error: unknown) => error)).toBeInstanceOf(Error);
+  expect(runCount(id, "kill")).toBe(1);
+  expect((await snapshot(id)).steps.current).toMatchObject({ name: "kill", state: "running", attempts: 1 });
+  const done = await runToEnd(id);
+  expect(done.result).toEqual({ attempt: 2 });
+  expect(runCount(id, "kill")).toBe(2);
+  expect(stepStatuses(await allEvents(id), "kill")).toEqual(["kill:started:1", "kill:started:2", "kill:succeeded:2"]);
+});
+
 // The object sleeps through a long wait while its subscribers stay connected; it wakes
 // for the next slice, whose first write is the first thing its fan-out sees.
 it("a subscriber that watches through a long wait, while the object sleeps, gets every event in order, the wait's own first", async () => {
