@@ -7,13 +7,14 @@
 // runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
 // before the project in each of them (the second of a pair pays a little more);
 // `--transports=sse,text,text,sse` runs only ours, over those transports in that order;
-// `--port=N` serves it on that port rather than a free one.
+// `--port=N` serves it on that port rather than a free one; `--without-rate-limits` drops the
+// config's Rate Limiting bindings (see bench/lib/server.ts).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { createFloorJob, createJob, tickerFrames, waitForEnd, type TickerFrames } from "./lib/api.ts";
 import { cpuSeconds, runtimeUrl, type DevProcesses } from "./lib/proc.ts";
-import { startBenchServer, type BenchServer } from "./lib/server.ts";
+import { startBenchServer, withoutRateLimits, type BenchServer } from "./lib/server.ts";
 import { streamUrl, subscribeMany, TRANSPORTS, type Transport } from "./lib/subscribers.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { ConnectPace } from "./lib/ticker-run.ts";
@@ -79,6 +80,8 @@ const results = {
   machine: machine(),
   plan,
   vars: VARS,
+  /** `--without-rate-limits`: the creates skipped wrangler dev's stand-in for the Rate Limiting binding. */
+  withoutRateLimits,
   prices: PRICES,
   /** The runtime's and the proxy's CPU seconds per second while idle, taken off the CPU per job. */
   idleCpu: { runtime: 0, proxy: 0 },
@@ -305,7 +308,7 @@ function machine() {
 
 function printTables(): void {
   const m = results.machine;
-  console.log(`\n## Results (${m.cpus} cores, ${m.memoryGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}; run ${Math.round(results.runMs / 1000)} s)\n`);
+  console.log(`\n## Results (${m.cpus} cores, ${m.memoryGiB} GiB, Node ${m.node}, wrangler ${m.wrangler}; run ${Math.round(results.runMs / 1000)} s${withoutRateLimits ? "; without the Rate Limiting bindings" : ""})\n`);
   if (results.comparison && results.jobsCompared) {
     const text = comparisonTables(results.comparison, results.jobsCompared);
     if (text) console.log(`### live-jobs against the floor (a bare Worker + Durable Object)\n\n${text}\n`);

@@ -19,14 +19,14 @@
 //     record; a few jobs are enough: --jobs=10).
 // Options: --clients=1,50 (each in turn) --jobs=200 --warmup=200 (untimed jobs of each
 // contender first) --repeat=1 --only=live-jobs,floor,floor-durable --think=0 (ms a client
-// waits between jobs).
+// waits between jobs) --without-rate-limits (see bench/lib/server.ts).
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFloorJob, createJob, type Created, type FloorInput } from "./lib/api.ts";
 import { runtimeUrl } from "./lib/proc.ts";
-import { startBenchServer } from "./lib/server.ts";
+import { startBenchServer, withoutRateLimits } from "./lib/server.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { measureFrames, watchUntilEnd } from "./scenarios/job-throughput.ts";
 
@@ -181,7 +181,7 @@ try {
     }
     const perJob = (n: number) => (n / JOBS).toFixed(2);
     const ms = (s: number) => ((s * 1000) / JOBS).toFixed(2);
-    console.log(`\n## ${contender.name}, ${JOBS} jobs, ${clients} clients (${(to - from).toFixed(2)} s)`);
+    console.log(`\n## ${contender.name}, ${JOBS} jobs, ${clients} clients (${(to - from).toFixed(2)} s)${withoutRateLimits ? ", without the Rate Limiting bindings" : ""}`);
     console.log(`runtime CPU ms/job: ${ms(cpu1[0] + cpu1[1] - cpu0[0] - cpu0[1])} (user ${ms(cpu1[0] - cpu0[0])}, system ${ms(cpu1[1] - cpu0[1])})`);
     const rows = [...threads1].map(([name, t]) => ({ name, t, t0: threads0.get(name) ?? { cpu: 0, voluntary: 0, involuntary: 0 } }));
     console.log("threads: " + rows.filter(({ t, t0 }) => t.cpu > t0.cpu || t.voluntary > t0.voluntary)

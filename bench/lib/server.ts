@@ -3,7 +3,7 @@
 // must not restart the objects under measurement. The snapshot's own copy of
 // test/e2e/wrangler-dev.ts starts it, so it runs as the end-to-end tests do, but with the
 // bench's own config (bench/wrangler.toml: the app plus the bench's job types and the floor).
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,12 +23,27 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
+/**
+ * `--without-rate-limits` (a flag of every bench script that starts a server): the snapshot's
+ * config has no Rate Limiting bindings, so creates skip the check. Wrangler dev stands in for
+ * the binding with a fetch to a Durable Object of miniflare's that commits a SQLite row per
+ * call; deployed, the binding is a counter on the Worker's own machine. Off by default: the
+ * bench measures the app as configured.
+ */
+export const withoutRateLimits = process.argv.includes("--without-rate-limits");
+
 /** `port`: wrangler dev's, or a free one. */
 export async function startBenchServer(vars: Record<string, string>, port?: number): Promise<BenchServer> {
   const root = mkdtempSync(join(tmpdir(), "live-jobs-bench-"));
   const removeCopy = () => rmSync(root, { recursive: true, force: true });
   try {
     cpSync(PROJECT, root, { recursive: true, filter: (source) => !SKIPPED.has(relative(PROJECT, source)) });
+    if (withoutRateLimits) {
+      const config = join(root, "bench/wrangler.toml");
+      const stripped = readFileSync(config, "utf8").replace(/^\[\[ratelimits\]\]\n(?:[^[\n].*\n)*/gm, "");
+      if (stripped.includes("ratelimits")) throw new Error("--without-rate-limits: bench/wrangler.toml has a [[ratelimits]] table this cannot remove");
+      writeFileSync(config, stripped);
+    }
     symlinkSync(join(PROJECT, "node_modules"), join(root, "node_modules"));
     const helper = (await import(pathToFileURL(join(root, "test/e2e/wrangler-dev.ts")).href)) as WranglerDevModule;
     // Wrangler's local observability (on by default) streams a trace of every invocation,
