@@ -42,10 +42,11 @@ export function kneeTable(rows: KneeRow[]): string {
 }
 
 export function jobsTable(rows: JobThroughputRow[]): string {
+  const rounds = rows.some((r) => r.round > 1);
   return markdownTable(
-    ["server", "clients", "jobs done", "failed", "jobs/s", "create p50 ms", "create p99 ms", "end-to-end p50 ms", "end-to-end p99 ms", "runtime CPU ms/job", "proxy CPU ms/job", "CPU runtime/proxy/client/other %"],
+    ["server", "clients", ...(rounds ? ["round"] : []), "jobs done", "failed", "jobs/s", "create p50 ms", "create p99 ms", "end-to-end p50 ms", "end-to-end p99 ms", "runtime CPU ms/job", "proxy CPU ms/job", "CPU runtime/proxy/client/other %"],
     rows.map((r) => [
-      contenderName[r.contender], r.clients, r.completed, r.failed, oneDecimal(r.jobsPerSecond),
+      contenderName[r.contender], r.clients, ...(rounds ? [r.round] : []), r.completed, r.failed, oneDecimal(r.jobsPerSecond),
       Math.round(r.createMs.p50), Math.round(r.createMs.p99), Math.round(r.endToEndMs.p50), Math.round(r.endToEndMs.p99),
       oneDecimal(r.runtimeCpuMsPerJob), oneDecimal(r.proxyCpuMsPerJob), cpuCell(r.cpu),
     ]),
@@ -95,7 +96,10 @@ export function replayTable(result: ReplayResult): string {
 /** The project against the floor, and the project's transports against its WebSocket. */
 export interface Comparison {
   jobs: {
-    clients: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number;
+    /** Each figure is the median over `rounds` (see `--rounds`), each ratio the median of the rounds' ratios. */
+    clients: number; rounds: number; projectJobsPerSecond: number; floorJobsPerSecond: number; jobsPerSecondRatio: number; projectCpuMsPerJob: number; floorCpuMsPerJob: number; cpuPerJobRatio: number;
+    /** The rounds' lowest and highest ratios (equal with one round). */
+    jobsPerSecondRatioRange: [number, number]; cpuPerJobRatioRange: [number, number];
     /** The floor's durable job (an owner's list, a run from an alarm) against the floor's job: what those two cost here. */
     durableCpuMsPerJob: number | null; durableCpuPerJobRatio: number | null; durableJobsPerSecondRatio: number | null;
   }[];
@@ -107,17 +111,26 @@ export interface Comparison {
 
 export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Comparison {
   const comparison: Comparison = { jobs: [], fanout: [], transports: [], floorTransports: [] };
-  for (const project of jobs.filter((r) => r.contender === "project")) {
-    const floor = jobs.find((r) => r.contender === "floor" && r.clients === project.clients);
-    if (!floor) continue;
-    const durable = jobs.find((r) => r.contender === "floor-durable" && r.clients === project.clients);
+  for (const clients of new Set(jobs.map((r) => r.clients))) {
+    const rounds: { project: JobThroughputRow; floor: JobThroughputRow; durable: JobThroughputRow | undefined }[] = [];
+    for (const project of jobs.filter((r) => r.contender === "project" && r.clients === clients)) {
+      const same = (contender: JobThroughputRow["contender"]) => jobs.find((r) => r.contender === contender && r.clients === clients && r.round === project.round);
+      const floor = same("floor");
+      if (floor) rounds.push({ project, floor, durable: same("floor-durable") });
+    }
+    if (!rounds.length) continue;
+    const durables = rounds.flatMap(({ floor, durable }) => (durable ? [{ floor, durable }] : []));
+    const jobsPerSecondRatios = rounds.map(({ project, floor }) => project.jobsPerSecond / floor.jobsPerSecond);
+    const cpuPerJobRatios = rounds.map(({ project, floor }) => project.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob);
     comparison.jobs.push({
-      clients: project.clients,
-      projectJobsPerSecond: project.jobsPerSecond, floorJobsPerSecond: floor.jobsPerSecond, jobsPerSecondRatio: project.jobsPerSecond / floor.jobsPerSecond,
-      projectCpuMsPerJob: project.runtimeCpuMsPerJob, floorCpuMsPerJob: floor.runtimeCpuMsPerJob, cpuPerJobRatio: project.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob,
-      durableCpuMsPerJob: durable?.runtimeCpuMsPerJob ?? null,
-      durableCpuPerJobRatio: durable ? durable.runtimeCpuMsPerJob / floor.runtimeCpuMsPerJob : null,
-      durableJobsPerSecondRatio: durable ? durable.jobsPerSecond / floor.jobsPerSecond : null,
+      clients, rounds: rounds.length,
+      projectJobsPerSecond: median(rounds.map((r) => r.project.jobsPerSecond)), floorJobsPerSecond: median(rounds.map((r) => r.floor.jobsPerSecond)),
+      jobsPerSecondRatio: median(jobsPerSecondRatios), jobsPerSecondRatioRange: range(jobsPerSecondRatios),
+      projectCpuMsPerJob: median(rounds.map((r) => r.project.runtimeCpuMsPerJob)), floorCpuMsPerJob: median(rounds.map((r) => r.floor.runtimeCpuMsPerJob)),
+      cpuPerJobRatio: median(cpuPerJobRatios), cpuPerJobRatioRange: range(cpuPerJobRatios),
+      durableCpuMsPerJob: durables.length ? median(durables.map((r) => r.durable.runtimeCpuMsPerJob)) : null,
+      durableCpuPerJobRatio: durables.length ? median(durables.map((r) => r.durable.runtimeCpuMsPerJob / r.floor.runtimeCpuMsPerJob)) : null,
+      durableJobsPerSecondRatio: durables.length ? median(durables.map((r) => r.durable.jobsPerSecond / r.floor.jobsPerSecond)) : null,
     });
   }
   const viaProxy = latency.filter((r) => r.via === "wrangler dev");
@@ -156,15 +169,26 @@ export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Compar
   return comparison;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+
 const ratio = (value: number | null): Cell => (value === null || !Number.isFinite(value) ? null : `${twoDecimals(value).toFixed(2)}×`);
 
 export function comparisonTables(c: Comparison, jobLabels: { project: string; floor: string }): string {
   const parts: string[] = [];
   if (c.jobs.length) {
-    parts.push(`Job throughput — live-jobs: ${jobLabels.project}; floor: ${jobLabels.floor}; floor, durable: the same with an owner's list and a run from an alarm\n\n${markdownTable(
+    // With rounds, each figure is the rounds' median, and each ratio comes with its range.
+    const rounds = Math.max(...c.jobs.map((r) => r.rounds));
+    const withRange = (value: number, [low, high]: [number, number]): Cell => (rounds > 1 ? `${ratio(value)} (${ratio(low)}–${ratio(high)})` : ratio(value));
+    parts.push(`Job throughput — live-jobs: ${jobLabels.project}; floor: ${jobLabels.floor}; floor, durable: the same with an owner's list and a run from an alarm${rounds > 1 ? `; medians of ${rounds} rounds, each ratio with its range` : ""}\n\n${markdownTable(
       ["clients", "live-jobs jobs/s", "floor jobs/s", "jobs/s live-jobs/floor", "live-jobs runtime CPU ms/job", "floor runtime CPU ms/job", "CPU/job live-jobs/floor", "floor, durable CPU ms/job", "CPU/job durable/floor", "jobs/s durable/floor"],
       c.jobs.map((r) => [
-        r.clients, oneDecimal(r.projectJobsPerSecond), oneDecimal(r.floorJobsPerSecond), ratio(r.jobsPerSecondRatio), oneDecimal(r.projectCpuMsPerJob), oneDecimal(r.floorCpuMsPerJob), ratio(r.cpuPerJobRatio),
+        r.clients, oneDecimal(r.projectJobsPerSecond), oneDecimal(r.floorJobsPerSecond), withRange(r.jobsPerSecondRatio, r.jobsPerSecondRatioRange), oneDecimal(r.projectCpuMsPerJob), oneDecimal(r.floorCpuMsPerJob), withRange(r.cpuPerJobRatio, r.cpuPerJobRatioRange),
         r.durableCpuMsPerJob === null ? null : oneDecimal(r.durableCpuMsPerJob), ratio(r.durableCpuPerJobRatio), ratio(r.durableJobsPerSecondRatio),
       ]),
     )}`);

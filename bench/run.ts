@@ -8,7 +8,8 @@
 // before the project in each of them (the second of a pair pays a little more);
 // `--transports=sse,text,text,sse` runs only ours, over those transports in that order;
 // `--port=N` serves it on that port rather than a free one; `--without-rate-limits` drops the
-// config's Rate Limiting bindings (see bench/lib/server.ts).
+// config's Rate Limiting bindings (see bench/lib/server.ts); `--rounds=N` measures each
+// job-throughput comparison N times (see below).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -51,6 +52,20 @@ const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${na
 const plan = withTransports(withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, flag("subscribers")), flag("transports"));
 const floorFirst = process.argv.includes("--floor-first");
 const port = portFlag(flag("port"));
+/**
+ * `--rounds=N` (1 to 10; 1 by default): each job-throughput comparison is measured N times,
+ * its contenders in a rotated order each round, and the comparison shows each ratio's
+ * median and range over the rounds. This machine's speed drifts by ±20–30 % over minutes,
+ * more than most differences measured; the median of rounds taken side by side drifts less.
+ */
+const rounds = parseRounds(flag("rounds"));
+function parseRounds(value: string | undefined): number {
+  const n = value === undefined ? 1 : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10) throw new Error(`--rounds=${value}: a whole number from 1 to 10`);
+  return n;
+}
+const rotated = <T>(items: T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length]!);
+
 /** `--profile`: a CPU profile of each contender's job-throughput run at 10 clients (or the plan's first size). */
 const profiling = process.argv.includes("--profile");
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -82,6 +97,8 @@ const results = {
   vars: VARS,
   /** `--without-rate-limits`: the creates skipped wrangler dev's stand-in for the Rate Limiting binding. */
   withoutRateLimits,
+  /** `--rounds`: how many times each job-throughput comparison was measured. */
+  rounds,
   prices: PRICES,
   /** The runtime's and the proxy's CPU seconds per second while idle, taken off the CPU per job. */
   idleCpu: { runtime: 0, proxy: 0 },
@@ -164,12 +181,16 @@ async function main(): Promise<void> {
     await unit(`${job.contender}, warm-up (${JOB_WARM_UP.jobs} jobs, ${JOB_WARM_UP.clients} clients, not measured)`, () => warmJobs(base, job, JOB_WARM_UP), true);
   }
   for (const clients of runs("jobs") ? plan.jobs.clients : []) {
-    for (const job of kinds) {
-      const measure = () => measureJobThroughput({ base, processes: processes(), job, clients, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu });
-      const row = await unit(`${job.contender}, ${clients} clients`, measure, true);
-      if (row) results.jobs.push(row);
-      // A run of its own: the profiler's overhead stays out of the figures above.
-      if (profiling && clients === profiledClients) await unit(`${job.contender}, ${clients} clients, profiled`, () => profiled(`${job.contender}, ${clients} clients`, measure), true);
+    for (let round = 1; round <= rounds; round++) {
+      // Each round starts one contender later: the one measured first in a round does not pay
+      // for the others' connections closing, and the machine drifts (see --rounds).
+      for (const job of rotated(kinds, round - 1)) {
+        const measure = () => measureJobThroughput({ base, processes: processes(), job, clients, round, seconds: plan.jobs.seconds, settle: () => teardown.settle(), idle: results.idleCpu });
+        const row = await unit(`${job.contender}, ${clients} clients${rounds > 1 ? `, round ${round} of ${rounds}` : ""}`, measure, true);
+        if (row) results.jobs.push(row);
+        // A run of its own: the profiler's overhead stays out of the figures above.
+        if (profiling && clients === profiledClients && round === 1) await unit(`${job.contender}, ${clients} clients, profiled`, () => profiled(`${job.contender}, ${clients} clients`, measure), true);
+      }
     }
   }
 

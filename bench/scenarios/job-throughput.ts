@@ -76,6 +76,8 @@ export interface JobThroughputRow {
   contender: Contender;
   job: string;
   clients: number;
+  /** Which of `--rounds` this run was (1 when there is one). */
+  round: number;
   completed: number;
   failed: number;
   /** Jobs completed per second while the clients ran. */
@@ -100,6 +102,7 @@ export interface JobThroughputOptions {
   processes: DevProcesses;
   job: JobKind;
   clients: number;
+  round: number;
   /** Clients start new jobs for this long, then wait for the last ones to finish. */
   seconds: number;
   /** Waits until the finished jobs' connections are closed; returns the ms waited. */
@@ -144,6 +147,7 @@ export async function measureJobThroughput(options: JobThroughputOptions): Promi
     contender: job.contender,
     job: job.label,
     clients: options.clients,
+    round: options.round,
     completed: endToEndMs.length,
     failed,
     jobsPerSecond: (endToEndMs.length / elapsedMs) * 1000,
