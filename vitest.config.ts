@@ -70,10 +70,11 @@ export default defineConfig({
         test: { name: "example", include: ["examples/**/*.test.ts"] },
       },
       {
-        // End-to-end tests in Node against `wrangler dev`: curl and a real browser.
+        // End-to-end tests in Node against `wrangler dev`: curl and a real browser; and the
+        // bench's own tests (its code runs on Node).
         test: {
           name: "e2e",
-          include: ["test/e2e/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
           globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 60_000,

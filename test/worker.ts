@@ -8,7 +8,7 @@ import type { AdmitOutcome } from "../src/owners/owner-index";
 import type { JobListing } from "../src/protocol";
 import { JobRegistry } from "../src/jobs/registry";
 import { liveJobs } from "../src/server";
-import { fixtureJobTypes, indexFaults, objectReset, redeployed } from "./fixtures/jobs";
+import { fixtureJobTypes, indexFaults, objectResets, redeployed } from "./fixtures/jobs";
 
 const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
@@ -18,12 +18,8 @@ export class JobObject extends live.JobObject {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, { ...env, ...redeployed.vars });
-  }
-
-  /** A step of this alarm's slice may reset the object (see `killer`). */
-  override alarm(): Promise<void> {
-    objectReset.now = () => this.ctx.abort("injected: the object was reset");
-    return super.alarm();
+    // A job's object is named by its id (see `killer`).
+    if (ctx.id.name !== undefined) objectResets.set(ctx.id.name, () => ctx.abort("injected: the object was reset"));
   }
 }
 export const JobsRpc = live.JobsRpc;

@@ -1,14 +1,14 @@
 // The bench's comparison of job throughput: with --rounds, each round's contenders are
 // paired with each other, never across rounds, and each figure is the rounds' median.
 import { expect, it } from "vitest";
-import { compare } from "../../bench/report.ts";
-import type { JobThroughputRow } from "../../bench/scenarios/job-throughput.ts";
+import { compare } from "./report.ts";
+import type { JobThroughputRow } from "./scenarios/job-throughput.ts";
 
 function row(contender: JobThroughputRow["contender"], round: number, jobsPerSecond: number, runtimeCpuMsPerJob: number): JobThroughputRow {
   const summary = { n: 1, p50: 1, p99: 1, max: 1 };
   return {
     contender, job: "demo", clients: 10, round, completed: 100, failed: 0, jobsPerSecond, createMs: summary, endToEndMs: summary,
-    cpu: { runtime: 0, proxy: 0, client: 0, other: 0 }, runtimeCpuMsPerJob, proxyCpuMsPerJob: 0, settleMs: 0, sampleIds: [], errors: [],
+    cpu: { runtime: 0, proxy: 0, client: 0, cli: 0, other: 0, runtimeSeconds: 0, proxySeconds: 0, elapsedSeconds: 1 }, runtimeCpuMsPerJob, proxyCpuMsPerJob: 0, settleMs: 0, sampleIds: [], errors: [],
   };
 }
 
