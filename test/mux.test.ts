@@ -159,7 +159,13 @@ it("answers an SSE request whose every job refuses it (too many subscribers) 429
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("10");
     expect(await refused.json()).toMatchObject({ error: { code: "too_many_subscribers" } });
+    // A HEAD answers as its GET (it asks each job as a subscribe would, and takes no subscriber).
+    const head = await SELF.fetch(`${BASE}/live/sse?sources=${sources}`, { method: "HEAD", headers: { "CF-Connecting-IP": ip } });
+    expect(head.status).toBe(429);
+    expect(head.headers.get("Retry-After")).toBe("10");
   }
+  expect((await SELF.fetch(`${BASE}/live/sse?sources=${full}`, { method: "HEAD", headers: { "CF-Connecting-IP": "10.7.7.8" } })).status).toBe(200);
+  expect((await snapshot(full)).viewers).toBe(20);
   // Another client still follows it; and one source that can be followed keeps the stream, the refused one's error in it.
   const other = await SELF.fetch(`${BASE}/live/sse?sources=${full}`, { headers: { "CF-Connecting-IP": "10.7.7.8" } });
   expect(other.status).toBe(200);

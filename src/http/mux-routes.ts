@@ -8,7 +8,6 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG, SUBSCRIBER_RETRY_AFTER_S } from "../lib/fanout";
-import { seenToEnd } from "../lib/job-state";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
 import { decodePositions, encodePositions, Hub, hubLimits, MAX_SOURCES, MAX_SUBSCRIBES, tagged, taggedLines, type Opener } from "../live/hub";
@@ -92,14 +91,21 @@ function noneExists(): ApiError {
 }
 
 /**
- * What a subscription to the source would find, told without one (for a HEAD): no job
- * (an id that is none of ours is not even asked), a job whose end a resuming viewer has
- * seen (the job's object answers its GET so), or something to follow.
+ * What a subscription to the source would find, asked without one (for a HEAD): no job (an
+ * id that is none of ours is not even asked), a job whose end a resuming viewer has seen,
+ * a job with no room for another subscriber, or something to follow. The job's object
+ * answers as it would a subscribe (`probe`), and keeps no subscriber.
  */
-async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "subscribed"> {
-  const snapshot = (await isGenuineJobId(c.var.access.jobIdSecrets, source)) ? await jobStub(c.env, source).snapshot() : null;
-  if (!snapshot) return "gone";
-  return resuming && seenToEnd(snapshot, since) ? "ended" : "subscribed";
+async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "full" | "subscribed"> {
+  if (!(await isGenuineJobId(c.var.access.jobIdSecrets, source))) return "gone";
+  const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c), probe: "" };
+  if (resuming) query.resume = "";
+  const probe = await openSocket(jobStub(c.env, source), query);
+  if (!(probe instanceof Response)) {
+    probe.close(CLOSE.normal, "a HEAD"); // an object from before `probe` (a rolling deploy)
+    return "subscribed";
+  }
+  return probe.status === 404 ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
@@ -264,6 +270,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
   if (c.req.method === "HEAD") {
     if (!isFeed) {
       const outcomes = await Promise.all([...positions].map(([source, since]) => jobOutcome(c, source, since, resuming)));
+      if (outcomes.includes("full") && !outcomes.includes("subscribed")) throw tooBusy();
       if (outcomes.every((outcome) => outcome !== "subscribed")) return nothingToFollow(outcomes, resuming);
     }
     return new Response(null, { headers: SSE_HEADERS });
@@ -294,8 +301,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
   let refusal: ApiError | null = null;
   const refused = (code: string, message: string) => {
     if (!isFeed && code !== "too_many_subscribers") return;
-    const busy = code === "too_many_subscribers";
-    refusal ??= new ApiError(busy ? 429 : 503, code, message, undefined, { "Retry-After": String(busy ? SUBSCRIBER_RETRY_AFTER_S : 1) });
+    refusal ??= code === "too_many_subscribers" ? tooBusy(message) : new ApiError(503, code, message, undefined, { "Retry-After": "1" });
   };
   const ended = (source: string, frame: MuxServerFrame | null) => {
     if (frame) paced.write(`data: ${JSON.stringify(frame)}\n\n`);
@@ -356,6 +362,11 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
  * 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
  * first request for jobs that are all gone a 410.
  */
+/** No room for another subscriber: a job's (its message), or each of them (a HEAD's, which has no body to say which). */
+function tooBusy(message = "None of these jobs has room for another live subscriber just now"): ApiError {
+  return new ApiError(429, "too_many_subscribers", message, undefined, { "Retry-After": String(SUBSCRIBER_RETRY_AFTER_S) });
+}
+
 function nothingToFollow(outcomes: string[], resuming: boolean): Response {
   if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
   throw noneExists();
