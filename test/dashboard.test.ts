@@ -22,14 +22,20 @@ async function signIn(credential: string): Promise<{ cookie: string; csrf: strin
 }
 
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
+/** What a browser's navigation (a form's post included) sends. */
+const BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
 it("asks for a token or JWT, refuses a wrong one, and never keeps the credential in the cookie", async () => {
   const page = await (await SELF.fetch(`${BASE}/dashboard`)).text();
   expect(page).toContain('<form id="sign-in"');
   expect(page).toMatch(/<title>Sign in[^<]*<\/title>[\s\S]*<h1>Sign in<\/h1>/); // the tab and the heading agree
-  const refused = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "not-a-valid-token-at-all" }) });
+  const refused = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "not-a-valid-token-at-all" }), headers: { Accept: BROWSER_ACCEPT } });
   expect(refused.status).toBe(401);
   expect(await refused.text()).toContain("Not signed in");
+  // A program gets the JSON error every route answers, not the page.
+  const asProgram = await SELF.fetch(`${BASE}/session`, { method: "POST", body: form({ credential: "not-a-valid-token-at-all" }), headers: { Accept: "application/json" } });
+  expect(asProgram.status).toBe(401);
+  expect(await asProgram.json()).toMatchObject({ error: { code: "unauthorized" } });
   const { cookie } = await signIn(ALICE);
   expect(cookie).not.toContain(ALICE);
 });

@@ -3,6 +3,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { dashboardPage, signInPage } from "../pages/dashboard-page";
+import { wantsHtml } from "./accept";
 import type { AppEnv } from "./app-env";
 import { fromCredential, MAX_CREDENTIAL_CHARS } from "./auth";
 import { ApiError } from "./errors";
@@ -39,8 +40,9 @@ export function dashboardApp(): Hono<AppEnv> {
       const credential = await credentialOf(c);
       await startSession(c, await fromCredential(credential, c.var.access), credential);
     } catch (error) {
-      // A malformed credential (400) or a wrong one (401): the form again, saying why.
-      if (error instanceof ApiError && (error.status === 400 || error.status === 401)) return c.html(signInPage(error.message), error.status);
+      // A malformed credential (400) or a wrong one (401): to a browser, the form again,
+      // saying why; to anyone else, the JSON error, as every route answers.
+      if (error instanceof ApiError && (error.status === 400 || error.status === 401) && wantsHtml(c)) return c.html(signInPage(error.message), error.status);
       throw error;
     }
     return c.redirect("/dashboard", 303);
