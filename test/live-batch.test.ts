@@ -1,12 +1,14 @@
 // `?batch` on `/jobs/:id/ws`, `/live/ws` and `/feed/ws`: the frames one call sends go as
 // one message, a frame a line, so a client pays its per-message cost once per batch rather
 // than once per event (a browser took 15 s for a 99,000-event history as single frames, 2 s batched).
-import { evictDurableObject, SELF } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject, SELF } from "cloudflare:test";
 import { sign } from "hono/jwt";
 import { expect, it, vi } from "vitest";
 import { ACK_EVERY, CREDIT } from "../src/lib/fanout";
 import { parseFrame } from "../src/live/bridge";
-import type { JobList } from "../src/protocol";
+import { listingOf } from "../src/owners/listing";
+import type { OwnerIndex } from "../src/owners/owner-index";
+import type { FeedEntry, JobList } from "../src/protocol";
 import { allEvents, auth, BASE, createJob, postJson, runNextAlarm, runToEnd, stubOf, UPGRADE, useVirtualClock } from "./helpers";
 import { openMux, openSocket, parseSse, sseEvents, type MuxClient } from "./live-helpers";
 import { TEST_SECRETS } from "./secrets";
@@ -131,6 +133,27 @@ it("sends a page of the owner feed over /feed/ws?batch as one message, each line
   // The snapshot and the page of entries after it.
   expect(batched.messages).toHaveLength(1);
   expect(comparable(batched)).toEqual(comparable(single));
+});
+
+it("sends the owner feed's live changes a window at a time when they come fast: the first at once, the rest of its BATCH_WINDOW in one message, every one in order", async () => {
+  const token = await ownerToken();
+  const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
+  const mux = await openMux("/feed/ws?batch", auth(token));
+  await vi.waitFor(() => expect(mux.frames[0]).toMatchObject({ type: "snapshot", source: "feed-0" }));
+  // Six jobs admitted at once, as a burst of creates or reports reaches the index.
+  const ids = Array.from({ length: 6 }, (_, i) => `burst-${i}-${crypto.randomUUID()}`);
+  await runInDurableObject(env.INDEX.get(env.INDEX.idFromName(`${owner}\u00000`)), (index: OwnerIndex) => {
+    for (const id of ids) {
+      const listing = listingOf({ id, type: "demo", tags: [], state: "queued", progress: null, error: null, createdAt: Date.now(), startedAt: null, finishedAt: null });
+      expect(index.admit(listing, 100)).toBe("admitted");
+    }
+  });
+  await vi.waitFor(() => expect(mux.events("feed-0")).toHaveLength(ids.length));
+  const entries = mux.events("feed-0") as unknown as FeedEntry[];
+  expect(entries.map((e) => e.type === "job" && e.data.id)).toEqual(ids);
+  expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => entries[0]!.seq + i));
+  expect(mux.messages.filter((message) => message.includes('"type":"event"'))).toHaveLength(2);
+  mux.socket.close(1000, "done");
 });
 
 it("gives the Worker's SSE and text bridges a history in a message a mark (the last seq, then each frame's wire text), which viewers read as before", async () => {

@@ -37,6 +37,9 @@ export class OwnerIndex extends DurableObject<Env> {
   readonly #fanout: Fanout<FeedSnapshot, FeedEntry, null>;
   #writes = 0;
   #requests = 0;
+  /** Entries stored during the feed's current window, sent together at its end (see #publish). */
+  #held: FeedEntry[] = [];
+  #window: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,10 +130,31 @@ export class OwnerIndex extends DurableObject<Env> {
     this.#fanout.closed(socket);
   }
 
+  /**
+   * Sends a stored entry to the feed's subscribers: at once if none was sent within the
+   * last BATCH_WINDOW, else with the others of that window, at its end, in one message to
+   * each (the Worker's bridges, the dashboard's, take batches). A quiet feed's change goes
+   * out as it happens; a busy one's, many jobs reporting, goes a window at a time rather
+   * than a message per change to every subscriber. The entries are stored already: a
+   * subscriber that joins meanwhile reads them from storage, and the window's send skips it.
+   */
   #publish(entry: FeedEntry | null): void {
     if (!entry) return;
-    this.#fanout.broadcast([entry]);
+    if (this.#window === null) {
+      this.#fanout.broadcast([entry]);
+      this.#openWindow();
+    } else this.#held.push(entry);
     if (++this.#writes % PURGE_EVERY === 0) this.#purge();
+  }
+
+  #openWindow(): void {
+    this.#window = setTimeout(() => {
+      this.#window = null;
+      if (!this.#held.length) return;
+      this.#fanout.broadcast(this.#held);
+      this.#held = [];
+      this.#openWindow();
+    }, readConfig(this.env).batchWindowMs);
   }
 
   #purge(): void {
