@@ -156,6 +156,41 @@ it("sends the owner feed's live changes a window at a time when they come fast: 
   mux.socket.close(1000, "done");
 });
 
+/** A new job's listing, as a create admits it. */
+const queued = (id: string) => listingOf({ id, type: "demo", tags: [], state: "queued", progress: null, error: null, createdAt: Date.now(), startedAt: null, finishedAt: null });
+
+/** The index's feed windows armed while `body` runs in it (a timer of BATCH_WINDOW, 100 ms here). */
+async function windowsArmed(index: DurableObjectStub<OwnerIndex>, body: (index: OwnerIndex) => void): Promise<number> {
+  return runInDurableObject(index, (object: OwnerIndex) => {
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    try {
+      body(object);
+      return spy.mock.calls.filter(([, ms]) => ms === 100).length;
+    } finally {
+      spy.mockRestore();
+    }
+  });
+}
+
+it("arms no feed window for a change nobody follows, nor for a followed feed's lone change: each would fire a BATCH_WINDOW later for nothing", async () => {
+  const token = await ownerToken();
+  const owner = JSON.parse(atob(token.split(".")[1]!)).sub as string;
+  const index = env.INDEX.get(env.INDEX.idFromName(`${owner}\u00000`)) as DurableObjectStub<OwnerIndex>;
+  // Nobody follows this owner's feed: three changes at once, as a burst of creates.
+  expect(await windowsArmed(index, (object) => {
+    for (let i = 0; i < 3; i++) expect(object.admit(queued(`quiet-${i}-${crypto.randomUUID()}`), 100)).toBe("admitted");
+  })).toBe(0);
+  const mux = await openMux("/feed/ws?batch", auth(token));
+  await vi.waitFor(() => expect(mux.frames[0]).toMatchObject({ type: "snapshot", source: "feed-0" }));
+  await vi.waitFor(() => expect(mux.events("feed-0")).toHaveLength(3)); // the three, from storage
+  await new Promise((resolve) => setTimeout(resolve, 150)); // past any window
+  // A lone change goes at once, and nothing waits for a window after it.
+  const lone = `lone-${crypto.randomUUID()}`;
+  expect(await windowsArmed(index, (object) => void object.admit(queued(lone), 100))).toBe(0);
+  await vi.waitFor(() => expect((mux.events("feed-0") as unknown as FeedEntry[]).map((e) => e.type === "job" && e.data.id).at(-1)).toBe(lone));
+  mux.socket.close(1000, "done");
+});
+
 it("gives the Worker's SSE and text bridges a history in a message a mark (the last seq, then each frame's wire text), which viewers read as before", async () => {
   const id = await createJob("test-logger", { lines: 10_000, perStep: 10_000 });
   await runToEnd(id);

@@ -7,6 +7,7 @@ import { ANSWER_BURST } from "../src/http/mux-routes";
 import { MAX_SOURCES } from "../src/live/hub";
 import type { JobEvent, JobSnapshot, MuxServerFrame } from "../src/protocol";
 import { allEvents, auth, BASE, clock, createJob, runNextAlarm, runToEnd, snapshot, useVirtualClock } from "./helpers";
+import { probes } from "./fixtures/jobs";
 import { openMux, openSocket, parseSse, type MuxClient } from "./live-helpers";
 
 useVirtualClock();
@@ -171,6 +172,19 @@ it("answers an SSE request whose every job refuses it (too many subscribers) 429
   expect(other.status).toBe(200);
   await other.body!.cancel();
   for (const client of mine) client.socket.close(1000, "bye");
+});
+
+it("answers a HEAD of /live/sse as its GET when a job's object predates `probe` (a rolling deploy), and leaves that object no subscriber", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  probes.ignore = true;
+  try {
+    // The single job's route, for comparison: its bridge accepts the socket it is given before closing it.
+    expect((await SELF.fetch(`${BASE}/jobs/${id}/sse`, { method: "HEAD" })).status).toBe(200);
+    expect((await SELF.fetch(`${BASE}/live/sse?sources=${id}`, { method: "HEAD" })).status).toBe(200);
+  } finally {
+    probes.ignore = false;
+  }
+  await vi.waitFor(async () => expect((await snapshot(id)).viewers).toBe(0));
 });
 
 it("refuses an SSE source longer than any job id with a 400 that does not repeat it, as the WebSocket refuses its frame", async () => {

@@ -8,7 +8,7 @@ import type { AdmitOutcome } from "../src/owners/owner-index";
 import type { JobListing } from "../src/protocol";
 import { JobRegistry } from "../src/jobs/registry";
 import { liveJobs } from "../src/server";
-import { fixtureJobTypes, indexFaults, objectResets, redeployed } from "./fixtures/jobs";
+import { fixtureJobTypes, indexFaults, objectResets, probes, redeployed } from "./fixtures/jobs";
 
 const live = liveJobs({ types: [...JOB_TYPES, ...fixtureJobTypes] });
 
@@ -20,6 +20,14 @@ export class JobObject extends live.JobObject {
     super(ctx, { ...env, ...redeployed.vars });
     // A job's object is named by its id (see `killer`).
     if (ctx.id.name !== undefined) objectResets.set(ctx.id.name, () => ctx.abort("injected: the object was reset"));
+  }
+
+  /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it. */
+  override fetch(request: Request): Promise<Response> {
+    if (!probes.ignore) return super.fetch(request);
+    const url = new URL(request.url);
+    url.searchParams.delete("probe");
+    return super.fetch(new Request(url, request));
   }
 }
 export const JobsRpc = live.JobsRpc;

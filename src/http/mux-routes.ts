@@ -102,7 +102,10 @@ async function jobOutcome(c: Context<AppEnv>, source: string, since: number, res
   if (resuming) query.resume = "";
   const probe = await openSocket(jobStub(c.env, source), query);
   if (!(probe instanceof Response)) {
-    probe.close(CLOSE.normal, "a HEAD"); // an object from before `probe` (a rolling deploy)
+    // An object from before `probe` (a rolling deploy) subscribed us: let it go (a socket
+    // from an upgrade can be closed only once accepted).
+    probe.accept();
+    safeClose(probe, CLOSE.normal, "a HEAD");
     return "subscribed";
   }
   return probe.status === 404 ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
@@ -357,16 +360,16 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
   return new Response(paced.body, { headers: SSE_HEADERS });
 }
 
-/**
- * Nothing left to follow. A 200 that ends at once would have an EventSource back every
- * 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
- * first request for jobs that are all gone a 410.
- */
 /** No room for another subscriber: a job's (its message), or each of them (a HEAD's, which has no body to say which). */
 function tooBusy(message = "None of these jobs has room for another live subscriber just now"): ApiError {
   return new ApiError(429, "too_many_subscribers", message, undefined, { "Retry-After": String(SUBSCRIBER_RETRY_AFTER_S) });
 }
 
+/**
+ * Nothing left to follow. A 200 that ends at once would have an EventSource back every
+ * 2 s: one reconnecting after each source ended or went gets 204, which stops it, and a
+ * first request for jobs that are all gone a 410.
+ */
 function nothingToFollow(outcomes: string[], resuming: boolean): Response {
   if (resuming || outcomes.includes("ended")) return new Response(null, { status: 204 });
   throw noneExists();

@@ -40,6 +40,8 @@ export class OwnerIndex extends DurableObject<Env> {
   /** Entries stored during the feed's current window, sent together at its end (see #publish). */
   #held: FeedEntry[] = [];
   #window: ReturnType<typeof setTimeout> | null = null;
+  /** When the feed last went out to its subscribers (epoch ms): a window runs BATCH_WINDOW from then. */
+  #sentAt = -Infinity;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -137,24 +139,34 @@ export class OwnerIndex extends DurableObject<Env> {
    * out as it happens; a busy one's, many jobs reporting, goes a window at a time rather
    * than a message per change to every subscriber. The entries are stored already: a
    * subscriber that joins meanwhile reads them from storage, and the window's send skips it.
+   * A timer is armed only for an entry that waits: a lone change, or one nobody follows,
+   * arms none (each would fire a window later for nothing, an isolate entry per report).
    */
   #publish(entry: FeedEntry | null): void {
     if (!entry) return;
-    if (this.#window === null) {
-      this.#fanout.broadcast([entry]);
-      this.#openWindow();
-    } else this.#held.push(entry);
+    if (this.#window !== null) this.#held.push(entry);
+    else {
+      const wait = this.#sentAt + readConfig(this.env).batchWindowMs - Date.now();
+      // `count` only once a send this wake has woken the fan-out (#sentAt is set by it): woken
+      // now, it would take this stored entry for one its subscribers have.
+      if (wait > 0 && this.#fanout.count > 0) {
+        this.#held.push(entry);
+        this.#window = setTimeout(() => this.#sendHeld(), wait);
+      } else this.#send([entry]);
+    }
     if (++this.#writes % PURGE_EVERY === 0) this.#purge();
   }
 
-  #openWindow(): void {
-    this.#window = setTimeout(() => {
-      this.#window = null;
-      if (!this.#held.length) return;
-      this.#fanout.broadcast(this.#held);
-      this.#held = [];
-      this.#openWindow();
-    }, readConfig(this.env).batchWindowMs);
+  #sendHeld(): void {
+    this.#window = null;
+    const held = this.#held;
+    this.#held = [];
+    this.#send(held);
+  }
+
+  #send(entries: FeedEntry[]): void {
+    this.#fanout.broadcast(entries);
+    this.#sentAt = Date.now();
   }
 
   #purge(): void {
