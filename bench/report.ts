@@ -1,6 +1,7 @@
 // Turns scenario results into the tables `npm run bench` prints and README.md shows.
 import type { ProfileLine } from "./lib/inspector.ts";
 import type { CpuShare } from "./lib/proc.ts";
+import { percentile } from "./lib/stats.ts";
 import { markdownTable, type Cell } from "./lib/table.ts";
 import type { CostRow } from "./scenarios/costs.ts";
 import type { KneeRow, PhaseResult } from "./scenarios/delivery-throughput.ts";
@@ -169,12 +170,8 @@ export function compare(jobs: JobThroughputRow[], latency: LatencyRow[]): Compar
   return comparison;
 }
 
-/** The middle value (the mean of the two middle ones for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+/** The rounds' p50, as every other median here (lib/stats.ts). */
+const median = (values: number[]): number => percentile(Float64Array.from(values).sort(), 50);
 const range = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
 
 const ratio = (value: number | null): Cell => (value === null || !Number.isFinite(value) ? null : `${twoDecimals(value).toFixed(2)}×`);

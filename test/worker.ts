@@ -18,8 +18,18 @@ export class JobObject extends live.JobObject {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, { ...env, ...redeployed.vars });
-    // A job's object is named by its id (see `killer`).
-    if (ctx.id.name !== undefined) objectResets.set(ctx.id.name, () => ctx.abort("injected: the object was reset"));
+  }
+
+  /** A step of this alarm's slice may reset the object (see `killer`), found by its job's id: the object's name. */
+  override async alarm(): Promise<void> {
+    const id = this.ctx.id.name;
+    if (id === undefined) return super.alarm();
+    objectResets.set(id, () => this.ctx.abort("injected: the object was reset"));
+    try {
+      await super.alarm();
+    } finally {
+      objectResets.delete(id);
+    }
   }
 
   /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it. */
