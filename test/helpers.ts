@@ -5,6 +5,7 @@
 import { env, SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, expect, vi } from "vitest";
 import type { JobRpc } from "../src/job/job-object";
+import { idOfName } from "../src/lib/named-object";
 import type { CreatedJob, EventPage, JobEvent, JobSnapshot, StepPage, StepSummary } from "../src/protocol";
 import { ALICE } from "./secrets";
 
@@ -37,7 +38,7 @@ export const BASE = "http://jobs.test";
 export const UPGRADE = { Upgrade: "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13" };
 
 export function stubOf(id: string): DurableObjectStub {
-  return env.JOBS.get(env.JOBS.idFromName(id));
+  return env.JOBS.get(idOfName(env.JOBS, id));
 }
 
 export function rpcOf(id: string): JobRpc {

@@ -20,10 +20,9 @@ export class JobObject extends live.JobObject {
     super(ctx, { ...env, ...redeployed.vars });
   }
 
-  /** A step of this alarm's slice may reset the object (see `killer`), found by its job's id: the object's name. */
+  /** A step of this alarm's slice may reset the object (see `killer`), found by the object's id. */
   override async alarm(): Promise<void> {
-    const id = this.ctx.id.name;
-    if (id === undefined) return super.alarm();
+    const id = this.ctx.id.toString();
     objectResets.set(id, () => this.ctx.abort("injected: the object was reset"));
     try {
       await super.alarm();

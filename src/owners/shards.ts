@@ -2,6 +2,7 @@
 // by their id, so an owner with very many jobs is not bound to one object's request rate.
 import type { Config } from "../config";
 import type { Env } from "../env";
+import { idOfName } from "../lib/named-object";
 import { listingOf } from "./listing";
 import type { AdmitOutcome, IndexRpc } from "./owner-index";
 
@@ -13,7 +14,7 @@ export function shardOf(jobId: string, shards: number): number {
 }
 
 export function indexShard(env: Env, owner: string, shard: number): IndexRpc {
-  return env.INDEX.get(env.INDEX.idFromName(`${owner}\u0000${shard}`)) as unknown as IndexRpc;
+  return env.INDEX.get(idOfName(env.INDEX, `${owner}\u0000${shard}`)) as unknown as IndexRpc;
 }
 
 export function indexFor(env: Env, owner: string, jobId: string, shards: number): IndexRpc {

@@ -14,6 +14,7 @@ import type { AnyJobDefinition } from "../jobs/define";
 import { shardCap } from "../owners/shards";
 import type { JobRegistry } from "../jobs/registry";
 import { randomToken, sha256, toHex } from "../lib/crypto";
+import { idOfName } from "../lib/named-object";
 import type { Budget, BudgetLimit, JobSnapshot } from "../protocol";
 
 /** What every entry point knows of the deployment. */
@@ -90,7 +91,7 @@ export function defaultTimeoutMs(config: Config, budget: Budget): number {
 }
 
 export function jobStub(env: Env, id: string): JobRpc {
-  return env.JOBS.get(env.JOBS.idFromName(id)) as unknown as JobRpc;
+  return env.JOBS.get(idOfName(env.JOBS, id)) as unknown as JobRpc;
 }
 
 async function checkRateLimit(env: Env, principal: Principal): Promise<void> {
