@@ -187,6 +187,22 @@ it("answers a HEAD of /live/sse as its GET when a job's object predates `probe` 
   await vi.waitFor(async () => expect((await snapshot(id)).viewers).toBe(0));
 });
 
+it("answers a HEAD of /live/sse as its GET when a job's object cannot be reached: a stream, whose GET says so in the job's error frame (not a 500)", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  probes.fail = true;
+  try {
+    const get = await SELF.fetch(`${BASE}/live/sse?sources=${id}`);
+    expect(get.status).toBe(200);
+    const frames = parseSse(await get.text()).filter((m) => m.data !== undefined).map((m) => JSON.parse(m.data!) as MuxServerFrame);
+    expect(frames).toContainEqual(expect.objectContaining({ type: "error", source: id, error: expect.objectContaining({ code: "unavailable" }) }));
+    const head = await SELF.fetch(`${BASE}/live/sse?sources=${id}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("Content-Type")).toBe(get.headers.get("Content-Type"));
+  } finally {
+    probes.fail = false;
+  }
+});
+
 it("refuses an SSE source longer than any job id with a 400 that does not repeat it, as the WebSocket refuses its frame", async () => {
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);

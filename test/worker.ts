@@ -31,8 +31,9 @@ export class JobObject extends live.JobObject {
     }
   }
 
-  /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it. */
+  /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it; `probes.fail`: no request is answered. */
   override fetch(request: Request): Promise<Response> {
+    if (probes.fail) throw new Error("injected: the object could not be reached");
     if (!probes.ignore) return super.fetch(request);
     const url = new URL(request.url);
     url.searchParams.delete("probe");

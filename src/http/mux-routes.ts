@@ -93,14 +93,16 @@ function noneExists(): ApiError {
 /**
  * What a subscription to the source would find, asked without one (for a HEAD): no job (an
  * id that is none of ours is not even asked), a job whose end a resuming viewer has seen,
- * a job with no room for another subscriber, or something to follow. The job's object
- * answers as it would a subscribe (`probe`), and keeps no subscriber.
+ * a job with no room for another subscriber, a job whose object cannot be reached just
+ * now (its GET says so in the job's error frame, as the hub does), or something to follow.
+ * The job's object answers as it would a subscribe (`probe`), and keeps no subscriber.
  */
-async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "full" | "subscribed"> {
+async function jobOutcome(c: Context<AppEnv>, source: string, since: number, resuming: boolean): Promise<"gone" | "ended" | "full" | "unavailable" | "subscribed"> {
   if (!(await isGenuineJobId(c.var.access.jobIdSecrets, source))) return "gone";
   const query: Record<string, string> = { since: String(since), format: "json", client: clientKey(c), probe: "" };
   if (resuming) query.resume = "";
-  const probe = await openSocket(jobStub(c.env, source), query);
+  const probe = await openSocket(jobStub(c.env, source), query).catch(() => null);
+  if (probe === null) return "unavailable";
   if (!(probe instanceof Response)) {
     // An object from before `probe` (a rolling deploy) subscribed us: let it go (a socket
     // from an upgrade can be closed only once accepted).
@@ -274,7 +276,7 @@ async function muxStream(c: Context<AppEnv>, open: Opener, sources: string[], is
     if (!isFeed) {
       const outcomes = await Promise.all([...positions].map(([source, since]) => jobOutcome(c, source, since, resuming)));
       if (outcomes.includes("full") && !outcomes.includes("subscribed")) throw tooBusy();
-      if (outcomes.every((outcome) => outcome !== "subscribed")) return nothingToFollow(outcomes, resuming);
+      if (outcomes.every((outcome) => outcome === "ended" || outcome === "gone")) return nothingToFollow(outcomes, resuming);
     }
     return new Response(null, { headers: SSE_HEADERS });
   }
