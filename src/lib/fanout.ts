@@ -676,16 +676,18 @@ function room(cursor: Cursor<unknown>): number {
 
 const encoder = new TextEncoder();
 
-/** A frame's bytes on the wire: a text frame's as UTF-8 (the runtime encodes it so), without encoding it. */
+const NOT_ASCII = /[^\0-\x7f]/;
+
+/**
+ * A frame's bytes on the wire: a text frame's as UTF-8 (the runtime encodes it so). Most
+ * frames are ASCII, which the regex engine tells without encoding them; the rest are
+ * encoded. (A loop over each character here, called for every frame, was deoptimized
+ * again and again by V8 to enter it mid-loop: "prepare for on stack replacement", 3–7
+ * optimizations and deoptimizations a job in some `bench:wakeups` runs.)
+ */
 export function wireSize(frame: string | Uint8Array): number {
   if (typeof frame !== "string") return frame.byteLength;
-  let bytes = frame.length;
-  for (let i = 0; i < frame.length; i++) {
-    const unit = frame.charCodeAt(i);
-    // U+0080–U+07FF: 2 bytes; the rest of the BMP: 3; a surrogate pair (two units): 4.
-    if (unit >= 0x80) bytes += unit >= 0x800 && (unit < 0xd800 || unit > 0xdfff) ? 2 : 1;
-  }
-  return bytes;
+  return NOT_ASCII.test(frame) ? encoder.encode(frame).byteLength : frame.length;
 }
 
 /** Bridge frames ("12\n<wire>") as one: the last one's seq, then each one's wire text. */

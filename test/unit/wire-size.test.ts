@@ -4,8 +4,8 @@ import { wireSize } from "../../src/lib/fanout";
 
 it("counts a text frame's UTF-8 bytes, and a byte frame's length", () => {
   const encoder = new TextEncoder();
-  for (const text of ["", "plain ascii", "é", "€uro", "日本語", "😀 and 𝄞", `{"message":"${"€".repeat(1_000)}"}`]) {
-    expect(wireSize(text), text.slice(0, 20)).toBe(encoder.encode(text).byteLength);
+  for (const text of ["", "plain ascii", "é", "€uro", "日本語", "😀 and 𝄞", "a lone \ud800 surrogate", `{"message":"${"€".repeat(1_000)}"}`]) {
+    expect(wireSize(text), JSON.stringify(text.slice(0, 20))).toBe(encoder.encode(text).byteLength);
   }
   expect(wireSize(new Uint8Array(17))).toBe(17);
 });
