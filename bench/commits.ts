@@ -82,7 +82,7 @@ function report(text: string, windows: { name: string; from: number; to: number 
   });
   return `### SQLite commits per job (${JOBS} jobs each, one at a time)\n\n` +
     markdownTable(["server", "jobs", "in the job's object", "in the owner's index", "in the alarm table", "in the rate limiter"], rows) +
-    "\n\nThe job's object counts the two commits of its creation (the runtime's set-up), common to every contender; the last three columns are per job. Locally, alarms and the Rate Limiting binding are SQLite databases of their own.";
+    "\n\nThe job's object counts the commit of its creation (the runtime's set-up), common to every contender; the last three columns are per job. Locally, alarms and the Rate Limiting binding are SQLite databases of their own.";
 }
 
 function spread(counts: number[]): string {
