@@ -301,9 +301,6 @@ class Slice implements Step {
       if (!this.#save(current, { name, status: "started", attempt })) return ended();
       this.input.events.flush({ all: false });
       await this.input.store.sync();
-      // The sync waited for the disk without the input gate (workerd's `awaitIo`): other
-      // requests came in meanwhile, as a yield would have let them.
-      this.#yieldedAt = Date.now();
       if (this.#over) return ended();
       let value: T;
       this.input.events.bodyStarted();
