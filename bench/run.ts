@@ -7,6 +7,7 @@
 // runs every fan-out comparison at N subscribers; `--floor-first` measures the floor
 // before the project in each of them (the second of a pair pays a little more);
 // `--transports=sse,text,text,sse` runs only ours, over those transports in that order;
+// `--seconds=N` has each fan-out run publish for N seconds (its steady state, not its start);
 // `--port=N` serves it on that port rather than a free one; `--without-rate-limits` drops the
 // config's Rate Limiting bindings (see bench/lib/server.ts); `--rounds=N` measures each
 // job-throughput comparison N times (see below).
@@ -49,7 +50,7 @@ const VARS = {
 const SHORT_JOB = { label: "demo, intervalMs 0", type: "demo", input: { intervalMs: 0 } };
 
 const flag = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-const plan = withTransports(withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, flag("subscribers")), flag("transports"));
+const plan = withSeconds(withTransports(withSubscribers(process.argv.includes("--quick") ? QUICK_PLAN : FULL_PLAN, flag("subscribers")), flag("transports")), flag("seconds"));
 const floorFirst = process.argv.includes("--floor-first");
 const port = portFlag(flag("port"));
 /**
@@ -320,6 +321,18 @@ function withTransports(base: Plan, arg: string | undefined): Plan {
   if (bad !== undefined || transports.length > 8) throw new Error(`--transports takes up to 8 of ${TRANSPORTS.join(", ")}, comma-separated`);
   const sizes = base.latency.runs[0]!.sizes.slice(0, 1);
   return { ...base, latency: { ...base.latency, runs: transports.map((transport) => ({ transport: transport as Transport, sizes })), floor: [], floorSse: [] } };
+}
+
+/**
+ * `--seconds=N` (1 to 60): each fan-out run publishes for N seconds rather than the plan's
+ * 2 or 3. A short run's p99 is a few ticks' (at 5 events/s for 3 s, 15 ticks: each is 7 %
+ * of the deliveries), so how the run starts weighs on it; a long one measures the steady state.
+ */
+function withSeconds(base: Plan, arg: string | undefined): Plan {
+  if (arg === undefined) return base;
+  const n = Number(arg);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 60) throw new Error("--seconds takes a number from 1 to 60");
+  return { ...base, latency: { ...base.latency, seconds: n } };
 }
 
 function machine() {
