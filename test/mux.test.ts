@@ -203,6 +203,20 @@ it("answers a HEAD of /live/sse as its GET when a job's object cannot be reached
   }
 });
 
+it("answers a HEAD of /live/sse as its GET when a job's object answers 410, as a gone job", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  probes.status = 410;
+  try {
+    const get = await SELF.fetch(`${BASE}/live/sse?sources=${id}`);
+    const head = await SELF.fetch(`${BASE}/live/sse?sources=${id}`, { method: "HEAD" });
+    expect(get.status).toBe(410);
+    expect(await get.json()).toMatchObject({ error: { code: "gone" } });
+    expect({ status: head.status, type: head.headers.get("Content-Type") }).toEqual({ status: 410, type: get.headers.get("Content-Type") });
+  } finally {
+    probes.status = null;
+  }
+});
+
 it("refuses an SSE source longer than any job id with a 400 that does not repeat it, as the WebSocket refuses its frame", async () => {
   const id = await createJob("demo", { intervalMs: 0 });
   await runToEnd(id);

@@ -31,9 +31,10 @@ export class JobObject extends live.JobObject {
     }
   }
 
-  /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it; `probes.fail`: no request is answered. */
-  override fetch(request: Request): Promise<Response> {
+  /** `probes.ignore`: a subscribe's `probe` is not understood, as by an object from before it; `probes.fail`: no request is answered; `probes.status`: every request is answered with it. */
+  override async fetch(request: Request): Promise<Response> {
     if (probes.fail) throw new Error("injected: the object could not be reached");
+    if (probes.status !== null) return new Response(null, { status: probes.status });
     if (!probes.ignore) return super.fetch(request);
     const url = new URL(request.url);
     url.searchParams.delete("probe");

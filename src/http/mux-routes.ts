@@ -110,7 +110,8 @@ async function jobOutcome(c: Context<AppEnv>, source: string, since: number, res
     safeClose(probe, CLOSE.normal, "a HEAD");
     return "subscribed";
   }
-  return probe.status === 404 ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
+  // As the hub takes a subscribe's answers: 404 and 410 say the job is gone.
+  return probe.status === 404 || probe.status === 410 ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {
