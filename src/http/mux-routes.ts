@@ -10,7 +10,7 @@ import { Hono } from "hono/tiny";
 import { CLOSE, MAX_CLIENT_FRAME_CHARS, PING, PONG, SUBSCRIBER_RETRY_AFTER_S } from "../lib/fanout";
 import { safeClose } from "../lib/websocket";
 import { openSocket, PacedBody } from "../live/bridge";
-import { decodePositions, encodePositions, Hub, hubLimits, MAX_SOURCES, MAX_SUBSCRIBES, tagged, taggedLines, type Opener } from "../live/hub";
+import { decodePositions, encodePositions, Hub, hubLimits, isGoneAnswer, MAX_SOURCES, MAX_SUBSCRIBES, tagged, taggedLines, type Opener } from "../live/hub";
 import { streamFormat } from "../live/formats";
 import { RETRY_MS, SSE_HEADERS } from "../live/sse";
 import { indexShard } from "../owners/shards";
@@ -110,8 +110,7 @@ async function jobOutcome(c: Context<AppEnv>, source: string, since: number, res
     safeClose(probe, CLOSE.normal, "a HEAD");
     return "subscribed";
   }
-  // As the hub takes a subscribe's answers: 404 and 410 say the job is gone.
-  return probe.status === 404 || probe.status === 410 ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
+  return isGoneAnswer(probe.status) ? "gone" : probe.status === 204 ? "ended" : probe.status === 429 ? "full" : "subscribed";
 }
 
 function jobOpener(c: Context<AppEnv>): Opener {

@@ -34,6 +34,11 @@ const MAX_OPEN_MARKS = 16;
 /** Opens a source's WebSocket at `since`, or returns its refusal. */
 export type Opener = (source: string, since: number) => Promise<WebSocket | Response>;
 
+/** A source's answer to a subscribe that says it is gone for good: no such job, or deleted or expired. */
+export function isGoneAnswer(status: number): boolean {
+  return status === 404 || status === 410;
+}
+
 export interface HubSink {
   /** One of the source's own frames (JSON text, as the object sent it): the live case. */
   frame(source: string, frame: string): void;
@@ -117,7 +122,7 @@ export class Hub {
         this.sink.end(source, "ended");
         return "ended";
       }
-      if (opened.status === 404 || opened.status === 410) {
+      if (isGoneAnswer(opened.status)) {
         this.sink.error(source, "gone", "No such job, or it was deleted or expired");
         return "gone";
       }
