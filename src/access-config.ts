@@ -110,7 +110,19 @@ async function parseTokens(value: string, problems: string[], loopback: boolean)
  * and PUBLIC_JOB_TYPES naming a type this Worker does not define (a typo there quietly
  * closed that type to visitors, with 401s and /health saying ok).
  */
-export async function readDeploymentAccess(env: Env, loopback: boolean, types: Pick<JobRegistry, "find">): Promise<AccessConfig> {
+export function readDeploymentAccess(env: Env, loopback: boolean, types: Pick<JobRegistry, "find">): Promise<AccessConfig> {
+  // Once per env object (an isolate hands every request the same one) and registry: this
+  // ran on every request, its var checks with it.
+  let byTypes = deployments.get(env);
+  if (!byTypes) deployments.set(env, (byTypes = new WeakMap()));
+  let both = byTypes.get(types);
+  if (!both) byTypes.set(types, (both = [null, null]));
+  return (both[Number(loopback)] ??= parseDeploymentAccess(env, loopback, types));
+}
+
+const deployments = new WeakMap<Env, WeakMap<Pick<JobRegistry, "find">, [Promise<AccessConfig> | null, Promise<AccessConfig> | null]>>();
+
+async function parseDeploymentAccess(env: Env, loopback: boolean, types: Pick<JobRegistry, "find">): Promise<AccessConfig> {
   const access = await readAccess(env, loopback);
   const problems = [
     ...configProblems(env),

@@ -115,7 +115,16 @@ function budgetPart(part: string): { key: "steps" | "events" | "bytes" | "runTim
   return value === null || !Number.isFinite(value) || value <= 0 ? null : { key, value };
 }
 
+/** Parsed once per env object: an isolate hands every request and object the same one. */
+const configs = new WeakMap<Env, Config>();
+
 export function readConfig(env: Env): Config {
+  let config = configs.get(env);
+  if (!config) configs.set(env, (config = parseConfig(env)));
+  return config;
+}
+
+function parseConfig(env: Env): Config {
   return {
     retentionMs: duration(env.RETENTION, DEFAULTS.retentionMs),
     defaultJobTimeoutMs: duration(env.DEFAULT_JOB_TIMEOUT, DEFAULTS.defaultJobTimeoutMs),

@@ -64,6 +64,9 @@ export const MAX_LOG_CHARS = 8_192;
 export const MAX_MESSAGE_CHARS = 1_024;
 export const MAX_STEP_NAME_CHARS = 200;
 
+const isThenable = <T>(value: T | PromiseLike<T>): value is PromiseLike<T> =>
+  (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
+
 /** Lets queued requests (status reads, cancel) into the object between steps. */
 const yieldToOtherRequests = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 /**
@@ -338,18 +341,24 @@ class Slice implements Step {
     const controller = new AbortController();
     const onCancel = () => controller.abort(this.input.signal.reason);
     this.input.signal.addEventListener("abort", onCancel);
-    let rejectTimeout!: (error: Error) => void;
-    const timeout = new Promise<never>((_, reject) => (rejectTimeout = reject));
-    const timer = setTimeout(() => {
-      const error = new StepTimeoutError(`The step timed out after ${limitMs} ms`);
-      controller.abort(error);
-      rejectTimeout(error);
-    }, Math.max(0, limitMs));
-    const stepAttempt: StepAttempt = { attempt, signal: controller.signal };
     try {
-      return await Promise.race([Promise.resolve().then(() => fn(stepAttempt)), timeout]);
+      const result = fn({ attempt, signal: controller.signal });
+      // A body that returned (or threw) without a promise had nothing to time out or
+      // cancel: no timer, which most steps of a job that only logs would arm and clear.
+      if (!isThenable(result)) return result;
+      let rejectTimeout!: (error: Error) => void;
+      const timeout = new Promise<never>((_, reject) => (rejectTimeout = reject));
+      const timer = setTimeout(() => {
+        const error = new StepTimeoutError(`The step timed out after ${limitMs} ms`);
+        controller.abort(error);
+        rejectTimeout(error);
+      }, Math.max(0, limitMs));
+      try {
+        return await Promise.race([result, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     } finally {
-      clearTimeout(timer);
       this.input.signal.removeEventListener("abort", onCancel);
     }
   }
