@@ -2,6 +2,7 @@
 import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { mintJobId } from "../src/http/job-id";
+import { probes } from "./fixtures/jobs";
 import { TEST_SECRETS } from "./secrets";
 import type { JobEvent } from "../src/protocol";
 import { allEvents, BASE, createJob, expectError, postJson, runToEnd, useVirtualClock } from "./helpers";
@@ -68,6 +69,17 @@ it("follows a job from its create request", async () => {
   const body = response.text();
   await runToEnd(id);
   expect(sseEvents(parseSse(await body))).toEqual(await allEvents(id));
+});
+
+it("answers a job object's 410 to a subscribe as a gone job on /sse, /stream and the WebSocket, as /live/sse does", async () => {
+  const id = await createJob("sleepy", { duration: "1 hour" });
+  probes.status = 410;
+  try {
+    for (const route of ["sse", "stream"]) await expectError(await SELF.fetch(`${BASE}/jobs/${id}/${route}`), 410, "gone");
+    await expectError(await SELF.fetch(`${BASE}/jobs/${id}/ws`, { headers: { Upgrade: "websocket" } }), 410, "gone");
+  } finally {
+    probes.status = null;
+  }
 });
 
 it("answers 410 before any stream for a genuine id with no job, 400 for a bad Last-Event-ID", async () => {

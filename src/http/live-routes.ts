@@ -8,6 +8,7 @@ import type { JobRpc } from "../job/job-object";
 import { CLOSE } from "../lib/fanout";
 import { continuedBody, streamBody, subscribe } from "../live/bridge";
 import { streamFormat, type StreamKind } from "../live/formats";
+import { isGoneAnswer } from "../live/hub";
 import type { ApiError as ApiErrorBody } from "../protocol";
 import { wantsEventStream } from "./accept";
 import type { AppEnv } from "./app-env";
@@ -97,9 +98,9 @@ export async function liveResponse(c: Context<AppEnv>, job: JobRpc, kind: Stream
   return respond(streamBody(subscription, snapshot, format));
 }
 
-/** The object's refusal (no job, too many subscribers) as this app's error. */
+/** The object's refusal (no job, too many subscribers) as this app's error; a gone job as the hub takes one. */
 async function refusalOf(response: Response): Promise<ApiError> {
-  if (response.status === 404) return gone();
+  if (isGoneAnswer(response.status)) return gone();
   const body = (await response.json().catch(() => null)) as Partial<ApiErrorBody> | null;
   const status = (response.status >= 400 && response.status < 600 ? response.status : 502) as ContentfulStatusCode;
   const retryAfter = response.headers.get("Retry-After");
