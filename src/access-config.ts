@@ -35,19 +35,8 @@ const DEV_SECRETS = new Set([
   "local-dev-secret-not-for-production",
 ]);
 
-const cache = new Map<string, Promise<AccessConfig>>();
-
-export function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
-  const key = JSON.stringify([Boolean(env.JOBS), Boolean(env.INDEX), env.JOB_ID_SECRET, env.JOB_ID_SECRET_PREVIOUS, env.API_TOKENS, env.JWT_SECRET, env.JWT_SECRET_PREVIOUS, env.PUBLIC_JOB_TYPES, env.ALLOWED_ORIGINS, env.PUBLIC_ORIGIN, env.WEBHOOK_SECRET, env.WEBHOOK_SECRET_PREVIOUS, env.WEBHOOK_ORIGINS, loopback]);
-  let access = cache.get(key);
-  if (!access) {
-    access = parseAccess(env, loopback);
-    cache.set(key, access);
-  }
-  return access;
-}
-
-async function parseAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
+/** The access config: parsed afresh (readDeploymentAccess keeps it, once per env object). */
+export async function readAccess(env: Env, loopback: boolean): Promise<AccessConfig> {
   const problems: string[] = [];
   // An app names the bindings in its own wrangler.toml: one missing or misspelt would
   // otherwise be a 500 at the first create.
