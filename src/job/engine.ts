@@ -6,7 +6,7 @@
 //
 // Once the slice has ended, every step call rejects with SliceEnded, which unwinds `run`
 // (its finally blocks run). Job code that catches it gains nothing: the outcome is fixed.
-import type { AnyJobDefinition, RunContext, Step, StepAttempt, StepFn, StepOptions } from "../jobs/define";
+import type { AnyJobDefinition, RunContext, Step, StepFn, StepOptions } from "../jobs/define";
 import { NonRetryableError, STEP_DEFAULTS } from "../jobs/define";
 import { toMs, type Duration } from "../lib/duration";
 import { clip } from "../lib/clip";
