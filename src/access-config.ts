@@ -100,8 +100,8 @@ async function parseTokens(value: string, problems: string[], loopback: boolean)
  * closed that type to visitors, with 401s and /health saying ok).
  */
 export function readDeploymentAccess(env: Env, loopback: boolean, types: Pick<JobRegistry, "find">): Promise<AccessConfig> {
-  // Once per env object (an isolate hands every request the same one) and registry: this
-  // ran on every request, its var checks with it.
+  // Once per env object (an isolate hands every request the same one) and registry: the
+  // vars cannot change under it, so their parsing and checks are not a per-request cost.
   let byTypes = deployments.get(env);
   if (!byTypes) deployments.set(env, (byTypes = new WeakMap()));
   let both = byTypes.get(types);

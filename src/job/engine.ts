@@ -343,8 +343,8 @@ class Slice implements Step {
     this.input.signal.addEventListener("abort", onCancel);
     try {
       const result = fn({ attempt, signal: controller.signal });
-      // A body that returned (or threw) without a promise had nothing to time out or
-      // cancel: no timer, which most steps of a job that only logs would arm and clear.
+      // A body that returned without a promise (a throw leaves above) had nothing to time
+      // out or cancel: no timer, which most steps of a job that only logs would arm and clear.
       if (!isThenable(result)) return result;
       let rejectTimeout!: (error: Error) => void;
       const timeout = new Promise<never>((_, reject) => (rejectTimeout = reject));
