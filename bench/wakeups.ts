@@ -16,7 +16,10 @@
 //   - with --count=strace: every syscall of every runtime thread, by name (strace -f;
 //     slows the runtime several-fold, so its CPU figures mean little then);
 //   - with --entries: what the isolate entries were, from their native stacks (perf
-//     record; a few jobs are enough: --jobs=10).
+//     record; a few jobs are enough: --jobs=10);
+//   - with --samples: where the runtime's CPU went, in ms per job by kind (JavaScript, the
+//     rest of V8, SQLite, the runtime's own code, the kernel's fsyncs...: bench/lib/samples.ts),
+//     from samples of its threads' stacks (perf record at SAMPLE_HZ).
 // Options: --clients=1,50 (each in turn) --jobs=200 --warmup=200 (untimed jobs of each
 // contender first) --repeat=1 --only=live-jobs,floor,floor-durable --think=0 (ms a client
 // waits between jobs) --without-rate-limits (see bench/lib/server.ts).
@@ -26,6 +29,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFloorJob, createJob, type Created, type FloorInput } from "./lib/api.ts";
 import { runtimeUrl } from "./lib/proc.ts";
+import { samplesByKind } from "./lib/samples.ts";
 import { startBenchServer, withoutRateLimits } from "./lib/server.ts";
 import { Teardown } from "./lib/teardown.ts";
 import { measureFrames, watchUntilEnd } from "./scenarios/job-throughput.ts";
@@ -39,6 +43,9 @@ const ONLY = arg("only", "live-jobs,floor,floor-durable").split(",");
 const THINK_MS = Number(arg("think", "0"));
 const COUNT = arg("count", "runtime") as "runtime" | "strace" | "none";
 const ENTRIES = process.argv.includes("--entries");
+const SAMPLES = process.argv.includes("--samples");
+/** Samples a second per thread: one every ~0.33 ms of CPU, a few thousand for a run of 200 jobs. */
+const SAMPLE_HZ = 2999;
 /** As in bench/run.ts. */
 const VARS = { MAX_SUBSCRIBERS: "20000", MAX_SUBSCRIBERS_PER_CLIENT: "20000", JOB_BUDGET: "steps=10000, events=200000, bytes=64 MiB, runTime=7 days" };
 
@@ -129,7 +136,7 @@ function addProbes(binary: string): { group: string; remove(): void } {
 }
 
 if (COUNT === "strace" && spawnSync("strace", ["-V"]).status !== 0) throw new Error("--count=strace needs strace");
-if ((COUNT === "runtime" || ENTRIES) && spawnSync("perf", ["--version"]).status !== 0) throw new Error("--count=runtime and --entries need perf (or --count=none)");
+if ((COUNT === "runtime" || ENTRIES || SAMPLES) && spawnSync("perf", ["--version"]).status !== 0) throw new Error("--count=runtime, --entries and --samples need perf (or --count=none)");
 
 const server = await startBenchServer(VARS);
 const trace = join(tmpdir(), `live-jobs-wakeups-${process.pid}`);
@@ -164,8 +171,9 @@ try {
       ...SYSCALLS.flatMap(([, event, filter]) => ["-e", event, ...(filter ? ["--filter", filter] : [])]), "-p", String(runtime)], { stdio: "ignore" })
       : COUNT === "strace" ? spawn("strace", ["-f", "-ttt", "-o", `${trace}.strace`, "-p", String(runtime)], { stdio: "ignore" })
       : null;
+    const sampler = SAMPLES ? spawn("perf", ["record", "-F", String(SAMPLE_HZ), "-g", "-p", String(runtime), "-o", `${trace}.cpu`], { stdio: "ignore" }) : null;
     const recorder = ENTRIES ? spawn("perf", ["record", "-e", `${probes!.group}:isolateEntries`, "--call-graph", "dwarf,16384", "-p", String(runtime), "-o", `${trace}.perf`], { stdio: "ignore" }) : null;
-    await new Promise((resolve) => setTimeout(resolve, counter || recorder ? 1_500 : 500)); // attached
+    await new Promise((resolve) => setTimeout(resolve, counter || recorder || sampler ? 1_500 : 500)); // attached
     const from = Date.now() / 1000;
     const cpu0 = userSystem(runtime);
     const threads0 = threads(runtime);
@@ -173,7 +181,7 @@ try {
     const to = Date.now() / 1000;
     const cpu1 = userSystem(runtime);
     const threads1 = threads(runtime);
-    for (const child of [counter, recorder]) {
+    for (const child of [counter, recorder, sampler]) {
       if (!child) continue;
       const exited = child.exitCode === null ? new Promise((resolve) => child.once("exit", resolve)) : null;
       child.kill("SIGINT");
@@ -192,10 +200,11 @@ try {
       console.log("per job: " + names.map((name, i) => `${name} ${perJob(counts[i] ?? NaN)}`).join(", "));
     }
     if (COUNT === "strace") console.log(syscallsPerJob(readFileSync(`${trace}.strace`, "utf8"), from, to));
+    if (SAMPLES) console.log(cpuPerJob(execFileSync("perf", ["script", "-i", `${trace}.cpu`, "-F", "ip,sym,dso"], { maxBuffer: 1 << 30, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })));
     if (ENTRIES) console.log(entriesPerJob(execFileSync("perf", ["script", "-i", `${trace}.perf`], { maxBuffer: 1 << 30, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] })));
   }
 } finally {
-  for (const suffix of [".stat", ".strace", ".perf", ".perf.old"]) rmSync(`${trace}${suffix}`, { force: true });
+  for (const suffix of [".stat", ".strace", ".perf", ".perf.old", ".cpu", ".cpu.old"]) rmSync(`${trace}${suffix}`, { force: true });
   probes?.remove();
   await server.stop();
 }
@@ -245,4 +254,12 @@ function entriesPerJob(script: string): string {
   }
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   return `isolate entries per job, by event (${(total / JOBS).toFixed(1)} in all):\n` + [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `  ${(n / JOBS).toFixed(1)}  ${k}`).join("\n");
+}
+
+/** `perf script` of --samples: CPU ms per job by kind, each sample 1/SAMPLE_HZ s of one thread's CPU. */
+function cpuPerJob(script: string): string {
+  const kinds = samplesByKind(script);
+  const ms = (n: number) => ((n * 1000) / SAMPLE_HZ / JOBS).toFixed(2);
+  const total = kinds.reduce((sum, [, n]) => sum + n, 0);
+  return `CPU ms per job, sampled (${ms(total)} in all):\n` + kinds.map(([kind, n]) => `  ${ms(n)}  ${kind}`).join("\n");
 }
