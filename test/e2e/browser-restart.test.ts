@@ -22,8 +22,11 @@ afterAll(async () => {
 it("reconnects after a restart of wrangler dev and follows the job to its end", { timeout: 150_000 }, async () => {
   const port = await freePort();
   const persistTo = mkdtempSync(join(tmpdir(), "live-jobs-restart-"));
-  // A short retention, so the finished job expires within the test.
-  const vars = { RETENTION: "2 seconds" };
+  // A retention short enough to end within the test, and long enough to outlast the page's
+  // longest wait between reconnects (the client's backoff, up to 15 s after a long restart):
+  // the job may end while the page waits, and must still be there when it comes back. (At
+  // 2 s, a slow restart left a page that came back 15 s later to a job already gone.)
+  const vars = { RETENTION: "20 seconds" };
   server = await startWranglerDev({ port, persistTo, vars });
   const expected = Array.from({ length: 8 }, (_, i) => `step ${i + 1} of 8`);
   const job = await createJob(server.url, "echo", { lines: expected, delayMs: 1_000 });
@@ -49,7 +52,7 @@ it("reconnects after a restart of wrangler dev and follows the job to its end", 
   // The stream's failed reconnects while the server was down are the only errors allowed.
   expect(problems.filter((p) => !/\/sse\b|net::ERR_/.test(p))).toEqual([]);
 
-  await expect.poll(() => fetch(job.urls.self).then((r) => r.status), { timeout: 20_000, interval: 250 }).toBe(410);
+  await expect.poll(() => fetch(job.urls.self).then((r) => r.status), { timeout: 40_000, interval: 250 }).toBe(410);
   const expired = await page.reload();
   expect(expired?.status()).toBe(410);
   await waitForText(page, "h1", "Gone");
